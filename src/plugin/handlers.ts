@@ -1,0 +1,270 @@
+/**
+ * chainsaw's CNI verb handlers. ADD looks the pod up, checks the annotated commands against policy, runs them in
+ * the pod's netns and passes the previous result on untouched; DEL, CHECK, STATUS and GC never touch the pod.
+ * @module
+ */
+import { CniError, ErrorCode } from "../cni/errors.ts";
+import {
+  type ChainsawConf,
+  decodeChainsawConf,
+  decodePrevResult,
+  DEFAULT_DAEMON_SOCKET,
+  type PrevResult,
+} from "../cni/config.ts";
+import { parseCniArgs, type PodRef, podRefFrom } from "../cni/env.ts";
+import { rawMember } from "../cni/raw_json.ts";
+import type { CmdArgs, VerbHandlers } from "../cni/skel.ts";
+import { ANNOTATION, AnnotationError, parseAnnotation } from "../commands/annotation.ts";
+import { IP_CANDIDATES, NSENTER_CANDIDATES, resolveBinary } from "../commands/binaries.ts";
+import { type CommandResult, describeFailure, runInNetns, succeeded } from "../commands/runner.ts";
+import { effectivePolicy, readNodePolicy } from "../policy/load.ts";
+import { evaluateList } from "../policy/evaluate.ts";
+import type { Report } from "../report/report.ts";
+import { deliverReport, sendToDaemon } from "../report/sink.ts";
+import { apiAnnotations, findCredentials, type PodAnnotations, runtimeAnnotations } from "./pod_source.ts";
+
+/** Process edges the handlers need (replaceable in tests). */
+export interface PluginDeps {
+  getenv(name: string): string | undefined;
+  deliver(report: Report, socket: string): Promise<void>;
+  now(): Date;
+}
+
+/** The real edges. */
+export const defaultDeps: PluginDeps = {
+  getenv: (n) => Deno.env.get(n),
+  deliver: (report, socket) => deliverReport(report, socket, true),
+  now: () => new Date(),
+};
+
+/** The previous result's text with the request's cniVersion, byte-exact when the versions already agree. */
+export function passThrough(stdin: string, prev: PrevResult, cniVersion: string): string {
+  if (prev.cniVersion === cniVersion) return rawMember(stdin, "prevResult")!;
+  const { cniVersion: _old, ...rest } = prev;
+  return JSON.stringify({ cniVersion, ...rest });
+}
+
+function requirePrevResult(args: CmdArgs, verb: string): PrevResult {
+  const prev = decodePrevResult(args.conf.raw);
+  if (!prev) {
+    throw new CniError(
+      ErrorCode.InvalidNetworkConfig,
+      `chainsaw must follow an interface plugin in a chain: ${verb} got no prevResult ` +
+        `(put {"type": "chainsaw"} after e.g. bridge or macvlan in the "plugins" list)`,
+    );
+  }
+  return prev;
+}
+
+async function netnsExists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Names of the pod-side interfaces in the previous result (those with a sandbox), plus the attachment's. */
+export function podInterfaces(prev: PrevResult, ifname: string): string[] {
+  const names = new Set((prev.interfaces ?? []).filter((i) => i.sandbox).map((i) => i.name));
+  names.add(ifname);
+  return [...names];
+}
+
+async function lookUp(conf: ChainsawConf, pod: PodRef, args: CmdArgs, deps: PluginDeps): Promise<PodAnnotations> {
+  const fromRuntime = runtimeAnnotations(args.conf.raw);
+  if (fromRuntime) return { annotations: fromRuntime, source: "runtime" };
+  const creds = await findCredentials(conf.kubeconfig, deps.getenv);
+  return await apiAnnotations(creds, pod, conf.apiTimeoutMs);
+}
+
+async function add(args: CmdArgs, deps: PluginDeps): Promise<string> {
+  const started = performance.now();
+  const { env, conf: net } = args;
+  const prev = requirePrevResult(args, "ADD");
+  const out = passThrough(args.stdin, prev, net.cniVersion);
+  const conf = decodeChainsawConf(net.raw);
+  const pod = podRefFrom(parseCniArgs(env.args), net.raw.args);
+  const report: Report = {
+    v: 1,
+    time: deps.now().toISOString(),
+    verb: "ADD",
+    node: deps.getenv("NODE_NAME") || undefined,
+    pod,
+    containerId: env.containerId,
+    netns: env.netns,
+    ifname: env.ifname,
+    network: net.name,
+    source: "none",
+    detected: [],
+    commands: [],
+    verdict: "nothing",
+    durationMs: 0,
+  };
+  const socket = conf.daemonSocket || DEFAULT_DAEMON_SOCKET;
+  const finish = async (err?: CniError): Promise<void> => {
+    if (err) report.error = { code: err.code, msg: err.message };
+    report.durationMs = Math.round((performance.now() - started) * 100) / 100;
+    await deps.deliver(report, socket);
+  };
+  if (!pod) return out; // not a Kubernetes pod: nothing to look up, nothing to report
+  try {
+    const found = await lookUp(conf, pod, args, deps);
+    report.source = found.source;
+    const annotation = found.annotations[ANNOTATION];
+    if (annotation === undefined) return out; // the common case: pods that do not use chainsaw
+    const policy = effectivePolicy(await readNodePolicy(), conf.policy);
+    let commands: string[];
+    try {
+      if (new TextEncoder().encode(annotation).length > policy.limits.maxAnnotationBytes) {
+        throw new AnnotationError(
+          `annotation ${ANNOTATION} is larger than the limit of ${policy.limits.maxAnnotationBytes} bytes`,
+        );
+      }
+      commands = parseAnnotation(annotation, net.name);
+    } catch (e) {
+      if (!(e instanceof AnnotationError)) throw e;
+      report.verdict = "rejected";
+      throw new CniError(ErrorCode.CommandRejected, `pod ${pod.namespace}/${pod.name}: ${e.message}`);
+    }
+    report.detected = commands;
+    if (commands.length === 0) {
+      await finish();
+      return out;
+    }
+    const verdict = evaluateList(commands, policy, {
+      ifname: env.ifname,
+      podInterfaces: podInterfaces(prev, env.ifname),
+      namespace: pod.namespace,
+    });
+    if (!verdict.allowed) {
+      report.verdict = "rejected";
+      const err = new CniError(
+        ErrorCode.CommandRejected,
+        `pod ${pod.namespace}/${pod.name}: command ${verdict.index + 1} "${verdict.command}" rejected by rule ` +
+          `${verdict.rule}: ${verdict.reason}; nothing was run`,
+      );
+      if (conf.onError === "continue") {
+        await finish(err);
+        return out;
+      }
+      throw err;
+    }
+    if (!(await netnsExists(env.netns))) {
+      throw new CniError(ErrorCode.UnknownContainer, `network namespace ${env.netns} does not exist`);
+    }
+    let ipPath: string;
+    let nsenterPath: string;
+    try {
+      ipPath = resolveBinary("ipPath", conf.ipPath, IP_CANDIDATES);
+      nsenterPath = resolveBinary("nsenterPath", conf.nsenterPath, NSENTER_CANDIDATES);
+    } catch (e) {
+      throw new CniError(ErrorCode.InvalidNetworkConfig, `invalid chainsaw config key ${(e as Error).message}`);
+    }
+    const opts = {
+      ipPath,
+      nsenterPath,
+      netns: env.netns,
+      timeoutMs: policy.limits.commandTimeoutMs,
+      maxOutputBytes: policy.limits.maxOutputBytes,
+    };
+    let failure: CommandResult | undefined;
+    for (const cmd of verdict.prepared) {
+      const r = await runInNetns(cmd.source, cmd.argv, opts);
+      report.commands.push(r);
+      if (!succeeded(r)) {
+        failure ??= r;
+        if (conf.onError !== "continue") break;
+      }
+    }
+    report.verdict = failure ? "failed" : "applied";
+    if (failure) {
+      const err = new CniError(
+        ErrorCode.CommandFailed,
+        `pod ${pod.namespace}/${pod.name}: ${describeFailure(failure)}`,
+        `ran ${report.commands.length} of ${verdict.prepared.length} commands in ${env.netns}`,
+      );
+      if (conf.onError !== "continue") throw err;
+      await finish(err);
+      return out;
+    }
+    await finish();
+    return out;
+  } catch (e) {
+    if (report.verdict === "nothing") report.verdict = "error";
+    await finish(e instanceof CniError ? e : new CniError(ErrorCode.Internal, String(e)));
+    throw e;
+  }
+}
+
+async function check(args: CmdArgs): Promise<string> {
+  requirePrevResult(args, "CHECK");
+  return "";
+}
+
+async function del(args: CmdArgs, deps: PluginDeps): Promise<string> {
+  // DEL must succeed whatever state things are in: no prevResult, netns gone, config broken, daemon down.
+  const { env, conf: net } = args;
+  const socket = typeof net.raw.daemonSocket === "string" && net.raw.daemonSocket
+    ? net.raw.daemonSocket
+    : DEFAULT_DAEMON_SOCKET;
+  let pod: PodRef | undefined;
+  try {
+    pod = podRefFrom(parseCniArgs(env.args), net.raw.args);
+  } catch {
+    pod = undefined;
+  }
+  await sendToDaemon(socket, {
+    v: 1,
+    time: deps.now().toISOString(),
+    verb: "DEL",
+    node: deps.getenv("NODE_NAME") || undefined,
+    pod,
+    containerId: env.containerId,
+    netns: env.netns,
+    ifname: env.ifname,
+    network: net.name,
+    detected: [],
+    commands: [],
+    verdict: "nothing",
+    durationMs: 0,
+  });
+  return "";
+}
+
+async function status(args: CmdArgs): Promise<string> {
+  const socket = args.conf.raw.daemonSocket;
+  if (typeof socket === "string" && socket !== "") {
+    let ok = false;
+    const client = Deno.createHttpClient({ proxy: { transport: "unix", path: socket } });
+    try {
+      const res = await fetch("http://chainsaw/healthz", { client, signal: AbortSignal.timeout(1000) } as RequestInit);
+      await res.body?.cancel();
+      ok = res.ok;
+    } catch {
+      ok = false;
+    } finally {
+      client.close();
+    }
+    if (!ok) {
+      throw new CniError(ErrorCode.PluginNotAvailable, `chainsaw daemon is not answering on ${socket}`);
+    }
+  }
+  return "";
+}
+
+async function gc(_args: CmdArgs): Promise<string> {
+  return "";
+}
+
+/** Builds the verb handlers over `deps`. */
+export function chainsawHandlers(deps: PluginDeps = defaultDeps): VerbHandlers {
+  return {
+    add: (a) => add(a, deps),
+    check: (a) => check(a),
+    del: (a) => del(a, deps),
+    status: (a) => status(a),
+    gc: (a) => gc(a),
+  };
+}

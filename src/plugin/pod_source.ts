@@ -1,0 +1,98 @@
+/**
+ * Where the plugin gets a pod's annotations: the runtime's `io.kubernetes.cri.pod-annotations` capability
+ * first (no API call at all), then the Kubernetes API with the plugin kubeconfig or in-cluster credentials.
+ * @module
+ */
+import * as z from "zod/mini";
+import { CniError, ErrorCode } from "../cni/errors.ts";
+import { DEFAULT_KUBECONFIG, OPENSHIFT_KUBECONFIG } from "../cni/config.ts";
+import type { PodRef } from "../cni/env.ts";
+import { type Credentials, inClusterCredentials, KubeconfigError, loadKubeconfig } from "../kube/kubeconfig.ts";
+import { KubeApiError, KubeClient } from "../kube/client.ts";
+
+/** The runtimeConfig key CRI runtimes fill with the pod's annotations when a plugin declares the capability. */
+export const POD_ANNOTATIONS_CAPABILITY = "io.kubernetes.cri.pod-annotations";
+
+/** A pod's annotations and where they came from. */
+export interface PodAnnotations {
+  annotations: Record<string, string>;
+  source: "runtime" | "api";
+}
+
+const Annotations = z.record(z.string(), z.string());
+
+/** The annotations the runtime passed in `runtimeConfig`, if it did. */
+export function runtimeAnnotations(raw: Record<string, unknown>): Record<string, string> | undefined {
+  const rc = raw.runtimeConfig;
+  if (typeof rc !== "object" || rc === null) return undefined;
+  const value = (rc as Record<string, unknown>)[POD_ANNOTATIONS_CAPABILITY];
+  if (value === undefined) return undefined;
+  const r = Annotations.safeParse(value);
+  if (!r.success) {
+    throw new CniError(
+      ErrorCode.InvalidNetworkConfig,
+      `invalid runtimeConfig["${POD_ANNOTATIONS_CAPABILITY}"]: expected an object of strings`,
+    );
+  }
+  return r.data;
+}
+
+async function fileExists(path: string): Promise<boolean> {
+  try {
+    return (await Deno.stat(path)).isFile;
+  } catch {
+    return false;
+  }
+}
+
+/** Finds credentials: the configured kubeconfig, the default or OpenShift one, else in-cluster. */
+export async function findCredentials(
+  configured: string | undefined,
+  getenv: (name: string) => string | undefined,
+): Promise<Credentials> {
+  try {
+    if (configured) return await loadKubeconfig(configured);
+    for (const path of [DEFAULT_KUBECONFIG, OPENSHIFT_KUBECONFIG]) {
+      if (await fileExists(path)) return await loadKubeconfig(path);
+    }
+  } catch (e) {
+    if (e instanceof KubeconfigError) {
+      throw new CniError(ErrorCode.InvalidNetworkConfig, `invalid chainsaw config key kubeconfig: ${e.message}`);
+    }
+    throw e;
+  }
+  const inCluster = await inClusterCredentials(getenv);
+  if (inCluster) return inCluster;
+  throw new CniError(
+    ErrorCode.TryAgainLater,
+    `no Kubernetes credentials: neither ${DEFAULT_KUBECONFIG} nor ${OPENSHIFT_KUBECONFIG} exists ` +
+      `(chainsaw daemon writes it; is the chainsaw DaemonSet running on this node?) and not running in a pod`,
+  );
+}
+
+/** GETs the pod and checks its UID; maps API failures to CNI errors (11 transient, 102 otherwise). */
+export async function apiAnnotations(creds: Credentials, pod: PodRef, timeoutMs: number): Promise<PodAnnotations> {
+  const client = new KubeClient(creds, timeoutMs);
+  const who = `${pod.namespace}/${pod.name}`;
+  try {
+    const obj = await client.getPod(pod.namespace, pod.name);
+    if (pod.uid && obj.metadata.uid && obj.metadata.uid !== pod.uid) {
+      throw new CniError(
+        ErrorCode.PodLookupFailed,
+        `pod ${who} has UID ${obj.metadata.uid} but the runtime is setting up UID ${pod.uid}: stale pod, nothing run`,
+      );
+    }
+    return { annotations: obj.metadata.annotations ?? {}, source: "api" };
+  } catch (e) {
+    if (e instanceof KubeApiError) {
+      if (e.transient) {
+        throw new CniError(ErrorCode.TryAgainLater, `cannot look up pod ${who}: ${e.message}`, creds.origin);
+      }
+      const what = e.status === 404 ? "not found" : e.status === 401 || e.status === 403 ? "access denied" : "failed";
+      throw new CniError(ErrorCode.PodLookupFailed, `pod ${who} lookup ${what}: ${e.message}`, creds.origin);
+    }
+    throw e;
+  } finally {
+    client.close();
+  }
+}
