@@ -26,6 +26,10 @@ export const ENV_NAMES: readonly string[] = [
   "KUBERNETES_SERVICE_PORT",
   "NODE_NAME",
   "CHAINSAW_*",
+  // The npm `yaml` parser (YAML kubeconfigs and policy files only) reads these two debug switches through
+  // node:process; without them a YAML parse throws NotCapable. Harmless to grant.
+  "LOG_TOKENS",
+  "LOG_STREAM",
 ];
 
 /** Paths read. */
@@ -39,7 +43,6 @@ export const READ_PATHS: readonly string[] = [
   "/var/lib/chainsaw", // daemon state (attachments)
   "/run/netns", // named network namespaces (existence checks)
   "/var/run/netns",
-  "/proc", // /proc/PID/ns/net namespaces and the program's own executable (install)
   "/host", // daemon: the host's directories as mounted into the DaemonSet pod
   ...RUN_PATHS, // to find which of the candidate binaries exists (stat only)
 ];

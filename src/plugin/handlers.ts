@@ -17,11 +17,16 @@ import type { CmdArgs, VerbHandlers } from "../cni/skel.ts";
 import { ANNOTATION, AnnotationError, parseAnnotation } from "../commands/annotation.ts";
 import { IP_CANDIDATES, NSENTER_CANDIDATES, resolveBinary } from "../commands/binaries.ts";
 import { type CommandResult, describeFailure, runInNetns, succeeded } from "../commands/runner.ts";
-import { effectivePolicy, readNodePolicy } from "../policy/load.ts";
+import { loadPolicy, NODE_POLICY_DIR } from "../policy/load.ts";
 import { evaluateList } from "../policy/evaluate.ts";
+import { PolicyError } from "../policy/rules.ts";
+import type { Policy } from "../policy/rules.ts";
 import type { Report } from "../report/report.ts";
 import { deliverReport, sendToDaemon } from "../report/sink.ts";
-import { apiAnnotations, findCredentials, type PodAnnotations, runtimeAnnotations } from "./pod_source.ts";
+import {
+  apiAnnotations,
+  daemonAnnotations,
+  findCredentials, type PodAnnotations, runtimeAnnotations } from "./pod_source.ts";
 
 /** Process edges the handlers need (replaceable in tests). */
 export interface PluginDeps {
@@ -57,6 +62,9 @@ function requirePrevResult(args: CmdArgs, verb: string): PrevResult {
 }
 
 async function netnsExists(path: string): Promise<boolean> {
+  // Deno refuses any access below /proc/PID without --allow-all, so /proc/PID/ns/net paths are left to nsenter,
+  // whose "cannot open" error then names the path.
+  if (path.startsWith("/proc/")) return true;
   try {
     await Deno.stat(path);
     return true;
@@ -72,11 +80,31 @@ export function podInterfaces(prev: PrevResult, ifname: string): string[] {
   return [...names];
 }
 
-async function lookUp(conf: ChainsawConf, pod: PodRef, args: CmdArgs, deps: PluginDeps): Promise<PodAnnotations> {
+async function lookUp(
+  conf: ChainsawConf,
+  pod: PodRef,
+  args: CmdArgs,
+  deps: PluginDeps,
+  socket: string,
+): Promise<PodAnnotations> {
   const fromRuntime = runtimeAnnotations(args.conf.raw);
   if (fromRuntime) return { annotations: fromRuntime, source: "runtime" };
+  const fromDaemon = await daemonAnnotations(socket, pod);
+  if (fromDaemon) return fromDaemon;
   const creds = await findCredentials(conf.kubeconfig, deps.getenv);
   return await apiAnnotations(creds, pod, conf.apiTimeoutMs);
+}
+
+/** The environment variable naming the node policy directory (the runtime's environment; tests use it). */
+export const POLICY_DIR_ENV = "CHAINSAW_POLICY_DIR";
+
+async function policyFor(conf: ChainsawConf, deps: PluginDeps): Promise<Policy> {
+  try {
+    return await loadPolicy(conf.policy, deps.getenv(POLICY_DIR_ENV) || NODE_POLICY_DIR);
+  } catch (e) {
+    if (e instanceof PolicyError) throw new CniError(ErrorCode.InvalidNetworkConfig, `invalid policy: ${e.message}`);
+    throw e;
+  }
 }
 
 async function add(args: CmdArgs, deps: PluginDeps): Promise<string> {
@@ -110,18 +138,20 @@ async function add(args: CmdArgs, deps: PluginDeps): Promise<string> {
   };
   if (!pod) return out; // not a Kubernetes pod: nothing to look up, nothing to report
   try {
-    const found = await lookUp(conf, pod, args, deps);
+    const found = await lookUp(conf, pod, args, deps, socket);
     report.source = found.source;
     const annotation = found.annotations[ANNOTATION];
-    if (annotation === undefined) return out; // the common case: pods that do not use chainsaw
-    const policy = effectivePolicy(await readNodePolicy(), conf.policy);
+    report.annotation = annotation;
+    report.podInterfaces = podInterfaces(prev, env.ifname);
+    if (annotation === undefined) {
+      // The common case: nothing to run. The daemon still learns the attachment, so a later annotation on the
+      // running pod can be applied live.
+      await finish();
+      return out;
+    }
+    const policy = await policyFor(conf, deps);
     let commands: string[];
     try {
-      if (new TextEncoder().encode(annotation).length > policy.limits.maxAnnotationBytes) {
-        throw new AnnotationError(
-          `annotation ${ANNOTATION} is larger than the limit of ${policy.limits.maxAnnotationBytes} bytes`,
-        );
-      }
       commands = parseAnnotation(annotation, net.name);
     } catch (e) {
       if (!(e instanceof AnnotationError)) throw e;
@@ -135,9 +165,9 @@ async function add(args: CmdArgs, deps: PluginDeps): Promise<string> {
     }
     const verdict = evaluateList(commands, policy, {
       ifname: env.ifname,
-      podInterfaces: podInterfaces(prev, env.ifname),
+      podInterfaces: report.podInterfaces,
       namespace: pod.namespace,
-    });
+    }, new TextEncoder().encode(annotation).length);
     if (!verdict.allowed) {
       report.verdict = "rejected";
       const err = new CniError(

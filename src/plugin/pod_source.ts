@@ -13,13 +13,63 @@ import { KubeApiError, KubeClient } from "../kube/client.ts";
 /** The runtimeConfig key CRI runtimes fill with the pod's annotations when a plugin declares the capability. */
 export const POD_ANNOTATIONS_CAPABILITY = "io.kubernetes.cri.pod-annotations";
 
+const Annotations = z.record(z.string(), z.string());
+
 /** A pod's annotations and where they came from. */
 export interface PodAnnotations {
   annotations: Record<string, string>;
-  source: "runtime" | "api";
+  source: "runtime" | "daemon" | "api";
 }
 
-const Annotations = z.record(z.string(), z.string());
+/** The daemon's pod lookup path on its socket: `GET /v1/pods/{namespace}/{name}?uid=U&waitMs=N`. */
+export const DAEMON_POD_PATH = "/v1/pods";
+
+/** How long the daemon may wait for a pod its watch has not seen yet (a fresh pod racing the watch). */
+export const DAEMON_WAIT_MS = 1000;
+
+const DaemonPodAnswer = z.object({ uid: z.string(), annotations: Annotations });
+
+/**
+ * Asks the daemon's node-local pod cache. Undefined when the daemon is absent, not synced, slow, or does not
+ * have the pod: the caller then asks the API server itself.
+ */
+export async function daemonAnnotations(socket: string, pod: PodRef): Promise<PodAnnotations | undefined> {
+  try {
+    if (!(await Deno.stat(socket)).isSocket) return undefined;
+  } catch {
+    return undefined;
+  }
+  const client = Deno.createHttpClient({ proxy: { transport: "unix", path: socket } });
+  try {
+    const q = new URLSearchParams({ waitMs: String(DAEMON_WAIT_MS) });
+    if (pod.uid) q.set("uid", pod.uid);
+    const path = `${DAEMON_POD_PATH}/${encodeURIComponent(pod.namespace)}/${encodeURIComponent(pod.name)}?${q}`;
+    const res = await fetch(`http://chainsaw${path}`, {
+      client,
+      signal: AbortSignal.timeout(DAEMON_WAIT_MS + 500),
+    } as RequestInit);
+    if (!res.ok) {
+      await res.body?.cancel();
+      return undefined;
+    }
+    const r = DaemonPodAnswer.safeParse(await res.json());
+    if (!r.success) return undefined;
+    if (pod.uid && r.data.uid !== pod.uid) {
+      throw new CniError(
+        ErrorCode.PodLookupFailed,
+        `pod ${pod.namespace}/${pod.name} has UID ${r.data.uid} but the runtime is setting up UID ${pod.uid}: ` +
+          "stale pod, nothing run",
+      );
+    }
+    return { annotations: r.data.annotations, source: "daemon" };
+  } catch (e) {
+    if (e instanceof CniError) throw e;
+    return undefined;
+  } finally {
+    client.close();
+  }
+}
+
 
 /** The annotations the runtime passed in `runtimeConfig`, if it did. */
 export function runtimeAnnotations(raw: Record<string, unknown>): Record<string, string> | undefined {

@@ -36,6 +36,10 @@ export interface Report {
   network: string;
   /** Where the annotation came from: the runtime, the daemon's cache, the API server, or nowhere. */
   source?: "runtime" | "daemon" | "api" | "none";
+  /** The raw annotation value the commands came from (absent when the pod has none). */
+  annotation?: string;
+  /** The pod's interfaces (from the previous result), for re-applying later with the same policy context. */
+  podInterfaces?: string[];
   /** The annotation's command strings, as detected. */
   detected: string[];
   commands: CommandResult[];

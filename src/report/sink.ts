@@ -48,9 +48,10 @@ export async function writeToStderr(report: Report): Promise<void> {
 
 /**
  * Delivers a report: the daemon when it takes it, else stderr. With `alwaysStderr` the human format also goes to
- * stderr (the plugin does this for ADD so a runtime's log has it too).
+ * stderr (the plugin does this for ADD so a runtime's log has it too). Reports of invocations that ran nothing
+ * (verdict "nothing": they tell the daemon about an attachment) never go to stderr.
  */
 export async function deliverReport(report: Report, socket: string, alwaysStderr: boolean): Promise<void> {
   const sent = await sendToDaemon(socket, report);
-  if (!sent || alwaysStderr) await writeToStderr(report);
+  if (report.verdict !== "nothing" && (!sent || alwaysStderr)) await writeToStderr(report);
 }

@@ -1,0 +1,257 @@
+/**
+ * The daemon's attachment store: which pod interfaces chainsaw set up (from ADD reports), so that a later change
+ * of the pod's annotation can be re-applied in the same network namespaces. Kept in a small JSON state file
+ * (default {@link DEFAULT_ATTACHMENTS_PATH}) written atomically, so it survives daemon restarts.
+ *
+ * Mutations are in memory; call {@link AttachmentStore.save} after them (saves are serialised).
+ * @module
+ */
+import * as z from "zod/mini";
+import type { Report } from "../report/report.ts";
+
+/** Where the daemon keeps its attachments. */
+export const DEFAULT_ATTACHMENTS_PATH = "/var/lib/chainsaw/attachments.json";
+
+/** The state file's format version. */
+export const ATTACHMENTS_FILE_VERSION = 1;
+
+/** One pod interface chainsaw ran (or may run) commands for. */
+export interface Attachment {
+  containerId: string;
+  /** Network namespace path, e.g. `/var/run/netns/cni-…` or `/proc/PID/ns/net`. */
+  netns: string;
+  /** The pod-side interface (`CNI_IFNAME`), substituted for `CURRENT_INTERFACE`. */
+  ifname: string;
+  /** The network (chain) name, which picks the entry of an object-form annotation. */
+  network: string;
+  /** Empty when the runtime did not pass `K8S_POD_UID`. */
+  podUid: string;
+  namespace: string;
+  name: string;
+  /**
+   * The annotation value last run (or found at ADD) for this attachment, whatever its outcome; `""` when the
+   * pod had none; absent when unknown. Re-apply runs once per distinct value.
+   */
+  applied?: string;
+}
+
+const AttachmentSchema = z.object({
+  containerId: z.string(),
+  netns: z.string(),
+  ifname: z.string(),
+  network: z.string(),
+  podUid: z.string(),
+  namespace: z.string(),
+  name: z.string(),
+  applied: z.optional(z.string()),
+});
+
+const FileSchema = z.object({
+  version: z.literal(ATTACHMENTS_FILE_VERSION),
+  attachments: z.array(AttachmentSchema),
+});
+
+/** Options of {@link AttachmentStore.load}. */
+export interface AttachmentStoreOptions {
+  /** Diagnostics (a corrupt file is reported here). */
+  log?(msg: string): void;
+}
+
+const keyOf = (containerId: string, ifname: string) => `${containerId}\u0000${ifname}`;
+
+/** True when `path` exists (e.g. a network namespace). */
+export async function pathExists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch (e) {
+    return !(e instanceof Deno.errors.NotFound);
+  }
+}
+
+/**
+ * Writes `text` to `path` atomically: a temporary file in the same directory (created with `mode`), fsync,
+ * rename over `path`, then fsync of the directory. The directory is created when missing.
+ */
+export async function writeFileAtomic(path: string, text: string, mode = 0o600): Promise<void> {
+  const slash = path.lastIndexOf("/");
+  const dir = slash > 0 ? path.slice(0, slash) : slash === 0 ? "/" : ".";
+  const base = path.slice(slash + 1);
+  await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
+  const tmp = `${dir}/.${base}.${Deno.pid}.${crypto.randomUUID().slice(0, 8)}.tmp`;
+  try {
+    const file = await Deno.open(tmp, { write: true, createNew: true, mode });
+    try {
+      const data = new TextEncoder().encode(text);
+      let off = 0;
+      while (off < data.length) off += await file.write(data.subarray(off));
+      await file.sync();
+    } finally {
+      file.close();
+    }
+    await Deno.chmod(tmp, mode);
+    await Deno.rename(tmp, path);
+  } catch (e) {
+    await Deno.remove(tmp).catch(() => {});
+    throw e;
+  }
+  try {
+    const d = await Deno.open(dir, { read: true });
+    try {
+      await d.sync();
+    } finally {
+      d.close();
+    }
+  } catch {
+    // some file systems cannot fsync a directory; the rename itself is done
+  }
+}
+
+/** The attachments, keyed by container id and interface name. */
+export class AttachmentStore {
+  /** The state file. */
+  readonly path: string;
+  readonly #items = new Map<string, Attachment>();
+  readonly #log: (msg: string) => void;
+  #saving: Promise<void> = Promise.resolve();
+
+  /** An empty store for `path` (use {@link AttachmentStore.load} to read the file). */
+  constructor(path: string = DEFAULT_ATTACHMENTS_PATH, opts: AttachmentStoreOptions = {}) {
+    this.path = path;
+    this.#log = opts.log ?? (() => {});
+  }
+
+  /**
+   * Reads the store from `path`. A missing file is an empty store; an unreadable, corrupt or unknown-version
+   * file is logged and treated as empty (the next save replaces it). Never throws for the file's content.
+   */
+  static async load(
+    path: string = DEFAULT_ATTACHMENTS_PATH,
+    opts: AttachmentStoreOptions = {},
+  ): Promise<AttachmentStore> {
+    const store = new AttachmentStore(path, opts);
+    let text: string;
+    try {
+      text = await Deno.readTextFile(path);
+    } catch (e) {
+      if (!(e instanceof Deno.errors.NotFound)) {
+        store.#log(`attachments: cannot read ${path}: ${(e as Error).message}; starting empty`);
+      }
+      return store;
+    }
+    let data: unknown;
+    try {
+      data = JSON.parse(text);
+    } catch (e) {
+      store.#log(`attachments: ${path} is not valid JSON (${(e as Error).message}); starting empty`);
+      return store;
+    }
+    const r = FileSchema.safeParse(data);
+    if (!r.success) {
+      const i = r.error.issues[0];
+      const where = i.path.map(String).join(".") || "(root)";
+      store.#log(
+        `attachments: ${path} is not a version ${ATTACHMENTS_FILE_VERSION} state file (${where}: ${i.message}); starting empty`,
+      );
+      return store;
+    }
+    for (const a of r.data.attachments) store.#items.set(keyOf(a.containerId, a.ifname), a);
+    return store;
+  }
+
+  /** Number of attachments. */
+  get size(): number {
+    return this.#items.size;
+  }
+
+  /** Copies of all attachments. */
+  all(): Attachment[] {
+    return [...this.#items.values()].map((a) => ({ ...a }));
+  }
+
+  /**
+   * Records the attachment of an ADD report (replacing one with the same container id and interface). Only
+   * ADD reports with a pod and a netns count; returns the attachment, or undefined when the report was ignored.
+   * `applied` is the annotation value the ADD used (`""` for none), when the caller knows it.
+   */
+  add(report: Report, applied?: string): Attachment | undefined {
+    if (report.verb !== "ADD" || !report.pod || !report.netns || !report.containerId) return undefined;
+    const a: Attachment = {
+      containerId: report.containerId,
+      netns: report.netns,
+      ifname: report.ifname,
+      network: report.network,
+      podUid: report.pod.uid,
+      namespace: report.pod.namespace,
+      name: report.pod.name,
+    };
+    if (applied !== undefined) a.applied = applied;
+    this.#items.set(keyOf(a.containerId, a.ifname), a);
+    return { ...a };
+  }
+
+  /** Forgets the container's attachment on `ifname`, or all of its attachments; returns how many went. */
+  remove(containerId: string, ifname?: string): number {
+    if (ifname !== undefined) return this.#items.delete(keyOf(containerId, ifname)) ? 1 : 0;
+    let n = 0;
+    for (const [k, a] of [...this.#items]) {
+      if (a.containerId === containerId) {
+        this.#items.delete(k);
+        n++;
+      }
+    }
+    return n;
+  }
+
+  /** Copies of the attachments of the pod with this UID. */
+  forPod(uid: string): Attachment[] {
+    if (!uid) return [];
+    return [...this.#items.values()].filter((a) => a.podUid === uid).map((a) => ({ ...a }));
+  }
+
+  /** Copies of the attachments of the pod `namespace/name` (for runtimes that pass no pod UID). */
+  forPodName(namespace: string, name: string): Attachment[] {
+    return [...this.#items.values()].filter((a) => a.namespace === namespace && a.name === name).map((a) => ({
+      ...a,
+    }));
+  }
+
+  /** Remembers that `value` was run (whatever the outcome) on this attachment; false when it is unknown. */
+  markApplied(containerId: string, ifname: string, value: string): boolean {
+    const a = this.#items.get(keyOf(containerId, ifname));
+    if (!a) return false;
+    a.applied = value;
+    return true;
+  }
+
+  /** Drops attachments whose netns no longer exists (e.g. after a daemon restart); returns the dropped ones. */
+  async pruneMissingNetns(exists: (path: string) => Promise<boolean> = pathExists): Promise<Attachment[]> {
+    const gone: Attachment[] = [];
+    for (const [k, a] of [...this.#items]) {
+      if (!(await exists(a.netns))) {
+        this.#items.delete(k);
+        gone.push(a);
+      }
+    }
+    return gone;
+  }
+
+  /** The file content for the current attachments. */
+  serialize(): string {
+    const attachments = [...this.#items.values()].sort((a, b) =>
+      a.containerId === b.containerId
+        ? (a.ifname < b.ifname ? -1 : 1)
+        : a.containerId < b.containerId
+        ? -1
+        : 1
+    );
+    return JSON.stringify({ version: ATTACHMENTS_FILE_VERSION, attachments }, null, 1) + "\n";
+  }
+
+  /** Writes the state file atomically (mode 0600); concurrent calls are serialised, the last one wins. */
+  save(): Promise<void> {
+    const run = this.#saving.catch(() => {}).then(() => writeFileAtomic(this.path, this.serialize(), 0o600));
+    this.#saving = run;
+    return run;
+  }
+}

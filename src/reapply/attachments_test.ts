@@ -1,0 +1,151 @@
+/** The attachment store: ADD/DEL bookkeeping, atomic 0600 state file, corrupt files, netns pruning. */
+import { assert, assertEquals, assertStringIncludes } from "../../tests/support/assert.ts";
+import type { Report } from "../report/report.ts";
+import { AttachmentStore, pathExists, writeFileAtomic } from "./attachments.ts";
+
+function report(extra: Partial<Report> = {}): Report {
+  return {
+    v: 1,
+    time: "2026-01-01T00:00:00.000Z",
+    verb: "ADD",
+    pod: { namespace: "ns", name: "p", uid: "u1" },
+    containerId: "c1",
+    netns: "/var/run/netns/cni-1",
+    ifname: "net1",
+    network: "a",
+    source: "daemon",
+    detected: [],
+    commands: [],
+    verdict: "applied",
+    durationMs: 1,
+    ...extra,
+  };
+}
+
+async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
+  const dir = await Deno.makeTempDir();
+  try {
+    await fn(dir);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+Deno.test("attachments: add from ADD reports only, keyed by container and interface; remove on DEL", async () => {
+  await withDir(async (dir) => {
+    const store = await AttachmentStore.load(`${dir}/none.json`);
+    assertEquals(store.size, 0);
+    assertEquals(store.add(report({ verb: "DEL" })), undefined);
+    assertEquals(store.add(report({ pod: undefined })), undefined);
+    assertEquals(store.add(report({ netns: "" })), undefined);
+    assertEquals(store.add(report(), "ip r"), {
+      containerId: "c1",
+      netns: "/var/run/netns/cni-1",
+      ifname: "net1",
+      network: "a",
+      podUid: "u1",
+      namespace: "ns",
+      name: "p",
+      applied: "ip r",
+    });
+    store.add(report({ ifname: "net2", network: "b" }));
+    store.add(report({ ifname: "net1", netns: "/var/run/netns/cni-1b" })); // replaces
+    store.add(report({ containerId: "c2", pod: { namespace: "ns", name: "q", uid: "u2" } }));
+    assertEquals(store.size, 3);
+    assertEquals(store.forPod("u1").map((a) => `${a.ifname} ${a.netns} ${a.applied}`), [
+      "net1 /var/run/netns/cni-1b undefined",
+      "net2 /var/run/netns/cni-1 undefined",
+    ]);
+    assertEquals(store.forPod(""), []);
+    assertEquals(store.forPodName("ns", "q").length, 1);
+    assertEquals(store.remove("c1", "net2"), 1);
+    assertEquals(store.remove("c1", "net2"), 0);
+    assertEquals(store.remove("c2"), 1);
+    assertEquals(store.size, 1);
+    // copies: mutating a returned attachment changes nothing
+    store.forPod("u1")[0].applied = "x";
+    assertEquals(store.forPod("u1")[0].applied, undefined);
+  });
+});
+
+Deno.test("attachments: saved atomically with mode 0600 and a version, reloaded with applied values", async () => {
+  await withDir(async (dir) => {
+    const path = `${dir}/state/attachments.json`; // the directory is created
+    const store = await AttachmentStore.load(path);
+    store.add(report());
+    store.add(report({ containerId: "c2", ifname: "eth0", pod: { namespace: "ns", name: "q", uid: "u2" } }));
+    assertEquals(store.markApplied("c1", "net1", '["ip r"]'), true);
+    assertEquals(store.markApplied("c9", "net1", "x"), false);
+    await Promise.all([store.save(), store.save(), store.save()]);
+    assertEquals((await Deno.stat(path)).mode! & 0o777, 0o600);
+    assertEquals([...Deno.readDirSync(`${dir}/state`)].map((e) => e.name), ["attachments.json"]); // no temp files
+    const data = JSON.parse(await Deno.readTextFile(path));
+    assertEquals(data.version, 1);
+    assertEquals(data.attachments.length, 2);
+    const again = await AttachmentStore.load(path);
+    assertEquals(again.all(), store.all());
+    assertEquals(again.forPod("u1")[0].applied, '["ip r"]');
+  });
+});
+
+Deno.test("attachments: a corrupt, foreign or unknown-version file is logged and treated as empty", async () => {
+  await withDir(async (dir) => {
+    const path = `${dir}/attachments.json`;
+    for (
+      const [text, expect] of [
+        ["{not json", "not valid JSON"],
+        ['{"version": 2, "attachments": []}', "version"],
+        ['{"version": 1, "attachments": [{"containerId": 3}]}', "attachments.0"],
+        ["[]", "(root)"],
+      ]
+    ) {
+      await Deno.writeTextFile(path, text);
+      const logs: string[] = [];
+      const store = await AttachmentStore.load(path, { log: (m) => logs.push(m) });
+      assertEquals(store.size, 0, text);
+      assertEquals(logs.length, 1, text);
+      assertStringIncludes(logs[0], expect);
+      assertStringIncludes(logs[0], path);
+      store.add(report());
+      await store.save(); // the next save replaces the bad file
+      assertEquals((await AttachmentStore.load(path)).size, 1);
+    }
+  });
+});
+
+Deno.test("attachments: entries whose netns is gone are pruned", async () => {
+  await withDir(async (dir) => {
+    await Deno.writeTextFile(`${dir}/ns1`, "");
+    const store = new AttachmentStore(`${dir}/a.json`);
+    store.add(report({ netns: `${dir}/ns1` }));
+    store.add(report({ containerId: "c2", netns: `${dir}/ns2` }));
+    const gone = await store.pruneMissingNetns();
+    assertEquals(gone.map((a) => a.containerId), ["c2"]);
+    assertEquals(store.all().map((a) => a.containerId), ["c1"]);
+    const checked: string[] = [];
+    await store.pruneMissingNetns((p) => {
+      checked.push(p);
+      return Promise.resolve(true);
+    });
+    assertEquals(checked, [`${dir}/ns1`]);
+    assertEquals(await pathExists(`${dir}/ns1`), true);
+    assertEquals(await pathExists(`${dir}/nope`), false);
+  });
+});
+
+Deno.test("writeFileAtomic: replaces the whole file and leaves no temporary file on failure", async () => {
+  await withDir(async (dir) => {
+    await writeFileAtomic(`${dir}/f`, "one");
+    await writeFileAtomic(`${dir}/f`, "two");
+    assertEquals(await Deno.readTextFile(`${dir}/f`), "two");
+    await Deno.mkdir(`${dir}/isdir`);
+    let failed = false;
+    try {
+      await writeFileAtomic(`${dir}/isdir`, "x"); // rename over a directory fails
+    } catch {
+      failed = true;
+    }
+    assert(failed);
+    assertEquals([...Deno.readDirSync(dir)].map((e) => e.name).sort(), ["f", "isdir"]);
+  });
+});
