@@ -3,68 +3,12 @@
  * in real network namespaces, with the pod's annotation from the runtime or from a fake API server over TLS.
  */
 import { assert, assertEquals, assertStringIncludes } from "./support/assert.ts";
-import {
-  bridgeConflist,
-  type ChainResult,
-  Cleanup,
-  createNetns,
-  deleteLink,
-  type Netns,
-  requireRoot,
-  runChain,
-  sleeperInNetns,
-  uniqueName,
-} from "./support/netns.ts";
-import { pathWithDeno, scopedTempDir } from "./support/plugin.ts";
+import { requireRoot, sleeperInNetns } from "./support/netns.ts";
+import { scopedTempDir } from "./support/plugin.ts";
+import { ANNOTATION, type Fixture, fixture, runtimeAnnotations } from "./support/chain_fixture.ts";
 import { type FakeApiServer, makePod, startFakeApiServer } from "./support/fake_apiserver.ts";
 
-const ANNOTATION = "k8s.v1.cni.cncf.io/chainsaw";
 const SEED = '["ip route add 192.0.3.0/24 dev CURRENT_INTERFACE", "ip route"]';
-const POD_ARGS = { IgnoreUnknown: "1", K8S_POD_NAMESPACE: "default", K8S_POD_NAME: "p1", K8S_POD_UID: "uid-1" };
-
-interface Fixture {
-  ns: Netns;
-  cleanup: Cleanup;
-  scratch: string;
-  chain(cmd: "add" | "check" | "del", opts?: { netns?: string; cap?: Record<string, unknown> }): Promise<ChainResult>;
-}
-
-async function fixture(
-  tag: string,
-  chainsaw: Record<string, unknown>,
-  cniVersion = "1.0.0",
-): Promise<Fixture> {
-  const cleanup = new Cleanup();
-  const ns = await createNetns(tag);
-  cleanup.defer(() => ns.delete(), "netns");
-  const bridge = uniqueName("csbr");
-  cleanup.defer(() => deleteLink(bridge), "bridge");
-  const dir = await scopedTempDir();
-  cleanup.defer(() => dir.remove(), "scratch");
-  const conflist = bridgeConflist({
-    bridge,
-    dataDir: `${dir.path}/ipam`,
-    cniVersion,
-    plugins: [{ type: "chainsaw", ...chainsaw }],
-  });
-  const id = uniqueName("ctr-", 8);
-  const chain = (cmd: "add" | "check" | "del", opts: { netns?: string; cap?: Record<string, unknown> } = {}) =>
-    runChain({
-      conflist,
-      cmd,
-      netns: opts.netns ?? ns.path,
-      id,
-      args: POD_ARGS,
-      cap: opts.cap,
-      cacheDir: `${dir.path}/cache`,
-      env: { PATH: pathWithDeno() },
-    });
-  return { ns, cleanup, scratch: dir.path, chain };
-}
-
-const runtimeAnnotations = (value: string) => ({
-  "io.kubernetes.cri.pod-annotations": { [ANNOTATION]: value },
-});
 
 for (const version of ["0.4.0", "1.0.0"]) {
   Deno.test({

@@ -1,0 +1,62 @@
+/**
+ * chainsaw as a library: the pieces the plugin and the daemon are built from, for tools that want to parse
+ * annotations, check commands against a policy, or drive the plugin in-process.
+ *
+ * ```ts
+ * import { defaultPolicy, evaluateList, parseAnnotation } from "./mod.ts";
+ *
+ * const commands = parseAnnotation('["ip route add 192.0.3.0/24 dev CURRENT_INTERFACE", "ip route"]', "net-a");
+ * const verdict = evaluateList(commands, defaultPolicy(), { ifname: "net1", podInterfaces: ["eth0", "net1"] });
+ * console.log(verdict.allowed); // true
+ * ```
+ * @module
+ */
+
+// The CNI protocol.
+export { CniError, type CniErrorJson, ErrorCode, type ErrorCodeValue, toErrorJson } from "./src/cni/errors.ts";
+export { checkVersion, compareVersions, LATEST_VERSION, SUPPORTED_VERSIONS } from "./src/cni/versions.ts";
+export { type CniEnv, parseCniArgs, type PodRef, podRefFrom, readCniEnv } from "./src/cni/env.ts";
+export {
+  type ChainsawConf,
+  decodeChainsawConf,
+  decodeNetConf,
+  decodePrevResult,
+  DEFAULT_DAEMON_SOCKET,
+  DEFAULT_KUBECONFIG,
+  type NetConf,
+  type PrevResult,
+} from "./src/cni/config.ts";
+export { type CmdArgs, pluginMain, type PluginIo, type VerbHandlers } from "./src/cni/skel.ts";
+export { rawMember } from "./src/cni/raw_json.ts";
+export { chainsawHandlers, type PluginDeps } from "./src/plugin/handlers.ts";
+
+// Annotations and commands.
+export { ANNOTATION, AnnotationError, parseAnnotation } from "./src/commands/annotation.ts";
+export { tokenize, TokenizeError } from "./src/commands/tokenize.ts";
+export { CURRENT_INTERFACE, prepareCommand, type PreparedCommand } from "./src/commands/prepare.ts";
+export { type CommandResult, runInNetns, type RunnerOptions } from "./src/commands/runner.ts";
+
+// Policy.
+export { defaultPolicy } from "./src/policy/default_policy.ts";
+export {
+  type EvalContext,
+  evaluateCommand,
+  evaluateList,
+  type ListVerdict,
+  type Rejection,
+  type Verdict as PolicyVerdict,
+} from "./src/policy/evaluate.ts";
+export { effectivePolicy, loadPolicy, NODE_POLICY_DIR, readNodePolicy } from "./src/policy/load.ts";
+export { type Limits, type Policy, PolicyError } from "./src/policy/rules.ts";
+export { normalize, type NormalizeResult } from "./src/policy/objects.ts";
+
+// Kubernetes.
+export { KubeApiError, KubeClient, type Pod } from "./src/kube/client.ts";
+export { type Credentials, loadKubeconfig, parseKubeconfig } from "./src/kube/kubeconfig.ts";
+
+// Reports.
+export { formatHuman, type Report, type Verdict } from "./src/report/report.ts";
+
+// Build.
+export { permissionFlags } from "./src/permissions.ts";
+export { VERSION } from "./src/version.ts";
