@@ -18,7 +18,7 @@ import { ANNOTATION, AnnotationError, parseAnnotation } from "../commands/annota
 import { IP_CANDIDATES, NSENTER_CANDIDATES, resolveBinary } from "../commands/binaries.ts";
 import { type CommandResult, describeFailure, runInNetns, succeeded } from "../commands/runner.ts";
 import { loadPolicy, NODE_POLICY_DIR } from "../policy/load.ts";
-import { evaluateList } from "../policy/evaluate.ts";
+import { describeRejection, evaluateList } from "../policy/evaluate.ts";
 import { PolicyError } from "../policy/rules.ts";
 import type { Policy } from "../policy/rules.ts";
 import type { Report } from "../report/report.ts";
@@ -172,8 +172,7 @@ async function add(args: CmdArgs, deps: PluginDeps): Promise<string> {
       report.verdict = "rejected";
       const err = new CniError(
         ErrorCode.CommandRejected,
-        `pod ${pod.namespace}/${pod.name}: command ${verdict.index + 1} "${verdict.command}" rejected by rule ` +
-          `${verdict.rule}: ${verdict.reason}; nothing was run`,
+        `pod ${pod.namespace}/${pod.name}: ${describeRejection(verdict)}; nothing was run`,
       );
       if (conf.onError === "continue") {
         await finish(err);

@@ -1,0 +1,86 @@
+import { deepEqual, equal, match } from "node:assert/strict";
+import { policyCheck } from "./policy_check.ts";
+
+async function run(opts: Parameters<typeof policyCheck>[0]): Promise<{ code: number; lines: string[] }> {
+  const lines: string[] = [];
+  const code = await policyCheck(opts, (l) => lines.push(l));
+  return { code, lines };
+}
+
+const nodeless = "/nonexistent/policy.json";
+
+Deno.test("policy check: one line per command, exit 0 when all are allowed", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const file = `${dir}/policy.json`;
+    await Deno.writeTextFile(file, JSON.stringify({ allow: ["* show", "route add dev=@pod"] }));
+    const r = await run({
+      policyFile: file,
+      ifname: "net1",
+      commands: ["ip route", "ip route add 10/8 dev CURRENT_INTERFACE"],
+    });
+    deepEqual(r, {
+      code: 0,
+      lines: [
+        'allowed  ip route  (rule: node.allow[0] "* show")',
+        'allowed  ip route add 10/8 dev CURRENT_INTERFACE  (rule: node.allow[1] "route add dev=@pod")',
+      ],
+    });
+    const denied = await run({ policyFile: file, ifname: "net1", commands: ["ip route add 10/8 dev eth0"] });
+    equal(denied.code, 1);
+    const withPod = await run({
+      policyFile: file,
+      ifname: "net1",
+      podInterfaces: ["eth0"],
+      commands: ["ip route add 10/8 dev eth0"],
+    });
+    equal(withPod.code, 0);
+    const yamlFile = `${dir}/p.yaml`;
+    await Deno.writeTextFile(yamlFile, "allow: ['link show']\n");
+    equal((await run({ policyFile: yamlFile, ifname: "net1", commands: ["ip l"] })).code, 0);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("policy check: denials name the rule and reason, exit 1", async () => {
+  const r = await run({ ifname: "net1", commands: ["ip netns exec x /bin/sh", "ip route", "ip 'oops"] });
+  equal(r.code, 1);
+  equal(
+    r.lines[0],
+    "denied   ip netns exec x /bin/sh  (rule: escape:netns-object: ip netns (any spelling: net, netn, ...) manages other namespaces)",
+  );
+  equal(r.lines[1], 'allowed  ip route  (rule: default.allow[0] "* show|get")');
+  equal(
+    r.lines[2].startsWith("denied   ip 'oops  (rule: parse:tokenize: unterminated single quote"),
+    true,
+    r.lines[2],
+  );
+});
+
+Deno.test("policy check: bad policy or no commands exit 2", async () => {
+  const missing = await run({ policyFile: nodeless, ifname: "net1", commands: ["ip route"] });
+  equal(missing.code, 2);
+  match(missing.lines[0], /^error: \/nonexistent\/policy.json: cannot read/);
+  equal((await run({ ifname: "net1", commands: [] })).code, 2);
+});
+
+Deno.test("policy check: a chain policy narrows, namespaces apply", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const chain = `${dir}/chain.json`;
+    await Deno.writeTextFile(chain, JSON.stringify({ allow: ["route show"], namespaces: ["ops"] }));
+    const r = await run({
+      chainFile: chain,
+      ifname: "net1",
+      namespace: "ops",
+      commands: ["ip route", "ip addr"],
+    });
+    equal(r.code, 1);
+    match(r.lines[1], /default-deny: no allow rule of the chain's policy matches/);
+    const other = await run({ chainFile: chain, ifname: "net1", namespace: "dev", commands: ["ip route"] });
+    match(other.lines[0], /namespace:not-allowed/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -1,0 +1,391 @@
+/**
+ * Property-based tests of the command policy (fast-check).
+ *
+ * 1. Whatever the policy (default, allow-everything, random rule sets), no command it accepts contains an
+ *    escape construct. The oracle below is written independently of src/policy/escape.ts: it walks the raw
+ *    words with explicit lists of iproute2 6.1 spellings, and inspects the normalised command.
+ * 2. A chain policy only narrows: whatever the chain says, it never allows a command the node ceiling denies,
+ *    and never raises a limit.
+ */
+import * as fc from "fast-check";
+import { equal } from "node:assert/strict";
+import { defaultPolicy } from "../src/policy/default_policy.ts";
+import { type EvalContext, evaluateCommand, evaluateList } from "../src/policy/evaluate.ts";
+import { effectivePolicy } from "../src/policy/load.ts";
+import { normalize } from "../src/policy/objects.ts";
+import type { Policy } from "../src/policy/rules.ts";
+import { prepareCommand } from "../src/commands/prepare.ts";
+
+const ctx: EvalContext = { ifname: "net1", podInterfaces: ["eth0", "net1"] };
+
+// ---- the oracle --------------------------------------------------------------------------------------
+
+/** Every spelling of a global option iproute2 6.1 accepts, by what it does. */
+const NETNS_OPT = /^--?n(e(t(ns?)?)?)?$/;
+const BATCH_OPT = /^--?b(a(t(ch?)?)?)?$/;
+const FORCE_OPT = /^--?fo(r(ce?)?)?$/;
+const ALL_OPT = /^--?a(ll?)?$/;
+/** Options that consume the next word: -loops (also a bare `-`), -family, -rcvbuf, -netns, -batch. */
+const TAKES_ARG =
+  /^(-|--?(l(o(o(ps?)?)?)?|f(a(m(i(ly?)?)?)?)?|rc(v(b(uf?)?)?)?|n(e(t(ns?)?)?)?|b(a(t(ch?)?)?)?))$/;
+const NETNS_OBJECT = new Set(["net", "netn", "netns"]);
+const PROGRAM = new Set(["xdp", "xdpgeneric", "xdpdrv", "xdpoffload", "bpf"]);
+const SLASH_OK =
+  /^([0-9.]+\/[0-9.]+|[0-9a-fA-F:.]*:[0-9a-fA-F:.]*\/[0-9]+|(0x[0-9a-fA-F]+|[0-9]+)(\/(0x[0-9a-fA-F]+|[0-9]+))+)$/;
+
+/** Escape constructs in `argv` (words after `ip`), judged independently of the policy code. */
+function escapeConstructs(argv: readonly string[]): string[] {
+  const found: string[] = [];
+  let i = 0;
+  while (i < argv.length && argv[i].startsWith("-")) {
+    const w = argv[i];
+    if (w === "--") {
+      i++;
+      break;
+    }
+    if (NETNS_OPT.test(w)) found.push(`global ${w}`);
+    if (BATCH_OPT.test(w)) found.push(`global ${w}`);
+    if (FORCE_OPT.test(w)) found.push(`global ${w}`);
+    if (ALL_OPT.test(w)) found.push(`global ${w}`);
+    i += TAKES_ARG.test(w) ? 2 : 1;
+  }
+  if (NETNS_OBJECT.has(argv[i])) found.push(`object ${argv[i]}`);
+  for (const w of argv) {
+    if (/[^\x21-\x7e]/.test(w)) found.push(`non-ascii ${w}`);
+    if (/^(\/|~|\.)/.test(w) || (w.includes("/") && !SLASH_OK.test(w))) found.push(`path ${w}`);
+  }
+  for (const w of argv.slice(i + 1)) {
+    if (w === "netns" || w === "netn" || (w.startsWith("link-") && "link-netnsid".startsWith(w))) {
+      found.push(`ns ${w}`);
+    }
+    if (w === "exec") found.push("exec");
+    if (PROGRAM.has(w)) found.push(`program ${w}`);
+  }
+  const n = normalize(argv);
+  if (n.kind === "command") {
+    if (n.object === "netns") found.push("netns object");
+    if (["exec", "restore", "showdump"].includes(n.verb)) found.push(`verb ${n.verb}`);
+    const monitor = n.object === "monitor" || (n.object === "xfrm" && n.subobject === "monitor");
+    for (const w of monitor ? n.args : []) {
+      if ("file".startsWith(w)) found.push(`monitor file ${w}`);
+      if (w.length >= (n.object === "xfrm" ? 1 : 2) && "all-nsid".startsWith(w) && w !== "all") {
+        found.push("all-nsid");
+      }
+    }
+  }
+  return found;
+}
+
+// ---- generators ---------------------------------------------------------------------------------------
+
+const prefixesOf = (
+  words: string[],
+): string[] => [...new Set(words.flatMap((w) => [...w].map((_, i) => w.slice(0, i + 1))))];
+
+const GLOBALS = [
+  "-4",
+  "-6",
+  "-s",
+  "-d",
+  "-j",
+  "-p",
+  "-br",
+  "-o",
+  "-c",
+  "-color=never",
+  "-N",
+  "-t",
+  "-ts",
+  "-h",
+  "-iec",
+  "-echo",
+  "-r",
+  "-l 3",
+  "-f inet",
+  "-rc 1000",
+  "-n x",
+  "-ne x",
+  "--netns x",
+  "-netns /proc/1/ns/net",
+  "-b x",
+  "-ba -",
+  "--batch f",
+  "-force",
+  "-fo",
+  "-a",
+  "-al",
+  "--all",
+  "--",
+  "- 1",
+  "-l -n",
+  "-x",
+];
+const OBJECTS = [
+  ...prefixesOf([
+    "address",
+    "route",
+    "rule",
+    "neighbor",
+    "link",
+    "netns",
+    "netconf",
+    "monitor",
+    "xfrm",
+    "vrf",
+    "tuntap",
+  ]),
+  "mroute",
+  "mrule",
+  "nexthop",
+  "mptcp",
+  "tcp_metrics",
+  "stats",
+  "sr",
+  "ip",
+  "Route",
+  "n\u0435tns",
+  "-n",
+];
+const VERBS = [
+  ...prefixesOf([
+    "show",
+    "list",
+    "add",
+    "delete",
+    "change",
+    "replace",
+    "set",
+    "flush",
+    "restore",
+    "showdump",
+    "exec",
+  ]),
+  "lst",
+  "get",
+  "chg",
+  "save",
+  "help",
+  "monitor",
+  "state",
+  "policy",
+  "endpoint",
+  "limits",
+  "bucket",
+  "identify",
+  "pids",
+  "attach",
+  "list-id",
+  "xstats",
+  "property",
+];
+const ARGS = [
+  "dev",
+  "net1",
+  "eth0",
+  "lo",
+  "CURRENT_INTERFACE",
+  "netns",
+  "netn",
+  "NETNS",
+  "1",
+  "link-netns",
+  "link-n",
+  "link-netnsid",
+  "link-",
+  "exec",
+  "/bin/sh",
+  "sh",
+  "/etc/passwd",
+  "../x",
+  "~root",
+  ".",
+  "10/8",
+  "192.0.2.0/24",
+  "2001:db8::/32",
+  "0x1/0xff",
+  "xdp",
+  "xdpgeneric",
+  "obj",
+  "bpf",
+  "encap",
+  "file",
+  "f",
+  "fi",
+  "all-nsid",
+  "al",
+  "all",
+  "a",
+  "mtu",
+  "1400",
+  "up",
+  "down",
+  "address",
+  "02:00:00:00:00:01",
+  "table",
+  "100",
+  "main",
+  "via",
+  "192.0.2.1",
+  "type",
+  "veth",
+  "peer",
+  "name",
+  "-n",
+  "-b",
+  "--",
+  "restore",
+  "if2",
+  "nexthop",
+  "to",
+  "unicast",
+  "\u00a0x",
+  "\uff4eetns",
+  "label",
+  "link",
+];
+
+/** Writes `word` so the tokenizer reads it back unchanged: bare, quoted, or with backslashes. */
+function quoted(word: string, style: number): string {
+  if (word === "" || style === 1) return `'${word}'`;
+  if (style === 2) return `"${word.replace(/["\\]/g, "\\$&")}"`;
+  if (style === 3) return [...word].map((c) => `\\${c}`).join("");
+  if (style === 4 && word.length > 1) return `${word[0]}'${word.slice(1)}'`;
+  return /^[^\s'"\\]+$/.test(word) ? word : `'${word}'`;
+}
+
+const word = (pool: string[]) =>
+  fc.tuple(fc.constantFrom(...pool), fc.nat({ max: 6 })).map(([w, s]) => quoted(w, s));
+
+const command = fc.tuple(
+  fc.constantFrom("", "ip "),
+  fc.array(fc.constantFrom(...GLOBALS), { maxLength: 3 }),
+  word(OBJECTS),
+  fc.option(word(VERBS), { nil: undefined }),
+  fc.array(word(ARGS), { maxLength: 6 }),
+).map(([ip, globals, object, verb, args]) =>
+  `${ip}${[...globals, object, ...(verb ? [verb] : []), ...args].join(" ")}`
+);
+
+const RULE_POOL = [
+  "* show|get",
+  "* *",
+  "route *",
+  "route add|delete dev=@pod",
+  "route add to=192.0.2.0/24 dev?=@current",
+  "link set dev=@pod mtu|up|down",
+  "link *",
+  "address add dev=@pod",
+  "neighbor *",
+  "monitor *",
+  "xfrm *",
+  "vrf *",
+  "rule add iif?=@pod",
+  "* * dev=*",
+  "route * table=100-200",
+  "tuntap show",
+];
+
+const ruleSubset = fc.subarray(RULE_POOL);
+const limits = fc.record({
+  maxCommands: fc.integer({ min: 1, max: 40 }),
+  commandTimeoutMs: fc.integer({ min: 1, max: 20_000 }),
+}, { requiredKeys: [] });
+
+const policyDoc = fc.record({
+  allow: fc.option(ruleSubset, { nil: undefined }),
+  deny: fc.option(ruleSubset, { nil: undefined }),
+  namespaces: fc.option(fc.subarray(["lab", "ops", "dev"]), { nil: undefined }),
+  limits: fc.option(limits, { nil: undefined }),
+}).map((doc) => Object.fromEntries(Object.entries(doc).filter(([, v]) => v !== undefined)));
+
+// ---- properties ---------------------------------------------------------------------------------------
+
+Deno.test("the oracle agrees with the corpus' classics", () => {
+  for (
+    const line of [
+      "netns exec x sh",
+      "-n x link",
+      "-b f",
+      "-fo link",
+      "-a link",
+      "link set x netns 1",
+      "vrf exec x sh",
+    ]
+  ) {
+    equal(escapeConstructs(line.split(" ")).length > 0, true, line);
+  }
+  for (const line of ["route add 10/8 dev net1", "-l -n link", "monitor address", "link set net1 mtu 1400"]) {
+    equal(escapeConstructs(line.split(" ")).join(","), "", line);
+  }
+});
+
+Deno.test("no accepted command contains an escape construct after normalisation", () => {
+  const everything = effectivePolicy({ allow: ["* *"], deny: [] }, undefined);
+  const policies = fc.oneof(
+    fc.constant<Policy>(defaultPolicy()),
+    fc.constant<Policy>(everything),
+    policyDoc.map((doc) => effectivePolicy({ ...doc, allow: doc.allow ?? ["* *"] }, undefined)),
+  );
+  let accepted = 0;
+  fc.assert(
+    fc.property(fc.array(command, { minLength: 1, maxLength: 3 }), policies, (commands, policy) => {
+      const v = evaluateList(commands, policy, { ...ctx, namespace: "lab" });
+      for (const p of v.prepared) {
+        accepted++;
+        const escapes = escapeConstructs(p.argv);
+        if (escapes.length) {
+          throw new Error(
+            `accepted ${JSON.stringify(p.source)} (argv ${JSON.stringify(p.argv)}): ${escapes}`,
+          );
+        }
+      }
+      if (!v.allowed) equal(v.rejected.length + v.prepared.length <= commands.length, true);
+    }),
+    { numRuns: 3000 },
+  );
+  equal(
+    accepted > 100,
+    true,
+    `only ${accepted} commands were accepted: the generator is too hostile to be useful`,
+  );
+});
+
+Deno.test("a chain policy never allows more than the node ceiling", () => {
+  fc.assert(
+    fc.property(
+      fc.option(policyDoc, { nil: undefined }),
+      policyDoc,
+      fc.array(command, { minLength: 1, maxLength: 4 }),
+      fc.constantFrom("lab", "ops", undefined),
+      (nodeDoc, chainDoc, commands, namespace) => {
+        const ceiling = effectivePolicy(nodeDoc, undefined);
+        const narrowed = effectivePolicy(nodeDoc, chainDoc);
+        for (const key of Object.keys(ceiling.limits) as (keyof Policy["limits"])[]) {
+          equal(narrowed.limits[key] <= ceiling.limits[key], true, key);
+        }
+        if (ceiling.namespaces) {
+          equal(narrowed.namespaces!.every((ns) => ceiling.namespaces!.includes(ns)), true);
+        }
+        const c = { ...ctx, namespace };
+        for (const source of commands) {
+          let argv: string[];
+          try {
+            argv = prepareCommand(source, ctx.ifname).argv;
+          } catch {
+            continue;
+          }
+          if (evaluateCommand(argv, narrowed, c).allowed) {
+            equal(
+              evaluateCommand(argv, ceiling, c).allowed,
+              true,
+              `${source} allowed by the chain, not the node`,
+            );
+          }
+        }
+        const list = evaluateList(commands, narrowed, c);
+        if (list.allowed) equal(evaluateList(commands, ceiling, c).allowed, true);
+      },
+    ),
+    { numRuns: 1000 },
+  );
+});
