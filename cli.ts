@@ -14,7 +14,9 @@ if (import.meta.main) {
     } catch (e) {
       // Only reached if loading the plugin itself failed: still answer in the protocol's terms.
       const msg = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
-      console.log(JSON.stringify({ cniVersion: "1.1.0", code: 999, msg: `chainsaw failed to start: ${msg}` }));
+      console.log(
+        JSON.stringify({ cniVersion: "1.1.0", code: 999, msg: `chainsaw failed to start: ${msg}` }),
+      );
     }
     Deno.exit(code);
   } else {

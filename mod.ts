@@ -13,7 +13,13 @@
  */
 
 // The CNI protocol.
-export { CniError, type CniErrorJson, ErrorCode, type ErrorCodeValue, toErrorJson } from "./src/cni/errors.ts";
+export {
+  CniError,
+  type CniErrorJson,
+  ErrorCode,
+  type ErrorCodeValue,
+  toErrorJson,
+} from "./src/cni/errors.ts";
 export { checkVersion, compareVersions, LATEST_VERSION, SUPPORTED_VERSIONS } from "./src/cni/versions.ts";
 export { type CniEnv, parseCniArgs, type PodRef, podRefFrom, readCniEnv } from "./src/cni/env.ts";
 export {
@@ -26,7 +32,7 @@ export {
   type NetConf,
   type PrevResult,
 } from "./src/cni/config.ts";
-export { type CmdArgs, pluginMain, type PluginIo, type VerbHandlers } from "./src/cni/skel.ts";
+export { type CmdArgs, type PluginIo, pluginMain, type VerbHandlers } from "./src/cni/skel.ts";
 export { rawMember } from "./src/cni/raw_json.ts";
 export { chainsawHandlers, type PluginDeps } from "./src/plugin/handlers.ts";
 

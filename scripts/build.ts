@@ -11,7 +11,12 @@ import { permissionFlags } from "../src/permissions.ts";
 const ROOT = new URL("..", import.meta.url).pathname;
 
 async function run(args: string[]): Promise<void> {
-  const { code } = await new Deno.Command(Deno.execPath(), { args, cwd: ROOT, stdout: "inherit", stderr: "inherit" })
+  const { code } = await new Deno.Command(Deno.execPath(), {
+    args,
+    cwd: ROOT,
+    stdout: "inherit",
+    stderr: "inherit",
+  })
     .output();
   if (code !== 0) throw new Error(`deno ${args[0]} failed with exit code ${code}`);
 }
@@ -26,7 +31,9 @@ function shQuote(s: string): string {
  * (a hashbang and a line comment). The flags do not fit a shebang line (the kernel cuts it at 255 bytes).
  */
 export function launcherHeader(): string {
-  const flags = ["--no-config", "--no-lock", "--quiet", "--ext=js", ...permissionFlags()].map(shQuote).join(" ");
+  const flags = ["--no-config", "--no-lock", "--quiet", "--ext=js", ...permissionFlags()].map(shQuote).join(
+    " ",
+  );
   return `#!/bin/sh\n//bin/true; exec deno run ${flags} "$0" "$@"\n`;
 }
 

@@ -20,7 +20,10 @@ Deno.test("kubeconfig: YAML with token, JSON with client certificate data, files
       kind: "Config",
       "current-context": "c",
       clusters: [{ name: "x", cluster: { server: api.url + "/", "certificate-authority": "ca.pem" } }],
-      users: [{ name: "u", user: { "client-certificate-data": b64(api.clientCertPem), "client-key": "key.pem" } }],
+      users: [{
+        name: "u",
+        user: { "client-certificate-data": b64(api.clientCertPem), "client-key": "key.pem" },
+      }],
       contexts: [{ name: "c", context: { cluster: "x", user: "u" } }],
     });
     await Deno.writeTextFile(`${dir}/ca.pem`, api.caPem);
@@ -37,10 +40,18 @@ Deno.test("kubeconfig: YAML with token, JSON with client certificate data, files
 });
 
 Deno.test("kubeconfig errors name the file and the key", async () => {
-  await assertRejects(() => parseKubeconfig("{nope", "/x/k"), KubeconfigError, "/x/k is not valid JSON or YAML");
+  await assertRejects(
+    () => parseKubeconfig("{nope", "/x/k"),
+    KubeconfigError,
+    "/x/k is not valid JSON or YAML",
+  );
   await assertRejects(() => parseKubeconfig('{"clusters": "x"}', "/x/k"), KubeconfigError, "clusters");
   await assertRejects(
-    () => parseKubeconfig('{"current-context":"z","clusters":[{"name":"a","cluster":{"server":"https://h"}}]}', "/k"),
+    () =>
+      parseKubeconfig(
+        '{"current-context":"z","clusters":[{"name":"a","cluster":{"server":"https://h"}}]}',
+        "/k",
+      ),
     KubeconfigError,
     'current-context "z" not found',
   );
@@ -76,7 +87,12 @@ Deno.test("token files are re-read on every request (rotation)", async () => {
   const dir = await Deno.makeTempDir();
   try {
     await Deno.writeTextFile(`${dir}/token`, api.token + "\n");
-    const client = new KubeClient({ server: api.url, caPem: api.caPem, tokenFile: `${dir}/token`, origin: "t" });
+    const client = new KubeClient({
+      server: api.url,
+      caPem: api.caPem,
+      tokenFile: `${dir}/token`,
+      origin: "t",
+    });
     await client.getPod("ns", "a");
     api.tokens.clear();
     api.tokens.add("rotated");
@@ -95,7 +111,10 @@ Deno.test("in-cluster credentials use KUBERNETES_SERVICE_HOST/PORT, bracketing I
     await Deno.writeTextFile(`${dir}/token`, "t");
     await Deno.writeTextFile(`${dir}/ca.crt`, "CA");
     const env = (vars: Record<string, string>) => (n: string) => vars[n];
-    const v6 = await inClusterCredentials(env({ KUBERNETES_SERVICE_HOST: "fd00::1", KUBERNETES_SERVICE_PORT: "443" }), dir);
+    const v6 = await inClusterCredentials(
+      env({ KUBERNETES_SERVICE_HOST: "fd00::1", KUBERNETES_SERVICE_PORT: "443" }),
+      dir,
+    );
     assertEquals(v6?.server, "https://[fd00::1]:443");
     assertEquals(v6?.tokenFile, `${dir}/token`);
     assertEquals(await inClusterCredentials(env({}), dir), undefined);

@@ -15,7 +15,11 @@ for (const version of ["0.4.0", "1.0.0"]) {
     name: `real chain ${version}: ADD runs the seed's commands in the pod netns; CHECK, DEL, DEL succeed`,
     ...requireRoot(),
     async fn() {
-      const f = await fixture("seed", { capabilities: { "io.kubernetes.cri.pod-annotations": true } }, version);
+      const f = await fixture(
+        "seed",
+        { capabilities: { "io.kubernetes.cri.pod-annotations": true } },
+        version,
+      );
       try {
         const cap = runtimeAnnotations(SEED);
         const add = await f.chain("add", { cap });
@@ -108,7 +112,9 @@ Deno.test({
   async fn() {
     const f = await fixture("rej", { capabilities: { "io.kubernetes.cri.pod-annotations": true } });
     try {
-      const cap = runtimeAnnotations('["ip route add 192.0.3.0/24 dev CURRENT_INTERFACE", "ip netns exec x /bin/sh"]');
+      const cap = runtimeAnnotations(
+        '["ip route add 192.0.3.0/24 dev CURRENT_INTERFACE", "ip netns exec x /bin/sh"]',
+      );
       const add = await f.chain("add", { cap });
       assertEquals(add.code, 1);
       assertEquals(add.json?.code, 101, add.stdout);
@@ -158,7 +164,9 @@ Deno.test({
       const add = await f.chain("add");
       assertEquals(add.code, 0, add.stdout + add.stderr);
       assertStringIncludes(await f.ns.routes(), "192.0.3.0/24 dev eth0");
-      const gets = api.requests.filter((r) => r.method === "GET" && r.path === "/api/v1/namespaces/default/pods/p1");
+      const gets = api.requests.filter((r) =>
+        r.method === "GET" && r.path === "/api/v1/namespaces/default/pods/p1"
+      );
       assertEquals(gets.length, 1);
       assertEquals((await f.chain("del")).code, 0);
     });
@@ -216,12 +224,18 @@ Deno.test({
   name: "real chain + API server: a pod whose UID changed is stale; nothing runs (code 102)",
   ...requireRoot(),
   async fn() {
-    await withApi("uid", SEED, async (f) => {
-      const add = await f.chain("add");
-      assertEquals(add.json?.code, 102, add.stdout);
-      assertStringIncludes(String(add.json?.msg), "stale pod");
-      assert(!(await f.ns.routes()).includes("192.0.3.0/24"));
-    }, {}, "uid-2");
+    await withApi(
+      "uid",
+      SEED,
+      async (f) => {
+        const add = await f.chain("add");
+        assertEquals(add.json?.code, 102, add.stdout);
+        assertStringIncludes(String(add.json?.msg), "stale pod");
+        assert(!(await f.ns.routes()).includes("192.0.3.0/24"));
+      },
+      {},
+      "uid-2",
+    );
   },
 });
 

@@ -9,7 +9,10 @@ import { fixture, runtimeAnnotations } from "./support/chain_fixture.ts";
 
 const CAP = { capabilities: { "io.kubernetes.cri.pod-annotations": true } };
 
-async function withNodePolicy(doc: unknown, body: (env: Record<string, string>) => Promise<void>): Promise<void> {
+async function withNodePolicy(
+  doc: unknown,
+  body: (env: Record<string, string>) => Promise<void>,
+): Promise<void> {
   const dir = await scopedTempDir();
   try {
     await Deno.writeTextFile(`${dir.path}/policy.json`, JSON.stringify(doc));
@@ -31,7 +34,10 @@ Deno.test({
           cap: runtimeAnnotations('["ip route", "ip route add 192.0.3.0/24 dev CURRENT_INTERFACE"]'),
         });
         assertEquals(add.json?.code, 101, add.stdout);
-        assertStringIncludes(String(add.json?.msg), 'command 2 "ip route add 192.0.3.0/24 dev CURRENT_INTERFACE"');
+        assertStringIncludes(
+          String(add.json?.msg),
+          'command 2 "ip route add 192.0.3.0/24 dev CURRENT_INTERFACE"',
+        );
         assert(!(await f.ns.routes()).includes("192.0.3.0/24"));
         assertEquals((await f.chain("del", { env })).code, 0);
       } finally {
@@ -45,7 +51,10 @@ Deno.test({
   name: "policy: a chain policy narrows the default (route add outside its prefixes is denied)",
   ...requireRoot(),
   async fn() {
-    const f = await fixture("narrow", { ...CAP, policy: { allow: ["route add to=198.51.100.0/24 dev=@current"] } });
+    const f = await fixture("narrow", {
+      ...CAP,
+      policy: { allow: ["route add to=198.51.100.0/24 dev=@current"] },
+    });
     try {
       const denied = await f.chain("add", {
         cap: runtimeAnnotations('["ip route add 192.0.3.0/24 dev CURRENT_INTERFACE"]'),
@@ -72,7 +81,10 @@ Deno.test({
       async (env) => {
         const f = await fixture("limit", { ...CAP, onError: "continue" });
         try {
-          const add = await f.chain("add", { env, cap: runtimeAnnotations('["ip monitor", "ip -d link show"]') });
+          const add = await f.chain("add", {
+            env,
+            cap: runtimeAnnotations('["ip monitor", "ip -d link show"]'),
+          });
           assertEquals(add.code, 0, add.stdout + add.stderr);
           assertStringIncludes(add.stderr, 'command "ip monitor" timed out');
           assertStringIncludes(add.stderr, "output truncated");

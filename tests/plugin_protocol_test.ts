@@ -30,14 +30,18 @@ function assertNoStackTrace(text: string): void {
 Deno.test("VERSION echoes the request's cniVersion and lists supported versions", async () => {
   const r = await invokePlugin({ CNI_COMMAND: "VERSION" }, { cniVersion: "1.1.0" });
   assertEquals(r.code, 0);
-  assertEquals(r.json, { cniVersion: "1.1.0", supportedVersions: ["0.3.0", "0.3.1", "0.4.0", "1.0.0", "1.1.0"] });
+  assertEquals(r.json, {
+    cniVersion: "1.1.0",
+    supportedVersions: ["0.3.0", "0.3.1", "0.4.0", "1.0.0", "1.1.0"],
+  });
   const old = await invokePlugin({ CNI_COMMAND: "VERSION" }, { cniVersion: "0.4.0" });
   assertEquals(old.json?.cniVersion, "0.4.0");
 });
 
 Deno.test("ADD passes a 1.1.0 prevResult through byte for byte, unknown fields included", async () => {
   const prevText = JSON.stringify(PREV_110, null, 1); // unusual spacing must survive as well
-  const stdin = `{"cniVersion":"1.1.0","name":"testnet","prevResult":${prevText},"type":"chainsaw","foo":"bar"}`;
+  const stdin =
+    `{"cniVersion":"1.1.0","name":"testnet","prevResult":${prevText},"type":"chainsaw","foo":"bar"}`;
   const r = await invokePlugin(cniEnv("ADD"), stdin);
   assertEquals(r.code, 0, r.stdout + r.stderr);
   assertEquals(r.stdout, prevText);
@@ -53,7 +57,13 @@ Deno.test("ADD without prevResult fails with code 7 saying chainsaw must follow 
 
 Deno.test("error codes: env (4), decoding (6), config (7), version (1), unknown verb (4)", async () => {
   const cases: Array<[string, Record<string, string>, string | object, number, string]> = [
-    ["missing env", { CNI_COMMAND: "ADD" }, conf("1.0.0"), 4, "CNI_CONTAINERID,CNI_NETNS,CNI_IFNAME,CNI_PATH"],
+    [
+      "missing env",
+      { CNI_COMMAND: "ADD" },
+      conf("1.0.0"),
+      4,
+      "CNI_CONTAINERID,CNI_NETNS,CNI_IFNAME,CNI_PATH",
+    ],
     ["bad container id", cniEnv("ADD", { CNI_CONTAINERID: "../x" }), conf("1.0.0"), 4, "CNI_CONTAINERID"],
     ["bad ifname", cniEnv("ADD", { CNI_IFNAME: "way-too-long-ifname" }), conf("1.0.0"), 4, "CNI_IFNAME"],
     ["not JSON", cniEnv("ADD"), "{not json", 6, "error decoding network config"],
@@ -72,7 +82,13 @@ Deno.test("error codes: env (4), decoding (6), config (7), version (1), unknown 
       7,
       "onError",
     ],
-    ["bad prevResult", cniEnv("ADD"), conf("1.0.0", { prevResult: { interfaces: "eth0" } }), 7, "prevResult.interfaces"],
+    [
+      "bad prevResult",
+      cniEnv("ADD"),
+      conf("1.0.0", { prevResult: { interfaces: "eth0" } }),
+      7,
+      "prevResult.interfaces",
+    ],
   ];
   for (const [what, env, stdin, code, msg] of cases) {
     const r = await invokePlugin(env, stdin);
@@ -92,7 +108,10 @@ Deno.test("DEL succeeds with nothing to do: no prevResult, netns gone, empty CNI
   ];
   for (const env of envs) {
     for (const stdin of stdins) {
-      const r = await invokePlugin({ ...env, CNI_ARGS: "K8S_POD_NAMESPACE=default;K8S_POD_NAME=gone" }, stdin);
+      const r = await invokePlugin(
+        { ...env, CNI_ARGS: "K8S_POD_NAMESPACE=default;K8S_POD_NAME=gone" },
+        stdin,
+      );
       assertEquals([r.code, r.stdout], [0, ""], r.stdout + r.stderr);
     }
   }
@@ -115,7 +134,10 @@ Deno.test("STATUS and GC at 1.1.0; STATUS is 50 when a configured daemon socket 
   assertEquals([gc.code, gc.stdout], [0, ""]);
   const dir = await scopedTempDir();
   try {
-    const down = await invokePlugin({ CNI_COMMAND: "STATUS" }, conf("1.1.0", { daemonSocket: `${dir.path}/none.sock` }));
+    const down = await invokePlugin(
+      { CNI_COMMAND: "STATUS" },
+      conf("1.1.0", { daemonSocket: `${dir.path}/none.sock` }),
+    );
     assertEquals(down.code, 1);
     assertEquals(down.json?.code, 50);
     assertStringIncludes(String(down.json?.msg), `${dir.path}/none.sock`);

@@ -24,16 +24,22 @@ export const BaseConfSchema = z.looseObject({
   type: z.optional(z.string()),
 });
 
-/** The parts of a previous result chainsaw looks at (the rest is passed on untouched). */
-export const PrevResultSchema = z.looseObject({
+/** A previous result, as far as chainsaw reads it (the rest is passed on untouched). */
+export interface PrevResult {
+  cniVersion?: string;
+  interfaces?: Array<{ name: string; sandbox?: string; [key: string]: unknown }>;
+  ips?: Array<{ address: string; [key: string]: unknown }>;
+  routes?: Array<{ dst: string; [key: string]: unknown }>;
+  [key: string]: unknown;
+}
+
+const PrevResultSchema: z.ZodMiniType<PrevResult> = z.looseObject({
   cniVersion: z.optional(z.string()),
   interfaces: z.optional(z.array(z.looseObject({ name: z.string(), sandbox: z.optional(z.string()) }))),
   ips: z.optional(z.array(z.looseObject({ address: z.string() }))),
   routes: z.optional(z.array(z.looseObject({ dst: z.string() }))),
 });
 
-/** A previous result, as far as chainsaw reads it. */
-export type PrevResult = z.infer<typeof PrevResultSchema>;
 
 const absolutePath = z.string().check(z.refine((s) => s.startsWith("/"), "must be an absolute path"));
 
@@ -81,20 +87,37 @@ export function decodeNetConf(stdin: string): NetConf {
   try {
     data = JSON.parse(stdin);
   } catch (e) {
-    throw new CniError(ErrorCode.DecodingFailure, `error decoding network config from stdin: ${(e as Error).message}`);
+    throw new CniError(
+      ErrorCode.DecodingFailure,
+      `error decoding network config from stdin: ${(e as Error).message}`,
+    );
   }
   if (typeof data !== "object" || data === null || Array.isArray(data)) {
-    throw new CniError(ErrorCode.DecodingFailure, "error decoding network config from stdin: not a JSON object");
+    throw new CniError(
+      ErrorCode.DecodingFailure,
+      "error decoding network config from stdin: not a JSON object",
+    );
   }
   const base = BaseConfSchema.safeParse(data);
   if (!base.success) {
-    throw new CniError(ErrorCode.InvalidNetworkConfig, `invalid network config: ${describeZodError(base.error)}`);
+    throw new CniError(
+      ErrorCode.InvalidNetworkConfig,
+      `invalid network config: ${describeZodError(base.error)}`,
+    );
   }
   if (!CNI_NAME.test(base.data.name)) {
-    throw new CniError(ErrorCode.InvalidNetworkConfig, "invalid characters found in network name", base.data.name);
+    throw new CniError(
+      ErrorCode.InvalidNetworkConfig,
+      "invalid characters found in network name",
+      base.data.name,
+    );
   }
   // The spec's decoder treats a missing cniVersion as "0.1.0", which chainsaw does not support.
-  return { cniVersion: base.data.cniVersion ?? "0.1.0", name: base.data.name, raw: data as Record<string, unknown> };
+  return {
+    cniVersion: base.data.cniVersion ?? "0.1.0",
+    name: base.data.name,
+    raw: data as Record<string, unknown>,
+  };
 }
 
 /** Validates chainsaw's own keys; code 7 names the offending key. */
@@ -109,7 +132,10 @@ export function decodeChainsawConf(raw: Record<string, unknown>): ChainsawConf {
     policy: raw.policy,
   });
   if (!r.success) {
-    throw new CniError(ErrorCode.InvalidNetworkConfig, `invalid chainsaw config key ${describeZodError(r.error)}`);
+    throw new CniError(
+      ErrorCode.InvalidNetworkConfig,
+      `invalid chainsaw config key ${describeZodError(r.error)}`,
+    );
   }
   return {
     kubeconfig: r.data.kubeconfig,

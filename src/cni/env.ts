@@ -40,7 +40,11 @@ export function readCniEnv(getenv: (name: string) => string | undefined): CniEnv
   }
   if (env.command in REQUIRED) {
     if (!CONTAINER_ID.test(env.containerId)) {
-      throw new CniError(ErrorCode.InvalidEnvironment, "invalid characters in CNI_CONTAINERID", env.containerId);
+      throw new CniError(
+        ErrorCode.InvalidEnvironment,
+        "invalid characters in CNI_CONTAINERID",
+        env.containerId,
+      );
     }
     const bad = interfaceNameProblem(env.ifname);
     if (bad) throw new CniError(ErrorCode.InvalidEnvironment, `invalid CNI_IFNAME: ${bad}`, env.ifname);
@@ -72,7 +76,9 @@ export function parseCniArgs(args: string): Map<string, string> {
   for (const pair of args.split(";")) {
     if (pair === "") continue;
     const eq = pair.indexOf("=");
-    if (eq <= 0) throw new CniError(ErrorCode.InvalidEnvironment, `invalid CNI_ARGS pair "${pair}": expected KEY=VALUE`);
+    if (eq <= 0) {
+      throw new CniError(ErrorCode.InvalidEnvironment, `invalid CNI_ARGS pair "${pair}": expected KEY=VALUE`);
+    }
     out.set(pair.slice(0, eq), pair.slice(eq + 1));
   }
   return out;
@@ -83,7 +89,9 @@ export function parseCniArgs(args: string): Map<string, string> {
  * Undefined when there is no namespace and name (not a Kubernetes pod: nothing for chainsaw to do).
  */
 export function podRefFrom(cniArgs: Map<string, string>, confArgs: unknown): PodRef | undefined {
-  const cni = typeof confArgs === "object" && confArgs !== null ? (confArgs as Record<string, unknown>).cni : undefined;
+  const cni = typeof confArgs === "object" && confArgs !== null
+    ? (confArgs as Record<string, unknown>).cni
+    : undefined;
   const fromConf = (k: string): string => {
     const v = typeof cni === "object" && cni !== null ? (cni as Record<string, unknown>)[k] : undefined;
     return typeof v === "string" ? v : "";

@@ -7,7 +7,10 @@ function env(vars: Record<string, string>): (n: string) => string | undefined {
 }
 
 Deno.test("readCniEnv names every missing variable with code 4", () => {
-  const e = assertThrows(() => readCniEnv(env({ CNI_COMMAND: "ADD", CNI_NETNS: "/x" })), CniError) as CniError;
+  const e = assertThrows(
+    () => readCniEnv(env({ CNI_COMMAND: "ADD", CNI_NETNS: "/x" })),
+    CniError,
+  ) as CniError;
   assertEquals(e.code, 4);
   assertEquals(e.message, "required env variables [CNI_CONTAINERID,CNI_IFNAME,CNI_PATH] missing");
   const none = assertThrows(() => readCniEnv(env({})), CniError) as CniError;
@@ -20,9 +23,15 @@ Deno.test("readCniEnv names every missing variable with code 4", () => {
 
 Deno.test("readCniEnv validates container id and interface name", () => {
   const base = { CNI_COMMAND: "ADD", CNI_NETNS: "/x", CNI_PATH: "/p", CNI_IFNAME: "eth0" };
-  const bad = assertThrows(() => readCniEnv(env({ ...base, CNI_CONTAINERID: "-x;rm" })), CniError) as CniError;
+  const bad = assertThrows(
+    () => readCniEnv(env({ ...base, CNI_CONTAINERID: "-x;rm" })),
+    CniError,
+  ) as CniError;
   assertEquals([bad.code, bad.message], [4, "invalid characters in CNI_CONTAINERID"]);
-  const ifn = assertThrows(() => readCniEnv(env({ ...base, CNI_CONTAINERID: "c", CNI_IFNAME: "a/b" })), CniError);
+  const ifn = assertThrows(
+    () => readCniEnv(env({ ...base, CNI_CONTAINERID: "c", CNI_IFNAME: "a/b" })),
+    CniError,
+  );
   assertEquals((ifn as CniError).code, 4);
   assertEquals(interfaceNameProblem("0123456789abcdef"), "interface name is too long (max 15 bytes)");
   assertEquals(interfaceNameProblem("net1"), undefined);

@@ -40,6 +40,10 @@ export function checkVersion(verb: string, version: string): void {
   }
   const min = MIN_VERSION[verb];
   if (min && compareVersions(version, min) < 0) {
-    throw new CniError(ErrorCode.IncompatibleVersion, `config version does not allow ${verb}`, `${verb} needs ${min}+`);
+    throw new CniError(
+      ErrorCode.IncompatibleVersion,
+      `config version does not allow ${verb}`,
+      `${verb} needs ${min}+`,
+    );
   }
 }

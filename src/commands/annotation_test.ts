@@ -35,7 +35,12 @@ Deno.test("prepareCommand drops a leading ip and substitutes CURRENT_INTERFACE a
     "net1",
   ]);
   assertEquals(prepareCommand("addr", "eth0").argv, ["addr"]);
-  assertEquals(prepareCommand("link set CURRENT_INTERFACEx up", "eth0").argv, ["link", "set", "CURRENT_INTERFACEx", "up"]);
+  assertEquals(prepareCommand("link set CURRENT_INTERFACEx up", "eth0").argv, [
+    "link",
+    "set",
+    "CURRENT_INTERFACEx",
+    "up",
+  ]);
   assertEquals(prepareCommand("link set CURRENT_INTERFACE alias CURRENT_INTERFACE", "e").argv, [
     "link",
     "set",

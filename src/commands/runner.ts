@@ -64,7 +64,11 @@ async function readCapped(stream: ReadableStream<Uint8Array>, cap: number): Prom
 const CLEAN_ENV: Readonly<Record<string, string>> = { PATH: "/usr/sbin:/usr/bin:/sbin:/bin", LC_ALL: "C" };
 
 /** Runs `ip argv…` in the namespace. Never throws for the command's own failure; see the result. */
-export async function runInNetns(command: string, argv: readonly string[], opts: RunnerOptions): Promise<CommandResult> {
+export async function runInNetns(
+  command: string,
+  argv: readonly string[],
+  opts: RunnerOptions,
+): Promise<CommandResult> {
   const started = performance.now();
   const child = new Deno.Command(opts.nsenterPath, {
     args: [`--net=${opts.netns}`, "--", opts.ipPath, ...argv],

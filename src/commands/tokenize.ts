@@ -16,6 +16,7 @@ export class TokenizeError extends Error {
 
 // C0 controls (except the blank characters handled as separators), DEL and C1 controls, plus the Unicode line
 // and paragraph separators and the bidi overrides that make a command read differently than it runs.
+// deno-lint-ignore no-control-regex -- matching control characters is the point
 const FORBIDDEN = /[\u0000-\u0008\u000a-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]/u;
 
 /** Returns a description of the first forbidden character in `text`, or undefined when there is none. */

@@ -2,8 +2,21 @@ import { assertEquals, assertThrows } from "../../tests/support/assert.ts";
 import { findControlCharacter, tokenize, TokenizeError } from "./tokenize.ts";
 
 Deno.test("tokenize splits on blanks and keeps quoting literal", () => {
-  assertEquals(tokenize("  route add 192.0.3.0/24   dev net1 "), ["route", "add", "192.0.3.0/24", "dev", "net1"]);
-  assertEquals(tokenize("link set dev 'a b' alias \"x \\\"y\\\" z\""), ["link", "set", "dev", "a b", "alias", 'x "y" z']);
+  assertEquals(tokenize("  route add 192.0.3.0/24   dev net1 "), [
+    "route",
+    "add",
+    "192.0.3.0/24",
+    "dev",
+    "net1",
+  ]);
+  assertEquals(tokenize('link set dev \'a b\' alias "x \\"y\\" z"'), [
+    "link",
+    "set",
+    "dev",
+    "a b",
+    "alias",
+    'x "y" z',
+  ]);
   assertEquals(tokenize("a\\ b c"), ["a b", "c"]);
   assertEquals(tokenize("x '' y"), ["x", "", "y"]);
   assertEquals(tokenize("route;reboot $(id) `id` | sh"), ["route;reboot", "$(id)", "`id`", "|", "sh"]);

@@ -25,8 +25,25 @@ export class KubeApiError extends Error {
 
 const StatusSchema = z.looseObject({ message: z.optional(z.string()), reason: z.optional(z.string()) });
 
+/** A pod as chainsaw sees it (the fields it reads; the rest is kept loosely). */
+export interface Pod {
+  metadata: {
+    name: string;
+    namespace?: string;
+    uid?: string;
+    resourceVersion?: string;
+    annotations?: Record<string, string> | null;
+    labels?: Record<string, string> | null;
+    deletionTimestamp?: string | null;
+    [key: string]: unknown;
+  };
+  spec?: { nodeName?: string; [key: string]: unknown };
+  status?: { phase?: string; [key: string]: unknown };
+  [key: string]: unknown;
+}
+
 /** The pod fields chainsaw reads. */
-export const PodSchema = z.looseObject({
+export const PodSchema: z.ZodMiniType<Pod> = z.looseObject({
   metadata: z.looseObject({
     name: z.string(),
     namespace: z.optional(z.string()),
@@ -40,8 +57,6 @@ export const PodSchema = z.looseObject({
   status: z.optional(z.looseObject({ phase: z.optional(z.string()) })),
 });
 
-/** A pod as chainsaw sees it. */
-export type Pod = z.infer<typeof PodSchema>;
 
 /** Options of one request. */
 export interface RequestOptions {
@@ -83,7 +98,11 @@ export class KubeClient {
     try {
       return (await Deno.readTextFile(this.creds.tokenFile)).trim();
     } catch (e) {
-      throw new KubeApiError(401, "TokenUnreadable", `cannot read token file ${this.creds.tokenFile}: ${(e as Error).message}`);
+      throw new KubeApiError(
+        401,
+        "TokenUnreadable",
+        `cannot read token file ${this.creds.tokenFile}: ${(e as Error).message}`,
+      );
     }
   }
 
@@ -105,8 +124,14 @@ export class KubeClient {
         client: this.#client(),
       } as RequestInit);
     } catch (e) {
-      const why = timeout.aborted ? `no answer within ${opts.timeoutMs ?? this.timeoutMs} ms` : (e as Error).message;
-      throw new KubeApiError(0, timeout.aborted ? "Timeout" : "Unreachable", `API server ${this.creds.server}: ${why}`);
+      const why = timeout.aborted
+        ? `no answer within ${opts.timeoutMs ?? this.timeoutMs} ms`
+        : (e as Error).message;
+      throw new KubeApiError(
+        0,
+        timeout.aborted ? "Timeout" : "Unreachable",
+        `API server ${this.creds.server}: ${why}`,
+      );
     }
     if (res.ok) return res;
     let reason = res.statusText;
@@ -120,7 +145,11 @@ export class KubeClient {
     } catch {
       // not a Status body
     }
-    throw new KubeApiError(res.status, reason, `${opts.method ?? "GET"} ${path}: ${res.status} ${reason}${message ? `: ${message}` : ""}`);
+    throw new KubeApiError(
+      res.status,
+      reason,
+      `${opts.method ?? "GET"} ${path}: ${res.status} ${reason}${message ? `: ${message}` : ""}`,
+    );
   }
 
   /** Sends a request and decodes the JSON answer. */
@@ -129,7 +158,11 @@ export class KubeClient {
     try {
       return await res.json();
     } catch (e) {
-      throw new KubeApiError(0, "BadResponse", `${path}: invalid JSON from API server: ${(e as Error).message}`);
+      throw new KubeApiError(
+        0,
+        "BadResponse",
+        `${path}: invalid JSON from API server: ${(e as Error).message}`,
+      );
     }
   }
 

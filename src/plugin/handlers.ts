@@ -16,9 +16,9 @@ import { rawMember } from "../cni/raw_json.ts";
 import type { CmdArgs, VerbHandlers } from "../cni/skel.ts";
 import { ANNOTATION, AnnotationError, parseAnnotation } from "../commands/annotation.ts";
 import { IP_CANDIDATES, NSENTER_CANDIDATES, resolveBinary } from "../commands/binaries.ts";
-import { type CommandResult, describeFailure, runInNetns, succeeded } from "../commands/runner.ts";
+import { runInNetns } from "../commands/runner.ts";
+import { applyCommands } from "../commands/apply.ts";
 import { loadPolicy, NODE_POLICY_DIR } from "../policy/load.ts";
-import { describeRejection, evaluateList } from "../policy/evaluate.ts";
 import { PolicyError } from "../policy/rules.ts";
 import type { Policy } from "../policy/rules.ts";
 import type { Report } from "../report/report.ts";
@@ -26,7 +26,10 @@ import { deliverReport, sendToDaemon } from "../report/sink.ts";
 import {
   apiAnnotations,
   daemonAnnotations,
-  findCredentials, type PodAnnotations, runtimeAnnotations } from "./pod_source.ts";
+  findCredentials,
+  type PodAnnotations,
+  runtimeAnnotations,
+} from "./pod_source.ts";
 
 /** Process edges the handlers need (replaceable in tests). */
 export interface PluginDeps {
@@ -102,8 +105,21 @@ async function policyFor(conf: ChainsawConf, deps: PluginDeps): Promise<Policy> 
   try {
     return await loadPolicy(conf.policy, deps.getenv(POLICY_DIR_ENV) || NODE_POLICY_DIR);
   } catch (e) {
-    if (e instanceof PolicyError) throw new CniError(ErrorCode.InvalidNetworkConfig, `invalid policy: ${e.message}`);
+    if (e instanceof PolicyError) {
+      throw new CniError(ErrorCode.InvalidNetworkConfig, `invalid policy: ${e.message}`);
+    }
     throw e;
+  }
+}
+
+function binariesFor(conf: ChainsawConf): { ipPath: string; nsenterPath: string } {
+  try {
+    return {
+      ipPath: resolveBinary("ipPath", conf.ipPath, IP_CANDIDATES),
+      nsenterPath: resolveBinary("nsenterPath", conf.nsenterPath, NSENTER_CANDIDATES),
+    };
+  } catch (e) {
+    throw new CniError(ErrorCode.InvalidNetworkConfig, `invalid chainsaw config key ${(e as Error).message}`);
   }
 }
 
@@ -163,62 +179,23 @@ async function add(args: CmdArgs, deps: PluginDeps): Promise<string> {
       await finish();
       return out;
     }
-    const verdict = evaluateList(commands, policy, {
-      ifname: env.ifname,
-      podInterfaces: report.podInterfaces,
-      namespace: pod.namespace,
-    }, new TextEncoder().encode(annotation).length);
-    if (!verdict.allowed) {
-      report.verdict = "rejected";
-      const err = new CniError(
-        ErrorCode.CommandRejected,
-        `pod ${pod.namespace}/${pod.name}: ${describeRejection(verdict)}; nothing was run`,
-      );
-      if (conf.onError === "continue") {
-        await finish(err);
-        return out;
-      }
-      throw err;
-    }
     if (!(await netnsExists(env.netns))) {
       throw new CniError(ErrorCode.UnknownContainer, `network namespace ${env.netns} does not exist`);
     }
-    let ipPath: string;
-    let nsenterPath: string;
-    try {
-      ipPath = resolveBinary("ipPath", conf.ipPath, IP_CANDIDATES);
-      nsenterPath = resolveBinary("nsenterPath", conf.nsenterPath, NSENTER_CANDIDATES);
-    } catch (e) {
-      throw new CniError(ErrorCode.InvalidNetworkConfig, `invalid chainsaw config key ${(e as Error).message}`);
-    }
-    const opts = {
-      ipPath,
-      nsenterPath,
-      netns: env.netns,
-      timeoutMs: policy.limits.commandTimeoutMs,
-      maxOutputBytes: policy.limits.maxOutputBytes,
-    };
-    let failure: CommandResult | undefined;
-    for (const cmd of verdict.prepared) {
-      const r = await runInNetns(cmd.source, cmd.argv, opts);
-      report.commands.push(r);
-      if (!succeeded(r)) {
-        failure ??= r;
-        if (conf.onError !== "continue") break;
-      }
-    }
-    report.verdict = failure ? "failed" : "applied";
-    if (failure) {
-      const err = new CniError(
-        ErrorCode.CommandFailed,
-        `pod ${pod.namespace}/${pod.name}: ${describeFailure(failure)}`,
-        `ran ${report.commands.length} of ${verdict.prepared.length} commands in ${env.netns}`,
-      );
-      if (conf.onError !== "continue") throw err;
-      await finish(err);
-      return out;
-    }
-    await finish();
+    const outcome = await applyCommands({
+      commands,
+      annotationBytes: new TextEncoder().encode(annotation).length,
+      policy,
+      ctx: { ifname: env.ifname, podInterfaces: report.podInterfaces, namespace: pod.namespace },
+      onError: conf.onError,
+      runner: { ...binariesFor(conf), netns: env.netns },
+      who: `pod ${pod.namespace}/${pod.name}`,
+      run: runInNetns,
+    });
+    report.commands = outcome.results;
+    report.verdict = outcome.verdict;
+    if (outcome.error && conf.onError === "fail") throw outcome.error;
+    await finish(outcome.error);
     return out;
   } catch (e) {
     if (report.verdict === "nothing") report.verdict = "error";
@@ -227,9 +204,9 @@ async function add(args: CmdArgs, deps: PluginDeps): Promise<string> {
   }
 }
 
-async function check(args: CmdArgs): Promise<string> {
+function check(args: CmdArgs): Promise<string> {
   requirePrevResult(args, "CHECK");
-  return "";
+  return Promise.resolve("");
 }
 
 async function del(args: CmdArgs, deps: PluginDeps): Promise<string> {
@@ -268,7 +245,10 @@ async function status(args: CmdArgs): Promise<string> {
     let ok = false;
     const client = Deno.createHttpClient({ proxy: { transport: "unix", path: socket } });
     try {
-      const res = await fetch("http://chainsaw/healthz", { client, signal: AbortSignal.timeout(1000) } as RequestInit);
+      const res = await fetch(
+        "http://chainsaw/healthz",
+        { client, signal: AbortSignal.timeout(1000) } as RequestInit,
+      );
       await res.body?.cancel();
       ok = res.ok;
     } catch {
@@ -283,8 +263,8 @@ async function status(args: CmdArgs): Promise<string> {
   return "";
 }
 
-async function gc(_args: CmdArgs): Promise<string> {
-  return "";
+function gc(_args: CmdArgs): Promise<string> {
+  return Promise.resolve(""); // chainsaw keeps no per-attachment state in the plugin; the daemon's is pruned by DEL
 }
 
 /** Builds the verb handlers over `deps`. */

@@ -7,7 +7,12 @@ import * as z from "zod/mini";
 import { CniError, ErrorCode } from "../cni/errors.ts";
 import { DEFAULT_KUBECONFIG, OPENSHIFT_KUBECONFIG } from "../cni/config.ts";
 import type { PodRef } from "../cni/env.ts";
-import { type Credentials, inClusterCredentials, KubeconfigError, loadKubeconfig } from "../kube/kubeconfig.ts";
+import {
+  type Credentials,
+  inClusterCredentials,
+  KubeconfigError,
+  loadKubeconfig,
+} from "../kube/kubeconfig.ts";
 import { KubeApiError, KubeClient } from "../kube/client.ts";
 
 /** The runtimeConfig key CRI runtimes fill with the pod's annotations when a plugin declares the capability. */
@@ -43,7 +48,9 @@ export async function daemonAnnotations(socket: string, pod: PodRef): Promise<Po
   try {
     const q = new URLSearchParams({ waitMs: String(DAEMON_WAIT_MS) });
     if (pod.uid) q.set("uid", pod.uid);
-    const path = `${DAEMON_POD_PATH}/${encodeURIComponent(pod.namespace)}/${encodeURIComponent(pod.name)}?${q}`;
+    const path = `${DAEMON_POD_PATH}/${encodeURIComponent(pod.namespace)}/${
+      encodeURIComponent(pod.name)
+    }?${q}`;
     const res = await fetch(`http://chainsaw${path}`, {
       client,
       signal: AbortSignal.timeout(DAEMON_WAIT_MS + 500),
@@ -69,7 +76,6 @@ export async function daemonAnnotations(socket: string, pod: PodRef): Promise<Po
     client.close();
   }
 }
-
 
 /** The annotations the runtime passed in `runtimeConfig`, if it did. */
 export function runtimeAnnotations(raw: Record<string, unknown>): Record<string, string> | undefined {
@@ -107,7 +113,10 @@ export async function findCredentials(
     }
   } catch (e) {
     if (e instanceof KubeconfigError) {
-      throw new CniError(ErrorCode.InvalidNetworkConfig, `invalid chainsaw config key kubeconfig: ${e.message}`);
+      throw new CniError(
+        ErrorCode.InvalidNetworkConfig,
+        `invalid chainsaw config key kubeconfig: ${e.message}`,
+      );
     }
     throw e;
   }
@@ -121,7 +130,11 @@ export async function findCredentials(
 }
 
 /** GETs the pod and checks its UID; maps API failures to CNI errors (11 transient, 102 otherwise). */
-export async function apiAnnotations(creds: Credentials, pod: PodRef, timeoutMs: number): Promise<PodAnnotations> {
+export async function apiAnnotations(
+  creds: Credentials,
+  pod: PodRef,
+  timeoutMs: number,
+): Promise<PodAnnotations> {
   const client = new KubeClient(creds, timeoutMs);
   const who = `${pod.namespace}/${pod.name}`;
   try {
@@ -138,7 +151,11 @@ export async function apiAnnotations(creds: Credentials, pod: PodRef, timeoutMs:
       if (e.transient) {
         throw new CniError(ErrorCode.TryAgainLater, `cannot look up pod ${who}: ${e.message}`, creds.origin);
       }
-      const what = e.status === 404 ? "not found" : e.status === 401 || e.status === 403 ? "access denied" : "failed";
+      const what = e.status === 404
+        ? "not found"
+        : e.status === 401 || e.status === 403
+        ? "access denied"
+        : "failed";
       throw new CniError(ErrorCode.PodLookupFailed, `pod ${who} lookup ${what}: ${e.message}`, creds.origin);
     }
     throw e;

@@ -21,7 +21,9 @@ export function assertMatch(text: string, re: RegExp, msg?: string): void {
 
 /** Asserts that `text` contains `part`. */
 export function assertStringIncludes(text: string, part: string, msg?: string): void {
-  if (!text.includes(part)) nodeAssert.fail(msg ?? `expected ${JSON.stringify(text)} to include ${JSON.stringify(part)}`);
+  if (!text.includes(part)) {
+    nodeAssert.fail(msg ?? `expected ${JSON.stringify(text)} to include ${JSON.stringify(part)}`);
+  }
 }
 
 // deno-lint-ignore no-explicit-any
@@ -42,7 +44,11 @@ export function assertThrows(fn: () => unknown, cls?: ErrorClass, includes?: str
 }
 
 /** Async variant of {@link assertThrows}. */
-export async function assertRejects(fn: () => Promise<unknown>, cls?: ErrorClass, includes?: string): Promise<Error> {
+export async function assertRejects(
+  fn: () => Promise<unknown>,
+  cls?: ErrorClass,
+  includes?: string,
+): Promise<Error> {
   try {
     await fn();
   } catch (e) {

@@ -76,4 +76,3 @@ export async function fixture(
 export const runtimeAnnotations = (value: string): Record<string, unknown> => ({
   "io.kubernetes.cri.pod-annotations": { [ANNOTATION]: value },
 });
-

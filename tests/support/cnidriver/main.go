@@ -12,22 +12,34 @@
 // (stdout: {"code":N,"msg":"...","details":"...","error":"<libcni's full message>"}), 2 on a usage error.
 //
 // -repeat N runs the command N times and prints each call's wall time in microseconds on stderr, one per
-// line. -cmd adddel runs ADD then DEL as one unit per iteration (the timing covers both).
+// line. -cmd adddel runs ADD then DEL as one unit per iteration (the timing covers both); -cmd addcheckdel runs
+// ADD, CHECK and DEL.
+//
+// -stats FILE appends one JSON line per CNI call of the chain ({"kind":"call"}: the list operation, e.g. one ADD
+// of the whole chain) and one per plugin process ({"kind":"exec"}), with wall time, the process's CPU time
+// (user + system, its waited-for children such as `ip` included) and its peak RSS, taken from wait4's rusage
+// of each plugin process. A call's cpu is the sum over its plugin processes and its maxRssKb their maximum. The
+// benchmark (bench/bench.ts) reads these.
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/containernetworking/cni/libcni"
+	"github.com/containernetworking/cni/pkg/invoke"
 	"github.com/containernetworking/cni/pkg/types"
+	"github.com/containernetworking/cni/pkg/version"
 )
 
 type errorOut struct {
@@ -76,7 +88,7 @@ func parseArgs(s string) ([][2]string, error) {
 
 func main() {
 	conflist := flag.String("conflist", "", "network configuration list file (.conflist JSON)")
-	cmd := flag.String("cmd", "", "add | check | del | version | adddel")
+	cmd := flag.String("cmd", "", "add | check | del | version | adddel | addcheckdel")
 	netns := flag.String("netns", "", "network namespace path (CNI_NETNS)")
 	id := flag.String("id", "cnidriver-test", "container ID (CNI_CONTAINERID)")
 	ifname := flag.String("ifname", "eth0", "interface name (CNI_IFNAME)")
@@ -86,6 +98,7 @@ func main() {
 	cacheDir := flag.String("cachedir", "/run/chainsaw-test-cache", "libcni cache directory")
 	repeat := flag.Int("repeat", 1, "run the command N times, printing each call's wall time (µs) on stderr")
 	timeout := flag.Duration("timeout", 0, "overall timeout (0: none)")
+	statsPath := flag.String("stats", "", "append per-call and per-plugin-process statistics (JSON lines) to this file")
 	flag.Parse()
 
 	if *conflist == "" {
@@ -95,9 +108,9 @@ func main() {
 		usage("-repeat must be >= 1")
 	}
 	switch *cmd {
-	case "add", "check", "del", "version", "adddel":
+	case "add", "check", "del", "version", "adddel", "addcheckdel":
 	default:
-		usage("-cmd must be add, check, del, version or adddel (got %q)", *cmd)
+		usage("-cmd must be add, check, del, version, adddel or addcheckdel (got %q)", *cmd)
 	}
 
 	list, err := libcni.ConfListFromFile(*conflist)
@@ -119,7 +132,18 @@ func main() {
 		fail(err)
 	}
 
-	cni := libcni.NewCNIConfigWithCacheDir(dirs, *cacheDir, nil)
+	var stats *statsWriter
+	var executor invoke.Exec
+	if *statsPath != "" {
+		f, err := os.OpenFile(*statsPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+		if err != nil {
+			usage("-stats: %v", err)
+		}
+		defer f.Close()
+		stats = &statsWriter{enc: json.NewEncoder(f)}
+		executor = &measuringExec{stats: stats}
+	}
+	cni := libcni.NewCNIConfigWithCacheDir(dirs, *cacheDir, executor)
 	rt := &libcni.RuntimeConf{
 		ContainerID:    *id,
 		NetNS:          *netns,
@@ -138,7 +162,10 @@ func main() {
 	var output []byte
 	for i := 0; i < *repeat; i++ {
 		start := time.Now()
-		output, err = runOnce(ctx, cni, list, rt, *cmd)
+		if stats != nil {
+			stats.iter = i
+		}
+		output, err = runOnce(ctx, cni, list, rt, *cmd, stats)
 		elapsed := time.Since(start)
 		if *repeat > 1 {
 			fmt.Fprintln(os.Stderr, elapsed.Microseconds())
@@ -153,40 +180,184 @@ func main() {
 }
 
 func runOnce(ctx context.Context, cni *libcni.CNIConfig, list *libcni.NetworkConfigList, rt *libcni.RuntimeConf,
-	cmd string) ([]byte, error) {
-	switch cmd {
-	case "add":
-		result, err := cni.AddNetworkList(ctx, list, rt)
-		if err != nil {
+	cmd string, stats *statsWriter) ([]byte, error) {
+	add := func() ([]byte, error) {
+		var result types.Result
+		err := stats.measure("ADD", func() error {
+			var err error
+			result, err = cni.AddNetworkList(ctx, list, rt)
+			return err
+		})
+		if err != nil || result == nil {
 			return nil, err
-		}
-		if result == nil {
-			return nil, nil
 		}
 		return json.Marshal(result)
+	}
+	check := func() error {
+		return stats.measure("CHECK", func() error { return cni.CheckNetworkList(ctx, list, rt) })
+	}
+	del := func() error {
+		return stats.measure("DEL", func() error { return cni.DelNetworkList(ctx, list, rt) })
+	}
+	switch cmd {
+	case "add":
+		return add()
 	case "check":
-		return nil, cni.CheckNetworkList(ctx, list, rt)
+		return nil, check()
 	case "del":
-		return nil, cni.DelNetworkList(ctx, list, rt)
+		return nil, del()
 	case "adddel":
-		if _, err := cni.AddNetworkList(ctx, list, rt); err != nil {
+		if _, err := add(); err != nil {
 			return nil, err
 		}
-		return nil, cni.DelNetworkList(ctx, list, rt)
+		return nil, del()
+	case "addcheckdel":
+		if _, err := add(); err != nil {
+			return nil, err
+		}
+		if err := check(); err != nil {
+			return nil, err
+		}
+		return nil, del()
 	case "version":
-		type info struct {
-			CNIVersion        string   `json:"cniVersion"`
-			SupportedVersions []string `json:"supportedVersions"`
-		}
-		out := map[string]info{}
-		for _, p := range list.Plugins {
-			vi, err := cni.GetVersionInfo(ctx, p.Network.Type)
-			if err != nil {
-				return nil, fmt.Errorf("plugin type=%q (version): %w", p.Network.Type, err)
-			}
-			out[p.Network.Type] = info{CNIVersion: list.CNIVersion, SupportedVersions: vi.SupportedVersions()}
-		}
-		return json.Marshal(out)
+		var out []byte
+		err := stats.measure("VERSION", func() error {
+			var err error
+			out, err = versionOf(ctx, cni, list)
+			return err
+		})
+		return out, err
 	}
 	return nil, fmt.Errorf("unknown command %q", cmd)
+}
+
+func versionOf(ctx context.Context, cni *libcni.CNIConfig, list *libcni.NetworkConfigList) ([]byte, error) {
+	type info struct {
+		CNIVersion        string   `json:"cniVersion"`
+		SupportedVersions []string `json:"supportedVersions"`
+	}
+	out := map[string]info{}
+	for _, p := range list.Plugins {
+		vi, err := cni.GetVersionInfo(ctx, p.Network.Type)
+		if err != nil {
+			return nil, fmt.Errorf("plugin type=%q (version): %w", p.Network.Type, err)
+		}
+		out[p.Network.Type] = info{CNIVersion: list.CNIVersion, SupportedVersions: vi.SupportedVersions()}
+	}
+	return json.Marshal(out)
+}
+
+// statsWriter writes the -stats lines. A nil *statsWriter measures nothing.
+type statsWriter struct {
+	enc  *json.Encoder
+	iter int
+	// The plugin processes of the call being measured.
+	execs []execStat
+}
+
+type execStat struct {
+	Kind     string `json:"kind"`
+	Iter     int    `json:"iter"`
+	Verb     string `json:"verb"`
+	Plugin   string `json:"plugin,omitempty"`
+	OK       bool   `json:"ok"`
+	WallUs   int64  `json:"wallUs"`
+	UserUs   int64  `json:"userUs"`
+	SysUs    int64  `json:"sysUs"`
+	MaxRssKb int64  `json:"maxRssKb"`
+	Execs    int    `json:"execs,omitempty"`
+}
+
+// measure runs one list operation and writes its "call" line after the "exec" lines of its plugin processes.
+func (s *statsWriter) measure(verb string, op func() error) error {
+	if s == nil {
+		return op()
+	}
+	s.execs = s.execs[:0]
+	start := time.Now()
+	err := op()
+	call := execStat{Kind: "call", Iter: s.iter, Verb: verb, OK: err == nil, WallUs: time.Since(start).Microseconds()}
+	for _, e := range s.execs {
+		_ = s.enc.Encode(e)
+		call.UserUs += e.UserUs
+		call.SysUs += e.SysUs
+		if e.MaxRssKb > call.MaxRssKb {
+			call.MaxRssKb = e.MaxRssKb
+		}
+	}
+	call.Execs = len(s.execs)
+	_ = s.enc.Encode(call)
+	return err
+}
+
+// measuringExec is libcni's default plugin executor (invoke.RawExec: same retry on "text file busy", same error
+// decoding, stderr passed on) plus each plugin process's rusage from wait4.
+type measuringExec struct {
+	version.PluginDecoder
+	stats *statsWriter
+}
+
+func (e *measuringExec) FindInPath(plugin string, paths []string) (string, error) {
+	return invoke.FindInPath(plugin, paths)
+}
+
+func (e *measuringExec) ExecPlugin(ctx context.Context, pluginPath string, stdinData []byte,
+	environ []string) ([]byte, error) {
+	verb := ""
+	for _, kv := range environ {
+		if strings.HasPrefix(kv, "CNI_COMMAND=") {
+			verb = strings.TrimPrefix(kv, "CNI_COMMAND=")
+		}
+	}
+	var stdout, stderr bytes.Buffer
+	var err error
+	for i := 0; i <= 5; i++ {
+		stdout.Reset()
+		stderr.Reset()
+		c := exec.CommandContext(ctx, pluginPath)
+		c.Env = environ
+		c.Stdin = bytes.NewReader(stdinData)
+		c.Stdout = &stdout
+		c.Stderr = &stderr
+		start := time.Now()
+		err = c.Run()
+		wall := time.Since(start)
+		if err != nil && strings.Contains(err.Error(), "text file busy") {
+			time.Sleep(time.Second)
+			continue
+		}
+		st := execStat{Kind: "exec", Iter: e.stats.iter, Verb: verb, Plugin: filepath.Base(pluginPath), OK: err == nil,
+			WallUs: wall.Microseconds()}
+		if c.ProcessState != nil {
+			if ru, ok := c.ProcessState.SysUsage().(*syscall.Rusage); ok {
+				st.UserUs = ru.Utime.Sec*1e6 + ru.Utime.Usec
+				st.SysUs = ru.Stime.Sec*1e6 + ru.Stime.Usec
+				st.MaxRssKb = ru.Maxrss
+			}
+		}
+		e.stats.execs = append(e.stats.execs, st)
+		break
+	}
+	if err != nil {
+		return nil, pluginErr(err, stdout.Bytes(), stderr.Bytes())
+	}
+	if stderr.Len() > 0 {
+		_, _ = stderr.WriteTo(os.Stderr)
+	}
+	return stdout.Bytes(), nil
+}
+
+// pluginErr is invoke.RawExec's error decoding.
+func pluginErr(err error, stdout, stderr []byte) error {
+	emsg := types.Error{}
+	if len(stdout) == 0 {
+		if len(stderr) == 0 {
+			emsg.Msg = fmt.Sprintf("netplugin failed with no error message: %v", err)
+		} else {
+			emsg.Msg = fmt.Sprintf("netplugin failed: %q", string(stderr))
+		}
+	} else if perr := json.Unmarshal(stdout, &emsg); perr != nil {
+		emsg.Msg = fmt.Sprintf("netplugin failed but error parsing its diagnostic message %q: %v", string(stdout), perr)
+	}
+	return &emsg
 }

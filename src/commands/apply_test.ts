@@ -1,0 +1,67 @@
+import { assertEquals } from "../../tests/support/assert.ts";
+import { applyCommands, type ApplyInput } from "./apply.ts";
+import { defaultPolicy } from "../policy/default_policy.ts";
+import type { CommandResult } from "./runner.ts";
+
+function input(commands: string[], onError: "fail" | "continue", failing = new Set<string>()): {
+  input: ApplyInput;
+  ran: string[][];
+} {
+  const ran: string[][] = [];
+  return {
+    ran,
+    input: {
+      commands,
+      annotationBytes: 10,
+      policy: defaultPolicy(),
+      ctx: { ifname: "net1", podInterfaces: ["eth0", "net1"] },
+      onError,
+      runner: { ipPath: "/usr/sbin/ip", nsenterPath: "/usr/bin/nsenter", netns: "/var/run/netns/x" },
+      who: "pod ns/p",
+      run: (command, argv): Promise<CommandResult> => {
+        ran.push([...argv]);
+        const bad = failing.has(command);
+        return Promise.resolve({
+          command,
+          argv: [...argv],
+          exitCode: bad ? 2 : 0,
+          signal: null,
+          timedOut: false,
+          durationMs: 1,
+          stdout: "",
+          stderr: bad ? "RTNETLINK answers: File exists" : "",
+          truncated: false,
+        });
+      },
+    },
+  };
+}
+
+Deno.test("applyCommands: a rejected command means nothing runs with onError fail", async () => {
+  const t = input(["ip route", "ip netns exec x sh"], "fail");
+  const out = await applyCommands(t.input);
+  assertEquals([out.verdict, out.error?.code, t.ran.length], ["rejected", 101, 0]);
+});
+
+Deno.test("applyCommands: onError continue skips rejected commands and runs the rest", async () => {
+  const t = input(["ip netns exec x sh", "ip route add 192.0.3.0/24 dev CURRENT_INTERFACE"], "continue");
+  const out = await applyCommands(t.input);
+  assertEquals(out.verdict, "rejected");
+  assertEquals(t.ran, [["route", "add", "192.0.3.0/24", "dev", "net1"]]);
+  assertEquals(out.error?.message.includes("it was skipped"), true);
+});
+
+Deno.test("applyCommands: the first failure stops the list unless onError continue", async () => {
+  const cmds = ["ip route add 192.0.3.0/24 dev net1", "ip route"];
+  const fail = input(cmds, "fail", new Set([cmds[0]]));
+  const stopped = await applyCommands(fail.input);
+  assertEquals([stopped.verdict, stopped.error?.code, fail.ran.length], ["failed", 100, 1]);
+  assertEquals(
+    stopped.error?.message,
+    `pod ns/p: command "${cmds[0]}" exited with code 2: RTNETLINK answers: File exists`,
+  );
+  const cont = input(cmds, "continue", new Set([cmds[0]]));
+  const all = await applyCommands(cont.input);
+  assertEquals([all.verdict, cont.ran.length], ["failed", 2]);
+  assertEquals((await applyCommands(input([], "fail").input)).verdict, "nothing");
+});
