@@ -92,13 +92,17 @@ export async function parseKubeconfig(text: string, path: string): Promise<Crede
   const r = KubeconfigSchema.safeParse(data);
   if (!r.success) {
     const i = r.error.issues[0];
-    throw new KubeconfigError(`kubeconfig ${path}: ${i.path.map(String).join(".") || "(root)"}: ${i.message}`);
+    throw new KubeconfigError(
+      `kubeconfig ${path}: ${i.path.map(String).join(".") || "(root)"}: ${i.message}`,
+    );
   }
   const cfg = r.data;
   const dir = path.includes("/") ? path.slice(0, path.lastIndexOf("/")) || "/" : ".";
   const ctxName = cfg["current-context"];
   const ctx = ctxName ? cfg.contexts?.find((c) => c.name === ctxName)?.context : cfg.contexts?.[0]?.context;
-  if (ctxName && !ctx) throw new KubeconfigError(`kubeconfig ${path}: current-context "${ctxName}" not found`);
+  if (ctxName && !ctx) {
+    throw new KubeconfigError(`kubeconfig ${path}: current-context "${ctxName}" not found`);
+  }
   const cluster = ctx ? cfg.clusters.find((c) => c.name === ctx.cluster)?.cluster : cfg.clusters[0]?.cluster;
   if (!cluster) throw new KubeconfigError(`kubeconfig ${path}: no cluster${ctx ? ` "${ctx.cluster}"` : ""}`);
   const user = ctx?.user ? cfg.users?.find((u) => u.name === ctx.user)?.user : cfg.users?.[0]?.user;
@@ -113,7 +117,11 @@ export async function parseKubeconfig(text: string, path: string): Promise<Crede
     else if (user.tokenFile) creds.tokenFile = resolvePath(dir, user.tokenFile);
     if (user["client-certificate-data"]) creds.certPem = b64(user["client-certificate-data"]);
     else if (user["client-certificate"]) {
-      creds.certPem = await readText(resolvePath(dir, user["client-certificate"]), "client certificate", creds.origin);
+      creds.certPem = await readText(
+        resolvePath(dir, user["client-certificate"]),
+        "client certificate",
+        creds.origin,
+      );
     }
     if (user["client-key-data"]) creds.keyPem = b64(user["client-key-data"]);
     else if (user["client-key"]) {

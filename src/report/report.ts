@@ -66,9 +66,15 @@ export function formatHuman(r: Report): string {
     lines.push(`Running ip ${c.argv.join(" ")} ${RULE}`);
     if (c.stdout !== "") lines.push(c.stdout.replace(/\n$/, ""));
     if (c.stderr !== "") lines.push(c.stderr.replace(/\n$/, ""));
-    const end = c.timedOut ? "timed out" : c.exitCode === null ? `killed by ${c.signal}` : `exit ${c.exitCode}`;
+    const end = c.timedOut
+      ? "timed out"
+      : c.exitCode === null
+      ? `killed by ${c.signal}`
+      : `exit ${c.exitCode}`;
     lines.push(`(${end}, ${c.durationMs} ms${c.truncated ? ", output truncated" : ""})`);
   }
-  lines.push(`Result: ${r.verdict}${r.error ? ` (code ${r.error.code}: ${r.error.msg})` : ""} in ${r.durationMs} ms`);
+  lines.push(
+    `Result: ${r.verdict}${r.error ? ` (code ${r.error.code}: ${r.error.msg})` : ""} in ${r.durationMs} ms`,
+  );
   return lines.join("\n") + "\n";
 }

@@ -15,7 +15,11 @@ export const SEND_TIMEOUT_MS = 1000;
  * Sends `report` to the daemon at `socket`; resolves true when the daemon accepted it (2xx), false when the
  * socket is absent, refused, slow or answered an error.
  */
-export async function sendToDaemon(socket: string, report: Report, timeoutMs = SEND_TIMEOUT_MS): Promise<boolean> {
+export async function sendToDaemon(
+  socket: string,
+  report: Report,
+  timeoutMs = SEND_TIMEOUT_MS,
+): Promise<boolean> {
   try {
     if (!(await Deno.stat(socket)).isSocket) return false;
   } catch {
