@@ -44,6 +44,7 @@ export const READ_PATHS: readonly string[] = [
   "/run/netns", // named network namespaces (existence checks)
   "/var/run/netns",
   "/host", // daemon: the host's directories as mounted into the DaemonSet pod
+  "/usr/local/bin/chainsaw", // the compiled binary reads itself to install into the host (Deno refuses /proc/self/exe)
   ...RUN_PATHS, // to find which of the candidate binaries exists (stat only)
 ];
 

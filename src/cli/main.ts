@@ -5,6 +5,7 @@
 import { Command, CommanderError } from "commander";
 import { VERSION } from "../version.ts";
 import { SUPPORTED_VERSIONS } from "../cni/versions.ts";
+import { registerDaemonCommands } from "./daemon_commands.ts";
 
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
@@ -32,7 +33,10 @@ export function buildProgram(setExit: (code: number) => void): Command {
   policy.command("check")
     .description("say whether each command is allowed, and by which rule (touches no namespace)")
     .argument("<command...>", "commands as they would appear in the annotation")
-    .option("--policy <file>", "policy file (JSON or YAML); default: the node policy, else the built-in default")
+    .option(
+      "--policy <file>",
+      "policy file (JSON or YAML); default: the node policy, else the built-in default",
+    )
     .option("--ifname <name>", "the attachment's interface name (CURRENT_INTERFACE)", "net1")
     .option("--pod-interface <name>", "another interface of the pod (repeatable)", collect, [] as string[])
     .option("--namespace <ns>", "the pod's namespace, for namespace scoping")
@@ -45,10 +49,11 @@ export function buildProgram(setExit: (code: number) => void): Command {
           podInterfaces: opts.podInterface as string[],
           namespace: opts.namespace as string | undefined,
           commands,
-        }, (line) => console.log(line)),
+        }, (line: string) => console.log(line)),
       );
     });
 
+  registerDaemonCommands(program, setExit);
   return program;
 }
 

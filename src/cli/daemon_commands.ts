@@ -1,0 +1,153 @@
+/**
+ * The DaemonSet's commands: `chainsaw daemon` (the resident process), `chainsaw install` (the one-shot
+ * install) and `chainsaw logs` (reads the daemon's recent reports on a node). Their modules load on use, so
+ * other commands pay nothing for them. Flags and defaults are documented in docs/daemon.md.
+ * @module
+ */
+import { type Command, InvalidArgumentError, Option } from "commander";
+import { DAEMON_DEFAULTS } from "../daemon/defaults.ts";
+
+function wholeNumber(value: string): number {
+  if (!/^\d+$/.test(value)) throw new InvalidArgumentError("must be a whole number");
+  return Number(value);
+}
+
+function seconds(value: string): number {
+  if (!/^\d+(\.\d+)?$/.test(value)) throw new InvalidArgumentError("must be a number of seconds");
+  return Number(value);
+}
+
+function podRef(value: string): string {
+  if (!/^[^/\s]+\/[^/\s]+$/.test(value)) throw new InvalidArgumentError("must be namespace/name");
+  return value;
+}
+
+async function writeText(stream: { write(p: Uint8Array): Promise<number> }, text: string): Promise<void> {
+  const data = new TextEncoder().encode(text);
+  let off = 0;
+  while (off < data.length) off += await stream.write(data.subarray(off));
+}
+
+/** Adds the options `daemon` and `install` share (where the host's directories are). */
+function hostOptions(cmd: Command): Command {
+  return cmd
+    .option(
+      "--cni-bin-dir <dir>",
+      "the host's CNI bin dir, as mounted; the plugin is copied here",
+      DAEMON_DEFAULTS.cniBinDir,
+    )
+    .option(
+      "--cni-conf-dir <dir>",
+      "the host's CNI config dir, as mounted; the plugin kubeconfig goes to chainsaw.d/chainsaw.kubeconfig",
+      DAEMON_DEFAULTS.cniConfDir,
+    )
+    .option(
+      "--service-account-dir <dir>",
+      "the service account whose token and CA go into the plugin kubeconfig",
+      DAEMON_DEFAULTS.serviceAccountDir,
+    )
+    .option("--source <path>", "file to install as the plugin (default: this program's binary or bundle)")
+    .option("--no-kubeconfig", "do not write the plugin kubeconfig");
+}
+
+/** Registers `daemon`, `install` and `logs` on `program`; `setExit` receives each action's exit code. */
+export function registerDaemonCommands(program: Command, setExit: (code: number) => void): void {
+  hostOptions(
+    program.command("daemon")
+      .description(
+        "run the DaemonSet process: install the plugin and its kubeconfig, collect plugin reports on a unix " +
+          "socket, print them, serve health and metrics",
+      ),
+  )
+    .option("--no-install", "do not install the plugin binary on start")
+    .option("--socket <path>", "unix socket for plugin reports and the logs API", DAEMON_DEFAULTS.socket)
+    .option(
+      "--health-addr <host:port>",
+      "TCP address for /healthz, /readyz and /metrics (port 0: any free port)",
+      DAEMON_DEFAULTS.healthAddr,
+    )
+    .addOption(
+      new Option("--log-format <format>", "how reports are printed on stdout")
+        .choices(["human", "json"]).default(DAEMON_DEFAULTS.logFormat),
+    )
+    .option("--ring-size <n>", "recent reports kept for the logs API", wholeNumber, DAEMON_DEFAULTS.ringSize)
+    .option(
+      "--ring-max-bytes <n>",
+      "memory bound of the kept reports (JSON bytes)",
+      wholeNumber,
+      DAEMON_DEFAULTS.ringMaxBytes,
+    )
+    .option(
+      "--kubeconfig-poll-seconds <s>",
+      "re-check the service account this often (besides watching it)",
+      seconds,
+      DAEMON_DEFAULTS.kubeconfigPollSeconds,
+    )
+    .option(
+      "--shutdown-delay-seconds <s>",
+      "after SIGTERM, answer /readyz 503 this long before closing the listeners",
+      seconds,
+      DAEMON_DEFAULTS.shutdownDelaySeconds,
+    )
+    .action(async (opts: Record<string, unknown>) => {
+      const { decodeDaemonOptions } = await import("../daemon/options.ts");
+      const { runDaemon } = await import("../daemon/daemon.ts");
+      let options;
+      try {
+        options = decodeDaemonOptions(opts);
+      } catch (e) {
+        await writeText(Deno.stderr, `chainsaw daemon: ${(e as Error).message}\n`);
+        setExit(2);
+        return;
+      }
+      setExit(await runDaemon(options));
+    });
+
+  hostOptions(
+    program.command("install")
+      .description(
+        "copy the plugin into the CNI bin dir (atomically) and, in a pod, write the plugin kubeconfig",
+      ),
+  )
+    .action(async (opts: Record<string, unknown>) => {
+      const { runInstall } = await import("../daemon/install_command.ts");
+      const { currentProgram } = await import("../daemon/install.ts");
+      setExit(
+        await runInstall(
+          {
+            cniBinDir: String(opts.cniBinDir),
+            cniConfDir: String(opts.cniConfDir),
+            serviceAccountDir: String(opts.serviceAccountDir),
+            source: opts.source as string | undefined,
+            kubeconfig: opts.kubeconfig !== false,
+          },
+          currentProgram(),
+          (n) => Deno.env.get(n),
+          (line, error) => error ? console.error(`chainsaw install: ${line}`) : console.log(line),
+        ),
+      );
+    });
+
+  program.command("logs")
+    .description("print the reports the daemon collected on this node (human format; --json for JSON lines)")
+    .option("-f, --follow", "keep printing new reports as they arrive")
+    .option("--pod <namespace/name>", "only this pod's reports", podRef)
+    .option("--limit <n>", "how many recent reports to print first", wholeNumber, 100)
+    .option("--socket <path>", "the daemon's socket", DAEMON_DEFAULTS.socket)
+    .option("--json", "print JSON lines as served")
+    .action(async (opts: Record<string, unknown>) => {
+      const { printLogs } = await import("../daemon/logs_client.ts");
+      setExit(
+        await printLogs(
+          {
+            socket: String(opts.socket),
+            pod: opts.pod as string | undefined,
+            limit: Number(opts.limit),
+            follow: opts.follow === true,
+            json: opts.json === true,
+          },
+          { out: (t) => writeText(Deno.stdout, t), err: (t) => writeText(Deno.stderr, t) },
+        ),
+      );
+    });
+}

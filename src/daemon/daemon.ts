@@ -1,0 +1,249 @@
+/**
+ * `chainsaw daemon`: the resident process of the chainsaw DaemonSet. On start it installs the plugin binary and
+ * the plugin kubeconfig on the host (and keeps the kubeconfig's token current), then serves the report socket
+ * (plugins hand in reports; `chainsaw logs` reads them) and the health port (probes, metrics). Reports are
+ * printed to stdout. SIGTERM/SIGINT: readyz turns 503, and after `--shutdown-delay` the listeners close, stdout
+ * is flushed and the process exits 0.
+ * @module
+ */
+import type { Report } from "../report/report.ts";
+import { VERSION } from "../version.ts";
+import { type CredentialSync, startCredentialSync, type SyncResult } from "./credential_sync.ts";
+import { createDaemonMetrics, type DaemonMetrics } from "./daemon_metrics.ts";
+import { DaemonState } from "./daemon_state.ts";
+import { createHealthHandler } from "./health_api.ts";
+import { currentProgram, installBinary, type ProgramLocation, resolveSource } from "./install.ts";
+import { formatMessage, type Level } from "./log_format.ts";
+import { type DaemonOptions, listenUrl, parseHealthAddr } from "./options.ts";
+import { inClusterServer, kubeconfigPath } from "./plugin_kubeconfig.ts";
+import { createIntake } from "./report_intake.ts";
+import { ReportRing } from "./report_ring.ts";
+import { type ByteSink, SerialWriter } from "./serial_writer.ts";
+import { createSocketApi, type SocketApi } from "./socket_api.ts";
+import { prepareSocketPath } from "./socket_path.ts";
+
+/** Extra time allowed after the shutdown delay before the process exits regardless. */
+const HARD_STOP_MS = 10_000;
+
+/** The process edges the daemon uses (replaceable in tests). */
+export interface DaemonIo {
+  stdout: ByteSink;
+  stderr: ByteSink;
+  getenv(name: string): string | undefined;
+  program: ProgramLocation;
+  /** Calls `cb` with the signal's name on SIGTERM and SIGINT; returns the unsubscribe function. */
+  onShutdownSignal(cb: (signal: string) => void): () => void;
+  /** Ends the process at once (the hard stop). */
+  exit(code: number): void;
+}
+
+/** The real process. */
+export function realIo(): DaemonIo {
+  return {
+    stdout: Deno.stdout,
+    stderr: Deno.stderr,
+    getenv: (n) => Deno.env.get(n),
+    program: currentProgram(),
+    onShutdownSignal(cb) {
+      const signals: Deno.Signal[] = ["SIGTERM", "SIGINT"];
+      const handlers = signals.map((s) => [s, () => cb(s)] as const);
+      for (const [s, h] of handlers) Deno.addSignalListener(s, h);
+      return () => {
+        for (const [s, h] of handlers) Deno.removeSignalListener(s, h);
+      };
+    },
+    exit: (code) => Deno.exit(code),
+  };
+}
+
+/** A daemon message logger. */
+export type Logger = (level: Level, msg: string, fields?: Record<string, unknown>) => void;
+
+/** What a daemon extension (a later feature: re-apply, events) is given. */
+export interface DaemonContext {
+  readonly options: DaemonOptions;
+  readonly metrics: DaemonMetrics;
+  readonly state: DaemonState;
+  readonly log: Logger;
+  /** Records a report as if a plugin had sent it (ring, metrics, stdout). */
+  readonly accept: (report: Report) => void;
+  /** Calls `listener` with every accepted report (ADD and DEL from plugins, and `accept`ed ones). */
+  readonly onReport: (listener: (report: Report) => void) => void;
+  /** Serves `prefix` (and below) on the report socket; see {@link SocketApi.addRoute}. */
+  readonly addSocketRoute: SocketApi["addRoute"];
+}
+
+/** Starts a feature once the daemon serves; the returned function stops it at shutdown. */
+export type DaemonExtension = (ctx: DaemonContext) => Promise<() => Promise<void>>;
+
+/** Runs the daemon until SIGTERM/SIGINT; returns the exit code. */
+export async function runDaemon(
+  opts: DaemonOptions,
+  io: DaemonIo = realIo(),
+  extensions: readonly DaemonExtension[] = [],
+): Promise<number> {
+  const errOut = new SerialWriter(io.stderr);
+  const log: Logger = (level, msg, fields) =>
+    void errOut.write(formatMessage(opts.logFormat, level, msg, fields));
+  const out = new SerialWriter(
+    io.stdout,
+    (e) => log("error", `cannot write to stdout: ${(e as Error).message}`),
+  );
+  const metrics = createDaemonMetrics(VERSION);
+  const state = new DaemonState();
+  const ring = new ReportRing(opts.ringSize, opts.ringMaxBytes);
+  const listeners: Array<(report: Report) => void> = [];
+  const accept = createIntake({
+    ring,
+    metrics,
+    print: (r) => out.write(r),
+    format: opts.logFormat,
+    listeners,
+    onListenerError: (e) =>
+      log("error", `report listener failed: ${e instanceof Error ? e.message : String(e)}`),
+  });
+
+  let signalled: (() => void) | undefined;
+  const shutdown = new Promise<void>((resolve) => signalled = resolve);
+  let signals = 0;
+  const unsubscribe = io.onShutdownSignal((sig) => {
+    if (++signals > 1) {
+      log("warn", `${sig} again: exiting now`);
+      io.exit(0);
+      return;
+    }
+    state.startDraining();
+    log("info", `${sig}: shutting down (readyz now answers 503)`);
+    signalled?.();
+  });
+
+  let sync: CredentialSync | undefined;
+  let socketServer: Deno.HttpServer | undefined;
+  let healthServer: Deno.HttpServer | undefined;
+  const socketApi = createSocketApi({ ring, metrics, accept });
+  const stops: Array<() => Promise<void>> = [];
+  let code = 0;
+
+  try {
+    log("info", `chainsaw ${VERSION} starting`);
+    // 1. The plugin binary.
+    if (opts.install) {
+      const source = await resolveSource(opts.source, io.program);
+      const r = await installBinary(source, opts.cniBinDir);
+      log(
+        "info",
+        r.outcome === "written" ? `installed ${r.target} from ${r.source}` : `${r.target} is up to date`,
+      );
+    }
+    state.installed = true;
+
+    // 2. The plugin kubeconfig, kept in step with the service account.
+    if (opts.kubeconfig) {
+      const target = kubeconfigPath(opts.cniConfDir);
+      let lastError = "";
+      const onResult = (r: SyncResult): void => {
+        if ("error" in r) {
+          metrics.kubeconfigSyncs.inc({ result: "error" });
+          if (r.error.message !== lastError) log("error", `plugin kubeconfig: ${r.error.message}`);
+          lastError = r.error.message;
+          return;
+        }
+        lastError = "";
+        metrics.kubeconfigSyncs.inc({ result: r.outcome });
+        state.kubeconfigWritten = true;
+        if (r.outcome === "written") log("info", `wrote plugin kubeconfig ${target}`);
+      };
+      sync = startCredentialSync({
+        saDir: opts.serviceAccountDir,
+        target,
+        server: inClusterServer(io.getenv),
+        pollMs: opts.kubeconfigPollSeconds * 1000,
+        onResult,
+      });
+      await sync.syncNow().catch(() => {}); // reported by onResult; the watch and the poll retry
+    } else {
+      state.kubeconfigWritten = true;
+    }
+
+    // 3. Later features (they may add socket routes and report listeners before the socket opens).
+    const ctx: DaemonContext = {
+      options: opts,
+      metrics,
+      state,
+      log,
+      accept,
+      onReport: (l) => void listeners.push(l),
+      addSocketRoute: (prefix, handle) => socketApi.addRoute(prefix, handle),
+    };
+    for (const ext of extensions) if (!state.draining) stops.push(await ext(ctx));
+
+    // 4. The report socket.
+    if (!state.draining) {
+      await prepareSocketPath(opts.socket);
+      socketServer = Deno.serve({
+        path: opts.socket,
+        onListen: () => {},
+        onError: (e) => {
+          log("error", `socket request failed: ${(e as Error).message}`);
+          return new Response("internal error\n", { status: 500 });
+        },
+      }, socketApi.handler);
+      await Deno.chmod(opts.socket, 0o600);
+      state.socketUp = true;
+      log("info", `report socket listening on unix:${opts.socket}`);
+    }
+
+    // 5. The health port.
+    if (!state.draining) {
+      const addr = parseHealthAddr(opts.healthAddr);
+      healthServer = Deno.serve(
+        {
+          hostname: addr.hostname,
+          port: addr.port,
+          onListen: (a) =>
+            log("info", `health server listening on ${listenUrl({ hostname: a.hostname, port: a.port })}`),
+          onError: () => new Response("internal error\n", { status: 500 }),
+        },
+        createHealthHandler({
+          state,
+          registry: metrics.registry,
+          beforeScrape: () => metrics.ready.set(state.ready ? 1 : 0),
+        }),
+      );
+    }
+
+    if (!state.draining) {
+      log("info", state.ready ? "ready" : `started, not ready yet: ${state.notReadyReasons().join(", ")}`);
+    }
+    await shutdown;
+    await new Promise((r) => setTimeout(r, opts.shutdownDelaySeconds * 1000));
+  } catch (e) {
+    log("error", e instanceof Error ? e.message : String(e));
+    code = 1;
+  }
+
+  // Shutdown, whether asked for or after a start-up failure; bounded by the hard stop.
+  state.startDraining();
+  const hardStop = setTimeout(() => {
+    log("warn", "shutdown took too long: exiting now");
+    io.exit(code);
+  }, HARD_STOP_MS);
+  try {
+    for (const stop of stops.reverse()) await stop().catch((e) => log("error", `stopping: ${e}`));
+    sync?.stop();
+    socketApi.closeFollowers();
+    if (socketServer) {
+      await socketServer.shutdown();
+      state.socketUp = false;
+      await Deno.remove(opts.socket).catch(() => {});
+    }
+    await out.flush();
+    await healthServer?.shutdown();
+    log("info", `stopped (exit ${code})`);
+    await errOut.flush();
+  } finally {
+    clearTimeout(hardStop);
+    unsubscribe();
+  }
+  return code;
+}

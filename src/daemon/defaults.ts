@@ -1,0 +1,33 @@
+/**
+ * The daemon's flag defaults, import-free so the CLI can show them without loading the daemon. They are the
+ * paths as mounted in the DaemonSet (`deployments/daemonset.yaml`); tests/deployments_test.ts checks that the
+ * manifests agree, and defaults_test.ts that they match the plugin's own defaults.
+ * @module
+ */
+
+/** Default flag values of `chainsaw daemon` and `chainsaw install`. */
+export const DAEMON_DEFAULTS = {
+  /** The socket plugins report to (the plugin's `daemonSocket` default, DEFAULT_DAEMON_SOCKET). */
+  socket: "/run/chainsaw/chainsaw.sock",
+  /**
+   * Health, readiness and metrics. Loopback: in a hostNetwork DaemonSet a port opens on every address of the
+   * node, and the kubelet (which runs the probes on the node) reaches loopback anyway. 9651 is clear of the
+   * kubelet (10248-10259), kube-proxy (10249, 10256), node-exporter (9100), Calico (9099, 9091) and Cilium
+   * (9876, 9879, 9962-9964).
+   */
+  healthAddr: "127.0.0.1:9651",
+  /** The host's /opt/cni/bin as mounted in the pod. */
+  cniBinDir: "/host/opt/cni/bin",
+  /** The host's /etc/cni/net.d as mounted in the pod. */
+  cniConfDir: "/host/etc/cni/net.d",
+  /** Every pod's service account directory (SERVICE_ACCOUNT_DIR). */
+  serviceAccountDir: "/var/run/secrets/kubernetes.io/serviceaccount",
+  /** Safety-net re-check of the service account, besides watching it. */
+  kubeconfigPollSeconds: 30,
+  logFormat: "human",
+  ringSize: 1000,
+  /** 32 MiB of JSON: the ring's memory bound whatever the reports' size. */
+  ringMaxBytes: 32 * 1024 * 1024,
+  /** Time between SIGTERM (readyz turns 503) and closing the listeners. */
+  shutdownDelaySeconds: 2,
+} as const;

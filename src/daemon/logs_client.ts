@@ -1,0 +1,80 @@
+/**
+ * `chainsaw logs`: reads recent reports (and with `-f` the new ones as they arrive) from the daemon's socket and
+ * prints them in the human format, or as the JSON lines the daemon serves (`--json`).
+ * @module
+ */
+import { formatHuman } from "../report/report.ts";
+import { logsQueryString } from "./logs_query.ts";
+import { decodeReport, ReportDecodeError } from "./report_schema.ts";
+import { LOGS_PATH } from "./socket_api.ts";
+
+/** What to read and how to print it. */
+export interface LogsOptions {
+  socket: string;
+  pod?: string;
+  limit: number;
+  follow: boolean;
+  json: boolean;
+}
+
+/** Where the output goes. */
+export interface LogsOutput {
+  out(text: string): Promise<void>;
+  err(text: string): Promise<void>;
+}
+
+/** Splits a byte stream into lines (without the newline); a last unterminated line is yielded too. */
+export async function* ndjsonLines(body: ReadableStream<Uint8Array>): AsyncGenerator<string> {
+  let buf = "";
+  for await (const chunk of body.pipeThrough(new TextDecoderStream())) {
+    buf += chunk;
+    let nl: number;
+    while ((nl = buf.indexOf("\n")) >= 0) {
+      const line = buf.slice(0, nl);
+      buf = buf.slice(nl + 1);
+      if (line.trim() !== "") yield line;
+    }
+  }
+  if (buf.trim() !== "") yield buf;
+}
+
+/** Runs the query and prints each report; returns the exit code (1 when the daemon cannot be asked). */
+export async function printLogs(
+  opts: LogsOptions,
+  output: LogsOutput,
+  signal?: AbortSignal,
+): Promise<number> {
+  const client = Deno.createHttpClient({ proxy: { transport: "unix", path: opts.socket } });
+  try {
+    let res: Response;
+    try {
+      const query = logsQueryString({ pod: opts.pod, limit: opts.limit, follow: opts.follow });
+      res = await fetch(`http://chainsaw${LOGS_PATH}?${query}`, { client, signal } as RequestInit);
+    } catch (e) {
+      await output.err(`chainsaw logs: cannot reach the daemon at ${opts.socket}: ${(e as Error).message}\n`);
+      return 1;
+    }
+    if (!res.ok || !res.body) {
+      await output.err(`chainsaw logs: daemon answered ${res.status}: ${(await res.text()).trim()}\n`);
+      return 1;
+    }
+    try {
+      for await (const line of ndjsonLines(res.body)) {
+        try {
+          const report = decodeReport(line);
+          await output.out(opts.json ? JSON.stringify(report) + "\n" : formatHuman(report));
+        } catch (e) {
+          if (!(e instanceof ReportDecodeError)) throw e;
+          await output.err(`chainsaw logs: skipped a malformed record: ${e.message}\n`);
+        }
+      }
+    } catch (e) {
+      if (signal?.aborted) return 0;
+      await output.err(`chainsaw logs: stream ended: ${(e as Error).message}\n`);
+      return 1;
+    }
+    return 0;
+  } finally {
+    client.close();
+  }
+}

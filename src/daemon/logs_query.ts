@@ -1,0 +1,63 @@
+/**
+ * The query of `GET /v1/logs`: `pod=namespace/name`, `limit=N` (most recent N, default 100), `follow=1`.
+ * Shared by the socket API (decoding) and `chainsaw logs` (encoding).
+ * @module
+ */
+import * as z from "zod/mini";
+
+/** Reports returned when `limit` is not given. */
+export const DEFAULT_LOGS_LIMIT = 100;
+/** Largest accepted `limit`. */
+export const MAX_LOGS_LIMIT = 1_000_000;
+
+/** A decoded logs query. */
+export interface LogsQuery {
+  /** `namespace/name`, when filtering by pod. */
+  pod?: string;
+  /** How many of the most recent matching reports to return first (0: none). */
+  limit: number;
+  /** Keep the response open and stream new matching reports. */
+  follow: boolean;
+}
+
+const POD = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?\/[a-zA-Z0-9]([-a-zA-Z0-9_.]*[a-zA-Z0-9])?$/;
+
+const QuerySchema = z.object({
+  pod: z.optional(z.string().check(z.regex(POD, "pod must be namespace/name"), z.maxLength(320))),
+  limit: z.optional(z.string().check(z.regex(/^\d{1,7}$/, "limit must be a whole number"))),
+  follow: z.optional(z.enum(["1", "0", "true", "false"])),
+});
+
+/** Why a query was refused. */
+export class LogsQueryError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "LogsQueryError";
+  }
+}
+
+/** Decodes the query string; throws {@link LogsQueryError} on bad values. Unknown parameters are ignored. */
+export function parseLogsQuery(params: URLSearchParams): LogsQuery {
+  const raw: Record<string, string> = {};
+  for (const key of ["pod", "limit", "follow"]) {
+    const v = params.get(key);
+    if (v !== null) raw[key] = v;
+  }
+  const r = QuerySchema.safeParse(raw);
+  if (!r.success) {
+    const i = r.error.issues[0];
+    throw new LogsQueryError(`${i.path.map(String).join(".")}: ${i.message}`);
+  }
+  const limit = r.data.limit === undefined ? DEFAULT_LOGS_LIMIT : Number(r.data.limit);
+  if (limit > MAX_LOGS_LIMIT) throw new LogsQueryError(`limit: at most ${MAX_LOGS_LIMIT}`);
+  return { pod: r.data.pod, limit, follow: r.data.follow === "1" || r.data.follow === "true" };
+}
+
+/** Encodes a query as `pod=…&limit=…&follow=1` (the inverse of {@link parseLogsQuery}). */
+export function logsQueryString(q: Partial<LogsQuery>): string {
+  const p = new URLSearchParams();
+  if (q.pod !== undefined) p.set("pod", q.pod);
+  if (q.limit !== undefined) p.set("limit", String(q.limit));
+  if (q.follow) p.set("follow", "1");
+  return p.toString();
+}

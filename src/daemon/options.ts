@@ -1,0 +1,96 @@
+/**
+ * The daemon's options: the zod schema the CLI decodes its flags with (defaults are in defaults.ts), and the
+ * health address parser.
+ * @module
+ */
+import * as z from "zod/mini";
+import { LOG_FORMATS, type LogFormat } from "./log_format.ts";
+
+/** Everything `chainsaw daemon` needs. */
+export interface DaemonOptions {
+  socket: string;
+  healthAddr: string;
+  cniBinDir: string;
+  cniConfDir: string;
+  serviceAccountDir: string;
+  /** Overrides the file installed as the plugin (default: this program). */
+  source?: string;
+  /** Install the plugin binary on start. */
+  install: boolean;
+  /** Generate and maintain the plugin kubeconfig. */
+  kubeconfig: boolean;
+  kubeconfigPollSeconds: number;
+  logFormat: LogFormat;
+  ringSize: number;
+  ringMaxBytes: number;
+  shutdownDelaySeconds: number;
+}
+
+const absolute = z.string().check(z.refine((s) => s.startsWith("/"), "must be an absolute path"));
+const numeric = (min: number, max: number, int: boolean) =>
+  z.pipe(
+    z.union([z.number(), z.string().check(z.regex(/^\d+(\.\d+)?$/, "must be a number"))]),
+    z.transform((v) => Number(v)),
+  ).check(
+    z.refine(
+      (n) => n >= min && n <= max && (!int || Number.isInteger(n)),
+      `must be ${int ? "a whole number " : ""}` +
+        `from ${min} to ${max}`,
+    ),
+  );
+
+/** The decoder of the CLI's option record (commander's camelCase attribute names). */
+export const DaemonOptionsSchema = z.object({
+  socket: absolute,
+  healthAddr: z.string().check(z.refine((s) => {
+    try {
+      parseHealthAddr(s);
+      return true;
+    } catch {
+      return false;
+    }
+  }, "must be HOST:PORT (IPv6 as [ADDR]:PORT)")),
+  cniBinDir: absolute,
+  cniConfDir: absolute,
+  serviceAccountDir: absolute,
+  source: z.optional(absolute),
+  install: z.boolean(),
+  kubeconfig: z.boolean(),
+  kubeconfigPollSeconds: numeric(0.01, 86400, false),
+  logFormat: z.enum(LOG_FORMATS),
+  ringSize: numeric(1, 1_000_000, true),
+  ringMaxBytes: numeric(1024, 4 * 1024 * 1024 * 1024, true),
+  shutdownDelaySeconds: numeric(0, 3600, false),
+});
+
+/** Decodes the CLI's option record; throws an Error naming the first bad flag. */
+export function decodeDaemonOptions(raw: Record<string, unknown>): DaemonOptions {
+  const r = DaemonOptionsSchema.safeParse(raw);
+  if (!r.success) {
+    const i = r.error.issues[0];
+    const flag = String(i.path[0] ?? "").replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+    throw new Error(`--${flag}: ${i.message}`);
+  }
+  return r.data;
+}
+
+/** A TCP listen address. */
+export interface ListenAddr {
+  hostname: string;
+  port: number;
+}
+
+/** Parses `HOST:PORT`, `[V6]:PORT` or `:PORT` (all addresses). Port 0 picks a free port. */
+export function parseHealthAddr(s: string): ListenAddr {
+  const m = /^(?:\[([0-9a-fA-F:.%a-zA-Z]+)\]|([^:\[\]]*)):(\d{1,5})$/.exec(s);
+  if (!m) throw new Error(`invalid address ${JSON.stringify(s)}: want HOST:PORT (IPv6 as [ADDR]:PORT)`);
+  const port = Number(m[3]);
+  if (port > 65535) throw new Error(`invalid port in ${JSON.stringify(s)}`);
+  const hostname = m[1] ?? (m[2] === "" ? "0.0.0.0" : m[2]);
+  return { hostname, port };
+}
+
+/** `http://HOST:PORT` for a listen address (IPv6 bracketed). */
+export function listenUrl(a: ListenAddr): string {
+  return `http://${a.hostname.includes(":") ? `[${a.hostname}]` : a.hostname}:${a.port}`;
+}

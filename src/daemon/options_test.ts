@@ -1,0 +1,41 @@
+import { assertEquals, assertThrows } from "../../tests/support/assert.ts";
+import { DEFAULT_DAEMON_SOCKET } from "../cni/config.ts";
+import { SERVICE_ACCOUNT_DIR } from "../kube/kubeconfig.ts";
+import { DAEMON_DEFAULTS } from "./defaults.ts";
+import { decodeDaemonOptions, listenUrl, parseHealthAddr } from "./options.ts";
+
+Deno.test("health addresses: IPv4, bracketed IPv6, all addresses, port 0", () => {
+  assertEquals(parseHealthAddr("127.0.0.1:9651"), { hostname: "127.0.0.1", port: 9651 });
+  assertEquals(parseHealthAddr("[::1]:9651"), { hostname: "::1", port: 9651 });
+  assertEquals(parseHealthAddr("[fd00::10]:0"), { hostname: "fd00::10", port: 0 });
+  assertEquals(parseHealthAddr(":9651"), { hostname: "0.0.0.0", port: 9651 });
+  assertEquals(parseHealthAddr("localhost:80"), { hostname: "localhost", port: 80 });
+  for (const bad of ["127.0.0.1", "::1:9651", "1.2.3.4:65536", "a:b", "[::1]", ""]) {
+    assertThrows(() => parseHealthAddr(bad), Error, undefined);
+  }
+  assertEquals(listenUrl({ hostname: "::1", port: 5 }), "http://[::1]:5");
+  assertEquals(listenUrl({ hostname: "127.0.0.1", port: 5 }), "http://127.0.0.1:5");
+});
+
+Deno.test("the daemon's defaults are the plugin's defaults", () => {
+  assertEquals(DAEMON_DEFAULTS.socket, DEFAULT_DAEMON_SOCKET);
+  assertEquals(DAEMON_DEFAULTS.serviceAccountDir, SERVICE_ACCOUNT_DIR);
+});
+
+Deno.test("decodeDaemonOptions takes commander's record and names bad flags", () => {
+  const raw = {
+    ...DAEMON_DEFAULTS,
+    install: true,
+    kubeconfig: false,
+    ringSize: "50",
+    shutdownDelaySeconds: "0.5",
+  };
+  const o = decodeDaemonOptions(raw);
+  assertEquals([o.ringSize, o.shutdownDelaySeconds, o.kubeconfig, o.source], [50, 0.5, false, undefined]);
+  assertThrows(() => decodeDaemonOptions({ ...raw, ringSize: 0 }), Error, "--ring-size");
+  assertThrows(() => decodeDaemonOptions({ ...raw, ringSize: "1.5" }), Error, "--ring-size");
+  assertThrows(() => decodeDaemonOptions({ ...raw, healthAddr: "nope" }), Error, "--health-addr");
+  assertThrows(() => decodeDaemonOptions({ ...raw, socket: "rel.sock" }), Error, "--socket");
+  assertThrows(() => decodeDaemonOptions({ ...raw, logFormat: "xml" }), Error, "--log-format");
+  assertThrows(() => decodeDaemonOptions({ ...raw, cniBinDir: "opt/cni/bin" }), Error, "--cni-bin-dir");
+});

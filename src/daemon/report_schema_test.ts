@@ -1,0 +1,37 @@
+import { assertEquals, assertThrows } from "../../tests/support/assert.ts";
+import { sampleDel, sampleReport } from "../../tests/daemon_fixtures.ts";
+import { decodeReport, podKey, ReportDecodeError } from "./report_schema.ts";
+
+Deno.test("reports round-trip through JSON and the schema", () => {
+  for (const r of [sampleReport(), sampleDel(), sampleDel({ pod: undefined })]) {
+    const json = JSON.stringify(r);
+    assertEquals(JSON.stringify(decodeReport(json)), json);
+  }
+  const withError = sampleReport({ verdict: "rejected", error: { code: 100, msg: "no" }, commands: [] });
+  assertEquals(decodeReport(JSON.stringify(withError)), withError);
+});
+
+Deno.test("unknown keys are dropped; malformed reports are refused naming the field", () => {
+  const r = decodeReport(JSON.stringify({ ...sampleReport(), extra: "x" }));
+  assertEquals("extra" in r, false);
+  assertThrows(() => decodeReport("{"), ReportDecodeError, "not JSON");
+  assertThrows(() => decodeReport("[]"), ReportDecodeError);
+  assertThrows(() => decodeReport(JSON.stringify({ ...sampleReport(), v: 2 })), ReportDecodeError, "v");
+  assertThrows(
+    () => decodeReport(JSON.stringify({ ...sampleReport(), verdict: "ok" })),
+    ReportDecodeError,
+    "verdict",
+  );
+  const badCmd = { ...sampleReport(), commands: [{ command: "x" }] };
+  assertThrows(() => decodeReport(JSON.stringify(badCmd)), ReportDecodeError, "commands.0");
+  assertThrows(
+    () => decodeReport(JSON.stringify({ ...sampleReport(), verb: "X".repeat(17) })),
+    ReportDecodeError,
+    "verb",
+  );
+});
+
+Deno.test("podKey", () => {
+  assertEquals(podKey(sampleReport()), "default/p1");
+  assertEquals(podKey(sampleDel({ pod: undefined })), undefined);
+});
