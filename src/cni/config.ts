@@ -40,7 +40,6 @@ const PrevResultSchema: z.ZodMiniType<PrevResult> = z.looseObject({
   routes: z.optional(z.array(z.looseObject({ dst: z.string() }))),
 });
 
-
 const absolutePath = z.string().check(z.refine((s) => s.startsWith("/"), "must be an absolute path"));
 
 /** chainsaw's own configuration keys (see README "Configuration"). */

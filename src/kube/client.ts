@@ -57,7 +57,6 @@ export const PodSchema: z.ZodMiniType<Pod> = z.looseObject({
   status: z.optional(z.looseObject({ phase: z.optional(z.string()) })),
 });
 
-
 /** Options of one request. */
 export interface RequestOptions {
   method?: string;
