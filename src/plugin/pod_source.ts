@@ -14,6 +14,7 @@ import {
   loadKubeconfig,
 } from "../kube/kubeconfig.ts";
 import { KubeApiError, KubeClient } from "../kube/client.ts";
+import { daemonRequest } from "../report/daemon_socket.ts";
 
 /** The runtimeConfig key CRI runtimes fill with the pod's annotations when a plugin declares the capability. */
 export const POD_ANNOTATIONS_CAPABILITY = "io.kubernetes.cri.pod-annotations";
@@ -39,42 +40,26 @@ const DaemonPodAnswer = z.object({ uid: z.string(), annotations: Annotations });
  * have the pod: the caller then asks the API server itself.
  */
 export async function daemonAnnotations(socket: string, pod: PodRef): Promise<PodAnnotations | undefined> {
-  try {
-    if (!(await Deno.stat(socket)).isSocket) return undefined;
-  } catch {
-    return undefined;
-  }
-  const client = Deno.createHttpClient({ proxy: { transport: "unix", path: socket } });
-  try {
-    const q = new URLSearchParams({ waitMs: String(DAEMON_WAIT_MS) });
-    if (pod.uid) q.set("uid", pod.uid);
-    const path = `${DAEMON_POD_PATH}/${encodeURIComponent(pod.namespace)}/${
-      encodeURIComponent(pod.name)
-    }?${q}`;
-    const res = await fetch(`http://chainsaw${path}`, {
-      client,
-      signal: AbortSignal.timeout(DAEMON_WAIT_MS + 500),
-    } as RequestInit);
+  const q = new URLSearchParams({ waitMs: String(DAEMON_WAIT_MS) });
+  if (pod.uid) q.set("uid", pod.uid);
+  const path = `${DAEMON_POD_PATH}/${encodeURIComponent(pod.namespace)}/${encodeURIComponent(pod.name)}?${q}`;
+  const answer = await daemonRequest(socket, path, {}, DAEMON_WAIT_MS + 500, async (res) => {
     if (!res.ok) {
       await res.body?.cancel();
       return undefined;
     }
     const r = DaemonPodAnswer.safeParse(await res.json());
-    if (!r.success) return undefined;
-    if (pod.uid && r.data.uid !== pod.uid) {
-      throw new CniError(
-        ErrorCode.PodLookupFailed,
-        `pod ${pod.namespace}/${pod.name} has UID ${r.data.uid} but the runtime is setting up UID ${pod.uid}: ` +
-          "stale pod, nothing run",
-      );
-    }
-    return { annotations: r.data.annotations, source: "daemon" };
-  } catch (e) {
-    if (e instanceof CniError) throw e;
-    return undefined;
-  } finally {
-    client.close();
+    return r.success ? r.data : undefined;
+  });
+  if (!answer) return undefined;
+  if (pod.uid && answer.uid !== pod.uid) {
+    throw new CniError(
+      ErrorCode.PodLookupFailed,
+      `pod ${pod.namespace}/${pod.name} has UID ${answer.uid} but the runtime is setting up UID ${pod.uid}: ` +
+        "stale pod, nothing run",
+    );
   }
+  return { annotations: answer.annotations, source: "daemon" };
 }
 
 /** The annotations the runtime passed in `runtimeConfig`, if it did. */

@@ -4,6 +4,7 @@
  * @module
  */
 import { formatHuman, type Report } from "./report.ts";
+import { daemonRequest } from "./daemon_socket.ts";
 
 /** The daemon's ingestion path on its socket. */
 export const REPORTS_PATH = "/v1/reports";
@@ -20,27 +21,21 @@ export async function sendToDaemon(
   report: Report,
   timeoutMs = SEND_TIMEOUT_MS,
 ): Promise<boolean> {
-  try {
-    if (!(await Deno.stat(socket)).isSocket) return false;
-  } catch {
-    return false;
-  }
-  const client = Deno.createHttpClient({ proxy: { transport: "unix", path: socket } });
-  try {
-    const res = await fetch(`http://chainsaw${REPORTS_PATH}`, {
+  const ok = await daemonRequest(
+    socket,
+    REPORTS_PATH,
+    {
       method: "POST",
       headers: { "Content-Type": "application/json" },
       body: JSON.stringify(report),
-      client,
-      signal: AbortSignal.timeout(timeoutMs),
-    } as RequestInit);
-    await res.body?.cancel();
-    return res.ok;
-  } catch {
-    return false;
-  } finally {
-    client.close();
-  }
+    },
+    timeoutMs,
+    async (res) => {
+      await res.body?.cancel();
+      return res.ok;
+    },
+  );
+  return ok ?? false;
 }
 
 /** Writes the human-format report to stderr. */
