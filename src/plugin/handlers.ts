@@ -23,6 +23,7 @@ import { PolicyError } from "../policy/rules.ts";
 import type { Policy } from "../policy/rules.ts";
 import type { Report } from "../report/report.ts";
 import { deliverReport, sendToDaemon } from "../report/sink.ts";
+import { daemonRequest } from "../report/daemon_socket.ts";
 import {
   apiAnnotations,
   daemonAnnotations,
@@ -242,20 +243,10 @@ async function del(args: CmdArgs, deps: PluginDeps): Promise<string> {
 async function status(args: CmdArgs): Promise<string> {
   const socket = args.conf.raw.daemonSocket;
   if (typeof socket === "string" && socket !== "") {
-    let ok = false;
-    const client = Deno.createHttpClient({ proxy: { transport: "unix", path: socket } });
-    try {
-      const res = await fetch(
-        "http://chainsaw/healthz",
-        { client, signal: AbortSignal.timeout(1000) } as RequestInit,
-      );
+    const ok = await daemonRequest(socket, "/healthz", {}, 1000, async (res) => {
       await res.body?.cancel();
-      ok = res.ok;
-    } catch {
-      ok = false;
-    } finally {
-      client.close();
-    }
+      return res.ok;
+    });
     if (!ok) {
       throw new CniError(ErrorCode.PluginNotAvailable, `chainsaw daemon is not answering on ${socket}`);
     }
