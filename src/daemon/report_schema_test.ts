@@ -35,3 +35,23 @@ Deno.test("podKey", () => {
   assertEquals(podKey(sampleReport()), "default/p1");
   assertEquals(podKey(sampleDel({ pod: undefined })), undefined);
 });
+
+Deno.test("the ADD fields the daemon re-applies with are kept: annotation, pod interfaces, chain policy, onError", () => {
+  const r = sampleReport({
+    annotation: '{"net-a": ["ip route"], "*": "ip addr"}',
+    podInterfaces: ["eth0", "net1"],
+    chainPolicy: { allow: ["route add|del"], limits: { maxCommands: 4 } },
+    onError: "continue",
+  });
+  assertEquals(decodeReport(JSON.stringify(r)), r);
+  assertThrows(
+    () => decodeReport(JSON.stringify({ ...r, onError: "ignore" })),
+    ReportDecodeError,
+    "onError",
+  );
+  assertThrows(
+    () => decodeReport(JSON.stringify({ ...r, podInterfaces: "eth0" })),
+    ReportDecodeError,
+    "podInterfaces",
+  );
+});

@@ -147,6 +147,9 @@ async function add(args: CmdArgs, deps: PluginDeps): Promise<string> {
     verdict: "nothing",
     durationMs: 0,
   };
+  // What the daemon needs to re-apply later exactly as this ADD would: the chain's policy and error mode.
+  if (conf.policy !== undefined) report.chainPolicy = conf.policy;
+  report.onError = conf.onError;
   const socket = conf.daemonSocket || DEFAULT_DAEMON_SOCKET;
   const finish = async (err?: CniError): Promise<void> => {
     if (err) report.error = { code: err.code, msg: err.message };

@@ -33,6 +33,12 @@ export interface Attachment {
    * pod had none; absent when unknown. Re-apply runs once per distinct value.
    */
   applied?: string;
+  /** The pod's interfaces at ADD (`@pod` in policy rules); absent when the plugin did not say. */
+  podInterfaces?: string[];
+  /** The chain config's `policy` value at ADD (it narrows the node policy); absent when it had none. */
+  chainPolicy?: unknown;
+  /** The chain config's `onError` mode at ADD; absent means "fail". */
+  onError?: "fail" | "continue";
 }
 
 const AttachmentSchema = z.object({
@@ -44,6 +50,9 @@ const AttachmentSchema = z.object({
   namespace: z.string(),
   name: z.string(),
   applied: z.optional(z.string()),
+  podInterfaces: z.optional(z.array(z.string())),
+  chainPolicy: z.optional(z.unknown()),
+  onError: z.optional(z.enum(["fail", "continue"])),
 });
 
 const FileSchema = z.object({
@@ -172,7 +181,8 @@ export class AttachmentStore {
   /**
    * Records the attachment of an ADD report (replacing one with the same container id and interface). Only
    * ADD reports with a pod and a netns count; returns the attachment, or undefined when the report was ignored.
-   * `applied` is the annotation value the ADD used (`""` for none), when the caller knows it.
+   * `applied` is the annotation value the ADD used (`""` for none), when the caller knows it. The report's pod
+   * interfaces, chain policy and `onError` are kept, so a re-apply evaluates and runs like the ADD did.
    */
   add(report: Report, applied?: string): Attachment | undefined {
     if (report.verb !== "ADD" || !report.pod || !report.netns || !report.containerId) return undefined;
@@ -186,6 +196,9 @@ export class AttachmentStore {
       name: report.pod.name,
     };
     if (applied !== undefined) a.applied = applied;
+    if (report.podInterfaces) a.podInterfaces = [...report.podInterfaces];
+    if (report.chainPolicy !== undefined) a.chainPolicy = report.chainPolicy;
+    if (report.onError) a.onError = report.onError;
     this.#items.set(keyOf(a.containerId, a.ifname), a);
     return { ...a };
   }

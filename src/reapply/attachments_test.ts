@@ -149,3 +149,22 @@ Deno.test("writeFileAtomic: replaces the whole file and leaves no temporary file
     assertEquals([...Deno.readDirSync(dir)].map((e) => e.name).sort(), ["f", "isdir"]);
   });
 });
+
+Deno.test("attachments: the ADD's pod interfaces, chain policy and onError are kept and survive a reload", async () => {
+  await withDir(async (dir) => {
+    const path = `${dir}/state/attachments.json`;
+    const store = await AttachmentStore.load(path);
+    const policy = { allow: ["route add|del dev=@current"], limits: { maxCommands: 2 } };
+    const a = store.add(
+      report({ podInterfaces: ["eth0", "net1"], chainPolicy: policy, onError: "continue" }),
+      "",
+    );
+    assertEquals(a?.podInterfaces, ["eth0", "net1"]);
+    assertEquals(a?.chainPolicy, policy);
+    assertEquals(a?.onError, "continue");
+    assertEquals(store.add(report({ containerId: "c2" }))?.chainPolicy, undefined);
+    await store.save();
+    const again = await AttachmentStore.load(path);
+    assertEquals(again.all(), store.all());
+  });
+});

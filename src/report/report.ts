@@ -40,6 +40,13 @@ export interface Report {
   annotation?: string;
   /** The pod's interfaces (from the previous result), for re-applying later with the same policy context. */
   podInterfaces?: string[];
+  /**
+   * ADD: the chain config's `policy` value (which narrows the node policy), so the daemon re-applies with the
+   * same policy; absent when the chain sets none.
+   */
+  chainPolicy?: unknown;
+  /** ADD: the chain config's `onError` mode, used again on re-apply. */
+  onError?: "fail" | "continue";
   /** The annotation's command strings, as detected. */
   detected: string[];
   commands: CommandResult[];
