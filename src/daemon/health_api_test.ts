@@ -34,3 +34,16 @@ Deno.test("readyz follows the state; healthz always answers; metrics render the 
   assertEquals(get("/nope").status, 404);
   assertEquals(get("/healthz", "POST").status, 405);
 });
+
+Deno.test("a feature's readiness condition holds readyz at 503 with its reason until it is met", async () => {
+  const state = new DaemonState();
+  state.installed = state.kubeconfigWritten = state.socketUp = true;
+  let synced = false;
+  state.addCondition("pod list not synced", () => synced);
+  const h = createHealthHandler({ state, registry: new MetricsRegistry() });
+  const r = h(new Request("http://x/readyz"));
+  assertEquals(r.status, 503);
+  assertStringIncludes(await r.text(), "pod list not synced");
+  synced = true;
+  assertEquals(h(new Request("http://x/readyz")).status, 200);
+});

@@ -120,6 +120,15 @@ class Series<T> {
 /** Holds metric families and renders them in registration order. */
 export class MetricsRegistry {
   readonly #families: Family[] = [];
+  readonly #collectors: Array<() => void> = [];
+
+  /**
+   * Adds a function run before every {@link render}, to bring values kept elsewhere (a feature's plain counters)
+   * into the registry's families. Its exceptions are ignored: a scrape never fails for one collector.
+   */
+  addCollector(collect: () => void): void {
+    this.#collectors.push(collect);
+  }
 
   #add(family: Family, labelNames: readonly string[]): void {
     if (!METRIC_NAME.test(family.name)) throw new Error(`invalid metric name ${family.name}`);
@@ -214,6 +223,13 @@ export class MetricsRegistry {
 
   /** The whole exposition. */
   render(): string {
+    for (const collect of this.#collectors) {
+      try {
+        collect();
+      } catch {
+        // stale values for this scrape rather than no metrics at all
+      }
+    }
     const out: string[] = [];
     for (const f of this.#families) {
       out.push(`# HELP ${f.name} ${escapeHelp(f.help)}`, `# TYPE ${f.name} ${f.type}`, ...f.render());

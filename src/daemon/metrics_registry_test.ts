@@ -72,3 +72,17 @@ Deno.test("value and label formatting", () => {
   assertEquals(escapeLabelValue('a"b\\c\nd'), 'a\\"b\\\\c\\nd');
   assertEquals(new MetricsRegistry().render(), "");
 });
+
+Deno.test("collectors run before each render; a failing one does not fail the scrape", () => {
+  const reg = new MetricsRegistry();
+  const c = reg.counter("z_total", "z");
+  let outside = 0;
+  reg.addCollector(() => c.inc({}, outside - c.get()));
+  reg.addCollector(() => {
+    throw new Error("broken");
+  });
+  outside = 3;
+  assertEquals(sampleValue(reg.render(), "z_total"), 3);
+  outside = 5;
+  assertEquals(sampleValue(reg.render(), "z_total"), 5);
+});
