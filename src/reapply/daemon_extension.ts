@@ -1,0 +1,200 @@
+/**
+ * The daemon extension that wires the node-local pod cache, live re-apply and Kubernetes Events into
+ * `chainsaw daemon` (see docs/reapply.md):
+ *
+ * - the **attachment store** (`--state-file`) follows the plugin's ADD and DEL reports; on start, entries whose
+ *   netns is gone are dropped;
+ * - the **pod watch** (`--node-name`, API credentials from `--kubeconfig` or the service account) feeds the
+ *   **pod cache**, which answers the plugin's `GET /v1/pods/{ns}/{name}` on the socket and holds `/readyz` at 503
+ *   until its first list;
+ * - a change of a pod's chainsaw annotation is **re-applied** in each of its attachments' netns with the same
+ *   policy (`--policy-dir` plus the chain's) and reported as a `REAPPLY` report, like an ADD;
+ * - every ADD and REAPPLY execution is recorded as an **Event** on the pod.
+ *
+ * Without a node name or credentials only the attachment store runs (logged at start).
+ * @module
+ */
+import { IP_CANDIDATES, NSENTER_CANDIDATES, resolveBinary } from "../commands/binaries.ts";
+import { runInNetns } from "../commands/runner.ts";
+import type { ApplyInput } from "../commands/apply.ts";
+import type { DaemonContext, DaemonExtension } from "../daemon/daemon.ts";
+import type { Level } from "../daemon/log_format.ts";
+import { KubeClient } from "../kube/client.ts";
+import { EventRecorder } from "../kube/events.ts";
+import { PodCache } from "../kube/pod_cache.ts";
+import { PodWatcher } from "../kube/pod_watch.ts";
+import { loadPolicy } from "../policy/load.ts";
+import { daemonCredentials } from "./api_credentials.ts";
+import { type Attachment, AttachmentStore } from "./attachments.ts";
+import { type NetnsState, netnsState } from "./netns_check.ts";
+import { createPodRoute, POD_ROUTE } from "./pod_route.ts";
+import { Reapplier } from "./reapplier.ts";
+import { executeStep } from "./reapply_exec.ts";
+import { createReapplyMetrics } from "./reapply_metrics.ts";
+import { reportEventListener } from "./report_events.ts";
+
+/** Bound on one API request (list pages, Events); the watch sets its own. */
+const API_TIMEOUT_MS = 10_000;
+/** At shutdown: how long running re-applies and Event posts may take to finish. */
+const STOP_REAPPLY_MS = 5000;
+const STOP_EVENTS_MS = 2000;
+
+/** The process edges the extension uses (replaceable in tests). */
+export interface ReapplyExtensionDeps {
+  getenv(name: string): string | undefined;
+  run: ApplyInput["run"];
+  now(): Date;
+  netnsState(path: string): Promise<NetnsState>;
+}
+
+/** The real edges. */
+export const defaultReapplyDeps: ReapplyExtensionDeps = {
+  getenv: (n) => Deno.env.get(n),
+  run: runInNetns,
+  now: () => new Date(),
+  netnsState: (p) => netnsState(p),
+};
+
+function watchLevel(msg: string): Level {
+  return /failed|undecodable|unexpectedly|gone/.test(msg) ? "warn" : "info";
+}
+
+async function within(p: Promise<unknown>, ms: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([p, new Promise((r) => timer = setTimeout(r, ms))]);
+  clearTimeout(timer);
+}
+
+/** The API client for the pod features, or undefined (logged) when they cannot run. */
+async function apiClient(ctx: DaemonContext, deps: ReapplyExtensionDeps): Promise<KubeClient | undefined> {
+  const o = ctx.options;
+  if (!o.podWatch && !o.events) return undefined;
+  const off = "the pod cache, live re-apply and Events are off";
+  if (!o.nodeName) {
+    ctx.log("warn", `no node name (--node-name or $NODE_NAME): ${off}`);
+    return undefined;
+  }
+  const creds = await daemonCredentials(o.apiKubeconfig, deps.getenv, o.serviceAccountDir);
+  if (!creds) {
+    ctx.log("warn", `no API credentials (--kubeconfig, or the in-cluster service account): ${off}`);
+    return undefined;
+  }
+  return new KubeClient(creds, API_TIMEOUT_MS);
+}
+
+/** Loads the state file and drops (in memory) the attachments whose netns is gone; returns those. */
+async function loadStore(
+  ctx: DaemonContext,
+  deps: ReapplyExtensionDeps,
+): Promise<{ store: AttachmentStore; gone: Attachment[] }> {
+  const store = await AttachmentStore.load(ctx.options.stateFile, { log: (m) => ctx.log("warn", m) });
+  const gone = await store.pruneMissingNetns(async (p) => (await deps.netnsState(p)) !== "gone");
+  for (const a of gone) {
+    ctx.log(
+      "info",
+      `forgot attachment ${a.namespace}/${a.name} ${a.ifname} (container ${a.containerId}): its netns ${a.netns} no longer exists`,
+    );
+  }
+  ctx.log("info", `attachments: ${store.size} kept in ${store.path}`);
+  return { store, gone };
+}
+
+/** The extension; pass it to `runDaemon`. */
+export function reapplyExtension(deps: ReapplyExtensionDeps = defaultReapplyDeps): DaemonExtension {
+  return async (ctx) => {
+    const o = ctx.options;
+    const log = ctx.log;
+    const { store, gone } = await loadStore(ctx, deps);
+    const loaded = store.all();
+    const client = await apiClient(ctx, deps);
+    const node = o.nodeName ?? "";
+
+    const recorder = client && o.events
+      ? new EventRecorder({ client, node, log: (m) => log("warn", m) })
+      : undefined;
+    const cache = new PodCache({ log: (m) => log("error", m) });
+    let firstList = true;
+    const watcher = client && o.podWatch
+      ? new PodWatcher({
+        client,
+        nodeName: node,
+        onList: (pods) => {
+          cache.replace(pods);
+          if (firstList) {
+            firstList = false;
+            reapplier.afterFirstList(loaded);
+          }
+        },
+        onEvent: (type, pod) => cache.apply(type, pod),
+        log: (m) => log(watchLevel(m), m),
+      })
+      : undefined;
+
+    const m = createReapplyMetrics(ctx.metrics.registry, {
+      attachments: () => store.size,
+      watch: watcher &&
+        { counters: watcher.counters, synced: () => watcher.synced(), pods: () => cache.size },
+      events: recorder?.counters,
+    });
+    const reapplier = new Reapplier({
+      store,
+      cache,
+      execute: (step, pod) =>
+        executeStep(step, pod, {
+          node: o.nodeName,
+          loadPolicy: (doc) => loadPolicy(doc, o.policyDir),
+          binaries: () => ({
+            ipPath: resolveBinary("ipPath", undefined, IP_CANDIDATES),
+            nsenterPath: resolveBinary("nsenterPath", undefined, NSENTER_CANDIDATES),
+          }),
+          run: deps.run,
+          now: deps.now,
+        }),
+      accept: ctx.accept,
+      netnsState: deps.netnsState,
+      log,
+      onPruned: m.pruned,
+      onSaved: m.stateWrite,
+      signal: ctx.state.drainSignal,
+    });
+
+    if (gone.length > 0) {
+      m.pruned("netns_gone", gone.length);
+      await reapplier.save();
+    }
+
+    ctx.onReport((r) => {
+      if (r.verb === "ADD" && r.pod) m.annotationSource(r.source ?? "none");
+      reapplier.onReport(r);
+    });
+    if (recorder) ctx.onReport(reportEventListener(recorder));
+
+    if (watcher) {
+      cache.onAnnotationChange((pod, oldValue) => reapplier.onAnnotationChange(pod, oldValue));
+      cache.onDelete((pod) => reapplier.onPodGone(pod));
+      ctx.addSocketRoute(
+        POD_ROUTE,
+        createPodRoute({
+          cache,
+          synced: () => watcher.synced(),
+          count: m.lookups,
+          signal: ctx.state.drainSignal,
+        }),
+      );
+      ctx.state.addCondition("pod list not synced", () => watcher.synced());
+      watcher.start();
+      log("info", `watching the pods of node ${node}; live re-apply is on (policy dir ${o.policyDir})`);
+    } else if (client) {
+      log("info", "pod watch off (--no-pod-watch): no pod cache for the plugin, no live re-apply");
+    }
+    if (recorder) log("info", `recording Events on pods as ${node}`);
+
+    return async () => {
+      await watcher?.stop();
+      cache.close();
+      await reapplier.idle(STOP_REAPPLY_MS); // running re-applies finish and their state is written
+      if (recorder) await within(recorder.flush(), STOP_EVENTS_MS);
+      client?.close();
+    };
+  };
+}

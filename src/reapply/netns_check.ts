@@ -1,0 +1,35 @@
+/**
+ * Whether an attachment's network namespace still exists, as far as the daemon can tell without entering it.
+ *
+ * Named namespaces (`/var/run/netns/cni-…`, the pinned paths containerd and CRI-O pass) are checked with a
+ * `stat`. `/proc/PID/ns/net` paths (cri-dockerd) cannot be checked: Deno refuses any access below `/proc/PID`
+ * without `--allow-all`, even `stat` — and in the DaemonSet, which does not share the host's PID namespace, such
+ * a path would name the daemon container's own processes anyway. They are "unknown": kept until the runtime's
+ * DEL or until their pod leaves the node, and never re-applied (see {@link isProcNetns}).
+ * @module
+ */
+
+/** What is known about a netns path. */
+export type NetnsState = "present" | "gone" | "unknown";
+
+/** True for `/proc/…` namespace paths (`/proc/PID/ns/net`, `/proc/self/…`). */
+export function isProcNetns(path: string): boolean {
+  return path === "/proc" || path.startsWith("/proc/");
+}
+
+/**
+ * The state of the namespace at `path`: "gone" only when it certainly does not exist (NotFound), "unknown" for
+ * `/proc` paths and paths the daemon may not look at, else "present".
+ */
+export async function netnsState(
+  path: string,
+  stat: (path: string) => Promise<unknown> = Deno.stat,
+): Promise<NetnsState> {
+  if (path === "" || isProcNetns(path)) return "unknown";
+  try {
+    await stat(path);
+    return "present";
+  } catch (e) {
+    return e instanceof Deno.errors.NotFound ? "gone" : "unknown";
+  }
+}

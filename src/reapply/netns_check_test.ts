@@ -1,0 +1,20 @@
+import { assertEquals } from "../../tests/support/assert.ts";
+import { isProcNetns, netnsState } from "./netns_check.ts";
+
+Deno.test("netnsState: present, gone (NotFound only), unknown for /proc paths and other errors", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    assertEquals(await netnsState(dir), "present");
+    assertEquals(await netnsState(`${dir}/missing`), "gone");
+    assertEquals(await netnsState("/proc/1/ns/net"), "unknown");
+    assertEquals(await netnsState(""), "unknown");
+    const denied = () => Promise.reject(new Deno.errors.PermissionDenied("no"));
+    assertEquals(await netnsState("/var/run/netns/x", denied), "unknown");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+  assertEquals(
+    ["/proc/12/ns/net", "/proc/self/ns/net", "/var/run/netns/cni-1", "/procs"].map(isProcNetns),
+    [true, true, false, false],
+  );
+});

@@ -1,0 +1,266 @@
+/**
+ * The live re-apply controller: keeps the attachment store in step with the plugin's reports (ADD adds, DEL
+ * removes), and brings each pod's attachments in step with the pod's current annotation in the cache.
+ *
+ * Work is per pod: a change schedules a *sync* of that pod, which reads the pod's current value from the cache
+ * and its attachments from the store, plans with {@link planReapply} and runs each step (in order, one pod at a
+ * time; a few pods in parallel). Changes arriving while a pod's sync runs or waits coalesce into one more sync, so
+ * a burst of edits runs at most the latest value, and only values an attachment has not run yet (`applied`).
+ * Every run's report is handed to `accept` (stdout, logs API, metrics, Events) and its value recorded as `applied`
+ * whatever the verdict, then the state file is saved.
+ * @module
+ */
+import { ANNOTATION } from "../commands/annotation.ts";
+import type { Logger } from "../daemon/daemon.ts";
+import type { CachedPod, PodCache } from "../kube/pod_cache.ts";
+import type { Report } from "../report/report.ts";
+import type { Attachment, AttachmentStore } from "./attachments.ts";
+import { isProcNetns, type NetnsState } from "./netns_check.ts";
+import { attachmentOf, planReapply, type ReapplyStep } from "./plan.ts";
+
+/** Why attachments were forgotten without a DEL, for `chainsaw_attachments_pruned_total{reason}`. */
+export type PruneReason = "netns_gone" | "pod_gone";
+
+/** What the controller works with. */
+export interface ReapplierDeps {
+  store: AttachmentStore;
+  cache: Pick<PodCache, "get" | "getByUid" | "list">;
+  /** Runs one planned step; never throws (see executeStep). */
+  execute(step: ReapplyStep, pod: CachedPod): Promise<Report>;
+  /** Delivers a re-apply report like a plugin's (ctx.accept). */
+  accept(report: Report): void;
+  netnsState(path: string): Promise<NetnsState>;
+  log: Logger;
+  /** Counts attachments forgotten without a DEL. */
+  onPruned?(reason: PruneReason, count: number): void;
+  /** Counts state file writes. */
+  onSaved?(ok: boolean): void;
+  /** Aborted at shutdown: no new sync starts. */
+  signal?: AbortSignal;
+  /** Pods synced at the same time (default 4). */
+  parallel?: number;
+}
+
+/** A pod a sync is about. */
+export interface PodRef {
+  namespace: string;
+  name: string;
+  uid: string;
+}
+
+interface Job {
+  again: boolean;
+  oldValue: string | undefined;
+}
+
+const refKey = (p: PodRef) => p.uid || `${p.namespace}/${p.name}`;
+
+/** The controller; see the module documentation. */
+export class Reapplier {
+  readonly #deps: ReapplierDeps;
+  readonly #jobs = new Map<string, Job>();
+  readonly #running = new Set<Promise<void>>();
+  readonly #slots: Array<() => void> = [];
+  #free: number;
+  #saving: Promise<void> = Promise.resolve();
+
+  constructor(deps: ReapplierDeps) {
+    this.#deps = deps;
+    this.#free = deps.parallel ?? 4;
+  }
+
+  get #stopped(): boolean {
+    return this.#deps.signal?.aborted ?? false;
+  }
+
+  /**
+   * Takes an accepted report: an ADD with a pod records its attachment (with the annotation value the ADD used,
+   * unknown when the ADD could not read it) and syncs the pod when the cache already has a newer value; a DEL
+   * forgets the container's attachments. Other reports are ignored.
+   */
+  onReport(report: Report): void {
+    if (report.verb === "DEL") {
+      if (this.#deps.store.remove(report.containerId, report.ifname || undefined) > 0) this.#save();
+      return;
+    }
+    if (report.verb !== "ADD") return;
+    const applied = report.verdict === "error" ? undefined : report.annotation ?? "";
+    const a = this.#deps.store.add(report, applied);
+    if (!a) return;
+    this.#save();
+    // The annotation may have changed between the plugin's lookup and now (a change the sync would have missed).
+    const pod = this.#podOf({ namespace: a.namespace, name: a.name, uid: a.podUid });
+    if (pod && a.applied !== undefined && (pod.annotations[ANNOTATION] ?? "") !== a.applied) {
+      this.schedule(pod);
+    }
+  }
+
+  /** The pod's chainsaw annotation changed from `oldValue` (the cache's change listener). */
+  onAnnotationChange(pod: CachedPod, oldValue: string | undefined): void {
+    this.schedule(pod, oldValue);
+  }
+
+  /** The pod left the node (the cache's delete listener): its attachments go. */
+  onPodGone(pod: CachedPod): void {
+    const gone = this.#deps.store.all().filter((a) => attachmentOf(pod, a));
+    this.#forget(gone, "pod_gone", `pod ${pod.namespace}/${pod.name} left the node`);
+  }
+
+  /**
+   * After the first complete list: forgets attachments from before the start whose pod is not on the node any
+   * more (its DEL was missed while the daemon was down), then syncs every pod with attachments, so a change made
+   * while the daemon was down is applied (once).
+   */
+  afterFirstList(loaded: readonly Attachment[]): void {
+    const pods = this.#deps.cache.list();
+    const known = new Set(this.#deps.store.all().map((a) => `${a.containerId}\u0000${a.ifname}`));
+    const orphans = loaded.filter((a) =>
+      known.has(`${a.containerId}\u0000${a.ifname}`) && !pods.some((p) => attachmentOf(p, a))
+    );
+    this.#forget(orphans, "pod_gone", "its pod is not on this node");
+    const scheduled = new Set<string>();
+    for (const a of this.#deps.store.all()) {
+      const pod = pods.find((p) => attachmentOf(p, a));
+      if (!pod || scheduled.has(refKey(pod))) continue;
+      scheduled.add(refKey(pod));
+      this.schedule(pod);
+    }
+  }
+
+  /** Schedules a sync of the pod (coalesced with one already waiting or running). */
+  schedule(ref: PodRef, oldValue?: string): void {
+    if (this.#stopped) return;
+    const k = refKey(ref);
+    const job = this.#jobs.get(k);
+    if (job) {
+      job.again = true;
+      job.oldValue ??= oldValue;
+      return;
+    }
+    const fresh: Job = { again: true, oldValue };
+    this.#jobs.set(k, fresh);
+    const run = (async () => {
+      await this.#acquire();
+      try {
+        while (fresh.again && !this.#stopped) {
+          fresh.again = false;
+          const old = fresh.oldValue;
+          fresh.oldValue = undefined;
+          try {
+            await this.#sync(ref, old);
+          } catch (e) {
+            this.#deps.log("error", `re-apply of pod ${ref.namespace}/${ref.name} failed: ${errText(e)}`);
+          }
+        }
+      } finally {
+        this.#jobs.delete(k);
+        this.#release();
+      }
+    })();
+    this.#running.add(run);
+    void run.finally(() => this.#running.delete(run));
+  }
+
+  /** Resolves once no sync is waiting or running and the state file is written (or after `timeoutMs`). */
+  async idle(timeoutMs = Infinity): Promise<void> {
+    const end = Date.now() + timeoutMs;
+    for (;;) {
+      const pending = [...this.#running, this.#saving];
+      const saving = this.#saving;
+      if (Date.now() >= end) return;
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const limit = new Promise<void>((r) => timer = setTimeout(r, Math.min(end - Date.now(), 2 ** 31 - 1)));
+      await Promise.race([Promise.all(pending), limit]);
+      clearTimeout(timer);
+      if (this.#running.size === 0 && this.#saving === saving) return;
+    }
+  }
+
+  /** Writes the state file (errors are logged and counted, never thrown). */
+  save(): Promise<void> {
+    const done = this.#deps.store.save().then(
+      () => this.#deps.onSaved?.(true),
+      (e) => {
+        this.#deps.onSaved?.(false);
+        this.#deps.log("error", `cannot write ${this.#deps.store.path}: ${errText(e)}`);
+      },
+    );
+    this.#saving = done;
+    return done;
+  }
+
+  #save(): void {
+    void this.save();
+  }
+
+  #podOf(ref: PodRef): CachedPod | undefined {
+    const byUid = ref.uid ? this.#deps.cache.getByUid(ref.uid) : undefined;
+    if (byUid) return byUid;
+    const byName = this.#deps.cache.get(ref.namespace, ref.name);
+    return byName && (!ref.uid || !byName.uid || byName.uid === ref.uid) ? byName : undefined;
+  }
+
+  #forget(attachments: readonly Attachment[], reason: PruneReason, why: string): void {
+    let n = 0;
+    for (const a of attachments) {
+      if (this.#deps.store.remove(a.containerId, a.ifname) === 0) continue;
+      n++;
+      this.#deps.log(
+        "info",
+        `forgot attachment ${a.namespace}/${a.name} ${a.ifname} (container ${a.containerId}): ${why}`,
+      );
+    }
+    if (n === 0) return;
+    this.#deps.onPruned?.(reason, n);
+    this.#save();
+  }
+
+  async #sync(ref: PodRef, oldValue: string | undefined): Promise<void> {
+    const pod = this.#podOf(ref);
+    if (!pod) return;
+    // An attachment whose applied value is unknown is only re-applied on a change that says what came before.
+    const attachments = this.#deps.store.all().filter((a) =>
+      attachmentOf(pod, a) && (a.applied !== undefined || oldValue !== undefined)
+    );
+    const steps = planReapply(pod, attachments, oldValue, pod.annotations[ANNOTATION]);
+    let changed = false;
+    for (const step of steps) {
+      if (this.#stopped) break;
+      const a = step.attachment;
+      if (isProcNetns(a.netns)) {
+        this.#deps.log(
+          "warn",
+          `pod ${pod.namespace}/${pod.name} ${a.ifname}: not re-applied: its netns ${a.netns} is a /proc path ` +
+            "(only namespaces pinned under /var/run/netns can be re-entered safely; see docs/reapply.md)",
+        );
+        continue;
+      }
+      if ((await this.#deps.netnsState(a.netns)) === "gone") {
+        this.#forget([a], "netns_gone", `its netns ${a.netns} no longer exists`);
+        continue;
+      }
+      const report = await this.#deps.execute(step, pod);
+      this.#deps.accept(report);
+      changed = this.#deps.store.markApplied(a.containerId, a.ifname, step.value) || changed;
+    }
+    if (changed) await this.save();
+  }
+
+  #acquire(): Promise<void> {
+    if (this.#free > 0) {
+      this.#free--;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => this.#slots.push(resolve));
+  }
+
+  #release(): void {
+    const next = this.#slots.shift();
+    if (next) next();
+    else this.#free++;
+  }
+}
+
+function errText(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}

@@ -1,0 +1,258 @@
+import { assertEquals, assertStringIncludes } from "../../tests/support/assert.ts";
+import { ANNOTATION } from "../commands/annotation.ts";
+import type { Pod } from "../kube/client.ts";
+import { type CachedPod, PodCache } from "../kube/pod_cache.ts";
+import type { Report } from "../report/report.ts";
+import { AttachmentStore } from "./attachments.ts";
+import type { NetnsState } from "./netns_check.ts";
+import type { ReapplyStep } from "./plan.ts";
+import { Reapplier } from "./reapplier.ts";
+
+function pod(annotation: string | undefined, over: Partial<Pod["metadata"]> = {}): Pod {
+  return {
+    metadata: {
+      namespace: "default",
+      name: "p1",
+      uid: "uid-1",
+      resourceVersion: "1",
+      annotations: annotation === undefined ? {} : { [ANNOTATION]: annotation },
+      ...over,
+    },
+    status: { phase: "Running" },
+  };
+}
+
+function add(over: Partial<Report> = {}): Report {
+  return {
+    v: 1,
+    time: "2026-01-01T00:00:00.000Z",
+    verb: "ADD",
+    pod: { namespace: "default", name: "p1", uid: "uid-1" },
+    containerId: "ctr-1",
+    netns: "/var/run/netns/cs-1",
+    ifname: "net1",
+    network: "net-a",
+    source: "daemon",
+    annotation: '["ip route"]',
+    detected: ["ip route"],
+    commands: [],
+    verdict: "applied",
+    durationMs: 1,
+    ...over,
+  };
+}
+
+interface Harness {
+  cache: PodCache;
+  store: AttachmentStore;
+  reapplier: Reapplier;
+  runs: Array<{ value: string; netns: string; ifname: string; commands: string[] }>;
+  accepted: Report[];
+  logs: string[];
+  pruned: string[];
+  netns: Map<string, NetnsState>;
+  dir: string;
+  abort: AbortController;
+  slow: { ms: number };
+}
+
+async function harness(dir?: string): Promise<Harness> {
+  dir ??= await Deno.makeTempDir();
+  const cache = new PodCache();
+  const store = await AttachmentStore.load(`${dir}/attachments.json`);
+  const runs: Harness["runs"] = [];
+  const accepted: Report[] = [];
+  const logs: string[] = [];
+  const pruned: string[] = [];
+  const netns = new Map<string, NetnsState>();
+  const abort = new AbortController();
+  const slow = { ms: 0 };
+  const reapplier = new Reapplier({
+    store,
+    cache,
+    execute: async (step: ReapplyStep, p: CachedPod) => {
+      if (slow.ms) await new Promise((r) => setTimeout(r, slow.ms));
+      const commands = "commands" in step ? step.commands : [];
+      runs.push({
+        value: step.value,
+        netns: step.attachment.netns,
+        ifname: step.attachment.ifname,
+        commands,
+      });
+      return add({
+        verb: "REAPPLY",
+        pod: { namespace: p.namespace, name: p.name, uid: p.uid },
+        annotation: step.value,
+      });
+    },
+    accept: (r) => void accepted.push(r),
+    netnsState: (path) => Promise.resolve(netns.get(path) ?? "present"),
+    log: (level, msg) => void logs.push(`${level}: ${msg}`),
+    onPruned: (reason, n) => void pruned.push(`${reason}:${n}`),
+    signal: abort.signal,
+  });
+  cache.onAnnotationChange((p, old) => reapplier.onAnnotationChange(p, old));
+  cache.onDelete((p) => reapplier.onPodGone(p));
+  return { cache, store, reapplier, runs, accepted, logs, pruned, netns, dir, abort, slow };
+}
+
+async function withHarness(fn: (h: Harness) => Promise<void>): Promise<void> {
+  const h = await harness();
+  try {
+    await fn(h);
+  } finally {
+    await h.reapplier.idle(5000);
+    await Deno.remove(h.dir, { recursive: true });
+  }
+}
+
+Deno.test("reapplier: a changed annotation runs once per attachment and is remembered; the same value again runs nothing", async () => {
+  await withHarness(async (h) => {
+    h.cache.replace([pod('["ip route"]')]);
+    h.reapplier.onReport(add());
+    h.reapplier.onReport(add({ containerId: "ctr-1", ifname: "net2", network: "net-b" }));
+    h.cache.apply("MODIFIED", pod('["ip route add 198.51.100.0/24 dev CURRENT_INTERFACE"]'));
+    await h.reapplier.idle();
+    assertEquals(h.runs.map((r) => r.ifname).sort(), ["net1", "net2"]);
+    assertEquals(h.accepted.map((r) => r.verb), ["REAPPLY", "REAPPLY"]);
+    assertEquals(h.store.all().map((a) => a.applied), [
+      '["ip route add 198.51.100.0/24 dev CURRENT_INTERFACE"]',
+      '["ip route add 198.51.100.0/24 dev CURRENT_INTERFACE"]',
+    ]);
+    h.cache.apply(
+      "MODIFIED",
+      pod('["ip route add 198.51.100.0/24 dev CURRENT_INTERFACE"]', { resourceVersion: "2" }),
+    );
+    h.cache.apply("MODIFIED", pod(undefined, { resourceVersion: "3" }));
+    await h.reapplier.idle();
+    assertEquals(h.runs.length, 2, "no run for the same value, none for a deleted annotation");
+    const saved = await AttachmentStore.load(h.store.path);
+    assertEquals(saved.all().map((a) => a.applied), h.store.all().map((a) => a.applied));
+  });
+});
+
+Deno.test("reapplier: the object form picks each attachment's network; unchanged entries do not run", async () => {
+  await withHarness(async (h) => {
+    const v1 = '{"net-a": ["ip route"], "*": ["ip addr"]}';
+    h.cache.replace([pod(v1)]);
+    h.reapplier.onReport(add({ annotation: v1 }));
+    h.reapplier.onReport(add({ ifname: "net2", network: "net-b", annotation: v1 }));
+    h.cache.apply("MODIFIED", pod('{"net-a": ["ip -4 route"], "*": ["ip addr"]}'));
+    await h.reapplier.idle();
+    assertEquals(h.runs, [{
+      value: '{"net-a": ["ip -4 route"], "*": ["ip addr"]}',
+      netns: "/var/run/netns/cs-1",
+      ifname: "net1",
+      commands: ["ip -4 route"],
+    }]);
+  });
+});
+
+Deno.test("reapplier: a burst of edits during a run coalesces into one more run with the latest value", async () => {
+  await withHarness(async (h) => {
+    h.slow.ms = 100;
+    h.cache.replace([pod("ip route")]);
+    h.reapplier.onReport(add({ annotation: "ip route" }));
+    h.cache.apply("MODIFIED", pod("ip addr"));
+    await new Promise((r) => setTimeout(r, 20));
+    for (const v of ["ip link", "ip neigh", "ip -6 route"]) h.cache.apply("MODIFIED", pod(v));
+    await h.reapplier.idle();
+    assertEquals(h.runs.map((r) => r.value), ["ip addr", "ip -6 route"]);
+  });
+});
+
+Deno.test("reapplier: an ADD that read an older value than the cache has is caught up at once", async () => {
+  await withHarness(async (h) => {
+    h.cache.replace([pod("ip addr")]);
+    h.reapplier.onReport(add({ annotation: "ip route" }));
+    await h.reapplier.idle();
+    assertEquals(h.runs.map((r) => r.value), ["ip addr"]);
+    h.reapplier.onReport(add({ containerId: "ctr-2", annotation: "ip addr" }));
+    await h.reapplier.idle();
+    assertEquals(h.runs.length, 1);
+  });
+});
+
+Deno.test("reapplier: DEL forgets; a gone netns is forgotten without a run; /proc paths are not re-applied", async () => {
+  await withHarness(async (h) => {
+    h.cache.replace([pod("ip route")]);
+    h.reapplier.onReport(add({ annotation: "ip route" }));
+    h.reapplier.onReport(add({ containerId: "ctr-2", netns: "/var/run/netns/gone", annotation: "ip route" }));
+    h.reapplier.onReport(add({ containerId: "ctr-3", netns: "/proc/42/ns/net", annotation: "ip route" }));
+    h.reapplier.onReport({ ...add(), verb: "DEL", commands: [], verdict: "nothing" });
+    assertEquals(h.store.size, 2);
+    h.netns.set("/var/run/netns/gone", "gone");
+    h.cache.apply("MODIFIED", pod("ip addr"));
+    await h.reapplier.idle();
+    assertEquals(h.runs.length, 0);
+    assertEquals(h.pruned, ["netns_gone:1"]);
+    assertEquals(h.store.all().map((a) => a.containerId), ["ctr-3"]);
+    assertStringIncludes(h.logs.join("\n"), "is a /proc path");
+    h.cache.apply("MODIFIED", pod("ip link"));
+    await h.reapplier.idle();
+    assertEquals([h.runs.length, h.pruned.length], [0, 1], "no error storm: nothing left to try");
+  });
+});
+
+Deno.test("reapplier: after a restart, orphans are forgotten and a change made while down runs once", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const first = await harness(dir);
+    first.cache.replace([pod("ip route"), pod("ip route", { name: "p2", uid: "uid-2" })]);
+    first.reapplier.onReport(add({ annotation: "ip route" }));
+    first.reapplier.onReport(
+      add({
+        containerId: "ctr-2",
+        pod: { namespace: "default", name: "p2", uid: "uid-2" },
+        annotation: "ip route",
+      }),
+    );
+    await first.reapplier.save();
+    first.abort.abort();
+
+    const second = await harness(dir);
+    const loaded = second.store.all();
+    assertEquals(loaded.length, 2);
+    second.cache.replace([pod("ip addr")]); // p1 changed while down, p2 is gone
+    second.reapplier.afterFirstList(loaded);
+    await second.reapplier.idle();
+    assertEquals(second.runs.map((r) => r.value), ["ip addr"]);
+    assertEquals(second.pruned, ["pod_gone:1"]);
+    assertEquals(second.store.all().map((a) => [a.containerId, a.applied]), [["ctr-1", "ip addr"]]);
+
+    const third = await harness(dir);
+    third.cache.replace([pod("ip addr")]);
+    third.reapplier.afterFirstList(third.store.all());
+    await third.reapplier.idle();
+    assertEquals(third.runs.length, 0, "exactly once across restarts");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("reapplier: a pod leaving the node takes its attachments; an ADD whose lookup failed is not re-run blindly", async () => {
+  await withHarness(async (h) => {
+    h.cache.replace([pod("ip route")]);
+    h.reapplier.onReport(add({ verdict: "error", annotation: undefined }));
+    assertEquals(h.store.all()[0].applied, undefined);
+    h.reapplier.afterFirstList(h.store.all());
+    await h.reapplier.idle();
+    assertEquals(h.runs.length, 0, "unknown baseline: only a change with its old value runs");
+    h.cache.apply("MODIFIED", pod("ip addr"));
+    await h.reapplier.idle();
+    assertEquals(h.runs.map((r) => r.value), ["ip addr"]);
+    h.cache.apply("DELETED", pod("ip addr"));
+    assertEquals([h.store.size, h.pruned], [0, ["pod_gone:1"]]);
+  });
+});
+
+Deno.test("reapplier: nothing new starts once stopped", async () => {
+  await withHarness(async (h) => {
+    h.cache.replace([pod("ip route")]);
+    h.reapplier.onReport(add({ annotation: "ip route" }));
+    h.abort.abort();
+    h.cache.apply("MODIFIED", pod("ip addr"));
+    await h.reapplier.idle();
+    assertEquals(h.runs.length, 0);
+  });
+});

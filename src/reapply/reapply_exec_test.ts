@@ -1,0 +1,147 @@
+import { assertEquals, assertStringIncludes } from "../../tests/support/assert.ts";
+import type { CommandResult } from "../commands/runner.ts";
+import type { CachedPod } from "../kube/pod_cache.ts";
+import { effectivePolicy } from "../policy/load.ts";
+import { PolicyError } from "../policy/rules.ts";
+import type { Attachment } from "./attachments.ts";
+import { executeStep, REAPPLY_VERB, type ReapplyExecDeps } from "./reapply_exec.ts";
+
+const POD: CachedPod = {
+  namespace: "default",
+  name: "p1",
+  uid: "uid-1",
+  resourceVersion: "7",
+  phase: "Running",
+  annotations: {},
+};
+
+const ATT: Attachment = {
+  containerId: "ctr-1",
+  netns: "/var/run/netns/cs-x",
+  ifname: "net1",
+  network: "net-a",
+  podUid: "uid-1",
+  namespace: "default",
+  name: "p1",
+  applied: "",
+  podInterfaces: ["eth0", "net1"],
+};
+
+function deps(failing = new Set<string>()): { deps: ReapplyExecDeps; ran: string[][]; chainDocs: unknown[] } {
+  const ran: string[][] = [];
+  const chainDocs: unknown[] = [];
+  return {
+    ran,
+    chainDocs,
+    deps: {
+      node: "node-a",
+      loadPolicy: (doc) => {
+        chainDocs.push(doc);
+        return Promise.resolve(effectivePolicy(undefined, doc));
+      },
+      binaries: () => ({ ipPath: "/usr/sbin/ip", nsenterPath: "/usr/bin/nsenter" }),
+      run: (command, argv, opts): Promise<CommandResult> => {
+        ran.push([opts.netns, ...argv]);
+        const bad = failing.has(command);
+        return Promise.resolve({
+          command,
+          argv: [...argv],
+          exitCode: bad ? 2 : 0,
+          signal: null,
+          timedOut: false,
+          durationMs: 1,
+          stdout: bad ? "" : "ok\n",
+          stderr: bad ? "RTNETLINK answers: File exists" : "",
+          truncated: false,
+        });
+      },
+      now: () => new Date("2026-01-02T03:04:05.000Z"),
+    },
+  };
+}
+
+Deno.test("executeStep: runs the commands in the attachment's netns with its interface; an ADD-shaped REAPPLY report", async () => {
+  const t = deps();
+  const value = '["ip route add 198.51.100.0/24 dev CURRENT_INTERFACE", "ip route"]';
+  const r = await executeStep(
+    { attachment: ATT, value, commands: ["ip route add 198.51.100.0/24 dev CURRENT_INTERFACE", "ip route"] },
+    POD,
+    t.deps,
+  );
+  assertEquals(t.ran, [
+    ["/var/run/netns/cs-x", "route", "add", "198.51.100.0/24", "dev", "net1"],
+    ["/var/run/netns/cs-x", "route"],
+  ]);
+  assertEquals(
+    { ...r, commands: r.commands.length, durationMs: 0 },
+    {
+      v: 1,
+      time: "2026-01-02T03:04:05.000Z",
+      verb: REAPPLY_VERB,
+      node: "node-a",
+      pod: { namespace: "default", name: "p1", uid: "uid-1" },
+      containerId: "ctr-1",
+      netns: "/var/run/netns/cs-x",
+      ifname: "net1",
+      network: "net-a",
+      source: "daemon",
+      annotation: value,
+      podInterfaces: ["eth0", "net1"],
+      detected: ["ip route add 198.51.100.0/24 dev CURRENT_INTERFACE", "ip route"],
+      commands: 2,
+      verdict: "applied",
+      durationMs: 0,
+    },
+  );
+});
+
+Deno.test("executeStep: the chain policy kept with the attachment narrows the policy; a rejection runs nothing", async () => {
+  const t = deps();
+  const chainPolicy = { allow: ["route show"] };
+  const r = await executeStep(
+    {
+      attachment: { ...ATT, chainPolicy },
+      value: "x",
+      commands: ["ip route add 10.0.0.0/8 dev CURRENT_INTERFACE"],
+    },
+    POD,
+    t.deps,
+  );
+  assertEquals([r.verdict, r.error?.code, t.ran.length], ["rejected", 101, 0]);
+  assertEquals(t.chainDocs, [chainPolicy]);
+  assertStringIncludes(r.error!.msg, "pod default/p1");
+});
+
+Deno.test("executeStep: onError continue keeps going after a failure; fail stops", async () => {
+  const failing = new Set(["ip route add 192.0.3.0/24 dev CURRENT_INTERFACE"]);
+  const commands = ["ip route add 192.0.3.0/24 dev CURRENT_INTERFACE", "ip route"];
+  const stop = deps(failing);
+  const r1 = await executeStep({ attachment: ATT, value: "v", commands }, POD, stop.deps);
+  assertEquals([r1.verdict, r1.error?.code, stop.ran.length], ["failed", 100, 1]);
+  const go = deps(failing);
+  const r2 = await executeStep(
+    { attachment: { ...ATT, onError: "continue" }, value: "v", commands },
+    POD,
+    go.deps,
+  );
+  assertEquals([r2.verdict, go.ran.length], ["failed", 2]);
+});
+
+Deno.test("executeStep: an unparsable value is rejected; a broken policy or missing binaries are errors", async () => {
+  const t = deps();
+  const bad = await executeStep({ attachment: ATT, value: "[", error: "not valid JSON" }, POD, t.deps);
+  assertEquals([bad.verdict, bad.error?.code, bad.detected], ["rejected", 101, []]);
+  const policy = await executeStep({ attachment: ATT, value: "ip route", commands: ["ip route"] }, POD, {
+    ...t.deps,
+    loadPolicy: () => Promise.reject(new PolicyError("/etc/cni/chainsaw/policy.json: invalid JSON")),
+  });
+  assertEquals([policy.verdict, policy.error?.code], ["error", 7]);
+  const bins = await executeStep({ attachment: ATT, value: "ip route", commands: ["ip route"] }, POD, {
+    ...t.deps,
+    binaries: () => {
+      throw new Error("ipPath: none of /usr/sbin/ip exists");
+    },
+  });
+  assertEquals([bins.verdict, bins.error?.code], ["error", 999]);
+  assertEquals(t.ran.length, 0);
+});

@@ -1,0 +1,21 @@
+/**
+ * Kubernetes Events for executions: every ADD (from the plugin) and REAPPLY (from the daemon) report with a pod
+ * that ran or rejected commands becomes an Event on the pod (`eventForReport` says which), posted in the
+ * background. Posting never blocks or fails the report's intake: the recorder counts and logs its errors.
+ * @module
+ */
+import { eventForReport, type EventRecorder } from "../kube/events.ts";
+import type { Report } from "../report/report.ts";
+import { REAPPLY_VERB } from "./reapply_exec.ts";
+
+/** The verbs whose reports are executions. */
+export const EVENT_VERBS: readonly string[] = ["ADD", REAPPLY_VERB];
+
+/** A report listener that records the report's Event, if it has one. */
+export function reportEventListener(recorder: Pick<EventRecorder, "record">): (report: Report) => void {
+  return (report) => {
+    if (!report.pod || !EVENT_VERBS.includes(report.verb)) return;
+    const spec = eventForReport(report);
+    if (spec) void recorder.record(report.pod, spec);
+  };
+}
