@@ -181,8 +181,9 @@ export interface Daemon extends Proc {
 }
 
 /**
- * Starts `chainsaw daemon` with its socket under `dir`, a random health port, and `args`; resolves once the
- * health port is announced (rejects with the daemon's stderr if it exits first).
+ * Starts `chainsaw daemon` with its socket under `dir`, a random health port, its state file under `dir` (unless
+ * `args` name one), and `args`; resolves once the health port is announced (rejects with the daemon's stderr if it
+ * exits first).
  */
 export async function startDaemon(
   dir: string,
@@ -190,7 +191,12 @@ export async function startDaemon(
   env: Record<string, string> = {},
 ): Promise<Daemon> {
   const socket = `${dir}/sock/chainsaw.sock`;
-  const p = await spawnChainsaw(["daemon", "--socket", socket, "--health-addr", "127.0.0.1:0", ...args], env);
+  // Never the host's /var/lib/chainsaw: each test daemon keeps its attachments in its own directory.
+  const state = args.includes("--state-file") ? [] : ["--state-file", `${dir}/state/attachments.json`];
+  const p = await spawnChainsaw(
+    ["daemon", "--socket", socket, "--health-addr", "127.0.0.1:0", ...state, ...args],
+    env,
+  );
   let exited = false;
   p.status.then(() => exited = true);
   let url: string | undefined;

@@ -5,7 +5,7 @@
  * @module
  */
 import { type Command, InvalidArgumentError, Option } from "commander";
-import { DAEMON_DEFAULTS } from "../daemon/defaults.ts";
+import { DAEMON_DEFAULTS, NODE_NAME_ENV } from "../daemon/defaults.ts";
 
 function wholeNumber(value: string): number {
   if (!/^\d+$/.test(value)) throw new InvalidArgumentError("must be a whole number");
@@ -15,6 +15,21 @@ function wholeNumber(value: string): number {
 function seconds(value: string): number {
   if (!/^\d+(\.\d+)?$/.test(value)) throw new InvalidArgumentError("must be a number of seconds");
   return Number(value);
+}
+
+/**
+ * An option stored under another attribute name than its flag: `--kubeconfig <path>` (the daemon's own API
+ * credentials) must not share the attribute of `--no-kubeconfig` (do not write the plugin kubeconfig).
+ */
+class RenamedOption extends Option {
+  readonly #attribute: string;
+  constructor(flags: string, description: string, attribute: string) {
+    super(flags, description);
+    this.#attribute = attribute;
+  }
+  override attributeName(): string {
+    return this.#attribute;
+  }
 }
 
 function podRef(value: string): string {
@@ -89,18 +104,43 @@ export function registerDaemonCommands(program: Command, setExit: (code: number)
       seconds,
       DAEMON_DEFAULTS.shutdownDelaySeconds,
     )
+    .option(
+      "--node-name <name>",
+      `this node: its pods are watched and Events name it (default: $${NODE_NAME_ENV}; without it the pod ` +
+        "cache, live re-apply and Events are off)",
+    )
+    .addOption(
+      new RenamedOption(
+        "--kubeconfig <path>",
+        "the daemon's own API credentials (default: the in-cluster service account)",
+        "apiKubeconfig",
+      ),
+    )
+    .option(
+      "--state-file <path>",
+      "where the attachments (pod interfaces set up on this node) are kept across restarts",
+      DAEMON_DEFAULTS.stateFile,
+    )
+    .option(
+      "--policy-dir <dir>",
+      "the node policy directory (the host's /etc/cni/chainsaw as mounted); re-applies are checked against it",
+      DAEMON_DEFAULTS.policyDir,
+    )
+    .option("--no-pod-watch", "do not watch this node's pods (no pod cache for the plugin, no live re-apply)")
+    .option("--no-events", "do not record Kubernetes Events on pods")
     .action(async (opts: Record<string, unknown>) => {
-      const { decodeDaemonOptions } = await import("../daemon/options.ts");
-      const { runDaemon } = await import("../daemon/daemon.ts");
+      const { decodeDaemonOptions, withEnvironment } = await import("../daemon/options.ts");
+      const { runDaemon, realIo } = await import("../daemon/daemon.ts");
+      const { reapplyExtension } = await import("../reapply/daemon_extension.ts");
       let options;
       try {
-        options = decodeDaemonOptions(opts);
+        options = decodeDaemonOptions(withEnvironment(opts, (n) => Deno.env.get(n)));
       } catch (e) {
         await writeText(Deno.stderr, `chainsaw daemon: ${(e as Error).message}\n`);
         setExit(2);
         return;
       }
-      setExit(await runDaemon(options));
+      setExit(await runDaemon(options, realIo(), [reapplyExtension()]));
     });
 
   hostOptions(

@@ -30,4 +30,11 @@ export const DAEMON_DEFAULTS = {
   ringMaxBytes: 32 * 1024 * 1024,
   /** Time between SIGTERM (readyz turns 503) and closing the listeners. */
   shutdownDelaySeconds: 2,
+  /** The attachments state file (DEFAULT_ATTACHMENTS_PATH), on the host's /var/lib/chainsaw. */
+  stateFile: "/var/lib/chainsaw/attachments.json",
+  /** The node policy directory (NODE_POLICY_DIR), the host's /etc/cni/chainsaw as mounted. */
+  policyDir: "/etc/cni/chainsaw",
 } as const;
+
+/** The environment variable the node name defaults to (the DaemonSet sets it from `spec.nodeName`). */
+export const NODE_NAME_ENV = "NODE_NAME";

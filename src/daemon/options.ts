@@ -4,6 +4,7 @@
  * @module
  */
 import * as z from "zod/mini";
+import { NODE_NAME_ENV } from "./defaults.ts";
 import { LOG_FORMATS, type LogFormat } from "./log_format.ts";
 
 /** Everything `chainsaw daemon` needs. */
@@ -24,6 +25,18 @@ export interface DaemonOptions {
   ringSize: number;
   ringMaxBytes: number;
   shutdownDelaySeconds: number;
+  /** This node's name: the pod watch's field selector and the Events' source; without it pod features are off. */
+  nodeName?: string;
+  /** The daemon's own API credentials (a kubeconfig); default: the in-cluster service account. */
+  apiKubeconfig?: string;
+  /** The attachments state file. */
+  stateFile: string;
+  /** The node policy directory (the ceiling re-applies are checked against, as the plugin's ADD). */
+  policyDir: string;
+  /** Watch this node's pods (the pod cache for the plugin, and live re-apply). */
+  podWatch: boolean;
+  /** Record Kubernetes Events on pods. */
+  events: boolean;
 }
 
 const absolute = z.string().check(z.refine((s) => s.startsWith("/"), "must be an absolute path"));
@@ -61,14 +74,39 @@ export const DaemonOptionsSchema = z.object({
   ringSize: numeric(1, 1_000_000, true),
   ringMaxBytes: numeric(1024, 4 * 1024 * 1024 * 1024, true),
   shutdownDelaySeconds: numeric(0, 3600, false),
+  nodeName: z.optional(
+    z.string().check(z.regex(/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/, "must be a Kubernetes node name")),
+  ),
+  apiKubeconfig: z.optional(absolute),
+  stateFile: absolute,
+  policyDir: absolute,
+  podWatch: z._default(z.boolean(), true),
+  events: z._default(z.boolean(), true),
 });
+
+/** The flags' attribute names as they appear in messages (where they differ from the attribute). */
+const FLAG_NAMES: Readonly<Record<string, string>> = { apiKubeconfig: "kubeconfig" };
+
+/**
+ * Fills what the command line leaves to the environment: the node name from `NODE_NAME`, and `kubeconfig`
+ * (write the plugin kubeconfig) true unless `--no-kubeconfig` was given (commander leaves it unset because the
+ * daemon also has a `--kubeconfig <path>` flag).
+ */
+export function withEnvironment(
+  raw: Record<string, unknown>,
+  getenv: (name: string) => string | undefined,
+): Record<string, unknown> {
+  const nodeName = raw.nodeName ?? (getenv(NODE_NAME_ENV) || undefined);
+  return { ...raw, kubeconfig: raw.kubeconfig !== false, nodeName };
+}
 
 /** Decodes the CLI's option record; throws an Error naming the first bad flag. */
 export function decodeDaemonOptions(raw: Record<string, unknown>): DaemonOptions {
   const r = DaemonOptionsSchema.safeParse(raw);
   if (!r.success) {
     const i = r.error.issues[0];
-    const flag = String(i.path[0] ?? "").replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+    const key = String(i.path[0] ?? "");
+    const flag = (FLAG_NAMES[key] ?? key).replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
     throw new Error(`--${flag}: ${i.message}`);
   }
   return r.data;

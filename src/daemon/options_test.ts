@@ -2,7 +2,7 @@ import { assertEquals, assertThrows } from "../../tests/support/assert.ts";
 import { DEFAULT_DAEMON_SOCKET } from "../cni/config.ts";
 import { SERVICE_ACCOUNT_DIR } from "../kube/kubeconfig.ts";
 import { DAEMON_DEFAULTS } from "./defaults.ts";
-import { decodeDaemonOptions, listenUrl, parseHealthAddr } from "./options.ts";
+import { decodeDaemonOptions, listenUrl, parseHealthAddr, withEnvironment } from "./options.ts";
 
 Deno.test("health addresses: IPv4, bracketed IPv6, all addresses, port 0", () => {
   assertEquals(parseHealthAddr("127.0.0.1:9651"), { hostname: "127.0.0.1", port: 9651 });
@@ -38,4 +38,32 @@ Deno.test("decodeDaemonOptions takes commander's record and names bad flags", ()
   assertThrows(() => decodeDaemonOptions({ ...raw, socket: "rel.sock" }), Error, "--socket");
   assertThrows(() => decodeDaemonOptions({ ...raw, logFormat: "xml" }), Error, "--log-format");
   assertThrows(() => decodeDaemonOptions({ ...raw, cniBinDir: "opt/cni/bin" }), Error, "--cni-bin-dir");
+});
+
+Deno.test("the pod features' options: node name from NODE_NAME, --kubeconfig, state file, policy dir, switches", () => {
+  const env = (vars: Record<string, string>) => (n: string) => vars[n];
+  const raw = { ...DAEMON_DEFAULTS, install: false, kubeconfig: true };
+  const o = decodeDaemonOptions(withEnvironment(raw, env({ NODE_NAME: "node-a" })));
+  assertEquals(
+    [o.nodeName, o.apiKubeconfig, o.stateFile, o.policyDir, o.podWatch, o.events, o.kubeconfig],
+    ["node-a", undefined, "/var/lib/chainsaw/attachments.json", "/etc/cni/chainsaw", true, true, true],
+  );
+  const given = withEnvironment(
+    { ...raw, nodeName: "node-b", kubeconfig: false, apiKubeconfig: "/k", podWatch: false, events: false },
+    env({ NODE_NAME: "node-a" }),
+  );
+  assertEquals(
+    (({ nodeName, kubeconfig, apiKubeconfig, podWatch, events }) => ({
+      nodeName,
+      kubeconfig,
+      apiKubeconfig,
+      podWatch,
+      events,
+    }))(decodeDaemonOptions(given)),
+    { nodeName: "node-b", kubeconfig: false, apiKubeconfig: "/k", podWatch: false, events: false },
+  );
+  assertEquals(decodeDaemonOptions(withEnvironment(raw, env({ NODE_NAME: "" }))).nodeName, undefined);
+  assertThrows(() => decodeDaemonOptions({ ...raw, nodeName: "Node_A" }), Error, "--node-name");
+  assertThrows(() => decodeDaemonOptions({ ...raw, apiKubeconfig: "k.yaml" }), Error, "--kubeconfig");
+  assertThrows(() => decodeDaemonOptions({ ...raw, stateFile: "state.json" }), Error, "--state-file");
 });
