@@ -29,17 +29,23 @@ export interface Fixture {
   ns: Netns;
   cleanup: Cleanup;
   scratch: string;
+  /** The chain's network name (what an object-form annotation is keyed by). */
+  network: string;
   chain(
     cmd: "add" | "check" | "del",
     opts?: { netns?: string; cap?: Record<string, unknown>; env?: Record<string, string> },
   ): Promise<ChainResult>;
 }
 
-/** Builds a {@link Fixture}; `chainsaw` is chainsaw's entry in the chain. */
+/**
+ * Builds a {@link Fixture}; `chainsaw` is chainsaw's entry in the chain, `podArgs` the pod identity passed in
+ * CNI_ARGS (default {@link POD_ARGS}).
+ */
 export async function fixture(
   tag: string,
   chainsaw: Record<string, unknown>,
   cniVersion = "1.0.0",
+  podArgs: Record<string, string> = POD_ARGS,
 ): Promise<Fixture> {
   const cleanup = new Cleanup();
   const ns = await createNetns(tag);
@@ -64,12 +70,12 @@ export async function fixture(
       cmd,
       netns: opts.netns ?? ns.path,
       id,
-      args: POD_ARGS,
+      args: podArgs,
       cap: opts.cap,
       cacheDir: `${dir.path}/cache`,
       env: { PATH: pathWithDeno(), ...opts.env },
     });
-  return { ns, cleanup, scratch: dir.path, chain };
+  return { ns, cleanup, scratch: dir.path, network: String(conflist.name), chain };
 }
 
 /** Capability args that pass the chainsaw annotation from the runtime (no API call). */
