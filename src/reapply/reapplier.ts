@@ -223,6 +223,13 @@ export class Reapplier {
       attachmentOf(pod, a) && (a.applied !== undefined || oldValue !== undefined)
     );
     const steps = planReapply(pod, attachments, oldValue, pod.annotations[ANNOTATION]);
+    if (steps.length > 0) {
+      this.#deps.log(
+        "info",
+        `pod ${pod.namespace}/${pod.name}: annotation ${ANNOTATION} changed; re-applying on ${steps.length} ` +
+          `attachment${steps.length === 1 ? "" : "s"} (${steps.map((s) => s.attachment.ifname).join(", ")})`,
+      );
+    }
     let changed = false;
     for (const step of steps) {
       if (this.#stopped) break;
