@@ -16,6 +16,8 @@ import { type DaemonOptions, decodeDaemonOptions, parseHealthAddr } from "../src
 import { kubeconfigPath } from "../src/daemon/plugin_kubeconfig.ts";
 import { socketDir } from "../src/daemon/socket_path.ts";
 import { API_CALLS, apiCallPermissions } from "../src/kube/api_calls.ts";
+import { NODE_POLICY_DIR } from "../src/policy/load.ts";
+import { DEFAULT_ATTACHMENTS_PATH } from "../src/reapply/attachments.ts";
 import { READ_PATHS, WRITE_PATHS } from "../src/permissions.ts";
 import { VERSION } from "../src/version.ts";
 
@@ -162,6 +164,16 @@ for (const v of VARIANTS) {
     assertEquals(netns.mountPropagation, "HostToContainer");
     assertEquals(hostPathOf("/var/run/netns", pod, container), "/var/run/netns");
     assertEquals(hostPathOf(opts.serviceAccountDir, pod, container), undefined, "the projected SA volume");
+    // The daemon's state survives restarts on the host; re-applies see the node policy the plugin reads there.
+    assertEquals(hostPathOf(opts.stateFile, pod, container), DEFAULT_ATTACHMENTS_PATH);
+    assertEquals(hostPathOf(opts.policyDir, pod, container), NODE_POLICY_DIR);
+    const policy = (container.volumeMounts as Doc[]).find((m) => m.mountPath === opts.policyDir)!;
+    assertEquals(policy.readOnly, true, "the daemon only reads the node policy");
+    assert(under(opts.stateFile, WRITE_PATHS), "the state file is in the write scope");
+    assert(under(opts.policyDir, READ_PATHS), "the policy dir is in the read scope");
+    // Re-apply enters only pinned namespaces (/var/run/netns), so the host's PID namespace is not shared.
+    assert(pod.hostPID !== true, "no hostPID");
+    assertEquals(opts.podWatch && opts.events, true, "pod watch and Events are on");
     // The daemon may write where it must (and reads its service account).
     for (const p of [opts.cniBinDir, kubeconfigPath(opts.cniConfDir), socketDir(opts.socket)]) {
       assert(under(p, WRITE_PATHS), `${p} is outside the write scope`);

@@ -1,6 +1,8 @@
 import { assertEquals, assertThrows } from "../../tests/support/assert.ts";
 import { DEFAULT_DAEMON_SOCKET } from "../cni/config.ts";
 import { SERVICE_ACCOUNT_DIR } from "../kube/kubeconfig.ts";
+import { NODE_POLICY_DIR } from "../policy/load.ts";
+import { DEFAULT_ATTACHMENTS_PATH } from "../reapply/attachments.ts";
 import { DAEMON_DEFAULTS } from "./defaults.ts";
 import { decodeDaemonOptions, listenUrl, parseHealthAddr, withEnvironment } from "./options.ts";
 
@@ -20,6 +22,8 @@ Deno.test("health addresses: IPv4, bracketed IPv6, all addresses, port 0", () =>
 Deno.test("the daemon's defaults are the plugin's defaults", () => {
   assertEquals(DAEMON_DEFAULTS.socket, DEFAULT_DAEMON_SOCKET);
   assertEquals(DAEMON_DEFAULTS.serviceAccountDir, SERVICE_ACCOUNT_DIR);
+  assertEquals(DAEMON_DEFAULTS.stateFile, DEFAULT_ATTACHMENTS_PATH);
+  assertEquals(DAEMON_DEFAULTS.policyDir, NODE_POLICY_DIR);
 });
 
 Deno.test("decodeDaemonOptions takes commander's record and names bad flags", () => {
