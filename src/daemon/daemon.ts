@@ -73,7 +73,10 @@ export interface DaemonContext {
   readonly addSocketRoute: SocketApi["addRoute"];
 }
 
-/** Starts a feature once the daemon serves; the returned function stops it at shutdown. */
+/**
+ * Starts a feature once the daemon serves; the returned function stops it at shutdown, after the report socket
+ * has closed (so no new report arrives while it finishes) and before stdout is flushed.
+ */
 export type DaemonExtension = (ctx: DaemonContext) => Promise<() => Promise<void>>;
 
 /** Runs the daemon until SIGTERM/SIGINT; returns the exit code. */
@@ -229,7 +232,6 @@ export async function runDaemon(
     io.exit(code);
   }, HARD_STOP_MS);
   try {
-    for (const stop of stops.reverse()) await stop().catch((e) => log("error", `stopping: ${e}`));
     sync?.stop();
     socketApi.closeFollowers();
     if (socketServer) {
@@ -237,6 +239,8 @@ export async function runDaemon(
       state.socketUp = false;
       await Deno.remove(opts.socket).catch(() => {});
     }
+    // No report arrives any more: features finish their work in progress (their reports still print).
+    for (const stop of stops.reverse()) await stop().catch((e) => log("error", `stopping: ${e}`));
     await out.flush();
     await healthServer?.shutdown();
     log("info", `stopped (exit ${code})`);
