@@ -116,6 +116,34 @@ export async function writeFileAtomic(path: string, text: string, mode = 0o600):
   }
 }
 
+/** Temporary files of writes interrupted by a kill older than this are removed when the store is loaded. */
+export const STALE_TEMP_MS = 10 * 60 * 1000;
+
+/**
+ * Removes the temporary files {@link writeFileAtomic} left for `path` when its process was killed mid-write
+ * (`.NAME.PID.RANDOM.tmp` next to it), if older than `maxAgeMs`; a write in progress is far younger. Returns how
+ * many went; never throws.
+ */
+export async function removeStaleTemps(path: string, maxAgeMs: number = STALE_TEMP_MS): Promise<number> {
+  const slash = path.lastIndexOf("/");
+  const dir = slash > 0 ? path.slice(0, slash) : slash === 0 ? "/" : ".";
+  const prefix = `.${path.slice(slash + 1)}.`;
+  let removed = 0;
+  try {
+    for await (const e of Deno.readDir(dir)) {
+      if (!e.isFile || !e.name.startsWith(prefix) || !e.name.endsWith(".tmp")) continue;
+      const file = `${dir}/${e.name}`;
+      const mtime = (await Deno.stat(file)).mtime?.getTime() ?? Date.now();
+      if (Date.now() - mtime < maxAgeMs) continue;
+      await Deno.remove(file);
+      removed++;
+    }
+  } catch {
+    // no directory yet, or not listable: nothing to tidy
+  }
+  return removed;
+}
+
 /** The attachments, keyed by container id and interface name. */
 export class AttachmentStore {
   /** The state file. */
@@ -133,12 +161,17 @@ export class AttachmentStore {
   /**
    * Reads the store from `path`. A missing file is an empty store; an unreadable, corrupt or unknown-version
    * file is logged and treated as empty (the next save replaces it). Never throws for the file's content.
+   * Temporary files of writes a kill interrupted are removed ({@link removeStaleTemps}).
    */
   static async load(
     path: string = DEFAULT_ATTACHMENTS_PATH,
     opts: AttachmentStoreOptions = {},
   ): Promise<AttachmentStore> {
     const store = new AttachmentStore(path, opts);
+    const stale = await removeStaleTemps(path);
+    if (stale > 0) {
+      store.#log(`attachments: removed ${stale} temporary file(s) of interrupted writes of ${path}`);
+    }
     let text: string;
     try {
       text = await Deno.readTextFile(path);

@@ -1,7 +1,7 @@
 /** The attachment store: ADD/DEL bookkeeping, atomic 0600 state file, corrupt files, netns pruning. */
 import { assert, assertEquals, assertStringIncludes } from "../../tests/support/assert.ts";
 import type { Report } from "../report/report.ts";
-import { AttachmentStore, pathExists, writeFileAtomic } from "./attachments.ts";
+import { AttachmentStore, pathExists, removeStaleTemps, writeFileAtomic } from "./attachments.ts";
 
 function report(extra: Partial<Report> = {}): Report {
   return {
@@ -166,5 +166,27 @@ Deno.test("attachments: the ADD's pod interfaces, chain policy and onError are k
     await store.save();
     const again = await AttachmentStore.load(path);
     assertEquals(again.all(), store.all());
+  });
+});
+
+Deno.test("attachments: temporary files of writes interrupted by a kill are removed on load, fresh ones kept", async () => {
+  await withDir(async (dir) => {
+    const path = `${dir}/attachments.json`;
+    const stale = `${dir}/.attachments.json.123.abcd1234.tmp`;
+    const fresh = `${dir}/.attachments.json.456.ef567890.tmp`;
+    const other = `${dir}/.other.json.123.abcd1234.tmp`;
+    for (const f of [stale, fresh, other]) await Deno.writeTextFile(f, "{");
+    const old = new Date(Date.now() - 60 * 60 * 1000);
+    await Deno.utime(stale, old, old);
+    await Deno.utime(other, old, old);
+    const logs: string[] = [];
+    await AttachmentStore.load(path, { log: (m) => logs.push(m) });
+    assertEquals([await pathExists(stale), await pathExists(fresh), await pathExists(other)], [
+      false,
+      true,
+      true,
+    ]);
+    assertStringIncludes(logs.join("\n"), "removed 1 temporary file");
+    assertEquals(await removeStaleTemps(`${dir}/missing/attachments.json`), 0);
   });
 });
