@@ -23,13 +23,15 @@ export const API_CALLS: readonly ApiCall[] = [
     group: "",
     resource: "pods",
     verbs: ["get", "list", "watch"],
-    why: "plugin: GET the pod for its annotation on ADD; daemon: list/watch pods of its node (re-apply)",
+    why:
+      "daemon: list/watch the pods of its node (pod cache, live re-apply); plugin: GET the pod on ADD only " +
+      "when the daemon's cache does not have it",
   },
   {
     group: "",
     resource: "events",
     verbs: ["create", "patch"],
-    why: "daemon: record what ran as Events on the pod (patch aggregates repeats)",
+    why: "daemon: record each ADD and re-apply as an Event on the pod (patch counts repeats)",
   },
 ];
 
