@@ -16,7 +16,8 @@ import { type DaemonOptions, decodeDaemonOptions, parseHealthAddr } from "../src
 import { kubeconfigPath } from "../src/daemon/plugin_kubeconfig.ts";
 import { socketDir } from "../src/daemon/socket_path.ts";
 import { API_CALLS, apiCallPermissions } from "../src/kube/api_calls.ts";
-import { NODE_POLICY_DIR } from "../src/policy/load.ts";
+import { effectivePolicy, NODE_POLICY_DIR } from "../src/policy/load.ts";
+import { defaultPolicy } from "../src/policy/default_policy.ts";
 import { DEFAULT_ATTACHMENTS_PATH } from "../src/reapply/attachments.ts";
 import { READ_PATHS, WRITE_PATHS } from "../src/permissions.ts";
 import { VERSION } from "../src/version.ts";
@@ -102,14 +103,34 @@ interface Variant {
 }
 
 const VARIANTS: Variant[] = [
-  { file: "daemonset.yaml", binDir: "/opt/cni/bin", kubeconfig: DEFAULT_KUBECONFIG, overridden: [] },
+  {
+    file: "daemonset.yaml",
+    binDir: "/opt/cni/bin",
+    kubeconfig: DEFAULT_KUBECONFIG,
+    overridden: ["policyConfigmapDir"],
+  },
   {
     file: "daemonset_openshift.yaml",
     binDir: "/var/lib/cni/bin",
     kubeconfig: OPENSHIFT_KUBECONFIG,
-    overridden: ["cniBinDir", "cniConfDir"],
+    overridden: ["cniBinDir", "cniConfDir", "policyConfigmapDir"],
   },
 ];
+
+Deno.test("policy-configmap.yaml holds a valid policy equal to the built-in default", async () => {
+  const [cm] = load("policy-configmap.yaml");
+  assertEquals([cm.kind, cm.metadata.name, cm.metadata.namespace], [
+    "ConfigMap",
+    "chainsaw-policy",
+    "kube-system",
+  ]);
+  const { parse } = await import("yaml");
+  const policy = effectivePolicy(parse(cm.data["policy.yaml"]), undefined, { node: "policy-configmap.yaml" });
+  const def = defaultPolicy();
+  assertEquals(policy.allow.map((r) => r.source), def.allow.map((r) => r.source));
+  assertEquals(policy.deny.map((r) => r.source), def.deny.map((r) => r.source));
+  assertEquals(policy.limits, def.limits);
+});
 
 Deno.test("every manifest in deployments/ parses and names its apiVersion and kind", () => {
   const files = [...Deno.readDirSync(DIR)].filter((e) => /\.ya?ml$/.test(e.name)).map((e) => e.name).sort();
@@ -167,10 +188,13 @@ for (const v of VARIANTS) {
     // The daemon's state survives restarts on the host; re-applies see the node policy the plugin reads there.
     assertEquals(hostPathOf(opts.stateFile, pod, container), DEFAULT_ATTACHMENTS_PATH);
     assertEquals(hostPathOf(opts.policyDir, pod, container), NODE_POLICY_DIR);
-    const policy = (container.volumeMounts as Doc[]).find((m) => m.mountPath === opts.policyDir)!;
-    assertEquals(policy.readOnly, true, "the daemon only reads the node policy");
     assert(under(opts.stateFile, WRITE_PATHS), "the state file is in the write scope");
-    assert(under(opts.policyDir, READ_PATHS), "the policy dir is in the read scope");
+    assert(under(opts.policyDir, WRITE_PATHS), "the daemon mirrors the ConfigMap into the node policy dir");
+    // The ConfigMap is mounted where --policy-configmap-dir says, optional, inside the read scope.
+    const cmMount = (container.volumeMounts as Doc[]).find((m) => m.mountPath === opts.policyConfigmapDir)!;
+    const cmVolume = (pod.volumes as Doc[]).find((vol) => vol.name === cmMount.name)!;
+    assertEquals([cmVolume.configMap?.name, cmVolume.configMap?.optional], ["chainsaw-policy", true]);
+    assert(under(opts.policyConfigmapDir!, READ_PATHS), "the ConfigMap mount is in the read scope");
     // Re-apply enters only pinned namespaces (/var/run/netns), so the host's PID namespace is not shared.
     assert(pod.hostPID !== true, "no hostPID");
     assertEquals(opts.podWatch && opts.events, true, "pod watch and Events are on");
@@ -179,7 +203,9 @@ for (const v of VARIANTS) {
       assert(under(p, WRITE_PATHS), `${p} is outside the write scope`);
     }
     assert(under(opts.serviceAccountDir, READ_PATHS), "service account dir readable");
-    for (const vol of pod.volumes as Doc[]) assert(vol.hostPath?.type === "DirectoryOrCreate", vol.name);
+    for (const vol of pod.volumes as Doc[]) {
+      assert(vol.configMap !== undefined || vol.hostPath?.type === "DirectoryOrCreate", vol.name);
+    }
   });
 
   Deno.test(`${v.file}: probes hit the health port; node-agent essentials are set`, () => {

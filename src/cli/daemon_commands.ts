@@ -126,12 +126,18 @@ export function registerDaemonCommands(program: Command, setExit: (code: number)
       "the node policy directory (the host's /etc/cni/chainsaw as mounted); re-applies are checked against it",
       DAEMON_DEFAULTS.policyDir,
     )
+    .option(
+      "--policy-configmap-dir <dir>",
+      "where the chainsaw-policy ConfigMap is mounted: its policy is validated and mirrored as JSON into " +
+        "--policy-dir (none there: the node's policy files are removed and the default policy applies)",
+    )
     .option("--no-pod-watch", "do not watch this node's pods (no pod cache for the plugin, no live re-apply)")
     .option("--no-events", "do not record Kubernetes Events on pods")
     .action(async (opts: Record<string, unknown>) => {
       const { decodeDaemonOptions, withEnvironment } = await import("../daemon/options.ts");
       const { runDaemon, realIo } = await import("../daemon/daemon.ts");
       const { reapplyExtension } = await import("../reapply/daemon_extension.ts");
+      const { policySyncExtension } = await import("../daemon/policy_sync.ts");
       let options;
       try {
         options = decodeDaemonOptions(withEnvironment(opts, (n) => Deno.env.get(n)));
@@ -140,7 +146,7 @@ export function registerDaemonCommands(program: Command, setExit: (code: number)
         setExit(2);
         return;
       }
-      setExit(await runDaemon(options, realIo(), [reapplyExtension()]));
+      setExit(await runDaemon(options, realIo(), [policySyncExtension(), reapplyExtension()]));
     });
 
   hostOptions(

@@ -32,8 +32,11 @@ export const DAEMON_DEFAULTS = {
   shutdownDelaySeconds: 2,
   /** The attachments state file (DEFAULT_ATTACHMENTS_PATH), on the host's /var/lib/chainsaw. */
   stateFile: "/var/lib/chainsaw/attachments.json",
-  /** The node policy directory (NODE_POLICY_DIR), the host's /etc/cni/chainsaw as mounted. */
-  policyDir: "/etc/cni/chainsaw",
+  /**
+   * The node policy directory: the host's /etc/cni/chainsaw (NODE_POLICY_DIR, where the plugin reads its
+   * ceiling) as mounted. Re-applies are checked against it; `--policy-configmap-dir` mirrors into it.
+   */
+  policyDir: "/host/etc/cni/chainsaw",
 } as const;
 
 /** The environment variable the node name defaults to (the DaemonSet sets it from `spec.nodeName`). */

@@ -33,6 +33,8 @@ export interface DaemonOptions {
   stateFile: string;
   /** The node policy directory (the ceiling re-applies are checked against, as the plugin's ADD). */
   policyDir: string;
+  /** Where the `chainsaw-policy` ConfigMap is mounted; when set, it is mirrored into {@link policyDir}. */
+  policyConfigmapDir?: string;
   /** Watch this node's pods (the pod cache for the plugin, and live re-apply). */
   podWatch: boolean;
   /** Record Kubernetes Events on pods. */
@@ -80,6 +82,7 @@ export const DaemonOptionsSchema = z.object({
   apiKubeconfig: z.optional(absolute),
   stateFile: absolute,
   policyDir: absolute,
+  policyConfigmapDir: z.optional(absolute),
   podWatch: z._default(z.boolean(), true),
   events: z._default(z.boolean(), true),
 });

@@ -23,7 +23,7 @@ Deno.test("the daemon's defaults are the plugin's defaults", () => {
   assertEquals(DAEMON_DEFAULTS.socket, DEFAULT_DAEMON_SOCKET);
   assertEquals(DAEMON_DEFAULTS.serviceAccountDir, SERVICE_ACCOUNT_DIR);
   assertEquals(DAEMON_DEFAULTS.stateFile, DEFAULT_ATTACHMENTS_PATH);
-  assertEquals(DAEMON_DEFAULTS.policyDir, NODE_POLICY_DIR);
+  assertEquals(DAEMON_DEFAULTS.policyDir, `/host${NODE_POLICY_DIR}`, "the host's node policy dir as mounted");
 });
 
 Deno.test("decodeDaemonOptions takes commander's record and names bad flags", () => {
@@ -50,7 +50,7 @@ Deno.test("the pod features' options: node name from NODE_NAME, --kubeconfig, st
   const o = decodeDaemonOptions(withEnvironment(raw, env({ NODE_NAME: "node-a" })));
   assertEquals(
     [o.nodeName, o.apiKubeconfig, o.stateFile, o.policyDir, o.podWatch, o.events, o.kubeconfig],
-    ["node-a", undefined, "/var/lib/chainsaw/attachments.json", "/etc/cni/chainsaw", true, true, true],
+    ["node-a", undefined, "/var/lib/chainsaw/attachments.json", "/host/etc/cni/chainsaw", true, true, true],
   );
   const given = withEnvironment(
     { ...raw, nodeName: "node-b", kubeconfig: false, apiKubeconfig: "/k", podWatch: false, events: false },

@@ -8,6 +8,7 @@
  */
 import { findNodePolicy } from "../policy/load.ts";
 import { atomicWriteFile, type WriteOutcome } from "./atomic_file.ts";
+import type { DaemonExtension } from "./daemon.ts";
 
 /** What one sync did. */
 export type PolicySyncResult =
@@ -77,4 +78,47 @@ export async function startPolicySync(
     }
   }, pollMs);
   return { stop: () => clearInterval(timer) };
+}
+
+/** How often the ConfigMap mount is re-read (the kubelet updates it by a symlink swap, within about a minute). */
+export const POLICY_POLL_MS = 10_000;
+
+/**
+ * The daemon feature: with `--policy-configmap-dir`, mirror the ConfigMap's policy into `--policy-dir` on start
+ * (before the socket opens) and every {@link POLICY_POLL_MS}; counted in `chainsaw_policy_syncs_total{result}`.
+ */
+export function policySyncExtension(pollMs: number = POLICY_POLL_MS): DaemonExtension {
+  return async (ctx) => {
+    const source = ctx.options.policyConfigmapDir;
+    if (!source) return () => Promise.resolve();
+    const syncs = ctx.metrics.registry.counter(
+      "chainsaw_policy_syncs_total",
+      "Node policy mirrors from the ConfigMap to the host, by result.",
+      ["result"],
+    );
+    let lastError = "";
+    const sync = await startPolicySync(source, ctx.options.policyDir, pollMs, (r) => {
+      if ("error" in r) {
+        syncs.inc({ result: "error" });
+        if (r.error.message !== lastError) {
+          ctx.log(
+            "error",
+            `node policy not updated (${r.target} keeps the last good one): ${r.error.message}`,
+          );
+        }
+        lastError = r.error.message;
+        return;
+      }
+      lastError = "";
+      syncs.inc({ result: r.outcome });
+      if (r.outcome === "written") ctx.log("info", `wrote node policy ${r.target} from ${source}`);
+      if (r.outcome === "removed") {
+        ctx.log("info", `no policy in ${source}: removed ${r.target}, default policy applies`);
+      }
+    });
+    return () => {
+      sync.stop();
+      return Promise.resolve();
+    };
+  };
 }
