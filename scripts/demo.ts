@@ -57,7 +57,8 @@ interface Example {
 }
 
 function header(title: string): void {
-  console.log(`\n\x1b[1m==> ${title}\x1b[0m`);
+  const bold = Deno.noColor ? (t: string) => t : (t: string) => `\x1b[1m${t}\x1b[0m`;
+  console.log(`\n${bold(`==> ${title}`)}`);
 }
 
 function indent(text: string, prefix = "    "): string {
