@@ -20,6 +20,9 @@ if (import.meta.main) {
     }
     Deno.exit(code);
   } else {
+    // A bundle defers the Node built-ins its npm packages import (scripts/build.ts deferNodeBuiltins) so that the
+    // plugin never starts Deno's Node compatibility layer; the command line loads them here.
+    (globalThis as Record<symbol, (() => void) | undefined>)[Symbol.for("chainsaw.loadNodeBuiltins")]?.();
     const { runCli } = await import("./src/cli/main.ts");
     Deno.exit(await runCli(Deno.args));
   }

@@ -37,15 +37,88 @@ export function launcherHeader(): string {
   return `#!/bin/sh\n//bin/true; exec deno run ${flags} "$0" "$@"\n`;
 }
 
+/**
+ * The global under which a bundle leaves the loader of its deferred Node built-ins; cli.ts calls it before it
+ * loads the command line (see {@linkcode deferNodeBuiltins}).
+ */
+export const NODE_BUILTINS_LOADER = "chainsaw.loadNodeBuiltins";
+
+/** esbuild's banner for the CommonJS packages of the bundle (yaml): `require` bound to the bundle's URL. */
+const CREATE_REQUIRE =
+  /import\s*\{\s*createRequire as __deno_internal_createRequire\s*\}\s*from\s*"node:module";?\s*var ([\w$]+)\s*=\s*__deno_internal_createRequire\(import\.meta\.url\);/;
+/** A static import of a Node built-in hoisted to the bundle's top level: `import X,{a as b}from"node:m";`. */
+const NODE_IMPORT =
+  /(?<=^|[;}\n])import\s*([\w$]+\s*,\s*)?(\{[^}]*\}|\*\s*as\s+[\w$]+|[\w$]+)?\s*from\s*"(node:[\w/]+)";?/g;
+
+/**
+ * Keeps Node built-ins out of the plugin's start-up. A static `import … from "node:…"` anywhere in the bundle
+ * (commander's, the CLI's) is hoisted to its top level, and loading any `node:` module starts Deno's Node
+ * compatibility layer: ≈ 24 ms on every CNI call although the plugin uses none of it. This rewrites each such
+ * import into a `var` that a loader fills through `process.getBuiltinModule`, and the loader runs only when
+ * cli.ts starts the command line; esbuild's `createRequire` banner (CommonJS packages) becomes a `require`
+ * that creates itself on first use. Throws when a `node:` import is left, so a new layout of the bundler's
+ * output fails the build instead of silently slowing every pod down.
+ *
+ * @param js the bundler's output
+ * @returns the rewritten bundle
+ */
+export function deferNodeBuiltins(js: string): string {
+  const builtin = (m: string) => `globalThis.process.getBuiltinModule(${JSON.stringify(m)})`;
+  let out = js.replace(
+    CREATE_REQUIRE,
+    (_all, name: string) =>
+      `var ${name}=(s)=>(${name}.r??=${builtin("node:module")}.createRequire(import.meta.url))(s);`,
+  );
+  const names: string[] = [];
+  const assigns: string[] = [];
+  out = out.replace(
+    NODE_IMPORT,
+    (_all, dflt: string | undefined, clause: string | undefined, mod: string) => {
+      const m = `__cs_m(${JSON.stringify(mod)})`;
+      if (dflt) {
+        const d = dflt.replace(",", "").trim();
+        names.push(d);
+        assigns.push(`${d}=${m};`);
+      }
+      if (clause?.startsWith("{")) {
+        const pairs = clause.slice(1, -1).split(",").map((p) => p.trim()).filter((p) => p !== "").map((p) => {
+          const [from, to] = p.split(/\s+as\s+/);
+          return [from, to ?? from];
+        });
+        names.push(...pairs.map(([, to]) => to));
+        assigns.push(`({${pairs.map(([from, to]) => `${from}:${to}`).join(",")}}=${m});`);
+      } else if (clause?.startsWith("*")) {
+        const ns = clause.split(/\s+as\s+/)[1];
+        names.push(ns);
+        assigns.push(`${ns}={...${m},default:${m}};`);
+      } else if (clause) {
+        names.push(clause);
+        assigns.push(`${clause}=${m};`);
+      }
+      return "";
+    },
+  );
+  if (/(^|[;}\n])import\s*[^;(]*?from\s*"node:/.test(out) || /\bimport\s*"node:/.test(out)) {
+    throw new Error(
+      "bundle: a static node: import is left after deferNodeBuiltins (bundler output changed?)",
+    );
+  }
+  if (names.length === 0) return out;
+  const loader =
+    `var ${names.join(",")};globalThis[Symbol.for(${JSON.stringify(NODE_BUILTINS_LOADER)})]=()=>{` +
+    `const __cs_m=(m)=>${builtin("$M")};${assigns.join("")}};`.replace(`"$M"`, "m");
+  return loader + out;
+}
+
 /** Bundles cli.ts into one executable file at `out` (relative to the repository root or absolute). */
 export async function bundleTo(out: string): Promise<void> {
   const target = out.startsWith("/") ? out : `${ROOT}${out}`;
   const tmp = `${target}.tmp.js`;
   await Deno.mkdir(target.slice(0, target.lastIndexOf("/")), { recursive: true });
   await run(["bundle", "--quiet", "--platform", "deno", "--minify", "-o", tmp, "cli.ts"]);
-  const js = await Deno.readTextFile(tmp);
+  const js = deferNodeBuiltins((await Deno.readTextFile(tmp)).replace(/^#!.*\n/, ""));
   await Deno.remove(tmp);
-  await Deno.writeTextFile(`${target}.new`, launcherHeader() + js.replace(/^#!.*\n/, ""), { mode: 0o755 });
+  await Deno.writeTextFile(`${target}.new`, launcherHeader() + js, { mode: 0o755 });
   await Deno.chmod(`${target}.new`, 0o755);
   await Deno.rename(`${target}.new`, target);
 }
