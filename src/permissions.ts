@@ -30,6 +30,9 @@ export const ENV_NAMES: readonly string[] = [
   // node:process; without them a YAML parse throws NotCapable. Harmless to grant.
   "LOG_TOKENS",
   "LOG_STREAM",
+  // commander (CLI mode only) reads these to decide on coloured help and errors.
+  "FORCE_COLOR",
+  "CLICOLOR_FORCE",
 ];
 
 /** Paths read. */

@@ -10,8 +10,8 @@
  */
 import * as z from "zod/mini";
 
-/** The annotation key chainsaw reads. */
-export const ANNOTATION = "k8s.v1.cni.cncf.io/chainsaw";
+export { ANNOTATION } from "./annotation_key.ts";
+import { ANNOTATION } from "./annotation_key.ts";
 
 /** Thrown when the annotation cannot be read as commands; the message says why. */
 export class AnnotationError extends Error {

@@ -3,6 +3,7 @@
  * `nsenter --net=PATH -- IP ARGS…`, never through a shell, with a clean environment, a timeout and an output cap.
  * @module
  */
+import { concatBytes } from "../bytes.ts";
 
 /** How to run commands. */
 export interface RunnerOptions {
@@ -51,13 +52,7 @@ async function readCapped(stream: ReadableStream<Uint8Array>, cap: number): Prom
       truncated = true; // keep draining so the child never blocks on a full pipe
     }
   }
-  const all = new Uint8Array(kept);
-  let off = 0;
-  for (const c of chunks) {
-    all.set(c, off);
-    off += c.length;
-  }
-  return [new TextDecoder().decode(all), truncated];
+  return [new TextDecoder().decode(concatBytes(chunks)), truncated];
 }
 
 /** The child's whole environment: nothing inherited from the runtime. */

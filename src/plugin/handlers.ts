@@ -14,12 +14,7 @@ import {
 import { parseCniArgs, type PodRef, podRefFrom } from "../cni/env.ts";
 import { rawMember } from "../cni/raw_json.ts";
 import type { CmdArgs, VerbHandlers } from "../cni/skel.ts";
-import { ANNOTATION, AnnotationError, parseAnnotation } from "../commands/annotation.ts";
-import { IP_CANDIDATES, NSENTER_CANDIDATES, resolveBinary } from "../commands/binaries.ts";
-import { runInNetns } from "../commands/runner.ts";
-import { applyCommands } from "../commands/apply.ts";
-import { loadPolicy, NODE_POLICY_DIR } from "../policy/load.ts";
-import { PolicyError } from "../policy/rules.ts";
+import { ANNOTATION } from "../commands/annotation_key.ts";
 import type { Policy } from "../policy/rules.ts";
 import type { Report } from "../report/report.ts";
 import { deliverReport, sendToDaemon } from "../report/sink.ts";
@@ -103,6 +98,10 @@ async function lookUp(
 export const POLICY_DIR_ENV = "CHAINSAW_POLICY_DIR";
 
 async function policyFor(conf: ChainsawConf, deps: PluginDeps): Promise<Policy> {
+  const [{ loadPolicy, NODE_POLICY_DIR }, { PolicyError }] = await Promise.all([
+    import("../policy/load.ts"),
+    import("../policy/rules.ts"),
+  ]);
   try {
     return await loadPolicy(conf.policy, deps.getenv(POLICY_DIR_ENV) || NODE_POLICY_DIR);
   } catch (e) {
@@ -113,7 +112,8 @@ async function policyFor(conf: ChainsawConf, deps: PluginDeps): Promise<Policy> 
   }
 }
 
-function binariesFor(conf: ChainsawConf): { ipPath: string; nsenterPath: string } {
+async function binariesFor(conf: ChainsawConf): Promise<{ ipPath: string; nsenterPath: string }> {
+  const { IP_CANDIDATES, NSENTER_CANDIDATES, resolveBinary } = await import("../commands/binaries.ts");
   try {
     return {
       ipPath: resolveBinary("ipPath", conf.ipPath, IP_CANDIDATES),
@@ -170,6 +170,7 @@ async function add(args: CmdArgs, deps: PluginDeps): Promise<string> {
       return out;
     }
     const policy = await policyFor(conf, deps);
+    const { AnnotationError, parseAnnotation } = await import("../commands/annotation.ts");
     let commands: string[];
     try {
       commands = parseAnnotation(annotation, net.name);
@@ -186,13 +187,18 @@ async function add(args: CmdArgs, deps: PluginDeps): Promise<string> {
     if (!(await netnsExists(env.netns))) {
       throw new CniError(ErrorCode.UnknownContainer, `network namespace ${env.netns} does not exist`);
     }
+    const [{ applyCommands }, { runInNetns }, binaries] = await Promise.all([
+      import("../commands/apply.ts"),
+      import("../commands/runner.ts"),
+      binariesFor(conf),
+    ]);
     const outcome = await applyCommands({
       commands,
       annotationBytes: new TextEncoder().encode(annotation).length,
       policy,
       ctx: { ifname: env.ifname, podInterfaces: report.podInterfaces, namespace: pod.namespace },
       onError: conf.onError,
-      runner: { ...binariesFor(conf), netns: env.netns },
+      runner: { ...binaries, netns: env.netns },
       who: `pod ${pod.namespace}/${pod.name}`,
       run: runInNetns,
     });

@@ -5,11 +5,27 @@
  */
 import { pluginMain } from "../cni/skel.ts";
 import { chainsawHandlers } from "./handlers.ts";
+import { concatBytes } from "../bytes.ts";
 
 async function writeAll(text: string): Promise<void> {
   const data = new TextEncoder().encode(text);
   let off = 0;
   while (off < data.length) off += await Deno.stdout.write(data.subarray(off));
+}
+
+/**
+ * Reads all of stdin with plain reads: `new Response(Deno.stdin.readable).text()` first sets up web streams and a
+ * Response, which costs more than the whole read of a few KiB.
+ */
+function readStdinSync(): string {
+  const chunks: Uint8Array[] = [];
+  const buf = new Uint8Array(64 * 1024);
+  for (;;) {
+    const n = Deno.stdin.readSync(buf);
+    if (n === null || n === 0) break;
+    chunks.push(buf.slice(0, n));
+  }
+  return new TextDecoder().decode(concatBytes(chunks));
 }
 
 /** Drops what the plugin never needs: it writes no files (the socket dir is kept for connecting). */
@@ -28,7 +44,7 @@ export async function runPlugin(): Promise<number> {
   dropPermissions();
   return await pluginMain(chainsawHandlers(), {
     getenv: (n) => Deno.env.get(n),
-    readStdin: () => new Response(Deno.stdin.readable).text(),
+    readStdin: () => Promise.resolve(readStdinSync()),
     writeStdout: writeAll,
   });
 }

@@ -7,13 +7,7 @@ import * as z from "zod/mini";
 import { CniError, ErrorCode } from "../cni/errors.ts";
 import { DEFAULT_KUBECONFIG, OPENSHIFT_KUBECONFIG } from "../cni/config.ts";
 import type { PodRef } from "../cni/env.ts";
-import {
-  type Credentials,
-  inClusterCredentials,
-  KubeconfigError,
-  loadKubeconfig,
-} from "../kube/kubeconfig.ts";
-import { KubeApiError, KubeClient } from "../kube/client.ts";
+import type { Credentials } from "../kube/kubeconfig.ts";
 import { daemonRequest } from "../report/daemon_socket.ts";
 
 /** The runtimeConfig key CRI runtimes fill with the pod's annotations when a plugin declares the capability. */
@@ -91,6 +85,7 @@ export async function findCredentials(
   configured: string | undefined,
   getenv: (name: string) => string | undefined,
 ): Promise<Credentials> {
+  const { inClusterCredentials, KubeconfigError, loadKubeconfig } = await import("../kube/kubeconfig.ts");
   try {
     if (configured) return await loadKubeconfig(configured);
     for (const path of [DEFAULT_KUBECONFIG, OPENSHIFT_KUBECONFIG]) {
@@ -120,6 +115,7 @@ export async function apiAnnotations(
   pod: PodRef,
   timeoutMs: number,
 ): Promise<PodAnnotations> {
+  const { KubeApiError, KubeClient } = await import("../kube/client.ts");
   const client = new KubeClient(creds, timeoutMs);
   const who = `${pod.namespace}/${pod.name}`;
   try {
