@@ -5,6 +5,7 @@
  */
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "./support/assert.ts";
 import { Cleanup, createNetns, requireRoot } from "./support/netns.ts";
+import { kubeconfigToken, publishServiceAccount, TEST_CA as CA } from "./support/service_account.ts";
 import { parseKubeconfig } from "../src/kube/kubeconfig.ts";
 import { formatHuman, type Report } from "../src/report/report.ts";
 import { sampleValue } from "../src/daemon/metrics_registry.ts";
@@ -22,33 +23,6 @@ import {
   startDaemon,
   waitFor,
 } from "./daemon_harness.ts";
-
-const CA = "-----BEGIN CERTIFICATE-----\nMIIBdaemontest\n-----END CERTIFICATE-----\n";
-
-/** Publishes a token the way the kubelet updates a projected volume (new dir, `..data` symlink swap). */
-async function publishToken(saDir: string, token: string): Promise<void> {
-  const ts = `..${Date.now()}_${crypto.randomUUID().slice(0, 8)}`;
-  await Deno.mkdir(`${saDir}/${ts}`, { recursive: true });
-  await Deno.writeTextFile(`${saDir}/${ts}/token`, token);
-  await Deno.writeTextFile(`${saDir}/${ts}/ca.crt`, CA);
-  await Deno.symlink(ts, `${saDir}/..data_tmp`);
-  await Deno.rename(`${saDir}/..data_tmp`, `${saDir}/..data`);
-  for (const f of ["token", "ca.crt"]) {
-    try {
-      await Deno.lstat(`${saDir}/${f}`);
-    } catch {
-      await Deno.symlink(`..data/${f}`, `${saDir}/${f}`);
-    }
-  }
-}
-
-async function kubeconfigToken(path: string): Promise<string | undefined> {
-  try {
-    return (await parseKubeconfig(await Deno.readTextFile(path), path)).token;
-  } catch {
-    return undefined;
-  }
-}
 
 async function metric(
   d: Daemon,
@@ -71,7 +45,7 @@ Deno.test("daemon installs its own bundle, writes the plugin kubeconfig and rewr
   const conf = `${tmp.path}/etc/cni/net.d`;
   const sa = `${tmp.path}/sa`;
   await Deno.mkdir(bin, { recursive: true });
-  await publishToken(sa, "token-one");
+  await publishServiceAccount(sa, "token-one");
   let source: string[] = [];
   if (!cs.bundle) {
     await Deno.writeTextFile(`${tmp.path}/plugin`, "#!/bin/sh\n");
@@ -95,7 +69,7 @@ Deno.test("daemon installs its own bundle, writes the plugin kubeconfig and rewr
   const creds = await parseKubeconfig(await Deno.readTextFile(kc), kc);
   assertEquals([creds.server, creds.token, creds.caPem], ["https://[fd00:10:96::1]:443", "token-one", CA]);
 
-  await publishToken(sa, "token-two");
+  await publishServiceAccount(sa, "token-two");
   await waitFor(
     "the kubeconfig to carry the rotated token",
     async () => (await kubeconfigToken(kc)) === "token-two",
@@ -186,7 +160,7 @@ Deno.test("install is atomic: a reader polling the target never sees a partial f
 
   // install also writes the kubeconfig once when it runs in a pod.
   const sa = `${tmp.path}/sa`;
-  await publishToken(sa, "install-token");
+  await publishServiceAccount(sa, "install-token");
   const conf = `${tmp.path}/net.d`;
   const withKc = await runChainsaw(
     [

@@ -1,40 +1,16 @@
 import { assert, assertEquals, assertRejects } from "../../tests/support/assert.ts";
-import { parseKubeconfig } from "../kube/kubeconfig.ts";
+import {
+  kubeconfigToken as tokenIn,
+  publishServiceAccount as publish,
+  TEST_CA as CA,
+} from "../../tests/support/service_account.ts";
 import { startCredentialSync, syncKubeconfig, type SyncResult } from "./credential_sync.ts";
-
-const CA = "-----BEGIN CERTIFICATE-----\nMIIBfake\n-----END CERTIFICATE-----\n";
 
 async function waitFor(what: string, cond: () => Promise<boolean> | boolean, ms = 5000): Promise<void> {
   const end = Date.now() + ms;
   while (!(await cond())) {
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
-/** Publishes token and CA the way the kubelet updates a projected volume: a new timestamped directory, then an
- * atomic swap of the `..data` symlink (token and ca.crt are symlinks through `..data`). */
-async function publish(saDir: string, token: string, ca = CA): Promise<void> {
-  const ts = `..${Date.now()}_${crypto.randomUUID().slice(0, 8)}`;
-  await Deno.mkdir(`${saDir}/${ts}`);
-  await Deno.writeTextFile(`${saDir}/${ts}/token`, token);
-  await Deno.writeTextFile(`${saDir}/${ts}/ca.crt`, ca);
-  await Deno.symlink(ts, `${saDir}/..data_tmp`);
-  await Deno.rename(`${saDir}/..data_tmp`, `${saDir}/..data`);
-  for (const f of ["token", "ca.crt"]) {
-    try {
-      await Deno.lstat(`${saDir}/${f}`);
-    } catch {
-      await Deno.symlink(`..data/${f}`, `${saDir}/${f}`);
-    }
-  }
-}
-
-async function tokenIn(path: string): Promise<string | undefined> {
-  try {
-    return (await parseKubeconfig(await Deno.readTextFile(path), path)).token;
-  } catch {
-    return undefined;
   }
 }
 
