@@ -5,7 +5,8 @@
 import { assert, assertEquals, assertStringIncludes } from "./support/assert.ts";
 import { requireRoot } from "./support/netns.ts";
 import { scopedTempDir } from "./support/plugin.ts";
-import { fixture, runtimeAnnotations } from "./support/chain_fixture.ts";
+import { ANNOTATION, fixture, runtimeAnnotations } from "./support/chain_fixture.ts";
+import { makePod, startFakeApiServer } from "./support/fake_apiserver.ts";
 
 const CAP = { capabilities: { "io.kubernetes.cri.pod-annotations": true } };
 
@@ -110,5 +111,43 @@ Deno.test({
         await f.cleanup.run();
       }
     });
+  },
+});
+
+Deno.test({
+  name: "policy: namespaceLabels scope chainsaw to labelled namespaces (the plugin reads the labels)",
+  ...requireRoot(),
+  async fn() {
+    const label = "chainsaw.cni.cncf.io/enabled";
+    const api = await startFakeApiServer({
+      pods: [makePod({
+        namespace: "default",
+        name: "p1",
+        uid: "uid-1",
+        annotations: { [ANNOTATION]: '["ip route add 192.0.3.0/24 dev CURRENT_INTERFACE"]' },
+      })],
+    });
+    try {
+      await withNodePolicy({ namespaceLabels: { [label]: "true" } }, async (env) => {
+        const kubeconfig = `${env.CHAINSAW_POLICY_DIR}/chainsaw.kubeconfig`;
+        await Deno.writeTextFile(kubeconfig, api.kubeconfig());
+        const f = await fixture("nslabel", { kubeconfig });
+        try {
+          const unlabelled = await f.chain("add", { env });
+          assertEquals(unlabelled.json?.code, 101, unlabelled.stdout);
+          assertStringIncludes(String(unlabelled.json?.msg), `lacks the label ${label}=true`);
+          assertEquals((await f.chain("del", { env })).code, 0);
+          api.setNamespace("default", { [label]: "true" });
+          const labelled = await f.chain("add", { env });
+          assertEquals(labelled.code, 0, labelled.stdout + labelled.stderr);
+          assertStringIncludes(await f.ns.routes(), "192.0.3.0/24 dev eth0");
+          assert(api.requests.some((r) => r.path === "/api/v1/namespaces/default"), "the namespace was read");
+        } finally {
+          await f.cleanup.run();
+        }
+      });
+    } finally {
+      await api.close();
+    }
   },
 });

@@ -29,6 +29,12 @@ export const API_CALLS: readonly ApiCall[] = [
   },
   {
     group: "",
+    resource: "namespaces",
+    verbs: ["get"],
+    why: "plugin and daemon: GET the pod's namespace labels, only when the node policy sets namespaceLabels",
+  },
+  {
+    group: "",
     resource: "events",
     verbs: ["create", "patch"],
     why: "daemon: record each ADD and re-apply as an Event on the pod (patch counts repeats)",

@@ -57,6 +57,10 @@ export const PodSchema: z.ZodMiniType<Pod> = z.looseObject({
   status: z.optional(z.looseObject({ phase: z.optional(z.string()) })),
 });
 
+const NamespaceSchema = z.looseObject({
+  metadata: z.looseObject({ labels: z.optional(z.nullable(z.record(z.string(), z.string()))) }),
+});
+
 /** Options of one request. */
 export interface RequestOptions {
   method?: string;
@@ -171,6 +175,14 @@ export class KubeClient {
     const r = PodSchema.safeParse(await this.json(path, { signal }));
     if (!r.success) throw new KubeApiError(0, "BadResponse", `${path}: unexpected pod object`);
     return r.data;
+  }
+
+  /** GETs a namespace's labels (for policies scoped by namespace labels). */
+  async getNamespaceLabels(namespace: string, signal?: AbortSignal): Promise<Record<string, string>> {
+    const path = `/api/v1/namespaces/${encodeURIComponent(namespace)}`;
+    const r = NamespaceSchema.safeParse(await this.json(path, { signal }));
+    if (!r.success) throw new KubeApiError(0, "BadResponse", `${path}: unexpected namespace object`);
+    return r.data.metadata.labels ?? {};
   }
 
   /** Releases the HTTP client's connections. */

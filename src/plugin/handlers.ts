@@ -21,6 +21,7 @@ import { deliverReport, sendToDaemon } from "../report/sink.ts";
 import { daemonRequest } from "../report/daemon_socket.ts";
 import {
   apiAnnotations,
+  apiNamespaceLabels,
   daemonAnnotations,
   findCredentials,
   type PodAnnotations,
@@ -196,7 +197,19 @@ async function add(args: CmdArgs, deps: PluginDeps): Promise<string> {
       commands,
       annotationBytes: new TextEncoder().encode(annotation).length,
       policy,
-      ctx: { ifname: env.ifname, podInterfaces: report.podInterfaces, namespace: pod.namespace },
+      ctx: {
+        ifname: env.ifname,
+        podInterfaces: report.podInterfaces,
+        namespace: pod.namespace,
+        // Only a policy scoped by namespace labels costs this extra GET.
+        namespaceLabels: policy.namespaceLabels?.length
+          ? await apiNamespaceLabels(
+            await findCredentials(conf.kubeconfig, deps.getenv),
+            pod.namespace,
+            conf.apiTimeoutMs,
+          )
+          : undefined,
+      },
       onError: conf.onError,
       runner: { ...binaries, netns: env.netns },
       who: `pod ${pod.namespace}/${pod.name}`,

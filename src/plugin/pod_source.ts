@@ -109,6 +109,26 @@ export async function findCredentials(
   );
 }
 
+/** Maps a failed API call about `what` to a CNI error: 11 when transient, 102 otherwise. */
+function lookupError(e: KubeApiErrorLike, what: string, origin: string): CniError {
+  if (e.transient) {
+    return new CniError(ErrorCode.TryAgainLater, `cannot look up ${what}: ${e.message}`, origin);
+  }
+  const how = e.status === 404
+    ? "not found"
+    : e.status === 401 || e.status === 403
+    ? "access denied"
+    : "failed";
+  return new CniError(ErrorCode.PodLookupFailed, `${what} lookup ${how}: ${e.message}`, origin);
+}
+
+/** The fields of a KubeApiError the mapping reads (the class itself is imported lazily). */
+interface KubeApiErrorLike {
+  transient: boolean;
+  status: number;
+  message: string;
+}
+
 /** GETs the pod and checks its UID; maps API failures to CNI errors (11 transient, 102 otherwise). */
 export async function apiAnnotations(
   creds: Credentials,
@@ -128,17 +148,28 @@ export async function apiAnnotations(
     }
     return { annotations: obj.metadata.annotations ?? {}, source: "api" };
   } catch (e) {
-    if (e instanceof KubeApiError) {
-      if (e.transient) {
-        throw new CniError(ErrorCode.TryAgainLater, `cannot look up pod ${who}: ${e.message}`, creds.origin);
-      }
-      const what = e.status === 404
-        ? "not found"
-        : e.status === 401 || e.status === 403
-        ? "access denied"
-        : "failed";
-      throw new CniError(ErrorCode.PodLookupFailed, `pod ${who} lookup ${what}: ${e.message}`, creds.origin);
-    }
+    if (e instanceof KubeApiError) throw lookupError(e, `pod ${who}`, creds.origin);
+    throw e;
+  } finally {
+    client.close();
+  }
+}
+
+/**
+ * GETs the labels of `namespace`, for a policy scoped by namespace labels (`namespaceLabels`); the same error
+ * mapping as the pod lookup.
+ */
+export async function apiNamespaceLabels(
+  creds: Credentials,
+  namespace: string,
+  timeoutMs: number,
+): Promise<Record<string, string>> {
+  const { KubeApiError, KubeClient } = await import("../kube/client.ts");
+  const client = new KubeClient(creds, timeoutMs);
+  try {
+    return await client.getNamespaceLabels(namespace);
+  } catch (e) {
+    if (e instanceof KubeApiError) throw lookupError(e, `namespace ${namespace}`, creds.origin);
     throw e;
   } finally {
     client.close();

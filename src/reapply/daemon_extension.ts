@@ -143,6 +143,7 @@ export function reapplyExtension(deps: ReapplyExtensionDeps = defaultReapplyDeps
         executeStep(step, pod, {
           node: o.nodeName,
           loadPolicy: (doc) => loadPolicy(doc, o.policyDir),
+          namespaceLabels: client ? (ns) => client.getNamespaceLabels(ns) : undefined,
           binaries: () => ({
             ipPath: resolveBinary("ipPath", undefined, IP_CANDIDATES),
             nsenterPath: resolveBinary("nsenterPath", undefined, NSENTER_CANDIDATES),

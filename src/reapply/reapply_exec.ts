@@ -21,6 +21,8 @@ export interface ReapplyExecDeps {
   node?: string;
   /** The effective policy for a chain policy document (the node file is read on every call, like ADD does). */
   loadPolicy(chainDoc: unknown | undefined): Promise<Policy>;
+  /** A namespace's labels, for policies scoped by namespace labels; absent without API access. */
+  namespaceLabels?(namespace: string): Promise<Record<string, string>>;
   /** The `ip` and `nsenter` to use; throws when none is installed. */
   binaries(): { ipPath: string; nsenterPath: string };
   /** Runs one command (runInNetns in production). */
@@ -74,11 +76,20 @@ export async function executeStep(step: ReapplyStep, pod: CachedPod, deps: Reapp
       report.verdict = "error";
       return finish(new CniError(ErrorCode.InvalidNetworkConfig, `invalid policy: ${e.message}`));
     }
+    // Like ADD: only a policy scoped by namespace labels needs them (without API access the scope refuses).
+    const namespaceLabels = policy.namespaceLabels?.length && deps.namespaceLabels
+      ? await deps.namespaceLabels(pod.namespace)
+      : undefined;
     const outcome = await applyCommands({
       commands: step.commands,
       annotationBytes: new TextEncoder().encode(step.value).length,
       policy,
-      ctx: { ifname: a.ifname, podInterfaces: report.podInterfaces!, namespace: pod.namespace },
+      ctx: {
+        ifname: a.ifname,
+        podInterfaces: report.podInterfaces!,
+        namespace: pod.namespace,
+        namespaceLabels,
+      },
       onError: a.onError ?? "fail",
       runner: { ...deps.binaries(), netns: a.netns },
       who,

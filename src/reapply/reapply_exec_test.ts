@@ -145,3 +145,20 @@ Deno.test("executeStep: an unparsable value is rejected; a broken policy or miss
   assertEquals([bins.verdict, bins.error?.code], ["error", 999]);
   assertEquals(t.ran.length, 0);
 });
+
+Deno.test("executeStep: a node policy scoped by namespace labels reads them like ADD does", async () => {
+  const step = { attachment: ATT, value: '["ip route"]', commands: ["ip route"] };
+  const scoped = (labels: Record<string, string>) => {
+    const t = deps();
+    t.deps.loadPolicy = () =>
+      Promise.resolve(effectivePolicy({ namespaceLabels: { team: "net" } }, undefined));
+    t.deps.namespaceLabels = (ns) => Promise.resolve(ns === "default" ? labels : {});
+    return t;
+  };
+  const yes = scoped({ team: "net" });
+  assertEquals((await executeStep(step, POD, yes.deps)).verdict, "applied");
+  const no = scoped({});
+  const r = await executeStep(step, POD, no.deps);
+  assertEquals([r.verdict, no.ran.length], ["rejected", 0]);
+  assertStringIncludes(r.error!.msg, "lacks the label team=net");
+});

@@ -128,6 +128,8 @@ export interface FakeApiServer {
   deletePod(namespace: string, name: string): boolean;
   /** Copies of the current pods. */
   pods(): Pod[];
+  /** Creates or relabels a namespace (`GET /api/v1/namespaces/{name}`; pods' namespaces exist unlabelled). */
+  setNamespace(name: string, labels: Record<string, string>): void;
   /** Copies of the Events created or patched through the API (both API groups), in creation order. */
   events(): KubeEvent[];
   /** Answers the next `count` (default 1) authenticated requests with `status` (500, 503, 429, …). */
@@ -460,6 +462,7 @@ interface Watcher {
 
 type Route =
   | { kind: "pods"; namespace?: string; name?: string }
+  | { kind: "namespaces"; namespace?: undefined; name: string }
   | { kind: "events"; group: "" | "events.k8s.io"; namespace?: string; name?: string }
   | { kind: "info"; body: unknown };
 
@@ -473,6 +476,8 @@ function parseRoute(path: string): Route | undefined {
       ? { kind: "pods", namespace, name }
       : { kind: "events", group: "", namespace, name };
   }
+  m = /^\/api\/v1\/namespaces\/([^/]+)\/?$/.exec(path);
+  if (m) return { kind: "namespaces", name: m[1] };
   m = /^\/api\/v1\/(pods|events)\/?$/.exec(path);
   if (m) return m[1] === "pods" ? { kind: "pods" } : { kind: "events", group: "" };
   m = /^\/apis\/events\.k8s\.io\/v1\/namespaces\/([^/]+)\/events(?:\/([^/]+))?\/?$/.exec(path);
@@ -613,6 +618,9 @@ export async function startFakeApiServer(opts: FakeApiServerOptions = {}): Promi
   };
 
   for (const p of opts.pods ?? []) setPod(p);
+
+  // Namespaces (GET only): a pod's namespace exists unlabelled; setNamespace creates or relabels one.
+  const namespaceStore = new Map<string, Record<string, string>>();
 
   const send = (
     rec: RecordedRequest,
@@ -967,6 +975,18 @@ export async function startFakeApiServer(opts: FakeApiServerOptions = {}): Promi
       }
       if (!route) throw new HttpError(kubeStatus(404, "NotFound", undefined, {}));
       if (route.kind === "pods") return handlePods(rec, res, route, query);
+      if (route.kind === "namespaces") {
+        if (rec.method !== "GET") throw new HttpError(kubeStatus(405));
+        const hasPods = [...podStore.values()].some((p) => p.metadata.namespace === route.name);
+        const labels = namespaceStore.get(route.name) ?? (hasPods ? {} : undefined);
+        if (!labels) throw new HttpError(notFound("namespaces", route.name));
+        return send(rec, res, 200, {
+          kind: "Namespace",
+          apiVersion: "v1",
+          metadata: { name: route.name, labels: { "kubernetes.io/metadata.name": route.name, ...labels } },
+          status: { phase: "Active" },
+        });
+      }
       return handleEvents(rec, res, route, query, contentType);
     } catch (e) {
       if (res.headersSent) {
@@ -1023,6 +1043,7 @@ export async function startFakeApiServer(opts: FakeApiServerOptions = {}): Promi
     setPod,
     deletePod,
     pods: () => [...podStore.values()].map((p) => structuredClone(p)),
+    setNamespace: (name, labels) => void namespaceStore.set(name, { ...labels }),
     events: () => [...eventStore.values()].map((e) => structuredClone(e)),
     failNext: (status, count = 1, o = {}) => {
       for (let i = 0; i < count; i++) failures.push({ status, ...o });
