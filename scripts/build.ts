@@ -139,7 +139,15 @@ if (import.meta.main) {
     console.log("wrote dist/chainsaw (bundle; runs under `deno` from PATH)");
   } else if (mode === "compile") {
     const out = triple ? `dist/chainsaw-${triple.startsWith("x86_64") ? "amd64" : "arm64"}` : "dist/chainsaw";
-    await compileTo(out, triple);
+    try {
+      await compileTo(out, triple);
+    } catch {
+      console.error(
+        "build.ts: deno compile failed (see above). It downloads its runtime, denort, from dl.deno.land; " +
+          "where that is unreachable use `deno task bundle` (works offline).",
+      );
+      Deno.exit(1);
+    }
     console.log(`wrote ${out}`);
   } else {
     console.error("usage: build.ts bundle | compile [--target TRIPLE]");
