@@ -132,6 +132,9 @@ Deno.test("STATUS and GC at 1.1.0; STATUS is 50 when a configured daemon socket 
     conf("1.1.0", { "cni.dev/valid-attachments": [{ containerID: "a", ifname: "eth0" }] }),
   );
   assertEquals([gc.code, gc.stdout], [0, ""]);
+  const noList = await invokePlugin({ CNI_COMMAND: "GC", CNI_PATH: "/usr/lib/cni" }, conf("1.1.0"));
+  assertEquals(noList.json?.code, 7, "GC without cni.dev/valid-attachments would forget everything");
+  assertStringIncludes(String(noList.json?.msg), "cni.dev/valid-attachments");
   const dir = await scopedTempDir();
   try {
     const down = await invokePlugin(

@@ -16,6 +16,7 @@ import { Cleanup, requireRoot } from "./support/netns.ts";
 import {
   type Daemon,
   healthGet,
+  postReport,
   scratchDir,
   sleep,
   socketRequest,
@@ -23,6 +24,8 @@ import {
   waitFor,
 } from "./daemon_harness.ts";
 import { sampleValue } from "../src/daemon/metrics_registry.ts";
+import { sampleReport } from "./daemon_fixtures.ts";
+import { invokePlugin } from "./support/plugin.ts";
 
 const NODE = "node-a";
 const SEED = '["ip route add 192.0.3.0/24 dev CURRENT_INTERFACE", "ip route"]';
@@ -463,4 +466,41 @@ Deno.test("pod cache: readyz waits for the first list; the cache converges over 
     ].every((n) => n >= 1),
     true,
   );
+});
+
+Deno.test({
+  name: "GC (CNI 1.1.0): the plugin hands the valid attachments to the daemon, which forgets the others",
+  ...requireRoot("daemon tests"),
+  async fn() {
+    await using w = await world();
+    const d = await w.start();
+    const add = (containerId: string, network = "test-chainsaw-chain") =>
+      postReport(w.socket, sampleReport({ containerId, network, annotation: SEED }));
+    assertEquals([await add("ctr-keep"), await add("ctr-stale"), await add("ctr-other", "other-net")], [
+      204,
+      204,
+      204,
+    ]);
+    const stored = async () =>
+      (JSON.parse(await Deno.readTextFile(w.stateFile)).attachments as Array<{ containerId: string }>)
+        .map((a) => a.containerId).sort();
+    await waitFor("three attachments saved", async () => (await stored().catch(() => [])).length === 3);
+    const gc = (valid: unknown) =>
+      invokePlugin({ CNI_COMMAND: "GC", CNI_PATH: "/usr/lib/cni" }, {
+        cniVersion: "1.1.0",
+        name: "test-chainsaw-chain",
+        type: "chainsaw",
+        daemonSocket: w.socket,
+        "cni.dev/valid-attachments": valid,
+      });
+    const ok = await gc([{ containerID: "ctr-keep", ifname: "net1" }]);
+    assertEquals([ok.code, ok.stdout], [0, ""], ok.stdout + ok.stderr);
+    assertEquals(await stored(), ["ctr-keep", "ctr-other"], "only this network's stale attachment goes");
+    assertEquals(await metric(d, "chainsaw_attachments_pruned_total", { reason: "gc" }), 1);
+    const bad = await gc("everything");
+    assertEquals(bad.json?.code, 7, bad.stdout);
+    await w.stop();
+    const down = await gc([]);
+    assertEquals([down.code, down.stdout], [0, ""], "GC succeeds with the daemon down");
+  },
 });

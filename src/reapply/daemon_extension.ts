@@ -14,6 +14,7 @@
  * Without a node name or credentials only the attachment store runs (logged at start).
  * @module
  */
+import { createGcRoute, GC_ROUTE } from "./gc_route.ts";
 import { IP_CANDIDATES, NSENTER_CANDIDATES, resolveBinary } from "../commands/binaries.ts";
 import { runInNetns } from "../commands/runner.ts";
 import type { ApplyInput } from "../commands/apply.ts";
@@ -169,6 +170,18 @@ export function reapplyExtension(deps: ReapplyExtensionDeps = defaultReapplyDeps
       reapplier.onReport(r);
     });
     if (recorder) ctx.onReport(reportEventListener(recorder));
+    ctx.addSocketRoute(
+      GC_ROUTE,
+      createGcRoute({
+        all: () => store.all(),
+        remove: async (stale) => {
+          for (const a of stale) store.remove(a.containerId, a.ifname);
+          m.pruned("gc", stale.length);
+          await reapplier.save();
+        },
+        log: (msg) => log("info", msg),
+      }),
+    );
 
     if (watcher) {
       cache.onAnnotationChange((pod, oldValue) => reapplier.onAnnotationChange(pod, oldValue));

@@ -19,7 +19,7 @@ import { isProcNetns, type NetnsState } from "./netns_check.ts";
 import { attachmentOf, planReapply, type ReapplyStep } from "./plan.ts";
 
 /** Why attachments were forgotten without a DEL, for `chainsaw_attachments_pruned_total{reason}`. */
-export type PruneReason = "netns_gone" | "pod_gone";
+export type PruneReason = "netns_gone" | "pod_gone" | "gc";
 
 /** What the controller works with. */
 export interface ReapplierDeps {

@@ -9,6 +9,9 @@
  */
 import { concatBytes } from "../bytes.ts";
 
+/** The daemon's GC path (CNI GC forwards the runtime's valid attachments there). */
+export const DAEMON_GC_PATH = "/v1/gc";
+
 /** The answer handed to the caller's reader: the parts of a fetch `Response` the plugin uses. */
 export interface DaemonResponse {
   status: number;
