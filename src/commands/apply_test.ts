@@ -2,6 +2,7 @@ import { assertEquals } from "../../tests/support/assert.ts";
 import { applyCommands, type ApplyInput } from "./apply.ts";
 import { defaultPolicy } from "../policy/default_policy.ts";
 import type { CommandResult } from "./runner.ts";
+import { sampleCommand } from "../../tests/daemon_fixtures.ts";
 
 function input(commands: string[], onError: "fail" | "continue", failing = new Set<string>()): {
   input: ApplyInput;
@@ -21,17 +22,13 @@ function input(commands: string[], onError: "fail" | "continue", failing = new S
       run: (command, argv): Promise<CommandResult> => {
         ran.push([...argv]);
         const bad = failing.has(command);
-        return Promise.resolve({
+        return Promise.resolve(sampleCommand({
           command,
           argv: [...argv],
           exitCode: bad ? 2 : 0,
-          signal: null,
-          timedOut: false,
-          durationMs: 1,
           stdout: "",
           stderr: bad ? "RTNETLINK answers: File exists" : "",
-          truncated: false,
-        });
+        }));
       },
     },
   };

@@ -1,5 +1,6 @@
 import { assertEquals, assertStringIncludes } from "../../tests/support/assert.ts";
 import type { CommandResult } from "../commands/runner.ts";
+import { sampleCommand } from "../../tests/daemon_fixtures.ts";
 import type { CachedPod } from "../kube/pod_cache.ts";
 import { effectivePolicy } from "../policy/load.ts";
 import { PolicyError } from "../policy/rules.ts";
@@ -43,17 +44,13 @@ function deps(failing = new Set<string>()): { deps: ReapplyExecDeps; ran: string
       run: (command, argv, opts): Promise<CommandResult> => {
         ran.push([opts.netns, ...argv]);
         const bad = failing.has(command);
-        return Promise.resolve({
+        return Promise.resolve(sampleCommand({
           command,
           argv: [...argv],
           exitCode: bad ? 2 : 0,
-          signal: null,
-          timedOut: false,
-          durationMs: 1,
           stdout: bad ? "" : "ok\n",
           stderr: bad ? "RTNETLINK answers: File exists" : "",
-          truncated: false,
-        });
+        }));
       },
       now: () => new Date("2026-01-02T03:04:05.000Z"),
     },
