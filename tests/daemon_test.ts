@@ -537,3 +537,35 @@ Deno.test({
     assertEquals(await stopped(d2), 0);
   },
 });
+
+Deno.test("daemon mirrors the policy ConfigMap to the host's node policy dir, refusing an invalid edit", async () => {
+  await using cleanup = new Cleanup();
+  const tmp = await scratchDir();
+  cleanup.defer(tmp.remove);
+  const cm = `${tmp.path}/configmap`;
+  const host = `${tmp.path}/host/etc/cni/chainsaw`;
+  await Deno.mkdir(cm, { recursive: true });
+  await Deno.writeTextFile(`${cm}/policy.yaml`, 'allow:\n  - "* show|get"\n');
+  const d = await startDaemon(tmp.path, [
+    "--no-install",
+    "--no-kubeconfig",
+    "--no-pod-watch",
+    "--no-events",
+    "--policy-configmap-dir",
+    cm,
+    "--policy-dir",
+    host,
+  ]);
+  cleanup.defer(() => d.stop());
+  const hostPolicy = async () => JSON.parse(await Deno.readTextFile(`${host}/policy.json`));
+  assertEquals(await hostPolicy(), { allow: ["* show|get"] }, "written before the daemon serves");
+  assertStringIncludes(d.stderr(), `wrote node policy ${host}/policy.json`);
+  await Deno.writeTextFile(`${cm}/policy.yaml`, 'allow:\n  - "route frobnicate"\n');
+  await waitFor(
+    "the invalid edit to be refused",
+    () => d.stderr().includes("node policy not updated"),
+    15_000,
+  );
+  assertEquals(await hostPolicy(), { allow: ["* show|get"] }, "the last good policy stays");
+  assertEquals(((await metric(d, "chainsaw_policy_syncs_total", { result: "error" })) ?? 0) >= 1, true);
+});
