@@ -18,7 +18,7 @@ import { ANNOTATION } from "../commands/annotation_key.ts";
 import type { Policy } from "../policy/rules.ts";
 import type { Report } from "../report/report.ts";
 import { deliverReport, sendToDaemon } from "../report/sink.ts";
-import { DAEMON_GC_PATH, daemonRequest } from "../report/daemon_socket.ts";
+import { daemonRequest } from "../report/daemon_socket.ts";
 import {
   apiAnnotations,
   apiNamespaceLabels,
@@ -276,52 +276,14 @@ async function status(args: CmdArgs): Promise<string> {
   return "";
 }
 
-/** The GC key of SPEC 1.1.0: the attachments of this network the runtime still has. */
-export const VALID_ATTACHMENTS = "cni.dev/valid-attachments";
-
-/**
- * The valid attachments of a GC request. The runtime must send the list: without one, GC would forget every
- * attachment of the network, so a missing or malformed list is code 7 naming the key.
- */
-export function validAttachments(
-  raw: Record<string, unknown>,
-): Array<{ containerId: string; ifname: string }> {
-  const list = raw[VALID_ATTACHMENTS];
-  const ok = Array.isArray(list) &&
-    list.every((a) =>
-      typeof a === "object" && a !== null && typeof (a as Record<string, unknown>).containerID === "string" &&
-      typeof (a as Record<string, unknown>).ifname === "string"
-    );
-  if (!ok) {
-    throw new CniError(
-      ErrorCode.InvalidNetworkConfig,
-      `invalid ${VALID_ATTACHMENTS}: GC needs a list of {"containerID": string, "ifname": string}`,
-    );
-  }
-  return (list as Array<{ containerID: string; ifname: string }>).map((a) => ({
-    containerId: a.containerID,
-    ifname: a.ifname,
-  }));
-}
-
 async function gc(args: CmdArgs): Promise<string> {
-  // chainsaw's only per-attachment state is the daemon's attachment store: hand it the valid list. A daemon
-  // that is down has nothing to collect now (it prunes gone netns on start), so GC still succeeds.
+  // chainsaw's only per-attachment state is the daemon's attachment store: hand it the valid list (./gc.ts).
+  const { forwardGc, validAttachments } = await import("./gc.ts");
   const valid = validAttachments(args.conf.raw);
   const socket = typeof args.conf.raw.daemonSocket === "string" && args.conf.raw.daemonSocket
     ? args.conf.raw.daemonSocket
     : DEFAULT_DAEMON_SOCKET;
-  await daemonRequest(
-    socket,
-    DAEMON_GC_PATH,
-    {
-      method: "POST",
-      headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ network: args.conf.name, valid }),
-    },
-    1000,
-    (res) => Promise.resolve(res.ok),
-  );
+  await forwardGc(socket, args.conf.name, valid);
   return "";
 }
 

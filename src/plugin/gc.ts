@@ -1,0 +1,79 @@
+/**
+ * CNI GC (spec 1.1.0) in the plugin. The runtime sends `cni.dev/valid-attachments`, every attachment of this
+ * network it still has; chainsaw's only per-attachment state is the daemon's attachment store, so the plugin
+ * hands the list to the daemon (`POST /v1/gc`), which forgets the network's other attachments.
+ *
+ * GC never fails because the daemon is down or slow: a daemon that is not running has nothing to collect now,
+ * and prunes attachments whose netns is gone when it starts.
+ * @module
+ */
+import * as z from "zod/mini";
+import { CniError, ErrorCode } from "../cni/errors.ts";
+import { DAEMON_GC_PATH, daemonRequest } from "../report/daemon_socket.ts";
+
+/** The GC key of SPEC 1.1.0: the attachments of this network the runtime still has. */
+export const VALID_ATTACHMENTS = "cni.dev/valid-attachments";
+
+/** How long the plugin waits for the daemon's answer. */
+export const GC_TIMEOUT_MS = 1000;
+
+/** One valid attachment, as the daemon's GC route takes it. */
+export interface GcAttachment {
+  containerId: string;
+  ifname: string;
+}
+
+/** The spec's list; `null` is what libcni sends for an empty Go slice (no attachment of the network left). */
+const ValidAttachmentsSchema = z.nullable(z.array(z.object({ containerID: z.string(), ifname: z.string() })));
+
+/**
+ * The valid attachments of a GC request's network config (`null` is the empty list). The runtime must send the
+ * key: without it GC would forget every attachment of the network, so a missing or malformed list is code 7
+ * naming the key.
+ */
+export function validAttachments(raw: Record<string, unknown>): GcAttachment[] {
+  if (!(VALID_ATTACHMENTS in raw)) {
+    throw new CniError(
+      ErrorCode.InvalidNetworkConfig,
+      `GC needs ${VALID_ATTACHMENTS} (the runtime's list of the network's valid attachments) in the config`,
+    );
+  }
+  const r = ValidAttachmentsSchema.safeParse(raw[VALID_ATTACHMENTS]);
+  if (!r.success) {
+    const i = r.error.issues[0];
+    const where = i.path.map((p) => typeof p === "number" ? `[${p}]` : `.${String(p)}`).join("");
+    throw new CniError(
+      ErrorCode.InvalidNetworkConfig,
+      `invalid ${VALID_ATTACHMENTS}${where} (want a list of {"containerID": string, "ifname": string})`,
+    );
+  }
+  return (r.data ?? []).map((a) => ({ containerId: a.containerID, ifname: a.ifname }));
+}
+
+/** The body of the daemon's `POST /v1/gc`. */
+export function gcRequestBody(network: string, valid: readonly GcAttachment[]): string {
+  return JSON.stringify({ network, valid });
+}
+
+/**
+ * Hands the valid attachments of `network` to the daemon at `socket`. Resolves the number of attachments the
+ * daemon forgot, or undefined when it is down, slow, or refused the request; never throws.
+ */
+export async function forwardGc(
+  socket: string,
+  network: string,
+  valid: readonly GcAttachment[],
+  timeoutMs: number = GC_TIMEOUT_MS,
+): Promise<number | undefined> {
+  return await daemonRequest(
+    socket,
+    DAEMON_GC_PATH,
+    { method: "POST", headers: { "Content-Type": "application/json" }, body: gcRequestBody(network, valid) },
+    timeoutMs,
+    async (res) => {
+      if (!res.ok) return undefined;
+      const removed = (await res.json() as { removed?: unknown }).removed;
+      return typeof removed === "number" ? removed : undefined;
+    },
+  );
+}
