@@ -7,15 +7,21 @@
  * |---|---|
  * | `POST /v1/gc` `{"network": "...", "valid": [{"containerId": "...", "ifname": "..."}]}` | 200 `{"removed": N}` |
  * | malformed body | 400 |
+ * | body over {@link MAX_GC_BODY_BYTES} | 413 |
+ *
+ * Each GC is logged in one line with its count (runtimes send GC rarely: at start-up, or every few hours).
  * @module
  */
 import * as z from "zod/mini";
-import type { SocketRouteHandler } from "../daemon/socket_api.ts";
+import { readBodyCapped, type SocketRouteHandler } from "../daemon/socket_api.ts";
 import type { Attachment } from "./attachments.ts";
 import { DAEMON_GC_PATH } from "../report/daemon_socket.ts";
 
 /** The route's path. */
 export const GC_ROUTE: string = DAEMON_GC_PATH;
+
+/** Largest request body (about 40 000 attachments; a node has a few hundred). */
+export const MAX_GC_BODY_BYTES = 4 << 20;
 
 /** The request body. */
 export const GcRequest = z.object({
@@ -32,6 +38,17 @@ export function staleAttachments(all: readonly Attachment[], req: GcRequest): At
   return all.filter((a) => a.network === req.network && !valid.has(`${a.containerId}\u0000${a.ifname}`));
 }
 
+/** At most this many forgotten attachments are named in the log line. */
+export const LOGGED_NAMES = 10;
+
+/** The one log line of a GC: the network, how many valid, how many forgotten and (the first few) which. */
+export function gcLogLine(req: GcRequest, stale: readonly Attachment[]): string {
+  const names = stale.slice(0, LOGGED_NAMES).map((a) => `${a.containerId}/${a.ifname}`);
+  if (stale.length > LOGGED_NAMES) names.push(`${stale.length - LOGGED_NAMES} more`);
+  const which = names.length > 0 ? ` (${names.join(", ")})` : "";
+  return `GC of network ${req.network}: ${req.valid.length} valid attachment(s), forgot ${stale.length}${which}`;
+}
+
 /** What the route works on. */
 export interface GcRouteDeps {
   all(): readonly Attachment[];
@@ -43,12 +60,15 @@ export interface GcRouteDeps {
 /** Builds the `POST /v1/gc` handler. */
 export function createGcRoute(deps: GcRouteDeps): SocketRouteHandler {
   return async (req, url) => {
-    if (url.pathname !== GC_ROUTE || req.method !== "POST") {
-      return new Response("want POST /v1/gc\n", { status: 405 });
+    if (url.pathname !== GC_ROUTE) return new Response(`no such path ${url.pathname}\n`, { status: 404 });
+    if (req.method !== "POST") return new Response("use POST\n", { status: 405, headers: { Allow: "POST" } });
+    const text = await readBodyCapped(req, MAX_GC_BODY_BYTES);
+    if (text === undefined) {
+      return new Response(`body larger than ${MAX_GC_BODY_BYTES} bytes\n`, { status: 413 });
     }
     let body: unknown;
     try {
-      body = await req.json();
+      body = JSON.parse(text);
     } catch {
       return new Response("body is not JSON\n", { status: 400 });
     }
@@ -58,13 +78,8 @@ export function createGcRoute(deps: GcRouteDeps): SocketRouteHandler {
       return new Response(`${i.path.map(String).join(".") || "body"}: ${i.message}\n`, { status: 400 });
     }
     const stale = staleAttachments(deps.all(), r.data);
-    if (stale.length > 0) {
-      await deps.remove(stale);
-      deps.log(
-        `GC of network ${r.data.network}: forgot ${stale.length} attachment(s) the runtime no longer has ` +
-          `(${stale.map((a) => `${a.containerId}/${a.ifname}`).join(", ")})`,
-      );
-    }
+    if (stale.length > 0) await deps.remove(stale);
+    deps.log(gcLogLine(r.data, stale));
     return Response.json({ removed: stale.length });
   };
 }
