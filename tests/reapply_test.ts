@@ -485,22 +485,45 @@ Deno.test({
       (JSON.parse(await Deno.readTextFile(w.stateFile)).attachments as Array<{ containerId: string }>)
         .map((a) => a.containerId).sort();
     await waitFor("three attachments saved", async () => (await stored().catch(() => [])).length === 3);
-    const gc = (valid: unknown) =>
+    const gc = (valid: unknown, network = "test-chainsaw-chain", socket = w.socket) =>
       invokePlugin({ CNI_COMMAND: "GC", CNI_PATH: "/usr/lib/cni" }, {
         cniVersion: "1.1.0",
-        name: "test-chainsaw-chain",
+        name: network,
         type: "chainsaw",
-        daemonSocket: w.socket,
-        "cni.dev/valid-attachments": valid,
+        daemonSocket: socket,
+        ...(valid === undefined ? {} : { "cni.dev/valid-attachments": valid }),
       });
     const ok = await gc([{ containerID: "ctr-keep", ifname: "net1" }]);
     assertEquals([ok.code, ok.stdout], [0, ""], ok.stdout + ok.stderr);
     assertEquals(await stored(), ["ctr-keep", "ctr-other"], "only this network's stale attachment goes");
     assertEquals(await metric(d, "chainsaw_attachments_pruned_total", { reason: "gc" }), 1);
-    const bad = await gc("everything");
-    assertEquals(bad.json?.code, 7, bad.stdout);
+    assertStringIncludes(
+      d.stderr(),
+      "GC of network test-chainsaw-chain: 1 valid attachment(s), forgot 1 (ctr-stale/net1)",
+    );
+
+    // A malformed or missing list is code 7 and forgets nothing; so is a bad body sent to the daemon directly.
+    for (
+      const bad of [await gc("everything"), await gc([{ containerID: "ctr-keep" }]), await gc(undefined)]
+    ) {
+      assertEquals(bad.json?.code, 7, bad.stdout);
+      assertStringIncludes(String(bad.json?.msg), "cni.dev/valid-attachments");
+    }
+    const direct = await socketRequest(w.socket, "/v1/gc", { method: "POST", body: '{"network": "x"}' });
+    assertEquals(direct.status, 400, direct.text);
+    assertEquals(await stored(), ["ctr-keep", "ctr-other"]);
+
+    // libcni sends null for an empty Go slice: no attachment of that network is left.
+    const none = await gc(null, "other-net");
+    assertEquals([none.code, none.stdout], [0, ""], none.stdout + none.stderr);
+    assertEquals(await stored(), ["ctr-keep"]);
+    assertEquals(await metric(d, "chainsaw_attachments_pruned_total", { reason: "gc" }), 2);
+
     await w.stop();
+    const started = performance.now();
     const down = await gc([]);
     assertEquals([down.code, down.stdout], [0, ""], "GC succeeds with the daemon down");
+    assert(performance.now() - started < 10_000, "and does not wait for it");
+    assertEquals(await stored(), ["ctr-keep"], "nothing was collected while the daemon was down");
   },
 });
