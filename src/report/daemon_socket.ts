@@ -92,24 +92,29 @@ export async function daemonRequest<T>(
   timeoutMs: number,
   read: (res: DaemonResponse) => Promise<T>,
 ): Promise<T | undefined> {
+  // No socket, no daemon: a stat says so without loading Deno's networking code (≈ 9 ms in a fresh process).
   try {
     if (!(await Deno.stat(socket)).isSocket) return undefined;
   } catch {
     return undefined;
   }
-  let conn: Deno.UnixConn | undefined;
-  let timedOut = false;
+  // Connect before arming the timer: a refused connection (a stale socket file) fails at once, and the first
+  // timer of a process costs 5-7 ms (Deno loads its timers lazily).
+  let conn: Deno.UnixConn;
+  try {
+    conn = await Deno.connect({ transport: "unix", path: socket });
+  } catch {
+    return undefined;
+  }
+  // Connected: the daemon may still never answer (stopped, wedged), so the exchange is bounded.
   const timer = setTimeout(() => {
-    timedOut = true;
     try {
-      conn?.close();
+      conn.close();
     } catch {
       // already closed
     }
   }, timeoutMs);
   try {
-    conn = await Deno.connect({ transport: "unix", path: socket });
-    if (timedOut) return undefined;
     const body = encoder.encode(init.body ?? "");
     let head = `${init.method ?? "GET"} ${path} HTTP/1.1\r\nHost: chainsaw\r\nConnection: close\r\n`;
     for (const [k, v] of Object.entries(init.headers ?? {})) head += `${k}: ${v}\r\n`;
@@ -133,7 +138,7 @@ export async function daemonRequest<T>(
   } finally {
     clearTimeout(timer);
     try {
-      conn?.close();
+      conn.close();
     } catch {
       // closed by the timeout
     }
