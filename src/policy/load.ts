@@ -94,19 +94,9 @@ export function effectivePolicy(
   };
 }
 
-/**
- * Reads and parses one policy file: YAML for `.yaml`/`.yml` (the yaml module is imported only then),
- * JSON otherwise. Throws {@link PolicyError} naming the file on read or syntax errors.
- */
-export async function readPolicyFile(file: string): Promise<unknown> {
-  let text: string;
-  try {
-    text = await Deno.readTextFile(file);
-  } catch (e) {
-    throw new PolicyError(`${file}: cannot read: ${(e as Error).message}`);
-  }
+async function parsePolicyText(file: string, text: string): Promise<unknown> {
   if (/\.ya?ml$/i.test(file)) {
-    const { parse } = await import("yaml");
+    const { parse } = await import("yaml"); // only a YAML file pays for the parser
     try {
       return parse(text);
     } catch (e) {
@@ -120,23 +110,43 @@ export async function readPolicyFile(file: string): Promise<unknown> {
   }
 }
 
-/** The node policy found in `dir`: its path and parsed, validated content; undefined when there is none. */
-export async function findNodePolicy(
-  dir: string = NODE_POLICY_DIR,
-): Promise<{ file: string; doc: unknown } | undefined> {
+/**
+ * Reads and parses one policy file: YAML for `.yaml`/`.yml` (the yaml module is imported only then),
+ * JSON otherwise. Throws {@link PolicyError} naming the file on read or syntax errors.
+ */
+export async function readPolicyFile(file: string): Promise<unknown> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(file);
+  } catch (e) {
+    throw new PolicyError(`${file}: cannot read: ${(e as Error).message}`);
+  }
+  return await parsePolicyText(file, text);
+}
+
+/** The first node policy file of `dir` and its parsed (not yet validated) content; one read per candidate. */
+async function locateNodePolicy(dir: string): Promise<{ file: string; doc: unknown } | undefined> {
   for (const name of NODE_POLICY_FILES) {
     const file = `${dir}/${name}`;
+    let text: string;
     try {
-      await Deno.stat(file);
+      text = await Deno.readTextFile(file);
     } catch (e) {
       if (e instanceof Deno.errors.NotFound) continue;
       throw new PolicyError(`${file}: cannot read: ${(e as Error).message}`);
     }
-    const doc = await readPolicyFile(file);
-    effectivePolicy(doc, undefined, { node: file }); // validate now, so errors name the file
-    return { file, doc };
+    return { file, doc: await parsePolicyText(file, text) };
   }
   return undefined;
+}
+
+/** The node policy found in `dir`: its path and parsed, validated content; undefined when there is none. */
+export async function findNodePolicy(
+  dir: string = NODE_POLICY_DIR,
+): Promise<{ file: string; doc: unknown } | undefined> {
+  const found = await locateNodePolicy(dir);
+  if (found) effectivePolicy(found.doc, undefined, { node: found.file }); // validate now, so errors name the file
+  return found;
 }
 
 /**
@@ -152,6 +162,6 @@ export async function loadPolicy(
   chainDoc: unknown | undefined,
   dir: string = NODE_POLICY_DIR,
 ): Promise<Policy> {
-  const node = await findNodePolicy(dir);
+  const node = await locateNodePolicy(dir); // compiled (and so validated) once, below
   return effectivePolicy(node?.doc, chainDoc, { node: node?.file });
 }
