@@ -158,3 +158,22 @@ Deno.test("ADD for a pod whose annotations the runtime passes and that has no ch
   assertEquals(r.code, 0, r.stdout);
   assertEquals(JSON.parse(r.stdout), prev);
 });
+
+Deno.test("ADD with commands into a netns that does not exist is code 3 naming it; nothing runs", async () => {
+  const prev = {
+    cniVersion: "1.0.0",
+    interfaces: [{ name: "eth0", sandbox: "/var/run/netns/does-not-exist" }],
+  };
+  const r = await invokePlugin(
+    cniEnv("ADD", { CNI_ARGS: "K8S_POD_NAMESPACE=default;K8S_POD_NAME=p1" }),
+    conf("1.0.0", {
+      prevResult: prev,
+      runtimeConfig: {
+        "io.kubernetes.cri.pod-annotations": { "k8s.v1.cni.cncf.io/chainsaw": '["ip route"]' },
+      },
+    }),
+  );
+  assertEquals([r.code, r.json?.code], [1, 3], r.stdout);
+  assertStringIncludes(String(r.json?.msg), "network namespace /var/run/netns/does-not-exist does not exist");
+  assert(!r.stderr.includes("Running ip"), "nothing ran");
+});

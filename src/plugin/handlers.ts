@@ -15,6 +15,7 @@ import { parseCniArgs, type PodRef, podRefFrom } from "../cni/env.ts";
 import { rawMember } from "../cni/raw_json.ts";
 import type { CmdArgs, VerbHandlers } from "../cni/skel.ts";
 import { ANNOTATION } from "../commands/annotation_key.ts";
+import { netnsState } from "../commands/netns_state.ts";
 import type { Policy } from "../policy/rules.ts";
 import type { Report } from "../report/report.ts";
 import { deliverReport, sendToDaemon } from "../report/sink.ts";
@@ -59,18 +60,6 @@ function requirePrevResult(args: CmdArgs, verb: string): PrevResult {
     );
   }
   return prev;
-}
-
-async function netnsExists(path: string): Promise<boolean> {
-  // Deno refuses any access below /proc/PID without --allow-all, so /proc/PID/ns/net paths are left to nsenter,
-  // whose "cannot open" error then names the path.
-  if (path.startsWith("/proc/")) return true;
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** Names of the pod-side interfaces in the previous result (those with a sandbox), plus the attachment's. */
@@ -185,7 +174,8 @@ async function add(args: CmdArgs, deps: PluginDeps): Promise<string> {
       await finish();
       return out;
     }
-    if (!(await netnsExists(env.netns))) {
+    // Certainly absent is code 3; a /proc/PID/ns/net path (which Deno may not stat) is left to nsenter.
+    if ((await netnsState(env.netns)) === "gone") {
       throw new CniError(ErrorCode.UnknownContainer, `network namespace ${env.netns} does not exist`);
     }
     const [{ applyCommands }, { runInNetns }, binaries] = await Promise.all([

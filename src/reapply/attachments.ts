@@ -7,6 +7,7 @@
  * @module
  */
 import * as z from "zod/mini";
+import { netnsState } from "../commands/netns_state.ts";
 import type { Report } from "../report/report.ts";
 
 /** Where the daemon keeps its attachments. */
@@ -67,16 +68,6 @@ export interface AttachmentStoreOptions {
 }
 
 const keyOf = (containerId: string, ifname: string) => `${containerId}\u0000${ifname}`;
-
-/** True when `path` exists (e.g. a network namespace). */
-export async function pathExists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch (e) {
-    return !(e instanceof Deno.errors.NotFound);
-  }
-}
 
 /**
  * Writes `text` to `path` atomically: a temporary file in the same directory (created with `mode`), fsync,
@@ -271,7 +262,9 @@ export class AttachmentStore {
   }
 
   /** Drops attachments whose netns no longer exists (e.g. after a daemon restart); returns the dropped ones. */
-  async pruneMissingNetns(exists: (path: string) => Promise<boolean> = pathExists): Promise<Attachment[]> {
+  async pruneMissingNetns(
+    exists: (path: string) => Promise<boolean> = async (p) => (await netnsState(p)) !== "gone",
+  ): Promise<Attachment[]> {
     const gone: Attachment[] = [];
     for (const [k, a] of [...this.#items]) {
       if (!(await exists(a.netns))) {

@@ -1,7 +1,9 @@
 /** The attachment store: ADD/DEL bookkeeping, atomic 0600 state file, corrupt files, netns pruning. */
 import { assert, assertEquals, assertStringIncludes } from "../../tests/support/assert.ts";
 import type { Report } from "../report/report.ts";
-import { AttachmentStore, pathExists, removeStaleTemps, writeFileAtomic } from "./attachments.ts";
+import { AttachmentStore, removeStaleTemps, writeFileAtomic } from "./attachments.ts";
+
+const pathExists = (p: string): Promise<boolean> => Deno.lstat(p).then(() => true, () => false);
 
 function report(extra: Partial<Report> = {}): Report {
   return {

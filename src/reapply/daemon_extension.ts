@@ -27,7 +27,7 @@ import { PodWatcher } from "../kube/pod_watch.ts";
 import { loadPolicy } from "../policy/load.ts";
 import { daemonCredentials } from "./api_credentials.ts";
 import { type Attachment, AttachmentStore } from "./attachments.ts";
-import { type NetnsState, netnsState } from "./netns_check.ts";
+import { type NetnsState, netnsState } from "../commands/netns_state.ts";
 import { createPodRoute, POD_ROUTE } from "./pod_route.ts";
 import { Reapplier } from "./reapplier.ts";
 import { executeStep } from "./reapply_exec.ts";

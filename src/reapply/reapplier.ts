@@ -15,7 +15,7 @@ import type { Logger } from "../daemon/daemon.ts";
 import type { CachedPod, PodCache } from "../kube/pod_cache.ts";
 import type { Report } from "../report/report.ts";
 import type { Attachment, AttachmentStore } from "./attachments.ts";
-import { isProcNetns, type NetnsState } from "./netns_check.ts";
+import { isProcNetns, type NetnsState } from "../commands/netns_state.ts";
 import { attachmentOf, planReapply, type ReapplyStep } from "./plan.ts";
 
 /** Why attachments were forgotten without a DEL, for `chainsaw_attachments_pruned_total{reason}`. */

@@ -4,7 +4,7 @@ import type { Pod } from "../kube/client.ts";
 import { type CachedPod, PodCache } from "../kube/pod_cache.ts";
 import type { Report } from "../report/report.ts";
 import { AttachmentStore } from "./attachments.ts";
-import type { NetnsState } from "./netns_check.ts";
+import type { NetnsState } from "../commands/netns_state.ts";
 import type { ReapplyStep } from "./plan.ts";
 import { Reapplier } from "./reapplier.ts";
 

@@ -1,5 +1,6 @@
 /**
- * Whether an attachment's network namespace still exists, as far as the daemon can tell without entering it.
+ * Whether a network namespace path exists, as far as chainsaw can tell without entering it: the plugin checks
+ * CNI_NETNS before running commands (code 3 when it is gone), the daemon its attachments' namespaces.
  *
  * Named namespaces (`/var/run/netns/cni-…`, the pinned paths containerd and CRI-O pass) are checked with a
  * `stat`. `/proc/PID/ns/net` paths (cri-dockerd) cannot be checked: Deno refuses any access below `/proc/PID`

@@ -1,5 +1,5 @@
 import { assertEquals } from "../../tests/support/assert.ts";
-import { isProcNetns, netnsState } from "./netns_check.ts";
+import { isProcNetns, netnsState } from "./netns_state.ts";
 
 Deno.test("netnsState: present, gone (NotFound only), unknown for /proc paths and other errors", async () => {
   const dir = await Deno.makeTempDir();
