@@ -11,7 +11,8 @@ const CHUNK = 1 << 20;
 /** What a replacement did. */
 export type WriteOutcome = "written" | "unchanged";
 
-function dirOf(path: string): string {
+/** The directory of `path` ("/" for top-level paths). */
+export function dirOf(path: string): string {
   const i = path.lastIndexOf("/");
   return i <= 0 ? "/" : path.slice(0, i);
 }
@@ -20,9 +21,37 @@ function baseOf(path: string): string {
   return path.slice(path.lastIndexOf("/") + 1);
 }
 
+const TEMP_INFIX = ".tmp-";
+
 function tempName(target: string): string {
   const rnd = crypto.getRandomValues(new Uint32Array(2)).join("");
-  return `${dirOf(target)}/.${baseOf(target)}.tmp-${rnd}`;
+  return `${dirOf(target)}/.${baseOf(target)}${TEMP_INFIX}${rnd}`;
+}
+
+/** Temporary files of writes interrupted by a kill older than this are removed by {@link removeStaleTemps}. */
+export const STALE_TEMP_MS = 10 * 60 * 1000;
+
+/**
+ * Removes the temporary files a killed process left next to `target` mid-write (`.NAME.tmp-RANDOM`), if older
+ * than `maxAgeMs` (a write in progress is far younger). Returns how many went; never throws.
+ */
+export async function removeStaleTemps(target: string, maxAgeMs: number = STALE_TEMP_MS): Promise<number> {
+  const dir = dirOf(target);
+  const prefix = `.${baseOf(target)}${TEMP_INFIX}`;
+  let removed = 0;
+  try {
+    for await (const e of Deno.readDir(dir)) {
+      if (!e.isFile || !e.name.startsWith(prefix)) continue;
+      const file = `${dir}/${e.name}`;
+      const mtime = (await Deno.stat(file)).mtime?.getTime() ?? Date.now();
+      if (Date.now() - mtime < maxAgeMs) continue;
+      await Deno.remove(file);
+      removed++;
+    }
+  } catch {
+    // no directory yet, or not listable: nothing to tidy
+  }
+  return removed;
 }
 
 /** Reads into `buf` until it is full or the file ends; returns the bytes read. */

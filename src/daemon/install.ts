@@ -8,7 +8,7 @@
  * `--source PATH` overrides both.
  * @module
  */
-import { atomicCopyFile, type WriteOutcome } from "./atomic_file.ts";
+import { atomicCopyFile, removeStaleTemps, type WriteOutcome } from "./atomic_file.ts";
 
 /** The plugin's file name in the CNI bin directory (the `type` in a network configuration). */
 export const PLUGIN_FILE_NAME = "chainsaw";
@@ -88,6 +88,7 @@ export async function installBinary(source: string, binDir: string): Promise<Ins
     if (e instanceof InstallError) throw e;
     throw new InstallError(`CNI bin dir ${binDir}: ${(e as Error).message}`);
   }
+  await removeStaleTemps(target); // a copy a kill interrupted (the binary is tens of MB)
   const outcome = await atomicCopyFile(source, target, 0o755);
   return { source, target, outcome };
 }

@@ -8,6 +8,7 @@
  */
 import * as z from "zod/mini";
 import { netnsState } from "../commands/netns_state.ts";
+import { atomicWriteFile, dirOf, removeStaleTemps } from "../daemon/atomic_file.ts";
 import type { Report } from "../report/report.ts";
 
 /** Where the daemon keeps its attachments. */
@@ -68,72 +69,6 @@ export interface AttachmentStoreOptions {
 }
 
 const keyOf = (containerId: string, ifname: string) => `${containerId}\u0000${ifname}`;
-
-/**
- * Writes `text` to `path` atomically: a temporary file in the same directory (created with `mode`), fsync,
- * rename over `path`, then fsync of the directory. The directory is created when missing.
- */
-export async function writeFileAtomic(path: string, text: string, mode = 0o600): Promise<void> {
-  const slash = path.lastIndexOf("/");
-  const dir = slash > 0 ? path.slice(0, slash) : slash === 0 ? "/" : ".";
-  const base = path.slice(slash + 1);
-  await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
-  const tmp = `${dir}/.${base}.${Deno.pid}.${crypto.randomUUID().slice(0, 8)}.tmp`;
-  try {
-    const file = await Deno.open(tmp, { write: true, createNew: true, mode });
-    try {
-      const data = new TextEncoder().encode(text);
-      let off = 0;
-      while (off < data.length) off += await file.write(data.subarray(off));
-      await file.sync();
-    } finally {
-      file.close();
-    }
-    await Deno.chmod(tmp, mode);
-    await Deno.rename(tmp, path);
-  } catch (e) {
-    await Deno.remove(tmp).catch(() => {});
-    throw e;
-  }
-  try {
-    const d = await Deno.open(dir, { read: true });
-    try {
-      await d.sync();
-    } finally {
-      d.close();
-    }
-  } catch {
-    // some file systems cannot fsync a directory; the rename itself is done
-  }
-}
-
-/** Temporary files of writes interrupted by a kill older than this are removed when the store is loaded. */
-export const STALE_TEMP_MS = 10 * 60 * 1000;
-
-/**
- * Removes the temporary files {@link writeFileAtomic} left for `path` when its process was killed mid-write
- * (`.NAME.PID.RANDOM.tmp` next to it), if older than `maxAgeMs`; a write in progress is far younger. Returns how
- * many went; never throws.
- */
-export async function removeStaleTemps(path: string, maxAgeMs: number = STALE_TEMP_MS): Promise<number> {
-  const slash = path.lastIndexOf("/");
-  const dir = slash > 0 ? path.slice(0, slash) : slash === 0 ? "/" : ".";
-  const prefix = `.${path.slice(slash + 1)}.`;
-  let removed = 0;
-  try {
-    for await (const e of Deno.readDir(dir)) {
-      if (!e.isFile || !e.name.startsWith(prefix) || !e.name.endsWith(".tmp")) continue;
-      const file = `${dir}/${e.name}`;
-      const mtime = (await Deno.stat(file)).mtime?.getTime() ?? Date.now();
-      if (Date.now() - mtime < maxAgeMs) continue;
-      await Deno.remove(file);
-      removed++;
-    }
-  } catch {
-    // no directory yet, or not listable: nothing to tidy
-  }
-  return removed;
-}
 
 /** The attachments, keyed by container id and interface name. */
 export class AttachmentStore {
@@ -289,7 +224,10 @@ export class AttachmentStore {
 
   /** Writes the state file atomically (mode 0600); concurrent calls are serialised, the last one wins. */
   save(): Promise<void> {
-    const run = this.#saving.catch(() => {}).then(() => writeFileAtomic(this.path, this.serialize(), 0o600));
+    const run = this.#saving.catch(() => {}).then(async () => {
+      await Deno.mkdir(dirOf(this.path), { recursive: true, mode: 0o700 });
+      await atomicWriteFile(this.path, new TextEncoder().encode(this.serialize()), 0o600);
+    });
     this.#saving = run;
     return run;
   }

@@ -1,7 +1,8 @@
 /** The attachment store: ADD/DEL bookkeeping, atomic 0600 state file, corrupt files, netns pruning. */
 import { assert, assertEquals, assertStringIncludes } from "../../tests/support/assert.ts";
 import type { Report } from "../report/report.ts";
-import { AttachmentStore, removeStaleTemps, writeFileAtomic } from "./attachments.ts";
+import { AttachmentStore } from "./attachments.ts";
+import { removeStaleTemps } from "../daemon/atomic_file.ts";
 
 const pathExists = (p: string): Promise<boolean> => Deno.lstat(p).then(() => true, () => false);
 
@@ -135,23 +136,6 @@ Deno.test("attachments: entries whose netns is gone are pruned", async () => {
   });
 });
 
-Deno.test("writeFileAtomic: replaces the whole file and leaves no temporary file on failure", async () => {
-  await withDir(async (dir) => {
-    await writeFileAtomic(`${dir}/f`, "one");
-    await writeFileAtomic(`${dir}/f`, "two");
-    assertEquals(await Deno.readTextFile(`${dir}/f`), "two");
-    await Deno.mkdir(`${dir}/isdir`);
-    let failed = false;
-    try {
-      await writeFileAtomic(`${dir}/isdir`, "x"); // rename over a directory fails
-    } catch {
-      failed = true;
-    }
-    assert(failed);
-    assertEquals([...Deno.readDirSync(dir)].map((e) => e.name).sort(), ["f", "isdir"]);
-  });
-});
-
 Deno.test("attachments: the ADD's pod interfaces, chain policy and onError are kept and survive a reload", async () => {
   await withDir(async (dir) => {
     const path = `${dir}/state/attachments.json`;
@@ -174,9 +158,9 @@ Deno.test("attachments: the ADD's pod interfaces, chain policy and onError are k
 Deno.test("attachments: temporary files of writes interrupted by a kill are removed on load, fresh ones kept", async () => {
   await withDir(async (dir) => {
     const path = `${dir}/attachments.json`;
-    const stale = `${dir}/.attachments.json.123.abcd1234.tmp`;
-    const fresh = `${dir}/.attachments.json.456.ef567890.tmp`;
-    const other = `${dir}/.other.json.123.abcd1234.tmp`;
+    const stale = `${dir}/.attachments.json.tmp-123456`;
+    const fresh = `${dir}/.attachments.json.tmp-789012`;
+    const other = `${dir}/.other.json.tmp-123456`;
     for (const f of [stale, fresh, other]) await Deno.writeTextFile(f, "{");
     const old = new Date(Date.now() - 60 * 60 * 1000);
     await Deno.utime(stale, old, old);
