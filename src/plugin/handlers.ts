@@ -21,8 +21,7 @@ import type { Report } from "../report/report.ts";
 import { deliverReport, sendToDaemon } from "../report/sink.ts";
 import { daemonRequest } from "../report/daemon_socket.ts";
 import {
-  apiAnnotations,
-  apiNamespaceLabels,
+  ApiAccess,
   daemonAnnotations,
   findCredentials,
   type PodAnnotations,
@@ -70,18 +69,16 @@ export function podInterfaces(prev: PrevResult, ifname: string): string[] {
 }
 
 async function lookUp(
-  conf: ChainsawConf,
   pod: PodRef,
   args: CmdArgs,
-  deps: PluginDeps,
   socket: string,
+  api: ApiAccess,
 ): Promise<PodAnnotations> {
   const fromRuntime = runtimeAnnotations(args.conf.raw);
   if (fromRuntime) return { annotations: fromRuntime, source: "runtime" };
   const fromDaemon = await daemonAnnotations(socket, pod);
   if (fromDaemon) return fromDaemon;
-  const creds = await findCredentials(conf.kubeconfig, deps.getenv);
-  return await apiAnnotations(creds, pod, conf.apiTimeoutMs);
+  return await api.podAnnotations(pod);
 }
 
 /** The environment variable naming the node policy directory (the runtime's environment; tests use it). */
@@ -147,8 +144,9 @@ async function add(args: CmdArgs, deps: PluginDeps): Promise<string> {
     await deps.deliver(report, socket);
   };
   if (!pod) return out; // not a Kubernetes pod: nothing to look up, nothing to report
+  const api = new ApiAccess(() => findCredentials(conf.kubeconfig, deps.getenv), conf.apiTimeoutMs);
   try {
-    const found = await lookUp(conf, pod, args, deps, socket);
+    const found = await lookUp(pod, args, socket, api);
     report.source = found.source;
     const annotation = found.annotations[ANNOTATION];
     report.annotation = annotation;
@@ -193,11 +191,7 @@ async function add(args: CmdArgs, deps: PluginDeps): Promise<string> {
         namespace: pod.namespace,
         // Only a policy scoped by namespace labels costs this extra GET.
         namespaceLabels: policy.namespaceLabels?.length
-          ? await apiNamespaceLabels(
-            await findCredentials(conf.kubeconfig, deps.getenv),
-            pod.namespace,
-            conf.apiTimeoutMs,
-          )
+          ? await api.namespaceLabels(pod.namespace)
           : undefined,
       },
       onError: conf.onError,
@@ -214,6 +208,8 @@ async function add(args: CmdArgs, deps: PluginDeps): Promise<string> {
     if (report.verdict === "nothing") report.verdict = "error";
     await finish(e instanceof CniError ? e : new CniError(ErrorCode.Internal, String(e)));
     throw e;
+  } finally {
+    await api.close();
   }
 }
 

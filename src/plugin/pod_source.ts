@@ -8,6 +8,7 @@ import { CniError, ErrorCode } from "../cni/errors.ts";
 import { DEFAULT_KUBECONFIG, OPENSHIFT_KUBECONFIG } from "../cni/config.ts";
 import type { PodRef } from "../cni/env.ts";
 import type { Credentials } from "../kube/kubeconfig.ts";
+import type { KubeApiError as KubeApiErrorClass, KubeClient } from "../kube/client.ts";
 import { daemonRequest } from "../report/daemon_socket.ts";
 
 /** The runtimeConfig key CRI runtimes fill with the pod's annotations when a plugin declares the capability. */
@@ -129,49 +130,66 @@ interface KubeApiErrorLike {
   message: string;
 }
 
-/** GETs the pod and checks its UID; maps API failures to CNI errors (11 transient, 102 otherwise). */
-export async function apiAnnotations(
-  creds: Credentials,
-  pod: PodRef,
-  timeoutMs: number,
-): Promise<PodAnnotations> {
-  const { KubeApiError, KubeClient } = await import("../kube/client.ts");
-  const client = new KubeClient(creds, timeoutMs);
-  const who = `${pod.namespace}/${pod.name}`;
-  try {
-    const obj = await client.getPod(pod.namespace, pod.name);
-    if (pod.uid && obj.metadata.uid && obj.metadata.uid !== pod.uid) {
-      throw new CniError(
-        ErrorCode.PodLookupFailed,
-        `pod ${who} has UID ${obj.metadata.uid} but the runtime is setting up UID ${pod.uid}: stale pod, nothing run`,
-      );
-    }
-    return { annotations: obj.metadata.annotations ?? {}, source: "api" };
-  } catch (e) {
-    if (e instanceof KubeApiError) throw lookupError(e, `pod ${who}`, creds.origin);
-    throw e;
-  } finally {
-    client.close();
-  }
-}
-
 /**
- * GETs the labels of `namespace`, for a policy scoped by namespace labels (`namespaceLabels`); the same error
- * mapping as the pod lookup.
+ * The plugin's API access for one invocation: credentials are found and the client made on first use, then
+ * shared by every call (one TLS connection when a namespace-scoped policy also needs the namespace's labels).
+ * API failures map to CNI errors: 11 when transient, 102 otherwise. Call {@link ApiAccess.close} at the end.
  */
-export async function apiNamespaceLabels(
-  creds: Credentials,
-  namespace: string,
-  timeoutMs: number,
-): Promise<Record<string, string>> {
-  const { KubeApiError, KubeClient } = await import("../kube/client.ts");
-  const client = new KubeClient(creds, timeoutMs);
-  try {
-    return await client.getNamespaceLabels(namespace);
-  } catch (e) {
-    if (e instanceof KubeApiError) throw lookupError(e, `namespace ${namespace}`, creds.origin);
-    throw e;
-  } finally {
-    client.close();
+export class ApiAccess {
+  readonly #find: () => Promise<Credentials>;
+  readonly #timeoutMs: number;
+  #session:
+    | Promise<{ client: KubeClient; KubeApiError: typeof KubeApiErrorClass; origin: string }>
+    | undefined;
+
+  constructor(findCredentials: () => Promise<Credentials>, timeoutMs: number) {
+    this.#find = findCredentials;
+    this.#timeoutMs = timeoutMs;
+  }
+
+  #open() {
+    this.#session ??= (async () => {
+      const creds = await this.#find();
+      const { KubeApiError, KubeClient } = await import("../kube/client.ts"); // only a GET pays for the client
+      return { client: new KubeClient(creds, this.#timeoutMs), KubeApiError, origin: creds.origin };
+    })();
+    return this.#session;
+  }
+
+  async #call<T>(what: string, fn: (client: KubeClient) => Promise<T>): Promise<T> {
+    const { client, KubeApiError, origin } = await this.#open();
+    try {
+      return await fn(client);
+    } catch (e) {
+      if (e instanceof KubeApiError) throw lookupError(e, what, origin);
+      throw e;
+    }
+  }
+
+  /** GETs the pod and checks its UID against the runtime's. */
+  podAnnotations(pod: PodRef): Promise<PodAnnotations> {
+    const who = `${pod.namespace}/${pod.name}`;
+    return this.#call(`pod ${who}`, async (client) => {
+      const obj = await client.getPod(pod.namespace, pod.name);
+      if (pod.uid && obj.metadata.uid && obj.metadata.uid !== pod.uid) {
+        throw new CniError(
+          ErrorCode.PodLookupFailed,
+          `pod ${who} has UID ${obj.metadata.uid} but the runtime is setting up UID ${pod.uid}: stale pod, nothing run`,
+        );
+      }
+      return { annotations: obj.metadata.annotations ?? {}, source: "api" };
+    });
+  }
+
+  /** GETs the labels of `namespace`, for a policy scoped by namespace labels (`namespaceLabels`). */
+  namespaceLabels(namespace: string): Promise<Record<string, string>> {
+    return this.#call(`namespace ${namespace}`, (client) => client.getNamespaceLabels(namespace));
+  }
+
+  /** Releases the client's connections (when one was made). */
+  async close(): Promise<void> {
+    const session = this.#session;
+    this.#session = undefined;
+    if (session) (await session.catch(() => undefined))?.client.close();
   }
 }
