@@ -5,6 +5,7 @@
  * @module
  */
 import { type Command, InvalidArgumentError, Option } from "commander";
+import { writeAll } from "../bytes.ts";
 import { DAEMON_DEFAULTS, NODE_NAME_ENV } from "../daemon/defaults.ts";
 
 function wholeNumber(value: string): number {
@@ -35,12 +36,6 @@ class RenamedOption extends Option {
 function podRef(value: string): string {
   if (!/^[^/\s]+\/[^/\s]+$/.test(value)) throw new InvalidArgumentError("must be namespace/name");
   return value;
-}
-
-async function writeText(stream: { write(p: Uint8Array): Promise<number> }, text: string): Promise<void> {
-  const data = new TextEncoder().encode(text);
-  let off = 0;
-  while (off < data.length) off += await stream.write(data.subarray(off));
 }
 
 /** Adds the options `daemon` and `install` share (where the host's directories are). */
@@ -142,7 +137,7 @@ export function registerDaemonCommands(program: Command, setExit: (code: number)
       try {
         options = decodeDaemonOptions(withEnvironment(opts, (n) => Deno.env.get(n)));
       } catch (e) {
-        await writeText(Deno.stderr, `chainsaw daemon: ${(e as Error).message}\n`);
+        await writeAll(Deno.stderr, `chainsaw daemon: ${(e as Error).message}\n`);
         setExit(2);
         return;
       }
@@ -192,7 +187,7 @@ export function registerDaemonCommands(program: Command, setExit: (code: number)
             follow: opts.follow === true,
             json: opts.json === true,
           },
-          { out: (t) => writeText(Deno.stdout, t), err: (t) => writeText(Deno.stderr, t) },
+          { out: (t) => writeAll(Deno.stdout, t), err: (t) => writeAll(Deno.stderr, t) },
         ),
       );
     });

@@ -5,6 +5,7 @@
  * need 100 MB of memory.
  * @module
  */
+import { writeAll } from "../bytes.ts";
 
 const CHUNK = 1 << 20;
 
@@ -63,11 +64,6 @@ async function readFull(f: Deno.FsFile, buf: Uint8Array): Promise<number> {
     n += r;
   }
   return n;
-}
-
-async function writeAll(f: Deno.FsFile, data: Uint8Array): Promise<void> {
-  let off = 0;
-  while (off < data.length) off += await f.write(data.subarray(off));
 }
 
 /** Best-effort fsync of a directory, so a rename survives a crash. */

@@ -4,18 +4,11 @@
  * @module
  */
 
-/** Where bytes go (`Deno.stdout`, `Deno.stderr`, or a test double). */
-export interface ByteSink {
-  write(p: Uint8Array): Promise<number>;
-}
+import { type ByteSink, writeAll } from "../bytes.ts";
+
+export type { ByteSink };
 
 const encoder = new TextEncoder();
-
-/** Writes all of `data`, looping over partial writes. */
-export async function writeAll(sink: ByteSink, data: Uint8Array): Promise<void> {
-  let off = 0;
-  while (off < data.length) off += await sink.write(data.subarray(off));
-}
 
 /** Queues records and writes them one at a time, in order. */
 export class SerialWriter {

@@ -5,13 +5,7 @@
  */
 import { pluginMain } from "../cni/skel.ts";
 import { chainsawHandlers } from "./handlers.ts";
-import { concatBytes } from "../bytes.ts";
-
-async function writeAll(text: string): Promise<void> {
-  const data = new TextEncoder().encode(text);
-  let off = 0;
-  while (off < data.length) off += await Deno.stdout.write(data.subarray(off));
-}
+import { concatBytes, writeAll } from "../bytes.ts";
 
 /**
  * Reads all of stdin with plain reads: `new Response(Deno.stdin.readable).text()` first sets up web streams and a
@@ -45,6 +39,6 @@ export async function runPlugin(): Promise<number> {
   return await pluginMain(chainsawHandlers(), {
     getenv: (n) => Deno.env.get(n),
     readStdin: () => Promise.resolve(readStdinSync()),
-    writeStdout: writeAll,
+    writeStdout: (text) => writeAll(Deno.stdout, text),
   });
 }

@@ -5,6 +5,7 @@
  */
 import { formatHuman, type Report } from "./report.ts";
 import { daemonRequest } from "./daemon_socket.ts";
+import { writeAll } from "../bytes.ts";
 
 /** The daemon's ingestion path on its socket. */
 export const REPORTS_PATH = "/v1/reports";
@@ -40,9 +41,7 @@ export async function sendToDaemon(
 
 /** Writes the human-format report to stderr. */
 export async function writeToStderr(report: Report): Promise<void> {
-  const data = new TextEncoder().encode(formatHuman(report));
-  let off = 0;
-  while (off < data.length) off += await Deno.stderr.write(data.subarray(off));
+  await writeAll(Deno.stderr, formatHuman(report));
 }
 
 /**
