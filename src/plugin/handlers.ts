@@ -213,6 +213,16 @@ async function add(args: CmdArgs, deps: PluginDeps): Promise<string> {
   }
 }
 
+/**
+ * The daemon socket for verbs that must not fail on a broken chainsaw config (DEL, GC): the configured one when
+ * it is a non-empty string, else the default. ADD validates the key instead ({@link decodeChainsawConf}).
+ */
+function daemonSocketOf(raw: Record<string, unknown>): string {
+  return typeof raw.daemonSocket === "string" && raw.daemonSocket !== ""
+    ? raw.daemonSocket
+    : DEFAULT_DAEMON_SOCKET;
+}
+
 function check(args: CmdArgs): Promise<string> {
   requirePrevResult(args, "CHECK");
   return Promise.resolve("");
@@ -221,9 +231,7 @@ function check(args: CmdArgs): Promise<string> {
 async function del(args: CmdArgs, deps: PluginDeps): Promise<string> {
   // DEL must succeed whatever state things are in: no prevResult, netns gone, config broken, daemon down.
   const { env, conf: net } = args;
-  const socket = typeof net.raw.daemonSocket === "string" && net.raw.daemonSocket
-    ? net.raw.daemonSocket
-    : DEFAULT_DAEMON_SOCKET;
+  const socket = daemonSocketOf(net.raw);
   let pod: PodRef | undefined;
   try {
     pod = podRefFrom(parseCniArgs(env.args), net.raw.args);
@@ -266,9 +274,7 @@ async function gc(args: CmdArgs): Promise<string> {
   // chainsaw's only per-attachment state is the daemon's attachment store: hand it the valid list (./gc.ts).
   const { forwardGc, validAttachments } = await import("./gc.ts");
   const valid = validAttachments(args.conf.raw);
-  const socket = typeof args.conf.raw.daemonSocket === "string" && args.conf.raw.daemonSocket
-    ? args.conf.raw.daemonSocket
-    : DEFAULT_DAEMON_SOCKET;
+  const socket = daemonSocketOf(args.conf.raw);
   await forwardGc(socket, args.conf.name, valid);
   return "";
 }
