@@ -16,6 +16,7 @@ import {
   MAX_EVENT_MESSAGE,
 } from "./events.ts";
 import type { Report } from "../report/report.ts";
+import { sampleReport } from "../../tests/daemon_fixtures.ts";
 import type { CommandResult } from "../commands/runner.ts";
 
 const POD = { namespace: "ns", name: "web-0", uid: "uid-1" };
@@ -186,21 +187,18 @@ function cmd(
 }
 
 function report(extra: Partial<Report>): Report {
-  return {
-    v: 1,
-    time: "2026-01-01T00:00:00.000Z",
-    verb: "ADD",
+  return sampleReport({
     pod: { namespace: "ns", name: "p", uid: "u1" },
     containerId: "c1",
     netns: "/var/run/netns/x",
-    ifname: "net1",
     network: "macvlan-a",
+    source: undefined,
     detected: [],
     commands: [],
     verdict: "nothing",
     durationMs: 12,
     ...extra,
-  };
+  });
 }
 
 Deno.test("eventForReport: verdicts to reasons and types; commands with outcomes and capped output", () => {

@@ -1,28 +1,23 @@
 /** The attachment store: ADD/DEL bookkeeping, atomic 0600 state file, corrupt files, netns pruning. */
 import { assert, assertEquals, assertStringIncludes } from "../../tests/support/assert.ts";
 import type { Report } from "../report/report.ts";
+import { sampleReport } from "../../tests/daemon_fixtures.ts";
 import { AttachmentStore } from "./attachments.ts";
 import { removeStaleTemps } from "../daemon/atomic_file.ts";
 
 const pathExists = (p: string): Promise<boolean> => Deno.lstat(p).then(() => true, () => false);
 
 function report(extra: Partial<Report> = {}): Report {
-  return {
-    v: 1,
-    time: "2026-01-01T00:00:00.000Z",
-    verb: "ADD",
+  return sampleReport({
     pod: { namespace: "ns", name: "p", uid: "u1" },
     containerId: "c1",
     netns: "/var/run/netns/cni-1",
-    ifname: "net1",
     network: "a",
     source: "daemon",
     detected: [],
     commands: [],
-    verdict: "applied",
-    durationMs: 1,
     ...extra,
-  };
+  });
 }
 
 async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {

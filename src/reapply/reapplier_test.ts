@@ -3,6 +3,7 @@ import { ANNOTATION } from "../commands/annotation.ts";
 import type { Pod } from "../kube/client.ts";
 import { type CachedPod, PodCache } from "../kube/pod_cache.ts";
 import type { Report } from "../report/report.ts";
+import { sampleReport } from "../../tests/daemon_fixtures.ts";
 import { AttachmentStore } from "./attachments.ts";
 import type { NetnsState } from "../commands/netns_state.ts";
 import type { ReapplyStep } from "./plan.ts";
@@ -23,23 +24,14 @@ function pod(annotation: string | undefined, over: Partial<Pod["metadata"]> = {}
 }
 
 function add(over: Partial<Report> = {}): Report {
-  return {
-    v: 1,
-    time: "2026-01-01T00:00:00.000Z",
-    verb: "ADD",
-    pod: { namespace: "default", name: "p1", uid: "uid-1" },
-    containerId: "ctr-1",
+  return sampleReport({
     netns: "/var/run/netns/cs-1",
-    ifname: "net1",
     network: "net-a",
     source: "daemon",
     annotation: '["ip route"]',
-    detected: ["ip route"],
     commands: [],
-    verdict: "applied",
-    durationMs: 1,
     ...over,
-  };
+  });
 }
 
 interface Harness {
