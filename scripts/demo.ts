@@ -39,6 +39,7 @@ import {
   uniqueName,
 } from "../tests/support/netns.ts";
 import { pathWithDeno } from "../tests/support/plugin.ts";
+import { healthGet, startDaemon, waitFor as waitUntil } from "../tests/daemon_harness.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
 const NODE = "demo-node";
@@ -96,72 +97,6 @@ function chainConf(ex: Example, bridge: string, dir: string, chainsaw: Doc): Doc
   return { ...ex.conf, plugins };
 }
 
-/** Collects a stream as text while it runs. */
-function collect(stream: ReadableStream<Uint8Array>): { text: () => string; done: Promise<void> } {
-  let text = "";
-  const done = (async () => {
-    for await (const chunk of stream.pipeThrough(new TextDecoderStream())) text += chunk;
-  })().catch(() => {});
-  return { text: () => text, done };
-}
-
-async function waitUntil(what: string, cond: () => boolean | Promise<boolean>, ms = 20_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-/** A running daemon. */
-interface DaemonProc {
-  stdout(): string;
-  stderr(): string;
-  stop(): Promise<void>;
-}
-
-async function startDaemon(bundle: string, args: string[]): Promise<DaemonProc> {
-  const child = new Deno.Command(bundle, {
-    args,
-    clearEnv: true,
-    env: { PATH: pathWithDeno(), NO_COLOR: "1" },
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const out = collect(child.stdout);
-  const err = collect(child.stderr);
-  let exited = false;
-  const status = child.status.then(async (s) => {
-    exited = true;
-    await Promise.all([out.done, err.done]);
-    return s;
-  });
-  const stop = async () => {
-    if (!exited) child.kill("SIGTERM");
-    const timer = setTimeout(() => !exited && child.kill("SIGKILL"), 10_000);
-    await status;
-    clearTimeout(timer);
-  };
-  let url: string | undefined;
-  try {
-    await waitUntil("the daemon's health port", () => {
-      if (exited) throw new Error(`the daemon exited:\n${err.text()}`);
-      url = /health server listening on (http:\/\/\S+)/.exec(err.text())?.[1];
-      return url !== undefined;
-    });
-    await waitUntil("the daemon to be ready (pod list synced)", async () => {
-      const res = await fetch(`${url}/readyz`);
-      await res.body?.cancel();
-      return res.ok;
-    });
-  } catch (e) {
-    await stop();
-    throw e;
-  }
-  return { stdout: out.text, stderr: err.text, stop };
-}
-
 async function routes(ns: Netns): Promise<string> {
   return await ns.routes();
 }
@@ -207,33 +142,29 @@ async function demo(cleanup: Cleanup): Promise<void> {
   console.log(`    ${ANNOTATION}: ${ex.pod.annotation.trim()}`);
 
   header("2. The chainsaw daemon (the bundle, under its shipped permission flags)");
-  const bundle = `${dir}/chainsaw`;
-  await Deno.copyFile(`${BIN_DIR}/chainsaw`, bundle);
-  await Deno.chmod(bundle, 0o755);
-  const socket = `${dir}/chainsaw.sock`;
   const args = [
-    "daemon",
     "--no-install",
     "--no-kubeconfig",
     "--kubeconfig",
     kubeconfig,
     "--node-name",
     NODE,
-    "--socket",
-    socket,
-    "--state-file",
-    `${dir}/state/attachments.json`,
-    "--health-addr",
-    "127.0.0.1:0",
     "--log-format",
     "human",
     "--shutdown-delay-seconds",
     "0",
   ];
-  console.log(`    chainsaw ${args.join(" ")}`);
-  console.log(indent(`(deno run ${permissionFlags().join(" ")})`, "      "));
-  const daemon = await startDaemon(bundle, args);
+  const daemon = await startDaemon(dir, args); // the harness adds --socket, --health-addr, --state-file under dir
   cleanup.defer(() => daemon.stop(), "stop the daemon");
+  const socket = daemon.socket;
+  console.log(
+    `    chainsaw daemon ${args.join(" ")} --socket ${socket} --state-file ${dir}/state/attachments.json`,
+  );
+  console.log(indent(`(deno run ${permissionFlags().join(" ")})`, "      "));
+  await waitUntil(
+    "the daemon to be ready (pod list synced)",
+    async () => (await healthGet(daemon, "/readyz")).status === 200,
+  );
   console.log("    ready: the pod list of the node is synced");
 
   header(`3. A scratch netns and the example's chain (bridge on 192.0.2.0/24, then chainsaw): ADD`);
