@@ -73,24 +73,25 @@ export function runtimeAnnotations(raw: Record<string, unknown>): Record<string,
   return r.data;
 }
 
-async function fileExists(path: string): Promise<boolean> {
-  try {
-    return (await Deno.stat(path)).isFile;
-  } catch {
-    return false;
-  }
-}
-
 /** Finds credentials: the configured kubeconfig, the default or OpenShift one, else in-cluster. */
 export async function findCredentials(
   configured: string | undefined,
   getenv: (name: string) => string | undefined,
 ): Promise<Credentials> {
-  const { inClusterCredentials, KubeconfigError, loadKubeconfig } = await import("../kube/kubeconfig.ts");
+  const { inClusterCredentials, KubeconfigError, loadKubeconfig, parseKubeconfig } = await import(
+    "../kube/kubeconfig.ts"
+  );
   try {
     if (configured) return await loadKubeconfig(configured);
     for (const path of [DEFAULT_KUBECONFIG, OPENSHIFT_KUBECONFIG]) {
-      if (await fileExists(path)) return await loadKubeconfig(path);
+      let text: string;
+      try {
+        text = await Deno.readTextFile(path); // one read; absent means "try the next place"
+      } catch (e) {
+        if (e instanceof Deno.errors.NotFound) continue;
+        throw new KubeconfigError(`cannot read kubeconfig ${path}: ${(e as Error).message}`);
+      }
+      return await parseKubeconfig(text, path);
     }
   } catch (e) {
     if (e instanceof KubeconfigError) {
