@@ -151,3 +151,33 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "real chain: a malformed annotation and one over the command limit fail ADD with 101; nothing runs",
+  ...requireRoot(),
+  async fn() {
+    await withNodePolicy({ limits: { maxCommands: 2 } }, async (env) => {
+      const f = await fixture("malform", CAP);
+      try {
+        const bad = await f.chain("add", {
+          env,
+          cap: runtimeAnnotations('["ip route add 192.0.3.0/24 dev CURRENT_INTERFACE", '),
+        });
+        assertEquals(bad.json?.code, 101, bad.stdout);
+        assertStringIncludes(String(bad.json?.msg), "is not valid JSON");
+        assertEquals((await f.chain("del", { env })).code, 0);
+        const many = await f.chain("add", {
+          env,
+          cap: runtimeAnnotations(
+            '["ip route add 192.0.3.0/24 dev CURRENT_INTERFACE", "ip route", "ip addr"]',
+          ),
+        });
+        assertEquals(many.json?.code, 101, many.stdout);
+        assertStringIncludes(String(many.json?.msg), "limit:max-commands");
+        assert(!(await f.ns.routes()).includes("192.0.3.0/24"), "nothing ran");
+      } finally {
+        await f.cleanup.run();
+      }
+    });
+  },
+});
