@@ -1,5 +1,5 @@
 /** The attachment store: ADD/DEL bookkeeping, atomic 0600 state file, corrupt files, netns pruning. */
-import { assert, assertEquals, assertStringIncludes } from "../../tests/support/assert.ts";
+import { assertEquals, assertStringIncludes } from "../../tests/support/assert.ts";
 import type { Report } from "../report/report.ts";
 import { sampleReport } from "../../tests/daemon_fixtures.ts";
 import { AttachmentStore } from "./attachments.ts";
