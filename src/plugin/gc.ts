@@ -14,6 +14,12 @@ import { DAEMON_GC_PATH, daemonRequest } from "../report/daemon_socket.ts";
 /** The GC key of SPEC 1.1.0: the attachments of this network the runtime still has. */
 export const VALID_ATTACHMENTS = "cni.dev/valid-attachments";
 
+/**
+ * The same list under the name the first text of SPEC 1.1.0 gave it; libcni sends both. Accepted when
+ * {@linkcode VALID_ATTACHMENTS} is absent ({@linkcode VALID_ATTACHMENTS} wins when both are there).
+ */
+export const ATTACHMENTS_LEGACY = "cni.dev/attachments";
+
 /** How long the plugin waits for the daemon's answer. */
 export const GC_TIMEOUT_MS = 1000;
 
@@ -27,24 +33,39 @@ export interface GcAttachment {
 const ValidAttachmentsSchema = z.nullable(z.array(z.object({ containerID: z.string(), ifname: z.string() })));
 
 /**
- * The valid attachments of a GC request's network config (`null` is the empty list). The runtime must send the
- * key: without it GC would forget every attachment of the network, so a missing or malformed list is code 7
- * naming the key.
+ * The valid attachments of a GC request's network config (`null` is the empty list), from
+ * `cni.dev/valid-attachments`, else `cni.dev/attachments`. The runtime must send one of them: without it GC
+ * would forget every attachment of the network, so a missing or malformed list is code 7 naming the key.
+ *
+ * @param raw the GC request's network configuration
+ * @returns the attachments the runtime still has
+ * @throws CniError code 7 when neither key is there or the list is malformed
+ * @example
+ * ```ts
+ * validAttachments({ "cni.dev/attachments": [{ containerID: "a", ifname: "eth0" }] });
+ * // [{ containerId: "a", ifname: "eth0" }]
+ * ```
  */
 export function validAttachments(raw: Record<string, unknown>): GcAttachment[] {
-  if (!(VALID_ATTACHMENTS in raw)) {
+  const key = VALID_ATTACHMENTS in raw
+    ? VALID_ATTACHMENTS
+    : ATTACHMENTS_LEGACY in raw
+    ? ATTACHMENTS_LEGACY
+    : "";
+  if (key === "") {
     throw new CniError(
       ErrorCode.InvalidNetworkConfig,
-      `GC needs ${VALID_ATTACHMENTS} (the runtime's list of the network's valid attachments) in the config`,
+      `GC needs ${VALID_ATTACHMENTS} (or ${ATTACHMENTS_LEGACY}: the runtime's list of the network's valid ` +
+        "attachments) in the config",
     );
   }
-  const r = ValidAttachmentsSchema.safeParse(raw[VALID_ATTACHMENTS]);
+  const r = ValidAttachmentsSchema.safeParse(raw[key]);
   if (!r.success) {
     const i = r.error.issues[0];
     const where = i.path.map((p) => typeof p === "number" ? `[${p}]` : `.${String(p)}`).join("");
     throw new CniError(
       ErrorCode.InvalidNetworkConfig,
-      `invalid ${VALID_ATTACHMENTS}${where} (want a list of {"containerID": string, "ifname": string})`,
+      `invalid ${key}${where} (want a list of {"containerID": string, "ifname": string})`,
     );
   }
   return (r.data ?? []).map((a) => ({ containerId: a.containerID, ifname: a.ifname }));

@@ -1,6 +1,6 @@
 import { assertEquals, assertStringIncludes, assertThrows } from "../../tests/support/assert.ts";
 import { CniError, ErrorCode } from "../cni/errors.ts";
-import { forwardGc, gcRequestBody, VALID_ATTACHMENTS, validAttachments } from "./gc.ts";
+import { ATTACHMENTS_LEGACY, forwardGc, gcRequestBody, VALID_ATTACHMENTS, validAttachments } from "./gc.ts";
 
 Deno.test("validAttachments: the spec's list, renamed for the daemon; null is the empty list", () => {
   const raw = {
@@ -13,6 +13,21 @@ Deno.test("validAttachments: the spec's list, renamed for the daemon; null is th
   }]);
   assertEquals(validAttachments({ [VALID_ATTACHMENTS]: [] }), []);
   assertEquals(validAttachments({ [VALID_ATTACHMENTS]: null }), []);
+});
+
+Deno.test("validAttachments: the 1.1.0 text's cni.dev/attachments is accepted; valid-attachments wins when both", () => {
+  const a = [{ containerID: "a", ifname: "eth0" }];
+  const b = [{ containerID: "b", ifname: "net1" }];
+  assertEquals(validAttachments({ [ATTACHMENTS_LEGACY]: a }), [{ containerId: "a", ifname: "eth0" }]);
+  assertEquals(validAttachments({ [ATTACHMENTS_LEGACY]: null }), []);
+  assertEquals(validAttachments({ [ATTACHMENTS_LEGACY]: a, [VALID_ATTACHMENTS]: b }), [{
+    containerId: "b",
+    ifname: "net1",
+  }]);
+  assertEquals(validAttachments({ [ATTACHMENTS_LEGACY]: "junk", [VALID_ATTACHMENTS]: null }), []);
+  const e = assertThrows(() => validAttachments({ [ATTACHMENTS_LEGACY]: "junk" }), CniError) as CniError;
+  assertEquals(e.code, ErrorCode.InvalidNetworkConfig);
+  assertStringIncludes(e.message, `invalid ${ATTACHMENTS_LEGACY}`);
 });
 
 Deno.test("validAttachments: missing or malformed is code 7 naming the key (and where)", () => {

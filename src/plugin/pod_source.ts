@@ -57,12 +57,16 @@ export async function daemonAnnotations(socket: string, pod: PodRef): Promise<Po
   return { annotations: answer.annotations, source: "daemon" };
 }
 
-/** The annotations the runtime passed in `runtimeConfig`, if it did. */
+/**
+ * The annotations the runtime passed in `runtimeConfig`, if it did. JSON `null` is a pod without annotations:
+ * containerd sends a nil Go map that way.
+ */
 export function runtimeAnnotations(raw: Record<string, unknown>): Record<string, string> | undefined {
   const rc = raw.runtimeConfig;
   if (typeof rc !== "object" || rc === null) return undefined;
   const value = (rc as Record<string, unknown>)[POD_ANNOTATIONS_CAPABILITY];
   if (value === undefined) return undefined;
+  if (value === null) return {};
   const r = Annotations.safeParse(value);
   if (!r.success) {
     throw new CniError(
