@@ -6,6 +6,7 @@ import { Command, CommanderError } from "commander";
 import { VERSION } from "../version.ts";
 import { SUPPORTED_VERSIONS } from "../cni/versions.ts";
 import { registerDaemonCommands } from "./daemon_commands.ts";
+import { visible } from "../text/visible.ts";
 
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
@@ -65,7 +66,7 @@ export async function runCli(argv: string[]): Promise<number> {
     await program.parseAsync(argv, { from: "user" });
   } catch (e) {
     if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
-    console.error(`chainsaw: ${e instanceof Error ? e.message : String(e)}`);
+    console.error(`chainsaw: ${visible(e instanceof Error ? e.message : String(e))}`);
     return 1;
   }
   return code;

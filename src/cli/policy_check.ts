@@ -7,6 +7,7 @@ import { prepareCommand } from "../commands/prepare.ts";
 import { evaluateCommand, type Verdict } from "../policy/evaluate.ts";
 import { effectivePolicy, findNodePolicy, readPolicyFile } from "../policy/load.ts";
 import type { Policy } from "../policy/rules.ts";
+import { visible } from "../text/visible.ts";
 
 /** Options of `chainsaw policy check`. */
 export interface PolicyCheckOptions {
@@ -32,10 +33,11 @@ async function loadForCheck(opts: PolicyCheckOptions): Promise<Policy> {
   return effectivePolicy(node?.doc, chain, { node: node?.file, chain: opts.chainFile });
 }
 
+/** One line per command; the command (often pasted from a pod's annotation) and the reason are neutralised. */
 function verdictLine(command: string, v: Verdict): string {
   return v.allowed
-    ? `allowed  ${command}  (rule: ${v.rule}${v.source ? ` "${v.source}"` : ""})`
-    : `denied   ${command}  (rule: ${v.rule}: ${v.reason})`;
+    ? `allowed  ${visible(command)}  (rule: ${visible(v.rule)}${v.source ? ` "${visible(v.source)}"` : ""})`
+    : `denied   ${visible(command)}  (rule: ${visible(v.rule)}: ${visible(v.reason)})`;
 }
 
 /**
@@ -52,7 +54,7 @@ export async function policyCheck(opts: PolicyCheckOptions, out: (line: string) 
   try {
     policy = await loadForCheck(opts);
   } catch (e) {
-    out(`error: ${(e as Error).message}`);
+    out(`error: ${visible((e as Error).message)}`);
     return 2;
   }
   const ctx = {

@@ -1,9 +1,12 @@
 /**
  * `chainsaw logs`: reads recent reports (and with `-f` the new ones as they arrive) from the daemon's socket and
- * prints them in the human format, or as the JSON lines the daemon serves (`--json`).
+ * prints them in the human format, or as the JSON lines the daemon serves (`--json`). Nothing a pod controls
+ * reaches the terminal raw: the human format and this command's own messages neutralise it ({@link visible}),
+ * the JSON lines escape every control and bidi character ({@link visibleJson}).
  * @module
  */
 import { formatHuman } from "../report/report.ts";
+import { visible, visibleJson } from "../text/visible.ts";
 import { logsQueryString } from "./logs_query.ts";
 import { decodeReport, ReportDecodeError } from "./report_schema.ts";
 import { LOGS_PATH } from "./socket_api.ts";
@@ -51,26 +54,32 @@ export async function printLogs(
       const query = logsQueryString({ pod: opts.pod, limit: opts.limit, follow: opts.follow });
       res = await fetch(`http://chainsaw${LOGS_PATH}?${query}`, { client, signal } as RequestInit);
     } catch (e) {
-      await output.err(`chainsaw logs: cannot reach the daemon at ${opts.socket}: ${(e as Error).message}\n`);
+      await output.err(
+        `chainsaw logs: cannot reach the daemon at ${visible(opts.socket)}: ${
+          visible((e as Error).message)
+        }\n`,
+      );
       return 1;
     }
     if (!res.ok || !res.body) {
-      await output.err(`chainsaw logs: daemon answered ${res.status}: ${(await res.text()).trim()}\n`);
+      await output.err(
+        `chainsaw logs: daemon answered ${res.status}: ${visible((await res.text()).trim())}\n`,
+      );
       return 1;
     }
     try {
       for await (const line of ndjsonLines(res.body)) {
         try {
           const report = decodeReport(line);
-          await output.out(opts.json ? JSON.stringify(report) + "\n" : formatHuman(report));
+          await output.out(opts.json ? visibleJson(report) + "\n" : formatHuman(report));
         } catch (e) {
           if (!(e instanceof ReportDecodeError)) throw e;
-          await output.err(`chainsaw logs: skipped a malformed record: ${e.message}\n`);
+          await output.err(`chainsaw logs: skipped a malformed record: ${visible(e.message)}\n`);
         }
       }
     } catch (e) {
       if (signal?.aborted) return 0;
-      await output.err(`chainsaw logs: stream ended: ${(e as Error).message}\n`);
+      await output.err(`chainsaw logs: stream ended: ${visible((e as Error).message)}\n`);
       return 1;
     }
     return 0;

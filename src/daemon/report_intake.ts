@@ -8,6 +8,7 @@ import { type DaemonMetrics, recordReport } from "./daemon_metrics.ts";
 import { formatReportRecord, type LogFormat } from "./log_format.ts";
 import type { ReportRing } from "./report_ring.ts";
 import { podKey } from "./report_schema.ts";
+import { visibleJson } from "../text/visible.ts";
 
 /** Where accepted reports go. */
 export interface IntakeDeps {
@@ -25,7 +26,7 @@ export interface IntakeDeps {
 /** Builds the accept function. */
 export function createIntake(deps: IntakeDeps): (report: Report) => void {
   return (report: Report): void => {
-    deps.ring.push(podKey(report), JSON.stringify(report));
+    deps.ring.push(podKey(report), visibleJson(report));
     deps.metrics.ringReports.set(deps.ring.size);
     recordReport(deps.metrics, report);
     deps.print(formatReportRecord(report, deps.format));

@@ -11,6 +11,7 @@ import * as z from "zod/mini";
 import { KubeApiError, type KubeClient } from "./client.ts";
 import type { Report } from "../report/report.ts";
 import type { CommandResult } from "../commands/runner.ts";
+import { visible } from "../text/visible.ts";
 
 /** The part of {@link KubeClient} the recorder uses. */
 export type EventClient = Pick<KubeClient, "fetch">;
@@ -66,9 +67,24 @@ export const EVENT_COMPONENT = "chainsaw";
 /** Longest message posted (core/v1 validation limit for `note`/`message` style fields). */
 export const MAX_EVENT_MESSAGE = 1024;
 
-/** Cuts `text` to at most `max` characters, marking the cut with `…`. */
+/**
+ * Cuts `text` to at most `max` UTF-16 units, marking the cut with `…`; a surrogate pair is never split.
+ *
+ * @param text The text.
+ * @param max Its longest length, the `…` included.
+ * @returns `text`, or its start and `…`.
+ * @example
+ * ```ts
+ * import { capText } from "./events.ts";
+ * capText("abcdef", 4); // "abc…"
+ * ```
+ */
 export function capText(text: string, max: number): string {
-  return text.length <= max ? text : text.slice(0, Math.max(0, max - 1)) + "…";
+  if (text.length <= max) return text;
+  let end = Math.max(0, max - 1);
+  const last = text.charCodeAt(end - 1);
+  if (end > 0 && last >= 0xd800 && last <= 0xdbff) end--;
+  return text.slice(0, end) + "…";
 }
 
 /** Kubernetes timestamps: RFC 3339, seconds precision. */
@@ -253,14 +269,14 @@ const OUTPUT_EXCERPT = 160;
 
 function outcome(c: CommandResult): string {
   if (c.timedOut) return "timed out";
-  if (c.exitCode === null) return `killed by ${c.signal}`;
+  if (c.exitCode === null) return `killed by ${visible(String(c.signal))}`;
   return c.exitCode === 0 ? "ok" : `exit ${c.exitCode}`;
 }
 
 function excerpt(c: CommandResult): string {
   const text = (c.exitCode === 0 && !c.timedOut ? c.stdout : c.stderr || c.stdout).replace(/\s+/g, " ")
     .trim();
-  return text === "" ? "" : `: ${capText(text, OUTPUT_EXCERPT)}`;
+  return text === "" ? "" : `: ${capText(visible(text), OUTPUT_EXCERPT)}`;
 }
 
 /**
@@ -269,11 +285,24 @@ function excerpt(c: CommandResult): string {
  * annotation, nothing to run) and `error` (the pod or its annotation could not be read — the API is likely
  * unreachable too) post nothing, nor does a report without a pod. The message names the verb, interface and
  * network, then each command with its outcome and a capped excerpt of its output (no durations, so identical
- * runs are counted on one Event), capped at {@link MAX_EVENT_MESSAGE} characters.
+ * runs are counted on one Event), capped at {@link MAX_EVENT_MESSAGE} characters. One line per command: every
+ * string from the pod or the report (names, commands, output, error messages) is neutralised with
+ * {@link visible}, so a message cannot hold a line, a terminal control sequence or a bidi control of its own.
+ *
+ * @param report The report.
+ * @returns What to post, or undefined.
+ * @example
+ * ```ts
+ * import { eventForReport } from "./events.ts";
+ * declare const report: import("../report/report.ts").Report;
+ * eventForReport(report)?.message; // "ADD on net1 (network n): applied 1 command\n[ok] ip route: …"
+ * ```
  */
 export function eventForReport(report: Report): EventSpec | undefined {
   if (!report.pod) return undefined;
-  const where = `${report.verb} on ${report.ifname} (network ${report.network})`;
+  const v = visible;
+  const where = `${v(report.verb)} on ${v(report.ifname)} (network ${v(report.network)})`;
+  const why = report.error ? `: ${v(report.error.msg)}` : "";
   let head: string;
   let reason: ChainsawReason;
   let type: EventSpec["type"] = "Warning";
@@ -285,22 +314,22 @@ export function eventForReport(report: Report): EventSpec | undefined {
       break;
     case "failed":
       reason = "ChainsawFailed";
-      head = `${where}: failed${report.error ? `: ${report.error.msg}` : ""}`;
+      head = `${where}: failed${why}`;
       break;
     case "rejected":
       reason = "ChainsawRejected";
-      head = `${where}: rejected, nothing was run${report.error ? `: ${report.error.msg}` : ""}`;
+      head = `${where}: rejected, nothing was run${why}`;
       break;
     default:
       return undefined;
   }
   const lines = [head];
   if (report.commands.length > 0) {
-    for (const c of report.commands) lines.push(`[${outcome(c)}] ${c.command}${excerpt(c)}`);
+    for (const c of report.commands) lines.push(`[${outcome(c)}] ${v(c.command)}${excerpt(c)}`);
     const skipped = report.detected.length - report.commands.length;
     if (skipped > 0) lines.push(`(${skipped} more not run)`);
   } else if (report.detected.length > 0) {
-    lines.push(`commands: ${report.detected.join("; ")}`);
+    lines.push(`commands: ${report.detected.map(v).join("; ")}`);
   }
   return {
     reason,

@@ -4,6 +4,7 @@
  * @module
  */
 import type { CommandResult } from "../commands/runner.ts";
+import { visible, visibleLines } from "../text/visible.ts";
 
 /** How an invocation ended. */
 export type Verdict =
@@ -59,29 +60,51 @@ export interface Report {
 
 const RULE = "===============";
 
+/** Put before every line of a command's output, so no output line can look like a record's own line. */
+export const OUTPUT_INDENT = "    ";
+
 /**
  * Formats a report the way the original chainsaw printed to its DaemonSet log (`Detected commands: [...]`,
  * `Running ip ... ===============`, the output), with the pod and verdict added.
+ *
+ * Every string that came from the pod, the runtime or the report's sender is neutralised with
+ * {@link visible} (controls, line breaks, bidi controls escaped), so a record is always exactly the lines
+ * written here: it starts with the time at the margin, and each line of command output keeps its own line but
+ * is indented by {@link OUTPUT_INDENT}.
+ *
+ * @param r The report.
+ * @returns The record, ending with a newline.
+ * @example
+ * ```ts
+ * import { formatHuman } from "./report.ts";
+ * declare const report: import("./report.ts").Report;
+ * await Deno.stderr.write(new TextEncoder().encode(formatHuman(report)));
+ * ```
  */
 export function formatHuman(r: Report): string {
-  const who = r.pod ? `${r.pod.namespace}/${r.pod.name}` : "(no pod)";
+  const v = visible;
+  const who = r.pod ? `${v(r.pod.namespace)}/${v(r.pod.name)}` : "(no pod)";
   const lines: string[] = [
-    `${r.time} ${r.verb} ${who} container=${r.containerId} netns=${r.netns} ifname=${r.ifname} network=${r.network}`,
+    `${v(r.time)} ${v(r.verb)} ${who} container=${v(r.containerId)} netns=${v(r.netns)} ifname=${
+      v(r.ifname)
+    } network=${v(r.network)}`,
   ];
-  if (r.detected.length > 0) lines.push(`Detected commands: [${r.detected.join(", ")}]`);
+  if (r.detected.length > 0) lines.push(`Detected commands: [${r.detected.map(v).join(", ")}]`);
   for (const c of r.commands) {
-    lines.push(`Running ip ${c.argv.join(" ")} ${RULE}`);
-    if (c.stdout !== "") lines.push(c.stdout.replace(/\n$/, ""));
-    if (c.stderr !== "") lines.push(c.stderr.replace(/\n$/, ""));
+    lines.push(`Running ip ${c.argv.map(v).join(" ")} ${RULE}`);
+    if (c.stdout !== "") lines.push(visibleLines(c.stdout, OUTPUT_INDENT));
+    if (c.stderr !== "") lines.push(visibleLines(c.stderr, OUTPUT_INDENT));
     const end = c.timedOut
       ? "timed out"
       : c.exitCode === null
-      ? `killed by ${c.signal}`
+      ? `killed by ${v(String(c.signal))}`
       : `exit ${c.exitCode}`;
     lines.push(`(${end}, ${c.durationMs} ms${c.truncated ? ", output truncated" : ""})`);
   }
   lines.push(
-    `Result: ${r.verdict}${r.error ? ` (code ${r.error.code}: ${r.error.msg})` : ""} in ${r.durationMs} ms`,
+    `Result: ${v(r.verdict)}${
+      r.error ? ` (code ${r.error.code}: ${v(r.error.msg)})` : ""
+    } in ${r.durationMs} ms`,
   );
   return lines.join("\n") + "\n";
 }
