@@ -1,0 +1,39 @@
+/**
+ * The plugin⇄daemon contract's routes: every path the daemon serves on its unix socket, with its method. Both
+ * sides import this module; the daemon's router is checked against it by a test, so they cannot drift.
+ *
+ * | route | body → answer | schema module |
+ * |---|---|---|
+ * | `GET /healthz` | → `ok` (STATUS asks this) | — |
+ * | `POST /v1/reports` | Report → 204 | `report.ts` |
+ * | `GET /v1/logs?pod=&limit=&follow=` | → NDJSON of Reports | `report.ts` |
+ * | `GET /v1/pods/{ns}/{name}?uid=&waitMs=` | → PodAnswer | `pod_lookup.ts` |
+ * | `POST /v1/add` | AddRequest → AddAnswer | `add.ts` |
+ * | `POST /v1/attachments` | AttachmentRegistration → 204 | `attachment.ts` |
+ * | `POST /v1/attachments/forget` | AttachmentForget → `{removed}` | `attachment.ts` |
+ * | `POST /v1/gc` | GcRequest → `{removed}` | `gc.ts` |
+ * @module
+ */
+
+/** One route of the daemon socket. */
+export interface Route {
+  readonly method: "GET" | "POST";
+  readonly path: string;
+  /** True when the path is a prefix followed by parameters (`/v1/pods/{ns}/{name}`). */
+  readonly prefix?: boolean;
+}
+
+/** The daemon socket's routes. */
+export const ROUTES = {
+  health: { method: "GET", path: "/healthz" },
+  reports: { method: "POST", path: "/v1/reports" },
+  logs: { method: "GET", path: "/v1/logs" },
+  pods: { method: "GET", path: "/v1/pods", prefix: true },
+  add: { method: "POST", path: "/v1/add" },
+  register: { method: "POST", path: "/v1/attachments" },
+  forget: { method: "POST", path: "/v1/attachments/forget" },
+  gc: { method: "POST", path: "/v1/gc" },
+} as const satisfies Record<string, Route>;
+
+/** A route's name. */
+export type RouteName = keyof typeof ROUTES;
