@@ -39,6 +39,7 @@ function minLimits(a: Limits, b: Partial<Limits> | undefined): Limits {
     maxAnnotationBytes: Math.min(a.maxAnnotationBytes, b?.maxAnnotationBytes ?? Infinity),
     maxOutputBytes: Math.min(a.maxOutputBytes, b?.maxOutputBytes ?? Infinity),
     commandTimeoutMs: Math.min(a.commandTimeoutMs, b?.commandTimeoutMs ?? Infinity),
+    listTimeoutMs: Math.min(a.listTimeoutMs, b?.listTimeoutMs ?? Infinity),
   };
 }
 

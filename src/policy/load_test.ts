@@ -32,13 +32,17 @@ Deno.test("node document: absent lists keep the default's, present lists replace
 Deno.test("chain document narrows: limits are the minimum, lists become a layer", () => {
   const p = effectivePolicy(
     { limits: { maxCommands: 8, commandTimeoutMs: 5000 } },
-    { allow: ["route show"], limits: { maxCommands: 100, commandTimeoutMs: 1000, maxOutputBytes: 10 } },
+    {
+      allow: ["route show"],
+      limits: { maxCommands: 100, commandTimeoutMs: 1000, maxOutputBytes: 10, listTimeoutMs: 2000 },
+    },
   );
   deepEqual(p.limits, {
     maxCommands: 8,
     maxAnnotationBytes: DEFAULT_LIMITS.maxAnnotationBytes,
     maxOutputBytes: 10,
     commandTimeoutMs: 1000,
+    listTimeoutMs: 2000,
   });
   deepEqual(p.narrow?.map((l) => [l.allow?.map((r) => r.id), l.deny.length]), [[["chain.allow[0]"], 0]]);
   const labels = effectivePolicy({ namespaceLabels: { a: "1" } }, { namespaceLabels: { b: "2" } });

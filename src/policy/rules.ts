@@ -44,6 +44,11 @@ export interface Limits {
   readonly maxOutputBytes: number;
   /** Wall-clock time per command before it is killed. */
   readonly commandTimeoutMs: number;
+  /**
+   * Wall-clock time for the whole list: commands not started by then are not started (whatever `onError`),
+   * and a running one is killed at it.
+   */
+  readonly listTimeoutMs: number;
 }
 
 /**
@@ -51,13 +56,15 @@ export interface Limits {
  * of annotation is far above 32 commands of normal length yet well under the API server's 256 KiB for all
  * annotations; 64 KiB of output holds `ip -d addr` on a pod with many interfaces while keeping the
  * daemon's per-pod report small; 10 s per command is generous for netlink (milliseconds) and bounds
- * `monitor`, while 32 × 10 s stays inside typical runtime CNI timeouts only for pathological lists.
+ * `monitor`; 30 s for the whole list bounds what 32 slow commands could take (32 × 10 s) to well inside the
+ * runtime's CNI timeouts and frees a daemon re-apply slot in bounded time.
  */
 export const DEFAULT_LIMITS: Readonly<Limits> = {
   maxCommands: 32,
   maxAnnotationBytes: 16 * 1024,
   maxOutputBytes: 64 * 1024,
   commandTimeoutMs: 10_000,
+  listTimeoutMs: 30_000,
 };
 
 /** Inclusive bounds a policy document may set each limit to. */
@@ -66,6 +73,7 @@ export const LIMIT_BOUNDS: Readonly<Record<keyof Limits, readonly [number, numbe
   maxAnnotationBytes: [1, 256 * 1024],
   maxOutputBytes: [1, 16 * 1024 * 1024],
   commandTimeoutMs: [1, 300_000],
+  listTimeoutMs: [1, 300_000],
 };
 
 /** How one constraint value is compared with a command's value. */
@@ -138,6 +146,7 @@ export const LimitsDocument = z.strictObject({
   maxAnnotationBytes: z.optional(boundedInt("maxAnnotationBytes")),
   maxOutputBytes: z.optional(boundedInt("maxOutputBytes")),
   commandTimeoutMs: z.optional(boundedInt("commandTimeoutMs")),
+  listTimeoutMs: z.optional(boundedInt("listTimeoutMs")),
 });
 
 /** Schema of a policy document (node file `policy.json`/`.yaml`, or the chain config's `policy` key). */
