@@ -1,0 +1,199 @@
+/**
+ * The one executor: everything between "this attachment, this annotation value" and "this report". ADD in the
+ * plugin, ADD in the daemon and the daemon's live re-apply all call {@link runOnAttachment}; nothing above it
+ * re-implements any of its steps, so a policy or safety change made here holds for all three.
+ *
+ * In order: read the annotation for the attachment's network; load the policy (node ceiling narrowed by the
+ * chain's); the namespace's labels when the policy is scoped by them; refuse a netns path that is not a pod's and
+ * one that is gone; resolve `ip` and `nsenter` (the chain's `ipPath`/`nsenterPath` too); check the whole list
+ * against the policy and run it ({@link applyCommands}); build the report.
+ *
+ * @example
+ * ```ts
+ * const { report, error, fatal } = await runOnAttachment(target, pod.annotations[ANNOTATION], deps);
+ * if (fatal) throw error; // ADD fails with the CNI error
+ * ```
+ * @module
+ */
+import { CniError, ErrorCode } from "../cni/errors.ts";
+import { AnnotationError, parseAnnotation } from "../commands/annotation.ts";
+import { applyCommands, type ApplyInput } from "../commands/apply.ts";
+import { IP_CANDIDATES, NSENTER_CANDIDATES, resolveBinary } from "../commands/binaries.ts";
+import { type NetnsState, netnsState as realNetnsState } from "../commands/netns_state.ts";
+import { type Policy, PolicyError } from "../policy/rules.ts";
+import type { Report } from "../report/report.ts";
+import { errorText } from "../text/error_text.ts";
+import type { OnError } from "../wire/chain_conf.ts";
+import type { PodRef } from "../wire/pod_ref.ts";
+
+/** Where and how to run: one pod interface and the chain config it was set up with. */
+export interface AttachmentTarget {
+  containerId: string;
+  /** Network namespace path. */
+  netns: string;
+  /** The pod-side interface, substituted for `CURRENT_INTERFACE`. */
+  ifname: string;
+  /** The network (chain) name; picks the entry of an object-form annotation. */
+  network: string;
+  pod: PodRef;
+  /** The pod's interfaces (`@pod` in policy rules). */
+  podInterfaces: readonly string[];
+  /** The chain config's `policy` document (narrows the node policy). */
+  chainPolicy?: unknown;
+  onError: OnError;
+  /** The chain config's `ipPath` / `nsenterPath` (checked against the allowed list). */
+  ipPath?: string;
+  nsenterPath?: string;
+}
+
+/** The edges the executor uses (replaceable in tests). */
+export interface ExecutorDeps {
+  /** The report's verb: `ADD` or `REAPPLY`. */
+  verb: "ADD" | "REAPPLY";
+  /** Where the annotation came from, for the report. */
+  source: NonNullable<Report["source"]>;
+  /** The node's name, for the report. */
+  node?: string;
+  now(): Date;
+  /** The effective policy: the node ceiling narrowed by `chainDoc`. Throws PolicyError when one is invalid. */
+  loadPolicy(chainDoc: unknown): Promise<Policy>;
+  /** A namespace's labels (only asked when the policy is scoped by them); absent: the scope refuses. */
+  namespaceLabels?(namespace: string): Promise<Record<string, string>>;
+  /** Runs one command (runInNetns in production). */
+  run: ApplyInput["run"];
+  /** The netns existence check (default: {@link realNetnsState}). */
+  netnsState?(path: string): Promise<NetnsState>;
+  /** Why a netns path must not be entered (the caller's own namespace), or undefined. */
+  netnsProblem?(path: string): string | undefined;
+  /** Whether `path` exists, for finding `ip`/`nsenter` (tests). */
+  fileExists?(path: string): boolean;
+}
+
+/** What one run did. */
+export interface ExecOutcome {
+  report: Report;
+  /** The first problem, as a CNI error (also in the report). */
+  error?: CniError;
+  /**
+   * True when an ADD must fail with `error`: every problem found before running (annotation, policy, netns,
+   * binaries, API) and, in `fail` mode, a rejected or failing command. With `continue` a list's own failures are
+   * reported and the ADD succeeds.
+   */
+  fatal: boolean;
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 100) / 100;
+}
+
+/**
+ * Runs the commands `annotation` asks for on `target`'s network, in its netns. Never throws: every problem
+ * becomes the report's verdict and `error` (unexpected ones as code 999).
+ *
+ * @param target the attachment
+ * @param annotation the chainsaw annotation's value (undefined: the pod has none)
+ * @param deps the edges
+ * @returns the report and the error, if any
+ */
+export async function runOnAttachment(
+  target: AttachmentTarget,
+  annotation: string | undefined,
+  deps: ExecutorDeps,
+): Promise<ExecOutcome> {
+  const started = performance.now();
+  const who = `pod ${target.pod.namespace}/${target.pod.name}`;
+  const report: Report = {
+    v: 1,
+    time: deps.now().toISOString(),
+    verb: deps.verb,
+    node: deps.node,
+    pod: { ...target.pod },
+    containerId: target.containerId,
+    netns: target.netns,
+    ifname: target.ifname,
+    network: target.network,
+    source: deps.source,
+    detected: [],
+    commands: [],
+    verdict: "nothing",
+    durationMs: 0,
+  };
+  if (annotation !== undefined) report.annotation = annotation;
+  const finish = (verdict: Report["verdict"], error?: CniError, fatal = error !== undefined): ExecOutcome => {
+    report.verdict = verdict;
+    if (error) report.error = { code: error.code, msg: error.message };
+    report.durationMs = round(performance.now() - started);
+    return { report, error, fatal };
+  };
+  try {
+    let commands: string[];
+    try {
+      commands = parseAnnotation(annotation, target.network);
+    } catch (e) {
+      if (!(e instanceof AnnotationError)) throw e;
+      return finish("rejected", new CniError(ErrorCode.CommandRejected, `${who}: ${e.message}`));
+    }
+    report.detected = commands;
+    if (commands.length === 0) return finish("nothing");
+
+    let policy: Policy;
+    try {
+      policy = await deps.loadPolicy(target.chainPolicy);
+    } catch (e) {
+      if (!(e instanceof PolicyError)) throw e;
+      return finish("error", new CniError(ErrorCode.InvalidNetworkConfig, `invalid policy: ${e.message}`));
+    }
+    // Only a policy scoped by namespace labels costs this lookup; without API access the scope refuses.
+    const namespaceLabels = policy.namespaceLabels?.length && deps.namespaceLabels
+      ? await deps.namespaceLabels(target.pod.namespace)
+      : undefined;
+
+    const problem = deps.netnsProblem?.(target.netns);
+    if (problem !== undefined) {
+      return finish(
+        "error",
+        new CniError(ErrorCode.InvalidEnvironment, `CNI_NETNS ${target.netns} ${problem}: nothing run`),
+      );
+    }
+    // Certainly absent is code 3; a path that cannot be checked (/proc/PID/ns/net) is left to nsenter.
+    if ((await (deps.netnsState ?? realNetnsState)(target.netns)) === "gone") {
+      return finish(
+        "error",
+        new CniError(ErrorCode.UnknownContainer, `network namespace ${target.netns} does not exist`),
+      );
+    }
+    let binaries: { ipPath: string; nsenterPath: string };
+    try {
+      binaries = {
+        ipPath: resolveBinary("ipPath", target.ipPath, IP_CANDIDATES, deps.fileExists),
+        nsenterPath: resolveBinary("nsenterPath", target.nsenterPath, NSENTER_CANDIDATES, deps.fileExists),
+      };
+    } catch (e) {
+      return finish(
+        "error",
+        new CniError(ErrorCode.InvalidNetworkConfig, `invalid chainsaw config key ${errorText(e)}`),
+      );
+    }
+
+    const outcome = await applyCommands({
+      commands,
+      annotationBytes: new TextEncoder().encode(annotation ?? "").length,
+      policy,
+      ctx: {
+        ifname: target.ifname,
+        podInterfaces: [...target.podInterfaces],
+        namespace: target.pod.namespace,
+        namespaceLabels,
+      },
+      onError: target.onError,
+      runner: { ...binaries, netns: target.netns },
+      who,
+      run: deps.run,
+    });
+    report.commands = outcome.results;
+    return finish(outcome.verdict, outcome.error, outcome.error !== undefined && target.onError === "fail");
+  } catch (e) {
+    if (e instanceof CniError) return finish("error", e);
+    return finish("error", new CniError(ErrorCode.Internal, `internal error: ${errorText(e)}`));
+  }
+}
