@@ -1,5 +1,6 @@
 import { deepEqual, equal, match } from "node:assert/strict";
 import { policyCheck } from "./policy_check.ts";
+import { assertNoRawControl, HOSTILE } from "../../tests/support/hostile.ts";
 
 async function run(opts: Parameters<typeof policyCheck>[0]): Promise<{ code: number; lines: string[] }> {
   const lines: string[] = [];
@@ -80,6 +81,34 @@ Deno.test("policy check: a chain policy narrows, namespaces apply", async () => 
     match(r.lines[1], /default-deny: no allow rule of the chain's policy matches/);
     const other = await run({ chainFile: chain, ifname: "net1", namespace: "dev", commands: ["ip route"] });
     match(other.lines[0], /namespace:not-allowed/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("policy check: a command pasted from a hostile annotation prints as one line with nothing raw", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const file = `${dir}/policy.json`;
+    await Deno.writeTextFile(file, JSON.stringify({ allow: ["* show"] }));
+    const r = await run({ policyFile: file, ifname: "net1", commands: Object.values(HOSTILE) });
+    equal(r.code, 1);
+    equal(r.lines.length, Object.keys(HOSTILE).length);
+    for (const line of r.lines) {
+      assertNoRawControl(line, "policy check line");
+      equal(line.includes("\n"), false, line);
+      match(line, /^(allowed|denied) {2,3}/);
+    }
+    match(r.lines[0], /^denied {3}ip route\\n2026-11-23T12:00:00\.000Z ADD kube-system\/victim /);
+    const bad = await run({
+      policyFile: `${dir}/${HOSTILE.newline}`,
+      ifname: "net1",
+      commands: ["ip route"],
+    });
+    equal(bad.code, 2);
+    equal(bad.lines.length, 1);
+    assertNoRawControl(bad.lines[0], "policy check error");
+    equal(bad.lines[0].includes("\n"), false, bad.lines[0]);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

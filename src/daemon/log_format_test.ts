@@ -1,5 +1,12 @@
-import { assertEquals, assertStringIncludes } from "../../tests/support/assert.ts";
-import { sampleReport } from "../../tests/daemon_fixtures.ts";
+import { assert, assertEquals, assertStringIncludes } from "../../tests/support/assert.ts";
+import { sampleCommand, sampleReport } from "../../tests/daemon_fixtures.ts";
+import {
+  ALL_HOSTILE,
+  assertNoRawControl,
+  countRecords,
+  HOSTILE,
+  HOSTILE_OUTPUT,
+} from "../../tests/support/hostile.ts";
 import { formatHuman } from "../report/report.ts";
 import { formatMessage, formatReportRecord } from "./log_format.ts";
 
@@ -29,4 +36,46 @@ Deno.test("daemon messages in both formats", () => {
     msg: "w",
     a: 1,
   });
+});
+
+Deno.test("hostile reports: one human record with nothing raw; one JSON line that parses to the same report", () => {
+  const r = sampleReport({
+    pod: { namespace: "default", name: `p1${HOSTILE.newline}`, uid: "u" },
+    ifname: `net1${HOSTILE.rlo}`,
+    detected: Object.values(HOSTILE),
+    commands: [sampleCommand({ command: ALL_HOSTILE, argv: Object.values(HOSTILE), stdout: HOSTILE_OUTPUT })],
+    verdict: "rejected",
+    error: { code: 101, msg: `annotation is not valid JSON: ${HOSTILE.newline}` },
+  });
+  const human = formatReportRecord(r, "human");
+  assertNoRawControl(human, "human");
+  assertEquals(countRecords(human), { headers: 1, ends: 1 });
+  const json = formatReportRecord(r, "json");
+  assertNoRawControl(json.slice(0, -1), "json");
+  assertEquals(json.indexOf("\n"), json.length - 1);
+  assertEquals(JSON.parse(json), r);
+});
+
+Deno.test("hostile daemon messages: one line, nothing raw, in both formats", () => {
+  const now = new Date("2026-01-02T03:04:05.000Z");
+  for (const s of Object.values(HOSTILE)) {
+    const human = formatMessage(
+      "human",
+      "warn",
+      `event on pod ${s} not recorded: ${s}`,
+      { pod: s, [s]: 1 },
+      now,
+    );
+    assertNoRawControl(human.slice(0, -1), "human message");
+    assertEquals(human.indexOf("\n"), human.length - 1, human);
+    assert(human.startsWith("2026-01-02T03:04:05.000Z chainsaw daemon: warn: event on pod "));
+    const json = formatMessage("json", "error", s, { pod: s }, now);
+    assertNoRawControl(json.slice(0, -1), "json message");
+    assertEquals(json.indexOf("\n"), json.length - 1);
+    assertEquals(JSON.parse(json), { time: now.toISOString(), level: "error", msg: s, pod: s });
+  }
+  assertEquals(
+    formatMessage("human", "info", "a\nb", { k: "x\x1b[2J" }, now),
+    "2026-01-02T03:04:05.000Z chainsaw daemon: a\\nb k=x\\x1b[2J\n",
+  );
 });

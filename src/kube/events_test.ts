@@ -17,6 +17,7 @@ import {
 } from "./events.ts";
 import type { Report } from "../report/report.ts";
 import { sampleReport } from "../../tests/daemon_fixtures.ts";
+import { ALL_HOSTILE, assertNoRawControl, HOSTILE, HOSTILE_OUTPUT } from "../../tests/support/hostile.ts";
 import type { CommandResult } from "../commands/runner.ts";
 
 const POD = { namespace: "ns", name: "web-0", uid: "uid-1" };
@@ -263,4 +264,37 @@ Deno.test("eventForReport: verdicts to reasons and types; commands with outcomes
   assert(many.message.endsWith("…"));
   assertEquals(capText("abc", 3), "abc");
   assertEquals(capText("abcd", 3), "ab…");
+});
+
+Deno.test("eventForReport: hostile names, commands, output and errors stay on their line, nothing raw", () => {
+  for (const verdict of ["applied", "failed", "rejected"] as const) {
+    const ev = eventForReport(report({
+      verdict,
+      ifname: `net1${HOSTILE.newline}`,
+      network: `n${HOSTILE.osc8}`,
+      detected: Object.values(HOSTILE),
+      commands: verdict === "rejected" ? [] : [
+        cmd(HOSTILE.newline, 1, HOSTILE_OUTPUT, HOSTILE_OUTPUT),
+        { ...cmd("ip route", null), signal: `SIGKILL${HOSTILE.clear}` },
+      ],
+      error: { code: 100, msg: `command ${HOSTILE.newline} failed:\n${HOSTILE.clear}` },
+    }))!;
+    assertNoRawControl(ev.message.replaceAll("\n", " "), `${verdict} message`);
+    const lines = ev.message.split("\n");
+    assertEquals(lines.length, verdict === "rejected" ? 2 : 4, ev.message); // head, 2 commands, "(11 more not run)"
+    assert(lines[0].startsWith("ADD on net1ip route\\n2026-"), lines[0]);
+    assert(lines.slice(1).every((l) => /^(\[|commands: |\(\d+ more not run\)$)/.test(l)), ev.message);
+    assert(ev.message.length <= MAX_EVENT_MESSAGE);
+  }
+  const long = eventForReport(
+    report({ verdict: "applied", commands: [cmd(ALL_HOSTILE.repeat(20), 0, HOSTILE_OUTPUT)] }),
+  )!;
+  assertNoRawControl(long.message.replaceAll("\n", " "), "capped message");
+  assertEquals(long.message.length, MAX_EVENT_MESSAGE);
+});
+
+Deno.test("capText never splits a surrogate pair", () => {
+  assertEquals(capText("ab🙂cd", 4), "ab…");
+  assertEquals(capText("abc🙂d", 5), "abc…");
+  assert(capText("🙂".repeat(600), MAX_EVENT_MESSAGE).isWellFormed());
 });

@@ -47,3 +47,35 @@ export function assertNoRawControl(text: string, what: string): void {
       : "",
   );
 }
+
+/** Lines that start a record of the daemon's human format (the time, then the verb, at the margin). */
+export const RECORD_HEADER = /^\S+ (ADD|DEL|CHECK|REAPPLY) /gm;
+
+/** Lines that end a record of the daemon's human format. */
+export const RECORD_END = /^Result: /gm;
+
+/** How many human-format records `text` holds, counted by their first and by their last lines. */
+export function countRecords(text: string): { headers: number; ends: number } {
+  return { headers: text.match(RECORD_HEADER)?.length ?? 0, ends: text.match(RECORD_END)?.length ?? 0 };
+}
+
+/** Every hostile string joined, for fields that take one string. */
+export const ALL_HOSTILE = Object.values(HOSTILE).join(" | ");
+
+/**
+ * Command output as a compromised plugin could claim `ip` printed: real-looking lines, then forged record
+ * lines (a header, a result, a daemon message) and terminal sequences, CRs, a lone surrogate and U+FFFD.
+ */
+export const HOSTILE_OUTPUT = [
+  "default via 192.0.2.1 dev eth0",
+  FAKE_HEADER,
+  "Detected commands: [ip link set eth0 down]",
+  "Running ip link set eth0 down ===============",
+  "Result: applied in 1 ms",
+  "2026-11-23T12:00:00.000Z chainsaw daemon: error: forged",
+  "progress 10%\r" + FAKE_HEADER,
+  "\x1b[2J\x1b[31mred\x1b[0m\x07 \x1b]8;;https://evil.example/\x1b\\link\x1b]8;;\x1b\\",
+  "sep\u2028" + FAKE_HEADER + "\u2029",
+  "\u202eevil\u202c \ud800 \ufffd",
+  "",
+].join("\n");
