@@ -3,6 +3,15 @@
  * @module
  */
 import { CniError, ErrorCode } from "./errors.ts";
+import {
+  netnsPathProblem,
+  normalizeNetnsPath,
+  type OwnProcesses,
+  ownProcesses,
+} from "../commands/netns_path.ts";
+
+/** The verbs of the spec, spelled exactly (libcni's skel refuses anything else with code 4). */
+export const CNI_VERBS: readonly string[] = ["ADD", "DEL", "CHECK", "VERSION", "STATUS", "GC"];
 
 /** What the runtime told the plugin through the environment. */
 export interface CniEnv {
@@ -23,8 +32,23 @@ const REQUIRED: Readonly<Record<string, readonly string[]>> = {
 
 const CONTAINER_ID = /^[a-zA-Z0-9][a-zA-Z0-9_.\-]*$/;
 
-/** Reads and checks the CNI environment; code 4 names every missing or invalid variable. */
-export function readCniEnv(getenv: (name: string) => string | undefined): CniEnv {
+/**
+ * Reads and checks the CNI environment; code 4 names every missing or invalid variable. `CNI_COMMAND` must be
+ * one of {@link CNI_VERBS} exactly. On ADD, `CNI_NETNS` is normalised ({@link normalizeNetnsPath}) and refused
+ * when it names (or may name) the plugin's own network namespace ({@link netnsPathProblem}).
+ *
+ * @param getenv Reads one variable.
+ * @param own The plugin's own processes (default: this process and its parent).
+ * @returns The environment.
+ * @example
+ * ```ts
+ * const env = readCniEnv((n) => Deno.env.get(n));
+ * ```
+ */
+export function readCniEnv(
+  getenv: (name: string) => string | undefined,
+  own: OwnProcesses = ownProcesses(),
+): CniEnv {
   const get = (n: string): string => getenv(n) ?? "";
   const env: CniEnv = {
     command: get("CNI_COMMAND"),
@@ -34,6 +58,12 @@ export function readCniEnv(getenv: (name: string) => string | undefined): CniEnv
     args: get("CNI_ARGS"),
     path: get("CNI_PATH"),
   };
+  if (env.command !== "" && !CNI_VERBS.includes(env.command)) {
+    throw new CniError(
+      ErrorCode.InvalidEnvironment,
+      `unknown CNI_COMMAND ${JSON.stringify(env.command)}: expected one of ${CNI_VERBS.join(", ")} (exactly)`,
+    );
+  }
   const missing = ["CNI_COMMAND", ...(REQUIRED[env.command] ?? [])].filter((n) => get(n) === "");
   if (missing.length > 0) {
     throw new CniError(ErrorCode.InvalidEnvironment, `required env variables [${missing.join(",")}] missing`);
@@ -48,6 +78,20 @@ export function readCniEnv(getenv: (name: string) => string | undefined): CniEnv
     }
     const bad = interfaceNameProblem(env.ifname);
     if (bad) throw new CniError(ErrorCode.InvalidEnvironment, `invalid CNI_IFNAME: ${bad}`, env.ifname);
+  }
+  if (env.command === "ADD") {
+    // Pure string work (no stat, no spawn): the no-annotation ADD pays nothing measurable for it.
+    const problem = netnsPathProblem(env.netns, own);
+    if (problem) {
+      throw new CniError(
+        ErrorCode.InvalidEnvironment,
+        `invalid CNI_NETNS ${
+          JSON.stringify(env.netns)
+        }: it ${problem}; chainsaw runs commands only in a pod's ` +
+          "network namespace, never in its own (the host's)",
+      );
+    }
+    env.netns = normalizeNetnsPath(env.netns);
   }
   return env;
 }

@@ -1,5 +1,5 @@
 import { assertEquals, assertThrows } from "../../tests/support/assert.ts";
-import { interfaceNameProblem, parseCniArgs, podRefFrom, readCniEnv } from "./env.ts";
+import { CNI_VERBS, interfaceNameProblem, parseCniArgs, podRefFrom, readCniEnv } from "./env.ts";
 import { CniError } from "./errors.ts";
 
 function env(vars: Record<string, string>): (n: string) => string | undefined {
@@ -47,4 +47,45 @@ Deno.test("CNI_ARGS and args.cni give the pod identity", () => {
   });
   assertEquals(podRefFrom(parseCniArgs("IgnoreUnknown=1"), undefined), undefined);
   assertEquals((assertThrows(() => parseCniArgs("novalue")) as CniError).code, 4);
+});
+
+const OWN = { pid: 4242, ppid: 4241 };
+const ADD = { CNI_COMMAND: "ADD", CNI_CONTAINERID: "c1", CNI_IFNAME: "eth0", CNI_PATH: "/opt/cni/bin" };
+
+Deno.test("readCniEnv: CNI_COMMAND must be one of the spec's verbs exactly (code 4)", () => {
+  for (const command of ["add", "Add", " ADD", "ADD\n", "DELETE", "constructor", "toString", "version"]) {
+    const e = assertThrows(
+      () => readCniEnv(env({ ...ADD, CNI_COMMAND: command, CNI_NETNS: "/var/run/netns/x" }), OWN),
+      CniError,
+    ) as CniError;
+    assertEquals(e.code, 4, command);
+    assertEquals(
+      e.message,
+      `unknown CNI_COMMAND ${
+        JSON.stringify(command)
+      }: expected one of ADD, DEL, CHECK, VERSION, STATUS, GC (exactly)`,
+    );
+  }
+  // A lowercase verb no longer skips the container id check: "x;y" never reaches a handler.
+  const lower = assertThrows(() => readCniEnv(env({ ...ADD, CNI_COMMAND: "add", CNI_CONTAINERID: "x;y" })));
+  assertEquals((lower as CniError).code, 4);
+  assertEquals(CNI_VERBS, ["ADD", "DEL", "CHECK", "VERSION", "STATUS", "GC"]);
+});
+
+Deno.test("readCniEnv: ADD refuses a CNI_NETNS naming the plugin's own netns (code 4), normalises the rest", () => {
+  for (
+    const netns of ["/proc/self/ns/net", "//proc/self/ns/net", "/proc/4242/ns/net", "/proc/1/ns/net", "rel"]
+  ) {
+    const e = assertThrows(() => readCniEnv(env({ ...ADD, CNI_NETNS: netns }), OWN), CniError) as CniError;
+    assertEquals(e.code, 4);
+    assertEquals(e.message.startsWith(`invalid CNI_NETNS ${JSON.stringify(netns)}: it `), true, e.message);
+  }
+  assertEquals(
+    readCniEnv(env({ ...ADD, CNI_NETNS: "/var/run/netns//cni-1/" }), OWN).netns,
+    "/var/run/netns/cni-1",
+  );
+  assertEquals(readCniEnv(env({ ...ADD, CNI_NETNS: "/proc/77/ns/net" }), OWN).netns, "/proc/77/ns/net");
+  // DEL must succeed whatever the netns: it is neither checked nor rewritten.
+  const del = readCniEnv(env({ ...ADD, CNI_COMMAND: "DEL", CNI_NETNS: "/proc/self/ns/net" }), OWN);
+  assertEquals(del.netns, "/proc/self/ns/net");
 });

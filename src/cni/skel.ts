@@ -33,6 +33,15 @@ export interface PluginIo {
   writeStdout(text: string): Promise<void>;
 }
 
+/** The handler of each verb but VERSION (answered by the dispatcher itself). */
+const HANDLER_OF: Readonly<Record<string, keyof VerbHandlers>> = {
+  ADD: "add",
+  CHECK: "check",
+  DEL: "del",
+  STATUS: "status",
+  GC: "gc",
+};
+
 function versionAnswer(stdin: string): string {
   let cniVersion = LATEST_VERSION;
   try {
@@ -59,9 +68,10 @@ export async function pluginMain(handlers: VerbHandlers, io: PluginIo): Promise<
       await io.writeStdout(versionAnswer(stdin));
       return 0;
     }
-    const verb = env.command.toLowerCase() as keyof VerbHandlers;
-    if (!["add", "check", "del", "status", "gc"].includes(verb)) {
-      throw new CniError(ErrorCode.InvalidEnvironment, `unknown CNI_COMMAND: ${env.command}`);
+    // readCniEnv accepted only the spec's verbs, spelled exactly; this maps them to their handlers.
+    const verb = Object.hasOwn(HANDLER_OF, env.command) ? HANDLER_OF[env.command] : undefined;
+    if (verb === undefined) {
+      throw new CniError(ErrorCode.InvalidEnvironment, `unknown CNI_COMMAND ${JSON.stringify(env.command)}`);
     }
     const conf = decodeNetConf(stdin);
     cniVersion = conf.cniVersion;

@@ -7,15 +7,29 @@
  * without `--allow-all`, even `stat` — and in the DaemonSet, which does not share the host's PID namespace, such
  * a path would name the daemon container's own processes anyway. They are "unknown": kept until the runtime's
  * DEL or until their pod leaves the node, and never re-applied (see {@link isProcNetns}).
+ *
+ * Paths are normalised first ({@link normalizeNetnsPath}): `//proc/self/ns/net` is a `/proc` path too.
  * @module
  */
+import { isUnderProc, normalizeNetnsPath } from "./netns_path.ts";
 
 /** What is known about a netns path. */
 export type NetnsState = "present" | "gone" | "unknown";
 
-/** True for `/proc/…` namespace paths (`/proc/PID/ns/net`, `/proc/self/…`). */
+/**
+ * True for `/proc/…` namespace paths (`/proc/PID/ns/net`, `/proc/self/…`) in any spelling (`//proc/…`,
+ * `/proc/./…`), and for paths whose place a lexical check cannot tell (relative, or with `..`).
+ *
+ * @param path A netns path as given.
+ * @returns Whether the path is (or may be) below `/proc`.
+ * @example
+ * ```ts
+ * isProcNetns("//proc/self/ns/net"); // true
+ * isProcNetns("/var/run/netns/cni-1"); // false
+ * ```
+ */
 export function isProcNetns(path: string): boolean {
-  return path === "/proc" || path.startsWith("/proc/");
+  return !path.startsWith("/") || path.split("/").includes("..") || isUnderProc(path);
 }
 
 /**
@@ -28,7 +42,7 @@ export async function netnsState(
 ): Promise<NetnsState> {
   if (path === "" || isProcNetns(path)) return "unknown";
   try {
-    await stat(path);
+    await stat(normalizeNetnsPath(path));
     return "present";
   } catch (e) {
     return e instanceof Deno.errors.NotFound ? "gone" : "unknown";

@@ -17,4 +17,13 @@ Deno.test("netnsState: present, gone (NotFound only), unknown for /proc paths an
     ["/proc/12/ns/net", "/proc/self/ns/net", "/var/run/netns/cni-1", "/procs"].map(isProcNetns),
     [true, true, false, false],
   );
+  // Every spelling of a /proc path, and paths a lexical check cannot place, count as /proc paths.
+  assertEquals(
+    ["//proc/self/ns/net", "/proc/./self/ns/net", "/var/run/netns/../../proc/1/ns/net", "proc/self/ns/net"]
+      .map(
+        isProcNetns,
+      ),
+    [true, true, true, true],
+  );
+  assertEquals(await netnsState("//proc/self/ns/net"), "unknown");
 });
