@@ -25,22 +25,40 @@ export interface ApplyInput {
   who: string;
   /** Runs one command (injected: runInNetns in production). */
   run(command: string, argv: readonly string[], opts: RunnerOptions): Promise<CommandResult>;
+  /** A monotonic clock in milliseconds for the list's deadline (default `performance.now`). */
+  now?(): number;
 }
 
 /** What happened. */
 export interface ApplyOutcome {
   verdict: Verdict;
   results: CommandResult[];
-  /** The first problem (101 rejected, 100 failed), if any. */
+  /** The first problem (101 rejected, 100 failed or out of time), if any. */
   error?: CniError;
+  /** Commands not started because the list's deadline (`limits.listTimeoutMs`) had passed. */
+  notStarted: number;
 }
 
 /**
  * Applies `input.commands`. With onError "fail", a rejection means nothing runs and the first failing command
  * stops the list; with "continue", rejected commands are skipped and failing ones do not stop the rest.
+ * Whatever `onError`, the whole list has `limits.listTimeoutMs`: each command's timeout is cut to what is left
+ * of it, and once it has passed no further command is started (code 100 naming the deadline; the verdict is
+ * "failed" unless a command was rejected).
+ *
+ * @param input What to apply and how.
+ * @returns The verdict, each started command's result and the first problem.
+ * @example
+ * ```ts
+ * const outcome = await applyCommands({ commands: ["ip route"], annotationBytes: 10, policy, ctx,
+ *   onError: "fail", runner: { ipPath, nsenterPath, netns }, who: "pod default/p1", run: runInNetns });
+ * ```
  */
 export async function applyCommands(input: ApplyInput): Promise<ApplyOutcome> {
-  if (input.commands.length === 0) return { verdict: "nothing", results: [] };
+  if (input.commands.length === 0) return { verdict: "nothing", results: [], notStarted: 0 };
+  const now = input.now ?? (() => performance.now());
+  const listTimeoutMs = input.policy.limits.listTimeoutMs;
+  const deadline = now() + listTimeoutMs;
   const verdict = evaluateList(input.commands, input.policy, input.ctx, input.annotationBytes);
   let error: CniError | undefined;
   if (!verdict.allowed) {
@@ -50,7 +68,7 @@ export async function applyCommands(input: ApplyInput): Promise<ApplyOutcome> {
         input.onError === "continue" ? "it was skipped" : "nothing was run"
       }`,
     );
-    if (input.onError === "fail") return { verdict: "rejected", results: [], error };
+    if (input.onError === "fail") return { verdict: "rejected", results: [], error, notStarted: 0 };
   }
   const opts: RunnerOptions = {
     ...input.runner,
@@ -59,20 +77,62 @@ export async function applyCommands(input: ApplyInput): Promise<ApplyOutcome> {
   };
   const results: CommandResult[] = [];
   let failure: CommandResult | undefined;
+  let deadlineHit = false;
+  let killedAtDeadline: CommandResult | undefined;
   for (const cmd of verdict.prepared) {
-    const r = await input.run(cmd.source, cmd.argv, opts);
+    const left = Math.ceil(deadline - now());
+    if (left <= 0) {
+      deadlineHit = true;
+      break;
+    }
+    const cut = left < opts.timeoutMs;
+    const r = await input.run(cmd.source, cmd.argv, cut ? { ...opts, timeoutMs: left } : opts);
     results.push(r);
+    if (cut && r.timedOut) {
+      deadlineHit = true;
+      killedAtDeadline = r;
+      failure ??= r;
+      break;
+    }
     if (!succeeded(r)) {
       failure ??= r;
       if (input.onError === "fail") break;
     }
   }
-  if (failure && !error) {
+  const total = verdict.prepared.length;
+  const notStarted = deadlineHit ? total - results.length : 0;
+  if (deadlineHit) {
+    const earlier = error
+      ? error.message.slice(input.who.length + 2)
+      : failure && failure !== killedAtDeadline
+      ? describeFailure(failure)
+      : undefined;
+    const parts = [
+      `the list's deadline of ${listTimeoutMs} ms (policy limits.listTimeoutMs) passed after ${results.length} ` +
+      `of ${total} commands`,
+      ...(killedAtDeadline ? [`"${killedAtDeadline.command}" was killed at it`] : []),
+      ...(notStarted > 0
+        ? [`${notStarted} not started, the first "${verdict.prepared[results.length].source}"`]
+        : []),
+      ...(earlier ? [`before that: ${earlier}`] : []),
+    ];
+    error = new CniError(
+      ErrorCode.CommandFailed,
+      `${input.who}: ${parts.join("; ")}`,
+      `ran ${results.length} of ${total} commands in ${input.runner.netns}`,
+    );
+  } else if (failure && !error) {
     error = new CniError(
       ErrorCode.CommandFailed,
       `${input.who}: ${describeFailure(failure)}`,
-      `ran ${results.length} of ${verdict.prepared.length} commands in ${input.runner.netns}`,
+      `ran ${results.length} of ${total} commands in ${input.runner.netns}`,
     );
   }
-  return { verdict: !verdict.allowed ? "rejected" : failure ? "failed" : "applied", results, error };
+  const failed = failure !== undefined || deadlineHit;
+  return {
+    verdict: !verdict.allowed ? "rejected" : failed ? "failed" : "applied",
+    results,
+    error,
+    notStarted,
+  };
 }

@@ -62,3 +62,39 @@ Deno.test("applyCommands: the first failure stops the list unless onError contin
   assertEquals([all.verdict, cont.ran.length], ["failed", 2]);
   assertEquals((await applyCommands(input([], "fail").input)).verdict, "nothing");
 });
+
+Deno.test("applyCommands: the list's deadline stops starting commands whatever onError; timeouts are cut to it", async () => {
+  for (const onError of ["fail", "continue"] as const) {
+    const t = input(["ip route", "ip addr", "ip link", "ip route show table 5"], onError);
+    let clock = 0;
+    const timeouts: number[] = [];
+    const run = t.input.run;
+    const policy = defaultPolicy();
+    const out = await applyCommands({
+      ...t.input,
+      policy: { ...policy, limits: { ...policy.limits, commandTimeoutMs: 800, listTimeoutMs: 1000 } },
+      now: () => clock,
+      run: async (command, argv, opts) => {
+        timeouts.push(opts.timeoutMs);
+        // Every command takes 450 ms (and is killed when its timeout is shorter).
+        clock += Math.min(450, opts.timeoutMs);
+        const r = await run(command, argv, opts);
+        return 450 > opts.timeoutMs ? { ...r, exitCode: null, signal: "SIGKILL", timedOut: true } : r;
+      },
+    });
+    assertEquals(
+      [out.verdict, out.error?.code, out.notStarted, t.ran.length],
+      ["failed", 100, 1, 3],
+      onError,
+    );
+    assertEquals(timeouts, [800, 550, 100]);
+    assertEquals(
+      out.error?.message,
+      "pod ns/p: the list's deadline of 1000 ms (policy limits.listTimeoutMs) passed after 3 of 4 commands; " +
+        '"ip link" was killed at it; 1 not started, the first "ip route show table 5"',
+    );
+  }
+  // Within the deadline nothing changes.
+  const quick = await applyCommands(input(["ip route"], "fail").input);
+  assertEquals([quick.verdict, quick.notStarted, quick.error], ["applied", 0, undefined]);
+});
