@@ -48,10 +48,10 @@ export async function daemonAnnotations(socket: string, pod: PodRef): Promise<Po
   });
   if (!answer) return undefined;
   if (pod.uid && answer.uid !== pod.uid) {
+    const has = answer.uid ? `has UID ${answer.uid}` : "has no UID";
     throw new CniError(
       ErrorCode.PodLookupFailed,
-      `pod ${pod.namespace}/${pod.name} has UID ${answer.uid} but the runtime is setting up UID ${pod.uid}: ` +
-        "stale pod, nothing run",
+      `pod ${pod.namespace}/${pod.name} ${has} but the runtime is setting up UID ${pod.uid}: stale pod, nothing run`,
     );
   }
   return { annotations: answer.annotations, source: "daemon" };
@@ -176,10 +176,12 @@ export class ApiAccess {
     const who = `${pod.namespace}/${pod.name}`;
     return this.#call(`pod ${who}`, async (client) => {
       const obj = await client.getPod(pod.namespace, pod.name);
-      if (pod.uid && obj.metadata.uid && obj.metadata.uid !== pod.uid) {
+      // A pod without metadata.uid cannot be shown to be the one the runtime sets up: stale as well.
+      if (pod.uid && obj.metadata.uid !== pod.uid) {
+        const has = obj.metadata.uid ? `has UID ${obj.metadata.uid}` : "has no metadata.uid";
         throw new CniError(
           ErrorCode.PodLookupFailed,
-          `pod ${who} has UID ${obj.metadata.uid} but the runtime is setting up UID ${pod.uid}: stale pod, nothing run`,
+          `pod ${who} ${has} but the runtime is setting up UID ${pod.uid}: stale pod, nothing run`,
         );
       }
       return { annotations: obj.metadata.annotations ?? {}, source: "api" };
