@@ -7,6 +7,7 @@
  * @module
  */
 import * as z from "zod/mini";
+import { netnsPathProblem, normalizeNetnsPath } from "../commands/netns_path.ts";
 import { netnsState } from "../commands/netns_state.ts";
 import { atomicWriteFile, dirOf, removeStaleTemps } from "../daemon/atomic_file.ts";
 import type { Report } from "../report/report.ts";
@@ -70,6 +71,12 @@ export interface AttachmentStoreOptions {
 
 const keyOf = (containerId: string, ifname: string) => `${containerId}\u0000${ifname}`;
 
+/** "ns/name ifname (container id)" for log lines; the strings are quoted when they are not plain. */
+function describe(a: { namespace: string; name: string; ifname: string; containerId: string }): string {
+  const q = (v: string) => /^[\w.\-]*$/.test(v) ? v : JSON.stringify(v);
+  return `${q(a.namespace)}/${q(a.name)} ${q(a.ifname)} (container ${q(a.containerId)})`;
+}
+
 /** The attachments, keyed by container id and interface name. */
 export class AttachmentStore {
   /** The state file. */
@@ -123,7 +130,16 @@ export class AttachmentStore {
       );
       return store;
     }
-    for (const a of r.data.attachments) store.#items.set(keyOf(a.containerId, a.ifname), a);
+    for (const a of r.data.attachments) {
+      const problem = netnsPathProblem(a.netns);
+      if (problem !== undefined) {
+        store.#log(
+          `attachments: ${path}: dropped ${describe(a)}: its netns ${JSON.stringify(a.netns)} ${problem}`,
+        );
+        continue;
+      }
+      store.#items.set(keyOf(a.containerId, a.ifname), { ...a, netns: normalizeNetnsPath(a.netns) });
+    }
     return store;
   }
 
@@ -142,12 +158,24 @@ export class AttachmentStore {
    * ADD reports with a pod and a netns count; returns the attachment, or undefined when the report was ignored.
    * `applied` is the annotation value the ADD used (`""` for none), when the caller knows it. The report's pod
    * interfaces, chain policy and `onError` are kept, so a re-apply evaluates and runs like the ADD did.
+   * The netns path is kept normalised ({@link normalizeNetnsPath}); a report whose netns names (or may name)
+   * the daemon's own namespace ({@link netnsPathProblem}: relative, `..`, `/proc/self/…`, the daemon's PID …)
+   * is not recorded (logged).
    */
   add(report: Report, applied?: string): Attachment | undefined {
     if (report.verb !== "ADD" || !report.pod || !report.netns || !report.containerId) return undefined;
+    const problem = netnsPathProblem(report.netns);
+    if (problem !== undefined) {
+      this.#log(
+        `attachments: not recording ${
+          describe({ ...report.pod, ifname: report.ifname, containerId: report.containerId })
+        }: its netns ${JSON.stringify(report.netns)} ${problem}`,
+      );
+      return undefined;
+    }
     const a: Attachment = {
       containerId: report.containerId,
-      netns: report.netns,
+      netns: normalizeNetnsPath(report.netns),
       ifname: report.ifname,
       network: report.network,
       podUid: report.pod.uid,

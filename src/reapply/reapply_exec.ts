@@ -7,6 +7,8 @@
  */
 import { CniError, ErrorCode } from "../cni/errors.ts";
 import { applyCommands, type ApplyInput } from "../commands/apply.ts";
+import { netnsPathProblem } from "../commands/netns_path.ts";
+import { isProcNetns } from "../commands/netns_state.ts";
 import type { CachedPod } from "../kube/pod_cache.ts";
 import { type Policy, PolicyError } from "../policy/rules.ts";
 import type { Report } from "../report/report.ts";
@@ -28,6 +30,30 @@ export interface ReapplyExecDeps {
   /** Runs one command (runInNetns in production). */
   run: ApplyInput["run"];
   now(): Date;
+  /** Why a netns must not be entered (default {@link reapplyNetnsProblem}); replaceable in tests. */
+  netnsProblem?(path: string): string | undefined;
+}
+
+/**
+ * Why the daemon must not re-apply in the netns at `path`, or undefined: every problem of
+ * {@link netnsPathProblem} (relative, `..`, `/proc/self`, the daemon's own PID, its parent's, init's), and any
+ * `/proc` path at all — a PID may have been reused since the ADD, and in the DaemonSet's own PID namespace it
+ * names the daemon container's processes (see docs/reapply.md).
+ *
+ * @param path The attachment's netns path.
+ * @returns The problem, as a phrase following the path, or undefined.
+ * @example
+ * ```ts
+ * reapplyNetnsProblem("//proc/self/ns/net"); // "is a /proc path other than /proc/PID/ns/net …"
+ * reapplyNetnsProblem("/var/run/netns/cni-1"); // undefined
+ * ```
+ */
+export function reapplyNetnsProblem(path: string): string | undefined {
+  const problem = netnsPathProblem(path);
+  if (problem !== undefined) return problem;
+  return isProcNetns(path)
+    ? "is a /proc path (only namespaces pinned under /var/run/netns are re-entered)"
+    : undefined;
 }
 
 function round(ms: number): number {
@@ -67,6 +93,28 @@ export async function executeStep(step: ReapplyStep, pod: CachedPod, deps: Reapp
     return finish(new CniError(ErrorCode.CommandRejected, `${who}: ${step.error}`));
   }
   report.detected = [...step.commands];
+  // Checked here, right before running, whatever the store or the planner let through.
+  const problem = (deps.netnsProblem ?? reapplyNetnsProblem)(a.netns);
+  if (problem !== undefined) {
+    report.verdict = "error";
+    return finish(
+      new CniError(
+        ErrorCode.InvalidEnvironment,
+        `${who}: netns ${JSON.stringify(a.netns)} ${problem}: nothing run`,
+      ),
+    );
+  }
+  // A pod without a UID (or with another) is not the one this attachment was set up for.
+  if (a.podUid && pod.uid !== a.podUid) {
+    report.verdict = "error";
+    const has = pod.uid ? `has UID ${pod.uid}` : "has no UID";
+    return finish(
+      new CniError(
+        ErrorCode.PodLookupFailed,
+        `${who} ${has} but the attachment was set up for UID ${a.podUid}: stale pod, nothing run`,
+      ),
+    );
+  }
   try {
     let policy: Policy;
     try {
