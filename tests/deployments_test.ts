@@ -16,6 +16,7 @@ import { type DaemonOptions, decodeDaemonOptions, parseHealthAddr } from "../src
 import { kubeconfigPath } from "../src/daemon/plugin_kubeconfig.ts";
 import { socketDir } from "../src/daemon/socket_path.ts";
 import { API_CALLS, apiCallPermissions } from "../src/kube/api_calls.ts";
+import { APPLIED_CONDITION } from "../src/kube/pod_status.ts";
 import { effectivePolicy, NODE_POLICY_DIR } from "../src/policy/load.ts";
 import { defaultPolicy } from "../src/policy/default_policy.ts";
 import { DEFAULT_ATTACHMENTS_PATH } from "../src/reapply/attachments.ts";
@@ -275,8 +276,12 @@ Deno.test("the code's API paths use exactly the resources of API_CALLS", async (
       if (e.isDirectory) await walk(p);
       else if (e.name.endsWith(".ts") && !e.name.endsWith("_test.ts")) {
         const text = await Deno.readTextFile(p);
-        for (const m of text.matchAll(/\/api\/v1\/(?:namespaces\/\$\{[^}]+\}\/)?([a-z]+)/g)) {
-          used.add(`/${m[1]}`);
+        for (
+          const m of text.matchAll(
+            /\/api\/v1\/(?:namespaces\/\$\{[^}]+\}\/)?([a-z]+)(?:\/\$\{[^}]+\}\/([a-z]+))?/g,
+          )
+        ) {
+          used.add(m[2] ? `/${m[1]}/${m[2]}` : `/${m[1]}`); // a subresource: pods/status
         }
         // A path that ends at the namespace's name is the namespace itself.
         if (/\/api\/v1\/namespaces\/\$\{[^}]+\}`/.test(text)) namespaceItself = true;
@@ -335,4 +340,12 @@ Deno.test("example.yaml is the seed's example: bridge on 192.0.2.0/24 chained wi
     "ip route add 192.0.3.0/24 dev CURRENT_INTERFACE",
     "ip route",
   ]);
+});
+
+Deno.test("example.yaml has a pod that waits for chainsaw's condition as a readiness gate", () => {
+  const docs = load("example.yaml");
+  const pod = one(docs, "Pod", "chainsawgatedpod");
+  assertEquals(pod.spec.readinessGates, [{ conditionType: APPLIED_CONDITION }]);
+  assertEquals(pod.metadata.annotations["k8s.v1.cni.cncf.io/networks"], "test-chainsaw");
+  assertEquals(parseAnnotation(pod.metadata.annotations[ANNOTATION], "test-chainsaw-chain").length, 1);
 });

@@ -128,6 +128,13 @@ export function registerDaemonCommands(program: Command, setExit: (code: number)
     )
     .option("--no-pod-watch", "do not watch this node's pods (no pod cache for the plugin, no live re-apply)")
     .option("--no-events", "do not record Kubernetes Events on pods")
+    .addOption(
+      new Option(
+        "--pod-condition <mode>",
+        "set the pod condition chainsaw.cni.cncf.io/applied on pods that list it in spec.readinessGates " +
+          "(gated), on every pod of the node (all), or never (off)",
+      ).choices(["gated", "all", "off"]).default("gated"),
+    )
     .action(async (opts: Record<string, unknown>) => {
       const { decodeDaemonOptions, withEnvironment } = await import("../daemon/options.ts");
       const { runDaemon, realIo } = await import("../daemon/daemon.ts");

@@ -39,6 +39,11 @@ export interface DaemonOptions {
   podWatch: boolean;
   /** Record Kubernetes Events on pods. */
   events: boolean;
+  /**
+   * Which pods get the condition `chainsaw.cni.cncf.io/applied`: `gated` (those listing it in
+   * `spec.readinessGates`), `all` (every non-hostNetwork pod of the node) or `off`.
+   */
+  podCondition: "gated" | "all" | "off";
 }
 
 const absolute = z.string().check(z.refine((s) => s.startsWith("/"), "must be an absolute path"));
@@ -85,6 +90,7 @@ export const DaemonOptionsSchema = z.object({
   policyConfigmapDir: z.optional(absolute),
   podWatch: z._default(z.boolean(), true),
   events: z._default(z.boolean(), true),
+  podCondition: z._default(z.enum(["gated", "all", "off"]), "gated"),
 });
 
 /** The flags' attribute names as they appear in messages (where they differ from the attribute). */

@@ -29,6 +29,14 @@ export const API_CALLS: readonly ApiCall[] = [
   },
   {
     group: "",
+    resource: "pods/status",
+    verbs: ["patch"],
+    why:
+      "daemon: set the pod condition chainsaw.cni.cncf.io/applied after ADD and every re-apply (by default " +
+      "only on pods that list it in spec.readinessGates)",
+  },
+  {
+    group: "",
     resource: "namespaces",
     verbs: ["get"],
     why: "plugin and daemon: GET the pod's namespace labels, only when the node policy sets namespaceLabels",

@@ -177,6 +177,41 @@ export class KubeClient {
     return r.data;
   }
 
+  /**
+   * Strategic-merge-patches a pod's status subresource (`PATCH …/pods/{name}/status`, RBAC `pods/status: patch`)
+   * and returns the updated pod.
+   *
+   * @param namespace the pod's namespace
+   * @param name the pod's name
+   * @param patch the patch body (see `conditionPatch` in pod_status.ts)
+   * @param signal aborts the request
+   * @returns the pod as the server stored it
+   * @example
+   * ```ts
+   * const pod = await client.patchPodStatus("default", "p1", conditionPatch(uid, condition));
+   * ```
+   */
+  async patchPodStatus(
+    namespace: string,
+    name: string,
+    patch: Record<string, unknown>,
+    signal?: AbortSignal,
+  ): Promise<Pod> {
+    const path = `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods/${
+      encodeURIComponent(name)
+    }/status`;
+    const r = PodSchema.safeParse(
+      await this.json(path, {
+        method: "PATCH",
+        body: patch,
+        contentType: "application/strategic-merge-patch+json",
+        signal,
+      }),
+    );
+    if (!r.success) throw new KubeApiError(0, "BadResponse", `${path}: unexpected pod object`);
+    return r.data;
+  }
+
   /** GETs a namespace's labels (for policies scoped by namespace labels). */
   async getNamespaceLabels(namespace: string, signal?: AbortSignal): Promise<Record<string, string>> {
     const path = `/api/v1/namespaces/${encodeURIComponent(namespace)}`;

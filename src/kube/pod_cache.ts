@@ -1,7 +1,8 @@
 /**
- * The node-local pod cache fed by {@link PodWatcher}: a small record per pod (identity, phase, deletion mark and
- * only the annotations chainsaw reads), lookups by name or UID, waiting for a pod the watch has not delivered
- * yet, and listeners for changes of the chainsaw annotation and for deletions.
+ * The node-local pod cache fed by {@link PodWatcher}: a small record per pod (identity, phase, deletion mark, the
+ * readiness gates' condition types, chainsaw's own pod condition and only the annotations chainsaw reads), lookups
+ * by name or UID, waiting for a pod the watch has not delivered yet, and listeners for changes of the chainsaw
+ * annotation, for every update, and for deletions.
  *
  * Wiring: `new PodWatcher({ …, onList: (pods) => cache.replace(pods), onEvent: (t, pod) => cache.apply(t, pod) })`.
  * @module
@@ -9,6 +10,7 @@
 import { ANNOTATION } from "../commands/annotation.ts";
 import type { Pod } from "./client.ts";
 import type { PodEventType } from "./pod_watch.ts";
+import { APPLIED_CONDITION, type PodCondition, podConditions, readinessGates } from "./pod_status.ts";
 
 /** What the cache keeps of one pod. */
 export interface CachedPod {
@@ -22,7 +24,16 @@ export interface CachedPod {
   deletionTimestamp?: string;
   /** Only the annotations listed in {@link PodCacheOptions.annotationKeys}. */
   annotations: Record<string, string>;
+  /** The condition types of `spec.readinessGates` (absent when the pod declares none). */
+  readinessGates?: string[];
+  /** `spec.hostNetwork` when true (such a pod has no CNI attachments). */
+  hostNetwork?: true;
+  /** Only the conditions listed in {@link PodCacheOptions.conditionTypes}, by type (absent when none). */
+  conditions?: Record<string, PodCondition>;
 }
+
+/** Called after a pod was added or changed (`old` is undefined for a new pod). */
+export type PodUpdateListener = (pod: CachedPod, old: CachedPod | undefined) => void;
 
 /** Called when the chainsaw annotation of a known pod changes (`undefined` = absent). */
 export type AnnotationChangeListener = (
@@ -38,12 +49,18 @@ export type PodDeleteListener = (pod: CachedPod) => void;
 export interface PodCacheOptions {
   /** Annotation keys to keep (default: only chainsaw's, {@link ANNOTATION}). */
   annotationKeys?: readonly string[];
+  /** Condition types to keep (default: only chainsaw's, {@link APPLIED_CONDITION}). */
+  conditionTypes?: readonly string[];
   /** Where listener exceptions are reported (they never reach the watcher). */
   log?(msg: string): void;
 }
 
 /** Reduces a pod to the fields chainsaw needs. */
-export function slimPod(pod: Pod, keys: readonly string[] = [ANNOTATION]): CachedPod {
+export function slimPod(
+  pod: Pod,
+  keys: readonly string[] = [ANNOTATION],
+  conditionTypes: readonly string[] = [APPLIED_CONDITION],
+): CachedPod {
   const md = pod.metadata;
   const annotations: Record<string, string> = {};
   for (const k of keys) {
@@ -59,6 +76,11 @@ export function slimPod(pod: Pod, keys: readonly string[] = [ANNOTATION]): Cache
     annotations,
   };
   if (md.deletionTimestamp) out.deletionTimestamp = md.deletionTimestamp;
+  const gates = readinessGates(pod);
+  if (gates.length > 0) out.readinessGates = gates;
+  if (pod.spec?.hostNetwork === true) out.hostNetwork = true;
+  const conditions = podConditions(pod, conditionTypes);
+  if (Object.keys(conditions).length > 0) out.conditions = conditions;
   return out;
 }
 
@@ -76,11 +98,14 @@ export class PodCache {
   readonly #waiters = new Map<string, Set<Waiter>>();
   readonly #changeListeners = new Set<AnnotationChangeListener>();
   readonly #deleteListeners = new Set<PodDeleteListener>();
+  readonly #updateListeners = new Set<PodUpdateListener>();
   readonly #keys: readonly string[];
+  readonly #conditionTypes: readonly string[];
   readonly #log: (msg: string) => void;
 
   constructor(opts: PodCacheOptions = {}) {
     this.#keys = opts.annotationKeys ?? [ANNOTATION];
+    this.#conditionTypes = opts.conditionTypes ?? [APPLIED_CONDITION];
     this.#log = opts.log ?? (() => {});
   }
 
@@ -153,16 +178,22 @@ export class PodCache {
     return () => this.#deleteListeners.delete(listener);
   }
 
+  /** Subscribes to every added or changed pod (after the annotation listeners); returns the unsubscribe. */
+  onUpdate(listener: PodUpdateListener): () => void {
+    this.#updateListeners.add(listener);
+    return () => this.#updateListeners.delete(listener);
+  }
+
   /** Applies one watch event. */
   apply(type: PodEventType, pod: Pod): void {
     const ns = pod.metadata.namespace ?? "";
     if (type === "DELETED") this.#delete(key(ns, pod.metadata.name));
-    else this.#upsert(slimPod(pod, this.#keys));
+    else this.#upsert(slimPod(pod, this.#keys, this.#conditionTypes));
   }
 
   /** Replaces the content with a complete list: pods absent from it are deleted, the others upserted. */
   replace(pods: readonly Pod[]): void {
-    const fresh = pods.map((p) => slimPod(p, this.#keys));
+    const fresh = pods.map((p) => slimPod(p, this.#keys, this.#conditionTypes));
     const keep = new Set(fresh.map((p) => key(p.namespace, p.name)));
     for (const k of [...this.#pods.keys()]) if (!keep.has(k)) this.#delete(k);
     for (const p of fresh) this.#upsert(p);
@@ -185,15 +216,22 @@ export class PodCache {
     this.#pods.set(k, pod);
     if (pod.uid) this.#byUid.set(pod.uid, k);
     for (const w of [...this.#waiters.get(k) ?? []]) if (!w.uid || w.uid === pod.uid) w.resolve(pod);
-    if (!old) return;
-    const before = old.annotations[ANNOTATION];
+    const before = old?.annotations[ANNOTATION];
     const after = pod.annotations[ANNOTATION];
-    if (before === after) return;
-    for (const l of [...this.#changeListeners]) {
+    if (old && before !== after) {
+      for (const l of [...this.#changeListeners]) {
+        try {
+          l(pod, before, after);
+        } catch (e) {
+          this.#log(`pod cache: annotation listener failed: ${(e as Error).message}`);
+        }
+      }
+    }
+    for (const l of [...this.#updateListeners]) {
       try {
-        l(pod, before, after);
+        l(pod, old);
       } catch (e) {
-        this.#log(`pod cache: annotation listener failed: ${(e as Error).message}`);
+        this.#log(`pod cache: update listener failed: ${(e as Error).message}`);
       }
     }
   }

@@ -9,7 +9,8 @@
  *   until its first list;
  * - a change of a pod's chainsaw annotation is **re-applied** in each of its attachments' netns with the same
  *   policy (`--policy-dir` plus the chain's) and reported as a `REAPPLY` report, like an ADD;
- * - every ADD and REAPPLY execution is recorded as an **Event** on the pod.
+ * - every ADD and REAPPLY execution is recorded as an **Event** on the pod;
+ * - and sets the **pod condition** `chainsaw.cni.cncf.io/applied` (`--pod-condition`, src/daemon/conditions/).
  *
  * Without a node name or credentials only the attachment store runs (logged at start).
  * @module
@@ -33,6 +34,7 @@ import { Reapplier } from "./reapplier.ts";
 import { executeStep } from "./reapply_exec.ts";
 import { createReapplyMetrics } from "./reapply_metrics.ts";
 import { reportEventListener } from "./report_events.ts";
+import { startPodConditions } from "../daemon/conditions/pod_conditions.ts";
 
 /** Bound on one API request (list pages, Events); the watch sets its own. */
 const API_TIMEOUT_MS = 10_000;
@@ -170,6 +172,14 @@ export function reapplyExtension(deps: ReapplyExtensionDeps = defaultReapplyDeps
       reapplier.onReport(r);
     });
     if (recorder) ctx.onReport(reportEventListener(recorder));
+    const conditions = startPodConditions({
+      mode: o.podCondition ?? "gated",
+      client,
+      cache: watcher ? cache : undefined,
+      registry: ctx.metrics.registry,
+      log,
+    });
+    if (conditions) ctx.onReport(conditions.onReport);
     ctx.addSocketRoute(
       GC_ROUTE,
       createGcRoute({
@@ -208,6 +218,7 @@ export function reapplyExtension(deps: ReapplyExtensionDeps = defaultReapplyDeps
       cache.close();
       await reapplier.idle(STOP_REAPPLY_MS); // running re-applies finish and their state is written
       if (recorder) await within(recorder.flush(), STOP_EVENTS_MS);
+      await conditions?.stop(STOP_EVENTS_MS);
       client?.close();
     };
   };

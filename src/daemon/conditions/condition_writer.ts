@@ -1,0 +1,344 @@
+/**
+ * The pod condition writer: keeps the last outcome of each attachment of the node's pods, computes the pod's
+ * `chainsaw.cni.cncf.io/applied` condition ({@link wantedCondition}) and writes it with a strategic-merge PATCH
+ * of `pods/{name}/status` when it differs from what the pod has (status, reason or message; the transition time
+ * changes only with the status).
+ *
+ * - **Which pods**: mode `gated` (the default) only pods whose `spec.readinessGates` list the condition; `all`
+ *   also every other pod of the node that is not `hostNetwork`. Terminating and finished pods are left alone.
+ * - **Inputs**: {@link ConditionWriter.record} with an attachment's outcome (after ADD and every re-apply),
+ *   {@link ConditionWriter.observe} with every pod update of the pod cache (a pod without the chainsaw annotation
+ *   gets `True`/`NoCommands` from it, without any ADD report; the pod's current condition comes from it too).
+ * - **Writes** are one per pod at a time, a few pods in parallel; changes while a write runs coalesce into one
+ *   more. Errors never reach the caller: a 404 (the pod is gone) or 409 (the name is another pod now) stops; a
+ *   transient error (unreachable, timeout, 429, 5xx) is retried with doubling back-off, a bounded number of
+ *   times; anything else is logged and counted ({@link ConditionWriter.counters}).
+ * @module
+ */
+import { ANNOTATION } from "../../commands/annotation.ts";
+import { KubeApiError, type KubeClient } from "../../kube/client.ts";
+import type { CachedPod, PodCache } from "../../kube/pod_cache.ts";
+import { APPLIED_CONDITION, conditionPatch, type PodCondition } from "../../kube/pod_status.ts";
+import type { Level } from "../log_format.ts";
+import { type AttachmentOutcome, nextCondition, wantedCondition } from "./pod_condition.ts";
+
+/** Which pods get the condition. */
+export type ConditionMode = "gated" | "all" | "off";
+
+/** The values of `--pod-condition`. */
+export const CONDITION_MODES: readonly ConditionMode[] = ["gated", "all", "off"];
+
+/** A pod an outcome is about (a report's `pod`). */
+export interface ConditionPodRef {
+  namespace: string;
+  name: string;
+  uid: string;
+}
+
+/** Retry bounds of one write. */
+export interface ConditionBackoff {
+  /** First delay in milliseconds; doubles per attempt (default 500). */
+  baseMs: number;
+  /** Largest delay (default 8000). */
+  maxMs: number;
+  /** Attempts in all, the first included (default 5). */
+  attempts: number;
+}
+
+/** Options of {@link ConditionWriter}. */
+export interface ConditionWriterOptions {
+  client: Pick<KubeClient, "patchPodStatus">;
+  cache: Pick<PodCache, "get" | "getByUid">;
+  mode: "gated" | "all";
+  log(level: Level, msg: string): void;
+  /** Clock (default `new Date()`). */
+  now?(): Date;
+  backoff?: Partial<ConditionBackoff>;
+  /** Waits `ms` or until `signal` aborts; must not reject (default: a timer). */
+  sleep?(ms: number, signal?: AbortSignal): Promise<void>;
+  /** Aborted at the end of shutdown: no new write starts, back-off waits end (requests in flight finish). */
+  signal?: AbortSignal;
+  /** Pods written at the same time (default 4). */
+  parallel?: number;
+}
+
+/** Counters for metrics; plain numbers that only grow. */
+export interface ConditionCounters {
+  /** Successful PATCHes. */
+  written: number;
+  /** Writes dropped because the pod is gone (404) or its name is another pod now (409). */
+  gone: number;
+  /** Writes given up (a non-retryable error, or the retries ran out). */
+  failed: number;
+  /** Retries after transient errors. */
+  retries: number;
+}
+
+interface PodState {
+  /** Last outcome per attachment, by `containerId\0ifname`. */
+  outcomes: Map<string, AttachmentOutcome>;
+  /** What chainsaw last wrote, until the watch has caught up with it. */
+  written?: { condition: PodCondition; resourceVersion: string };
+}
+
+const defaultSleep = (ms: number, signal?: AbortSignal): Promise<void> =>
+  new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener("abort", done, { once: true });
+  });
+
+const nameKey = (p: { namespace: string; name: string }) => `${p.namespace}/${p.name}`;
+
+function sameCondition(a: PodCondition | undefined, b: PodCondition): boolean {
+  return !!a && a.status === b.status && (a.reason ?? "") === (b.reason ?? "") &&
+    (a.message ?? "") === (b.message ?? "") && a.lastTransitionTime === b.lastTransitionTime;
+}
+
+/** True when resourceVersion `a` is known to be the same as or later than `b` (etcd revisions are decimal). */
+function notOlder(a: string, b: string): boolean {
+  return /^\d+$/.test(a) && /^\d+$/.test(b) && BigInt(a) >= BigInt(b);
+}
+
+function errText(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+/** The writer; see the module documentation. */
+export class ConditionWriter {
+  /** Counters for metrics. */
+  readonly counters: ConditionCounters = { written: 0, gone: 0, failed: 0, retries: 0 };
+  readonly #o: ConditionWriterOptions;
+  readonly #backoff: ConditionBackoff;
+  readonly #states = new Map<string, PodState>();
+  readonly #jobs = new Map<string, { again: boolean }>();
+  readonly #running = new Set<Promise<void>>();
+  readonly #slots: Array<() => void> = [];
+  #free: number;
+
+  constructor(opts: ConditionWriterOptions) {
+    this.#o = opts;
+    this.#backoff = { baseMs: 500, maxMs: 8000, attempts: 5, ...opts.backoff };
+    this.#free = opts.parallel ?? 4;
+  }
+
+  get #stopped(): boolean {
+    return this.#o.signal?.aborted ?? false;
+  }
+
+  /**
+   * Whether the pod gets the condition in this mode: it declares the readiness gate (or, in mode `all`, it is
+   * not `hostNetwork`), and it is neither terminating nor finished.
+   *
+   * @param pod a cached pod
+   * @returns true when the writer writes its condition
+   */
+  wants(pod: CachedPod): boolean {
+    if (pod.deletionTimestamp || pod.phase === "Succeeded" || pod.phase === "Failed") return false;
+    if (pod.readinessGates?.includes(APPLIED_CONDITION)) return true;
+    return this.#o.mode === "all" && !pod.hostNetwork;
+  }
+
+  /**
+   * Records the outcome of one attachment's ADD or re-apply and writes the pod's condition if it changes. An
+   * outcome from another sandbox (container id) of the pod replaces the old sandbox's outcomes.
+   *
+   * @param ref the pod (a report's `pod`)
+   * @param outcome the attachment's outcome (see `outcomeOfReport`)
+   * @example
+   * ```ts
+   * writer.record(report.pod, outcomeOfReport(report)!);
+   * ```
+   */
+  record(ref: ConditionPodRef, outcome: AttachmentOutcome): void {
+    const pod = this.#podOf(ref);
+    if (pod && !this.wants(pod)) return; // readiness gates are immutable: this pod never needs it
+    const key = pod?.uid || ref.uid || nameKey(ref);
+    let st = this.#states.get(key);
+    if (!st) this.#states.set(key, st = { outcomes: new Map() });
+    for (const [k, o] of st.outcomes) if (o.containerId !== outcome.containerId) st.outcomes.delete(k);
+    st.outcomes.set(`${outcome.containerId}\u0000${outcome.ifname}`, outcome);
+    this.#schedule(key, ref);
+  }
+
+  /**
+   * Forgets the outcome of a torn-down attachment (a DEL). The condition is not rewritten: the pod keeps what
+   * it says until the next ADD or re-apply.
+   *
+   * @param ref the pod
+   * @param containerId the sandbox's container id
+   * @param ifname the interface (all of the container's when empty)
+   */
+  forgetAttachment(ref: ConditionPodRef, containerId: string, ifname = ""): void {
+    const st = this.#states.get(ref.uid) ?? this.#states.get(nameKey(ref));
+    if (!st) return;
+    for (const [k, o] of st.outcomes) {
+      if (o.containerId === containerId && (!ifname || o.ifname === ifname)) st.outcomes.delete(k);
+    }
+  }
+
+  /**
+   * Takes a pod update from the cache: writes the condition when what the pod should say differs from what it
+   * says (e.g. a gated pod without the chainsaw annotation and without the condition yet).
+   *
+   * @param pod the updated pod
+   */
+  observe(pod: CachedPod): void {
+    if (this.#stopped || !this.wants(pod)) return;
+    if (this.#next(pod)) this.#schedule(pod.uid || nameKey(pod), pod);
+  }
+
+  /**
+   * Forgets a pod that left the node.
+   *
+   * @param pod the deleted pod
+   */
+  forget(pod: CachedPod): void {
+    this.#states.delete(pod.uid);
+    this.#states.delete(nameKey(pod));
+  }
+
+  /** Resolves once no write is waiting or running (or after `timeoutMs`). */
+  async idle(timeoutMs = Infinity): Promise<void> {
+    const end = Date.now() + timeoutMs;
+    while (this.#running.size > 0 && Date.now() < end) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const limit = new Promise<void>((r) => timer = setTimeout(r, Math.min(end - Date.now(), 2 ** 31 - 1)));
+      await Promise.race([Promise.all([...this.#running]), limit]);
+      clearTimeout(timer);
+    }
+  }
+
+  #podOf(ref: ConditionPodRef): CachedPod | undefined {
+    const byUid = ref.uid ? this.#o.cache.getByUid(ref.uid) : undefined;
+    if (byUid) return byUid;
+    const byName = this.#o.cache.get(ref.namespace, ref.name);
+    return byName && (!ref.uid || !byName.uid || byName.uid === ref.uid) ? byName : undefined;
+  }
+
+  #stateOf(pod: CachedPod): PodState | undefined {
+    return (pod.uid ? this.#states.get(pod.uid) : undefined) ?? this.#states.get(nameKey(pod));
+  }
+
+  /** What the pod says now: the cache's copy, unless chainsaw's own later write has not reached it yet. */
+  #known(pod: CachedPod, st: PodState | undefined): PodCondition | undefined {
+    const cached = pod.conditions?.[APPLIED_CONDITION];
+    const w = st?.written;
+    if (!w) return cached;
+    if (notOlder(pod.resourceVersion, w.resourceVersion) || sameCondition(cached, w.condition)) {
+      st.written = undefined;
+      return cached;
+    }
+    return w.condition;
+  }
+
+  #next(pod: CachedPod): PodCondition | undefined {
+    const st = this.#stateOf(pod);
+    const annotated = (pod.annotations[ANNOTATION] ?? "").trim() !== "";
+    const wanted = wantedCondition([...st?.outcomes.values() ?? []], annotated);
+    if (!wanted) return undefined;
+    return nextCondition(this.#known(pod, st), wanted, this.#o.now?.() ?? new Date());
+  }
+
+  #schedule(key: string, ref: ConditionPodRef): void {
+    if (this.#stopped) return;
+    const job = this.#jobs.get(key);
+    if (job) {
+      job.again = true;
+      return;
+    }
+    const fresh = { again: true };
+    this.#jobs.set(key, fresh);
+    const run = (async () => {
+      await this.#acquire();
+      try {
+        while (fresh.again && !this.#stopped) {
+          fresh.again = false;
+          await this.#write(ref);
+        }
+      } finally {
+        this.#jobs.delete(key);
+        this.#release();
+      }
+    })();
+    this.#running.add(run);
+    void run.finally(() => this.#running.delete(run));
+  }
+
+  async #write(ref: ConditionPodRef): Promise<void> {
+    const { baseMs, maxMs, attempts } = this.#backoff;
+    for (let attempt = 1;; attempt++) {
+      if (this.#stopped) return;
+      const pod = this.#podOf(ref);
+      if (!pod || !this.wants(pod)) return; // not (yet) in the cache: its first update brings it back here
+      const next = this.#next(pod);
+      if (!next) return;
+      const who = `pod ${pod.namespace}/${pod.name}`;
+      try {
+        const updated = await this.#o.client.patchPodStatus(
+          pod.namespace,
+          pod.name,
+          conditionPatch(pod.uid, next),
+        );
+        let st = this.#stateOf(pod);
+        if (!st) this.#states.set(pod.uid || nameKey(pod), st = { outcomes: new Map() });
+        st.written = { condition: next, resourceVersion: updated.metadata.resourceVersion ?? "" };
+        this.counters.written++;
+        this.#o.log(
+          "info",
+          `${who}: condition ${APPLIED_CONDITION}=${next.status} (${next.reason}): ${next.message}`,
+        );
+        return;
+      } catch (e) {
+        if (this.#stopped) return;
+        const status = e instanceof KubeApiError ? e.status : -1;
+        if (status === 404 || status === 409) {
+          this.counters.gone++;
+          this.#o.log(
+            "info",
+            `${who}: condition ${APPLIED_CONDITION} not written: the pod is gone (${errText(e)})`,
+          );
+          return;
+        }
+        const transient = e instanceof KubeApiError && e.transient;
+        if (!transient || attempt >= attempts) {
+          this.counters.failed++;
+          this.#o.log(
+            "warn",
+            `${who}: condition ${APPLIED_CONDITION} not written${
+              transient ? ` after ${attempt} attempts` : ""
+            }: ` +
+              errText(e),
+          );
+          return;
+        }
+        this.counters.retries++;
+        const delay = Math.min(maxMs, baseMs * 2 ** (attempt - 1));
+        this.#o.log(
+          "warn",
+          `${who}: condition ${APPLIED_CONDITION} not written: ${errText(e)}; retrying in ${delay} ms`,
+        );
+        await (this.#o.sleep ?? defaultSleep)(delay, this.#o.signal);
+      }
+    }
+  }
+
+  #acquire(): Promise<void> {
+    if (this.#free > 0) {
+      this.#free--;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => this.#slots.push(resolve));
+  }
+
+  #release(): void {
+    const next = this.#slots.shift();
+    if (next) next();
+    else this.#free++;
+  }
+}
