@@ -171,3 +171,47 @@ Deno.test("attachments: temporary files of writes interrupted by a kill are remo
     assertEquals(await removeStaleTemps(`${dir}/missing/attachments.json`), 0);
   });
 });
+
+Deno.test("attachments: a netns naming the daemon's own (any spelling) is neither recorded nor loaded", async () => {
+  await withDir(async (dir) => {
+    const logs: string[] = [];
+    const store = await AttachmentStore.load(`${dir}/a.json`, { log: (m) => logs.push(m) });
+    for (const netns of ["/proc/self/ns/net", "//proc/self/ns/net", `/proc/${Deno.pid}/ns/net`, "rel/ns"]) {
+      assertEquals(store.add(report({ netns })), undefined, netns);
+    }
+    assertEquals([store.size, logs.length], [0, 4]);
+    assertStringIncludes(
+      logs[0],
+      'not recording ns/p net1 (container c1): its netns "/proc/self/ns/net" is a /proc path',
+    );
+    // Recorded paths are normalised; a pod's /proc/PID path is kept (it is never re-applied).
+    assertEquals(store.add(report({ netns: "/var/run/netns//cni-1/" }))?.netns, "/var/run/netns/cni-1");
+    assertEquals(
+      store.add(report({ containerId: "c2", netns: "/proc/77/ns/net" }))?.netns,
+      "/proc/77/ns/net",
+    );
+    // A tampered state file: the bad entry is dropped at load, the good one kept.
+    const file = `${dir}/tampered.json`;
+    const entry = {
+      containerId: "c1",
+      ifname: "net1",
+      network: "a",
+      podUid: "u1",
+      namespace: "ns",
+      name: "p",
+    };
+    await Deno.writeTextFile(
+      file,
+      JSON.stringify({
+        version: 1,
+        attachments: [
+          { ...entry, netns: "/proc/./self/ns/net" },
+          { ...entry, containerId: "c2", netns: "/var/run/netns/x" },
+        ],
+      }),
+    );
+    const loaded = await AttachmentStore.load(file, { log: (m) => logs.push(m) });
+    assertEquals(loaded.all().map((a) => a.containerId), ["c2"]);
+    assertStringIncludes(logs.at(-1)!, 'dropped ns/p net1 (container c1): its netns "/proc/./self/ns/net"');
+  });
+});

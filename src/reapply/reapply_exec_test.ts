@@ -159,3 +159,31 @@ Deno.test("executeStep: a node policy scoped by namespace labels reads them like
   assertEquals([r.verdict, no.ran.length], ["rejected", 0]);
   assertStringIncludes(r.error!.msg, "lacks the label team=net");
 });
+
+Deno.test("executeStep: a netns that is not a pod's (any spelling) or a UID-less pod runs nothing", async () => {
+  for (
+    const netns of [
+      "//proc/self/ns/net",
+      "/proc/42/ns/net",
+      "proc/self/ns/net",
+      "/var/run/netns/../../proc/1/ns/net",
+    ]
+  ) {
+    const t = deps();
+    const r = await executeStep(
+      { attachment: { ...ATT, netns }, value: "ip route", commands: ["ip route"] },
+      POD,
+      t.deps,
+    );
+    assertEquals([r.verdict, r.error?.code, t.ran.length], ["error", 4, 0], netns);
+    assertStringIncludes(r.error!.msg, `netns ${JSON.stringify(netns)} `);
+  }
+  const t = deps();
+  const r = await executeStep(
+    { attachment: ATT, value: "ip route", commands: ["ip route"] },
+    { ...POD, uid: "" },
+    t.deps,
+  );
+  assertEquals([r.verdict, r.error?.code, t.ran.length], ["error", 102, 0]);
+  assertStringIncludes(r.error!.msg, "has no UID but the attachment was set up for UID uid-1");
+});
