@@ -1,0 +1,132 @@
+/**
+ * ADD run by the daemon (`POST /v1/add`, the Multus "thick" idea in one binary): the plugin hands over what its
+ * ADD knows, the daemon checks it exactly as the plugin checks its own input (the same functions: CNI env,
+ * netns refusal, chain config), finds the pod in its cache (or asks the API server), runs the one ADD pipeline
+ * ({@link addAttachment}), registers the attachment, reports (stdout, logs, metrics, Events) and answers.
+ *
+ * | answer | meaning |
+ * |---|---|
+ * | 200 `{"ran": true}` | done, the ADD succeeds |
+ * | 200 `{"ran": true, "error": {code, msg, details?}}` | done, the ADD fails with this CNI error |
+ * | 200 `{"ran": false, "reason": "…"}` | declined before doing anything: the plugin runs it itself |
+ * | 400 / 413 | malformed / too large: nothing ran |
+ *
+ * Declined: a `/proc/PID/ns/net` netns (the DaemonSet does not share the host's PID namespace, so the path would
+ * name one of its own processes), and a daemon that is shutting down.
+ * @module
+ */
+import { CniError } from "../../cni/errors.ts";
+import { decodeChainsawConf } from "../../cni/config.ts";
+import { readCniEnv } from "../../cni/env.ts";
+import { isProcNetns } from "../../commands/netns_state.ts";
+import { addAttachment, type AddDeps } from "../../exec/add.ts";
+import type { AttachmentTarget } from "../../exec/executor.ts";
+import type { Report } from "../../report/report.ts";
+import { describeZodIssue } from "../../text/zod_issue.ts";
+import { type AddAnswer, type AddRequest, AddRequestSchema } from "../../wire/add.ts";
+import type { AttachmentRegistration } from "../../wire/attachment.ts";
+import { ROUTES } from "../../wire/routes.ts";
+import { readBodyCapped, type SocketRouteHandler } from "../socket_api.ts";
+
+/** Largest request body. */
+export const MAX_ADD_BODY_BYTES = 1 << 20;
+
+/** What the route works with. */
+export interface AddRouteDeps extends AddDeps {
+  /** Records the attachment (the attachment store, for re-apply). */
+  register(registration: AttachmentRegistration): void;
+  /** Takes the report like a plugin's (stdout, ring, metrics, Events). */
+  accept(report: Report): void;
+  /** True while shutting down: new ADDs are declined (the plugin runs them). */
+  draining(): boolean;
+}
+
+function json(status: number, body: AddAnswer | { error: string }): Response {
+  return new Response(JSON.stringify(body) + "\n", {
+    status,
+    headers: { "Content-Type": "application/json" },
+  });
+}
+
+/**
+ * The checks the plugin applies to its own input, applied to a request: CNI env syntax and the netns refusal
+ * (readCniEnv with the daemon's own processes), the chain config's keys. Throws the CniError the plugin would.
+ */
+export function checkAddRequest(req: AddRequest): AttachmentTarget {
+  const vars: Record<string, string> = {
+    CNI_COMMAND: "ADD",
+    CNI_CONTAINERID: req.env.containerId,
+    CNI_NETNS: req.env.netns,
+    CNI_IFNAME: req.env.ifname,
+    CNI_ARGS: req.env.args,
+    CNI_PATH: "/",
+  };
+  const env = readCniEnv((n) => vars[n]);
+  const conf = decodeChainsawConf(req.conf as Record<string, unknown>);
+  const podInterfaces = new Set(req.podInterfaces);
+  podInterfaces.add(env.ifname);
+  return {
+    containerId: env.containerId,
+    netns: env.netns,
+    ifname: env.ifname,
+    network: req.network,
+    pod: req.pod,
+    podInterfaces: [...podInterfaces],
+    chainPolicy: conf.policy,
+    onError: conf.onError,
+    ipPath: conf.ipPath,
+    nsenterPath: conf.nsenterPath,
+  };
+}
+
+/**
+ * Builds the `POST /v1/add` handler.
+ *
+ * @param deps the daemon's edges
+ * @returns the route handler
+ */
+export function createAddRoute(deps: AddRouteDeps): SocketRouteHandler {
+  return async (req, url) => {
+    if (url.pathname !== ROUTES.add.path) {
+      return new Response(`no such path ${url.pathname}\n`, { status: 404 });
+    }
+    if (req.method !== "POST") return new Response("use POST\n", { status: 405, headers: { Allow: "POST" } });
+    const text = await readBodyCapped(req, MAX_ADD_BODY_BYTES);
+    if (text === undefined) return json(413, { error: `body larger than ${MAX_ADD_BODY_BYTES} bytes` });
+    let body: unknown;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      return json(400, { error: "body is not JSON" });
+    }
+    const parsed = AddRequestSchema.safeParse(body);
+    if (!parsed.success) return json(400, { error: describeZodIssue(parsed.error) });
+    if (deps.draining()) return json(200, { ran: false, reason: "the daemon is shutting down" });
+    let target: AttachmentTarget;
+    try {
+      target = checkAddRequest(parsed.data);
+    } catch (e) {
+      if (!(e instanceof CniError)) throw e;
+      return json(200, { ran: true, error: errorOf(e) });
+    }
+    if (isProcNetns(target.netns)) {
+      return json(200, {
+        ran: false,
+        reason: `netns ${target.netns} is a /proc path, which the daemon cannot enter`,
+      });
+    }
+    const outcome = await addAttachment(target, parsed.data.runtimeAnnotations, deps);
+    deps.register(outcome.registration);
+    deps.accept(outcome.report);
+    return json(
+      200,
+      outcome.fatal && outcome.error ? { ran: true, error: errorOf(outcome.error) } : { ran: true },
+    );
+  };
+}
+
+function errorOf(e: CniError): { code: number; msg: string; details?: string } {
+  const out: { code: number; msg: string; details?: string } = { code: e.code, msg: e.message };
+  if (e.details) out.details = e.details;
+  return out;
+}

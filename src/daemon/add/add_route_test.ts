@@ -1,0 +1,103 @@
+import { assertEquals } from "../../../tests/support/assert.ts";
+import { sampleCommand } from "../../../tests/daemon_fixtures.ts";
+import { defaultPolicy } from "../../policy/default_policy.ts";
+import type { Report } from "../../report/report.ts";
+import type { AddRequest } from "../../wire/add.ts";
+import type { AttachmentRegistration } from "../../wire/attachment.ts";
+import { ROUTES } from "../../wire/routes.ts";
+import { type AddRouteDeps, createAddRoute } from "./add_route.ts";
+
+const KEY = "k8s.v1.cni.cncf.io/chainsaw";
+
+function request(over: Partial<AddRequest> = {}): AddRequest {
+  return {
+    env: {
+      containerId: "c1",
+      netns: "/var/run/netns/x",
+      ifname: "net1",
+      args: "K8S_POD_NAMESPACE=ns;K8S_POD_NAME=p;K8S_POD_UID=u1",
+    },
+    network: "net-a",
+    cniVersion: "1.0.0",
+    conf: {},
+    pod: { namespace: "ns", name: "p", uid: "u1" },
+    runtimeAnnotations: { [KEY]: "ip route" },
+    podInterfaces: ["eth0", "net1"],
+    ...over,
+  };
+}
+
+function setup(draining = false) {
+  const seen = { registered: [] as AttachmentRegistration[], reports: [] as Report[], ran: 0 };
+  const deps: AddRouteDeps = {
+    now: () => new Date(0),
+    loadPolicy: () => Promise.resolve(defaultPolicy()),
+    run: (command, argv) => {
+      seen.ran++;
+      return Promise.resolve(sampleCommand({ command, argv: [...argv], exitCode: 0 }));
+    },
+    netnsState: () => Promise.resolve("present"),
+    fileExists: () => true,
+    lookUp: () => Promise.resolve({ annotations: { [KEY]: "ip route" }, uid: "u1", source: "daemon" }),
+    register: (r) => void seen.registered.push(r),
+    accept: (r) => void seen.reports.push(r),
+    draining: () => draining,
+  };
+  const route = createAddRoute(deps);
+  const post = async (body: unknown) => {
+    const url = new URL(`http://chainsaw${ROUTES.add.path}`);
+    const res = await route(
+      new Request(url, { method: "POST", body: typeof body === "string" ? body : JSON.stringify(body) }),
+      url,
+    );
+    return { status: res.status, body: await res.json() };
+  };
+  return { seen, post };
+}
+
+Deno.test("add route: runs, registers, reports, answers ran", async () => {
+  const { seen, post } = setup();
+  assertEquals(await post(request()), { status: 200, body: { ran: true } });
+  assertEquals([seen.ran, seen.registered.length, seen.reports.length], [1, 1, 1]);
+  assertEquals(seen.registered[0].applied, "ip route");
+  assertEquals(seen.reports[0].source, "runtime");
+});
+
+Deno.test("add route: the plugin's checks apply to the request (env syntax, own netns, chain config)", async () => {
+  const { seen, post } = setup();
+  const bad: Array<[Partial<AddRequest>, number]> = [
+    [{ env: { ...request().env, containerId: "x;y" } }, 4],
+    [{ env: { ...request().env, ifname: "a/b" } }, 4],
+    [{ env: { ...request().env, netns: "/var/run/netns/../../proc/self/ns/net" } }, 4],
+    [{ conf: { onError: "sometimes" as never } }, 7],
+    [{ conf: { ipPath: "/tmp/ip" } }, 7],
+  ];
+  for (const [over, code] of bad) {
+    const r = await post(request(over));
+    assertEquals([r.status, r.body.ran, r.body.error?.code], [200, true, code], JSON.stringify(over));
+  }
+  assertEquals(seen.ran, 0);
+});
+
+Deno.test("add route: /proc netns and shutdown are declined before anything runs", async () => {
+  const proc = setup();
+  const r = await proc.post(request({ env: { ...request().env, netns: "/proc/4242/ns/net" } }));
+  assertEquals([r.body.ran, proc.seen.ran, proc.seen.registered.length], [false, 0, 0]);
+  const draining = setup(true);
+  assertEquals((await draining.post(request())).body.ran, false);
+});
+
+Deno.test("add route: malformed bodies are 400 and run nothing", async () => {
+  const { seen, post } = setup();
+  assertEquals((await post("{not json")).status, 400);
+  assertEquals((await post({ ...request(), env: undefined })).status, 400);
+  assertEquals(seen.ran, 0);
+});
+
+Deno.test("add route: a stale pod from the cache is 102 and nothing runs", async () => {
+  const { seen, post } = setup();
+  const r = await post(
+    request({ runtimeAnnotations: undefined, pod: { namespace: "ns", name: "p", uid: "u2" } }),
+  );
+  assertEquals([r.body.error?.code, seen.ran], [102, 0]);
+});
