@@ -1,7 +1,7 @@
 /**
  * A fake Kubernetes API server for tests of chainsaw's Kubernetes client: HTTPS on 127.0.0.1 (random port) with
  * the test CA in `tests/support/certs/`, bearer-token or client-certificate authentication, pods (get, list,
- * watch), core/v1 and events.k8s.io/v1 Events (create, patch, get, list), and knobs for failures: 401, 403,
+ * watch; the status subresource: get, and patch with strategic merge of conditions by `type`), core/v1 and events.k8s.io/v1 Events (create, patch, get, list), and knobs for failures: 401, 403,
  * 5xx, slow answers, watch drops and `410 Expired` after a compaction.
  *
  * Answers are shaped like the real server's: `Status` objects for errors, list objects with
@@ -91,6 +91,13 @@ export interface RecordedRequest {
   status: number;
 }
 
+/** Which requests an injected failure applies to (all when empty). */
+export interface FailureFilter {
+  method?: string;
+  /** Tested against the path without the query. */
+  path?: RegExp;
+}
+
 /** Options of {@linkcode startFakeApiServer}. */
 export interface FakeApiServerOptions {
   /** The initial accepted bearer token (default: a random one). */
@@ -132,8 +139,17 @@ export interface FakeApiServer {
   setNamespace(name: string, labels: Record<string, string>): void;
   /** Copies of the Events created or patched through the API (both API groups), in creation order. */
   events(): KubeEvent[];
-  /** Answers the next `count` (default 1) authenticated requests with `status` (500, 503, 429, …). */
-  failNext(status: number, count?: number, opts?: { retryAfterSeconds?: number; message?: string }): void;
+  /**
+   * Answers the next `count` (default 1) authenticated requests with `status` (500, 503, 429, …); with `method`
+   * and/or `path`, only requests that match (others pass).
+   */
+  failNext(
+    status: number,
+    count?: number,
+    opts?: { retryAfterSeconds?: number; message?: string } & FailureFilter,
+  ): void;
+  /** The requests that patched a pod's status (`PATCH …/pods/{name}/status`), oldest first. */
+  statusPatches(): RecordedRequest[];
   /** Delays every following answer by `ms` (0 turns it off). */
   delay(ms: number): void;
   /** Answers 403 Forbidden to every authenticated request whose path starts with `pathPrefix`. */
@@ -374,6 +390,55 @@ function mergePatch(target: unknown, patch: unknown): unknown {
   return out;
 }
 
+/** The list fields of core/v1 PodStatus that merge by a key in a strategic-merge patch (the others replace). */
+const STATUS_MERGE_KEYS: Record<string, string> = { conditions: "type" };
+
+/**
+ * A strategic-merge patch of a PodStatus: objects merge, `null` deletes a field, `$`-directives such as
+ * `$setElementOrder/conditions` are dropped, `conditions` merge by `type` (an entry with `"$patch": "delete"`
+ * removes that type; other entries update the fields of the entry with the same type or are appended), and every
+ * other list is replaced. A condition without `type` is refused like the real server refuses it.
+ */
+function strategicMergeStatus(target: unknown, patch: unknown): unknown {
+  if (patch === undefined) return structuredClone(target ?? {});
+  if (!isObject(patch)) throw new HttpError(kubeStatus(400, "BadRequest", "status must be an object"));
+  const out: Record<string, unknown> = isObject(target) ? structuredClone(target) : {};
+  for (const [k, v] of Object.entries(patch)) {
+    if (k.startsWith("$")) continue;
+    if (v === null) {
+      delete out[k];
+      continue;
+    }
+    const mergeKey = STATUS_MERGE_KEYS[k];
+    if (mergeKey && Array.isArray(v)) {
+      const list = Array.isArray(out[k]) ? [...out[k] as unknown[]] : [];
+      for (const item of v) {
+        if (!isObject(item) || typeof item[mergeKey] !== "string") {
+          throw new HttpError(
+            kubeStatus(
+              500,
+              "InternalError",
+              `map: ${JSON.stringify(item)} does not contain declared merge key: ${mergeKey}`,
+            ),
+          );
+        }
+        const at = list.findIndex((e) => isObject(e) && e[mergeKey] === item[mergeKey]);
+        if (item.$patch === "delete") {
+          if (at >= 0) list.splice(at, 1);
+          continue;
+        }
+        const merged = mergePatch(at >= 0 ? list[at] : {}, item) as Record<string, unknown>;
+        if (at >= 0) list[at] = merged;
+        else list.push(merged);
+      }
+      out[k] = list;
+      continue;
+    }
+    out[k] = isObject(v) ? mergePatch(out[k], v) : structuredClone(v);
+  }
+  return out;
+}
+
 function jsonPatch(doc: unknown, ops: unknown): unknown {
   if (!Array.isArray(ops)) throw new HttpError(kubeStatus(400, "BadRequest", "json patch must be an array"));
   let root = structuredClone(doc);
@@ -461,7 +526,7 @@ interface Watcher {
 }
 
 type Route =
-  | { kind: "pods"; namespace?: string; name?: string }
+  | { kind: "pods"; namespace?: string; name?: string; subresource?: "status" }
   | { kind: "namespaces"; namespace?: undefined; name: string }
   | { kind: "events"; group: "" | "events.k8s.io"; namespace?: string; name?: string }
   | { kind: "info"; body: unknown };
@@ -469,7 +534,9 @@ type Route =
 const EVENTS_V1 = "events.k8s.io/v1";
 
 function parseRoute(path: string): Route | undefined {
-  let m = /^\/api\/v1\/namespaces\/([^/]+)\/(pods|events)(?:\/([^/]+))?\/?$/.exec(path);
+  let m = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)\/status\/?$/.exec(path);
+  if (m) return { kind: "pods", namespace: m[1], name: m[2], subresource: "status" };
+  m = /^\/api\/v1\/namespaces\/([^/]+)\/(pods|events)(?:\/([^/]+))?\/?$/.exec(path);
   if (m) {
     const [, namespace, res, name] = m;
     return res === "pods"
@@ -548,7 +615,8 @@ export async function startFakeApiServer(opts: FakeApiServerOptions = {}): Promi
   const history: HistoryEntry[] = [];
   const watchers = new Set<Watcher>();
   const forbidden = new Set<string>();
-  const failures: Array<{ status: number; retryAfterSeconds?: number; message?: string }> = [];
+  const failures: Array<{ status: number; retryAfterSeconds?: number; message?: string } & FailureFilter> =
+    [];
   const pendingTimers = new Set<ReturnType<typeof setTimeout>>();
   let delayMs = 0;
   let rv = 100;
@@ -659,6 +727,7 @@ export async function startFakeApiServer(opts: FakeApiServerOptions = {}): Promi
       return kubeStatus(403, "Forbidden", `forbidden: User "${user}" cannot ${verb} path "${rec.path}"`, {});
     }
     const resource = route.kind;
+    const sub = route.kind === "pods" && route.subresource ? `/${route.subresource}` : "";
     const group = route.kind === "events" ? route.group : "";
     const where = route.namespace ? ` in the namespace "${route.namespace}"` : " at the cluster scope";
     const subject = route.name ? `${resource}${group ? "." + group : ""} "${route.name}"` : resource +
@@ -666,7 +735,7 @@ export async function startFakeApiServer(opts: FakeApiServerOptions = {}): Promi
     return kubeStatus(
       403,
       "Forbidden",
-      `${subject} is forbidden: User "${user}" cannot ${verb} resource "${resource}" in API group "${group}"${where}`,
+      `${subject} is forbidden: User "${user}" cannot ${verb} resource "${resource}${sub}" in API group "${group}"${where}`,
       { name: route.name, group: group || undefined, kind: resource },
     );
   };
@@ -766,12 +835,74 @@ export async function startFakeApiServer(opts: FakeApiServerOptions = {}): Promi
     }
   };
 
+  /**
+   * `pods/{name}/status`: GET, and PATCH the way the real server does it: only `status` changes (the status
+   * subresource ignores the rest), a strategic-merge patch merges `status.conditions` by `type`, a
+   * `metadata.uid` in the patch is a precondition (409 when the name is another pod now), 404 for a gone pod;
+   * the resourceVersion goes up and watches see MODIFIED.
+   */
+  const handlePodStatus = (
+    rec: RecordedRequest,
+    res: ServerResponse,
+    route: Extract<Route, { kind: "pods" }>,
+    contentType: string,
+  ) => {
+    const key = `${route.namespace}/${route.name}`;
+    const existing = podStore.get(key);
+    if (rec.method === "GET") {
+      if (!existing) throw new HttpError(notFound("pods", route.name!));
+      return send(rec, res, 200, existing);
+    }
+    if (rec.method !== "PATCH") throw new HttpError(kubeStatus(405));
+    if (!existing) throw new HttpError(notFound("pods", route.name!));
+    const mediaType = contentType.split(";")[0].trim();
+    let patched: Pod;
+    if (mediaType === "application/json-patch+json") {
+      patched = jsonPatch(existing, rec.body) as Pod;
+    } else if (
+      mediaType === "application/merge-patch+json" || mediaType === "application/strategic-merge-patch+json"
+    ) {
+      if (!isObject(rec.body)) throw new HttpError(kubeStatus(400, "BadRequest", "invalid merge patch"));
+      const uid = isObject(rec.body.metadata) ? rec.body.metadata.uid : undefined;
+      if (uid !== undefined && uid !== existing.metadata.uid) {
+        throw new HttpError(
+          kubeStatus(
+            409,
+            "Conflict",
+            `Operation cannot be fulfilled on pods "${route.name}": Precondition failed: UID in precondition: ` +
+              `${uid}, UID in object meta: ${existing.metadata.uid}`,
+            { name: route.name, kind: "pods" },
+          ),
+        );
+      }
+      const status = mediaType === "application/strategic-merge-patch+json"
+        ? strategicMergeStatus(existing.status, rec.body.status)
+        : mergePatch(existing.status, rec.body.status ?? {});
+      patched = { ...structuredClone(existing), status: status as Pod["status"] };
+    } else {
+      throw new HttpError(
+        kubeStatus(
+          415,
+          "UnsupportedMediaType",
+          "the body of the request was in an unknown format - accepted media types include: " +
+            "application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, " +
+            "application/strategic-merge-patch+json",
+        ),
+      );
+    }
+    // Only the status changes through this subresource.
+    const stored = setPod({ ...structuredClone(existing), status: patched.status ?? {} });
+    return send(rec, res, 200, stored);
+  };
+
   const handlePods = (
     rec: RecordedRequest,
     res: ServerResponse,
     route: Extract<Route, { kind: "pods" }>,
     query: Record<string, string>,
+    contentType: string,
   ) => {
+    if (route.subresource === "status") return handlePodStatus(rec, res, route, contentType);
     if (rec.method !== "GET") throw new HttpError(kubeStatus(405));
     if (route.name !== undefined) {
       const pod = podStore.get(`${route.namespace}/${route.name}`);
@@ -965,7 +1096,10 @@ export async function startFakeApiServer(opts: FakeApiServerOptions = {}): Promi
       for (const prefix of forbidden) {
         if (url.pathname.startsWith(prefix)) throw new HttpError(forbiddenStatus(rec, route));
       }
-      const failure = failures.shift();
+      const at = failures.findIndex((f) =>
+        (f.method === undefined || f.method === rec.method) && (f.path === undefined || f.path.test(rec.path))
+      );
+      const failure = at < 0 ? undefined : failures.splice(at, 1)[0];
       if (failure) {
         const headers: Record<string, string> = {};
         if (failure.retryAfterSeconds !== undefined) {
@@ -974,7 +1108,7 @@ export async function startFakeApiServer(opts: FakeApiServerOptions = {}): Promi
         throw new HttpError(kubeStatus(failure.status, undefined, failure.message), headers);
       }
       if (!route) throw new HttpError(kubeStatus(404, "NotFound", undefined, {}));
-      if (route.kind === "pods") return handlePods(rec, res, route, query);
+      if (route.kind === "pods") return handlePods(rec, res, route, query, contentType);
       if (route.kind === "namespaces") {
         if (rec.method !== "GET") throw new HttpError(kubeStatus(405));
         const hasPods = [...podStore.values()].some((p) => p.metadata.namespace === route.name);
@@ -1048,6 +1182,8 @@ export async function startFakeApiServer(opts: FakeApiServerOptions = {}): Promi
     failNext: (status, count = 1, o = {}) => {
       for (let i = 0; i < count; i++) failures.push({ status, ...o });
     },
+    statusPatches: () =>
+      requests.filter((r) => r.method === "PATCH" && /\/pods\/[^/]+\/status$/.test(r.path)),
     delay: (ms) => {
       delayMs = ms;
     },

@@ -341,3 +341,99 @@ Deno.test("fake apiserver: core/v1 and events.k8s.io/v1 Events: create, 409, pat
     assert.equal(events[1].apiVersion, "events.k8s.io/v1");
     assert.equal(events[1].metadata.namespace, "default");
   }));
+
+Deno.test("fake apiserver: status PATCH merges conditions by type, checks the UID, 404s a gone pod", () =>
+  withServer(async (api, client) => {
+    const path = "/api/v1/namespaces/default/pods/p1/status";
+    const smp = (body: unknown) =>
+      get(api, client, path, {
+        method: "PATCH",
+        headers: { "content-type": "application/strategic-merge-patch+json" },
+        body: JSON.stringify(body),
+      });
+    // The kubelet's conditions are there first.
+    const seeded = api.pods().find((p) => p.metadata.name === "p1")!;
+    seeded.status.conditions = [
+      { type: "Ready", status: "False", reason: "ReadinessGatesNotReady" },
+      { type: "PodScheduled", status: "True" },
+    ];
+    seeded.spec.containers = [{ name: "app", image: "x" }];
+    api.setPod(seeded);
+    const watch = await get(api, client, `/api/v1/pods?watch=1&resourceVersion=${api.resourceVersion()}`);
+    const reader = watch.body!.pipeThrough(new TextDecoderStream()).getReader();
+    const buffer = { text: "" };
+
+    const cond = { type: "chainsaw.cni.cncf.io/applied", status: "True", reason: "Applied", message: "m1" };
+    const before = api.resourceVersion();
+    const r1 = await smp({
+      metadata: { uid: "uid-1" },
+      spec: { containers: [] }, // ignored by the status subresource
+      status: { conditions: [cond] },
+    });
+    assert.equal(r1.status, 200);
+    const p1: Pod = await r1.json();
+    assert.equal(Number(p1.metadata.resourceVersion), before + 1);
+    assert.deepEqual(p1.spec.containers, [{ name: "app", image: "x" }]);
+    assert.deepEqual((p1.status.conditions as Array<{ type: string }>).map((c) => c.type), [
+      "Ready",
+      "PodScheduled",
+      "chainsaw.cni.cncf.io/applied",
+    ]);
+    const [ev] = await readEvents(reader, buffer, 1);
+    assert.equal(ev.type, "MODIFIED");
+    assert.equal(ev.object.metadata.resourceVersion, p1.metadata.resourceVersion);
+
+    // Same type again: its fields are updated in place, the other conditions stay; null deletes a field.
+    const r2 = await smp({
+      status: {
+        "$setElementOrder/conditions": [{ type: "chainsaw.cni.cncf.io/applied" }],
+        conditions: [{
+          type: "chainsaw.cni.cncf.io/applied",
+          status: "False",
+          message: null,
+          reason: "Failed",
+        }],
+      },
+    });
+    const p2: Pod = await r2.json();
+    const conds = p2.status.conditions as Array<Record<string, string>>;
+    assert.equal(conds.length, 3);
+    assert.deepEqual(conds[2], { type: "chainsaw.cni.cncf.io/applied", status: "False", reason: "Failed" });
+    assert.deepEqual(conds[0], { type: "Ready", status: "False", reason: "ReadinessGatesNotReady" });
+    await reader.cancel();
+
+    // A merge patch (RFC 7386) replaces the whole list.
+    const r3 = await get(api, client, path, {
+      method: "PATCH",
+      headers: { "content-type": "application/merge-patch+json" },
+      body: JSON.stringify({ status: { conditions: [{ type: "X", status: "True" }] } }),
+    });
+    assert.deepEqual((await r3.json()).status.conditions, [{ type: "X", status: "True" }]);
+
+    // The UID precondition: the name is another pod now.
+    const stale = await smp({ metadata: { uid: "other" }, status: { conditions: [cond] } });
+    assert.equal(stale.status, 409);
+    assert.match((await stale.json()).message, /Precondition failed: UID in precondition: other/);
+    const noKey = await smp({ status: { conditions: [{ status: "True" }] } });
+    assert.equal(noKey.status, 500);
+    await noKey.body?.cancel();
+    const wrongType = await get(api, client, path, { method: "PATCH", body: "{}" });
+    assert.equal(wrongType.status, 415);
+    await wrongType.body?.cancel();
+
+    // Injected failures can target the status PATCH only; GETs pass.
+    api.failNext(503, 1, { method: "PATCH", path: /\/status$/ });
+    const got = await get(api, client, "/api/v1/namespaces/default/pods/p1");
+    assert.equal(got.status, 200);
+    await got.body?.cancel();
+    const failed = await smp({ status: { conditions: [cond] } });
+    assert.equal(failed.status, 503);
+    await failed.body?.cancel();
+
+    api.deletePod("default", "p1");
+    const gone = await smp({ status: { conditions: [cond] } });
+    assert.equal(gone.status, 404);
+    assert.equal((await gone.json()).message, 'pods "p1" not found');
+    assert.equal(api.statusPatches().length, 8);
+    assert.deepEqual(api.statusPatches().map((r) => r.status), [200, 200, 200, 409, 500, 415, 503, 404]);
+  }));
