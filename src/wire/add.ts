@@ -8,7 +8,6 @@
  * @module
  */
 import * as z from "zod/mini";
-import { ChainConfSchema } from "./chain_conf.ts";
 import { PodRefSchema } from "./pod_ref.ts";
 
 const shortText = z.string().check(z.maxLength(4096));
@@ -20,8 +19,8 @@ export const AddRequestSchema = z.object({
   /** The network (chain) name and the request's cniVersion. */
   network: shortText,
   cniVersion: z.string().check(z.maxLength(32)),
-  /** chainsaw's chain config keys as given. */
-  conf: ChainConfSchema,
+  /** chainsaw's chain config keys as given: the daemon decodes them exactly as the plugin does (ChainConfSchema). */
+  conf: z.record(z.string(), z.unknown()),
   pod: PodRefSchema,
   /** `runtimeConfig["io.kubernetes.cri.pod-annotations"]`: absent when the runtime sent none, null for "none". */
   runtimeAnnotations: z.optional(z.nullable(z.record(z.string(), z.string()))),
