@@ -8,7 +8,7 @@
 import { equal } from "node:assert/strict";
 import { parseAnnotation } from "../src/commands/annotation.ts";
 import { prepareCommand } from "../src/commands/prepare.ts";
-import { defaultPolicy } from "../src/policy/default_policy.ts";
+import { DEFAULT_ALLOW, defaultPolicy, OPT_IN_RULES } from "../src/policy/default_policy.ts";
 import { type EvalContext, evaluateCommand, evaluateList } from "../src/policy/evaluate.ts";
 import { effectivePolicy } from "../src/policy/load.ts";
 import type { Policy } from "../src/policy/rules.ts";
@@ -34,8 +34,8 @@ function judge(annotation: string, policy: Policy): string {
 
 const SHOW = "allowed:default.allow[0]";
 const ROUTE = "allowed:default.allow[1]";
-const ADDR = "allowed:default.allow[2]";
-const NEIGH = "allowed:default.allow[3]";
+const ADDR_DEL = "allowed:default.allow[2]";
+const NEIGH_DEL = "allowed:default.allow[3]";
 const RULE = "allowed:default.allow[4]";
 const LINK = "allowed:default.allow[5]";
 const DENY = "default-deny";
@@ -137,14 +137,11 @@ const DEFAULT_CASES: readonly (readonly [string, string])[] = [
   [L("ip route add blackhole 10.3.0.0/16"), ROUTE],
   [L("ip route add 10.4.0.0/16 dev net1 proto static metric 100"), ROUTE],
   [L("ip route add -- dev net1"), ROUTE],
-  [L("ip addr add 192.0.2.10/24 dev net1"), ADDR],
-  [L("ip a a 192.0.2.11/24 dev CURRENT_INTERFACE"), ADDR],
-  [L("ip addr del 192.0.2.10/24 dev net1"), ADDR],
-  [L("ip addr replace 192.0.2.12/24 dev eth0 valid_lft 100 preferred_lft 50"), ADDR],
-  [L("ip -6 addr add 2001:db8::10/64 dev net1 nodad"), ADDR],
-  [L("ip neigh add 192.0.2.9 lladdr 02:00:00:00:00:09 dev net1 nud permanent"), NEIGH],
-  [L("ip neigh replace 192.0.2.9 lladdr 02:00:00:00:00:09 dev net1"), NEIGH],
-  [L("ip n del 192.0.2.9 dev net1"), NEIGH],
+  [L("ip addr del 192.0.2.10/24 dev net1"), ADDR_DEL],
+  [L("ip n del 192.0.2.9 dev net1"), NEIGH_DEL],
+  [L("ip route add unreachable 10.5.0.0/16"), ROUTE],
+  [L("ip route add uni 10.6.0.0/16 dev net1 table main"), ROUTE],
+  [L("ip route add 10.7.0.0/16 dev net1 table 0"), ROUTE],
   [L("ip rule add from 192.0.2.0/24 table 100"), RULE],
   [L("ip rule add iif net1 table 100 priority 1000"), RULE],
   [L("ip rule del from 192.0.2.0/24 table 100"), RULE],
@@ -152,7 +149,6 @@ const DEFAULT_CASES: readonly (readonly [string, string])[] = [
   [L("ip link set net1 mtu 1400"), LINK],
   [L("ip link set dev net1 up"), LINK],
   [L("ip link set CURRENT_INTERFACE down"), LINK],
-  [L("ip link set net1 address 02:00:00:00:00:01"), LINK],
   [L("ip link set dev eth0 txqueuelen 2000"), LINK],
   [L("ip link set net1 qlen 100"), LINK],
   [L("ip l s net1 up"), LINK],
@@ -353,9 +349,70 @@ const DEFAULT_CASES: readonly (readonly [string, string])[] = [
   [L("ip rule add iif lo table 100"), DENY],
   [L("ip rule add oif eth9 table 100"), DENY],
   [L("ip tunnel add t0 mode gre remote 192.0.2.1"), DENY],
-  [L("ip tuntap add tap0 mode tap"), "default.deny[0]"],
-  [L("ip tuntap"), "default.deny[0]"],
-  [L("ip -d tuntap show"), "default.deny[0]"],
+  [L("ip tuntap add tap0 mode tap"), "escape:reads-host-proc"],
+  [L("ip tuntap"), "escape:reads-host-proc"],
+  [L("ip -d tuntap show"), "escape:reads-host-proc"],
+  [L("ip tap"), "escape:reads-host-proc"],
+  [L("ip vrf identify 1"), "escape:reads-host-proc"],
+  [L("ip vrf pids red"), "escape:reads-host-proc"],
+  // --- identity changes on a shared L2: MAC, addresses, neighbours, local routes (every spelling)
+  [L("ip link set dev CURRENT_INTERFACE address 02:00:00:00:00:01"), DENY],
+  [L("ip link set net1 address 02:00:00:00:00:01"), DENY],
+  [L("ip l s net1 a 02:00:00:00:00:01"), DENY],
+  [L("ip link change net1 addr 02:00:00:00:00:01"), DENY],
+  [L("ip link set net1 up address 02:00:00:00:00:01"), DENY],
+  [L("ip link set net1 broadcast ff:ff:ff:ff:ff:fe"), DENY],
+  [L("ip link set net1 brd ff:ff:ff:ff:ff:fe"), DENY],
+  [L("ip link set net1 arp off"), DENY],
+  [L("ip link set net1 arp on"), DENY],
+  [L("ip link set net1 multicast on"), DENY],
+  [L("ip link set net1 allmulticast on"), DENY],
+  [L("ip link set net1 addrgenmode random"), DENY],
+  [L("ip link set net1 vf 0 mac 02:00:00:00:00:01"), DENY],
+  [L("ip link set net1 protodown on"), DENY],
+  [L("ip link set net1 type macvlan mode bridge"), DENY],
+  [L("ip link add link net1 name m0 type macvlan"), DENY],
+  [L("ip link add link net1 name i0 type ipvlan"), DENY],
+  [L("ip link add link net1 name net1.5 type vlan id 5"), DENY],
+  [L("ip addr add 192.0.2.10/24 dev net1"), DENY],
+  [L("ip a a 192.0.2.11/24 dev CURRENT_INTERFACE"), DENY],
+  [L("ip address replace 192.0.2.12/24 dev eth0 valid_lft 100 preferred_lft 50"), DENY],
+  [L("ip a r 192.0.2.12/24 dev eth0"), DENY],
+  [L("ip addr change 192.0.2.12/24 dev eth0"), DENY],
+  [L("ip a chg 192.0.2.12/24 dev eth0"), DENY],
+  [L("ip -6 addr add 2001:db8::10/64 dev net1 nodad"), DENY],
+  [L("ip neigh add 192.0.2.9 lladdr 02:00:00:00:00:09 dev net1 nud permanent"), DENY],
+  [L("ip neigh replace 192.0.2.9 lladdr 02:00:00:00:00:09 dev net1"), DENY],
+  [L("ip n r 192.0.2.9 lladdr 02:00:00:00:00:09 dev net1"), DENY],
+  [L("ip neighbour change 192.0.2.9 lladdr 02:00:00:00:00:09 dev net1"), DENY],
+  [L("ip n chg 192.0.2.9 lladdr 02:00:00:00:00:09 dev net1"), DENY],
+  [L("ip neigh add proxy 192.0.2.9 dev net1"), DENY],
+  [L("ip -6 neigh add proxy 2001:db8::9 dev net1"), DENY],
+  [L("ip token set ::1/64 dev CURRENT_INTERFACE"), DENY],
+  [L("ip token add ::1/64 dev net1"), DENY],
+  [L("ip route add local 192.0.2.9 dev net1 table local"), DENY],
+  [L("ip route add local 192.0.2.9 dev net1"), DENY],
+  [L("ip route replace to local 192.0.2.9 dev net1"), DENY],
+  [L("ip route add +2 192.0.2.9 dev net1"), DENY],
+  [L("ip route add to +0x2 192.0.2.9 dev net1"), DENY],
+  [L("ip route add broadcast 192.0.2.255 dev net1"), DENY],
+  [L("ip route add b 192.0.2.255 dev net1"), DENY],
+  [L("ip -6 route add anycast 2001:db8::9 dev net1"), DENY],
+  [L("ip route add multicast 224.0.0.0/4 dev net1"), DENY],
+  [L("ip route add nat 192.0.2.9 via 192.0.2.10"), DENY],
+  [L("ip route add 192.0.2.9 dev net1 table local"), DENY],
+  [L("ip route add 192.0.2.9 dev net1 table 255"), DENY],
+  [L("ip nexthop add id 2 via 192.0.2.1 dev net1"), DENY],
+  [L("ip mrule add iif net1 table 100"), DENY],
+  // --- -resolve (DNS from the pod netns with the node's resolver and /etc/hosts), every spelling
+  [L("ip -r route"), DENY],
+  [L("ip -re neigh"), DENY],
+  [L("ip -res addr"), DENY],
+  [L("ip -resolve route get 192.0.2.1"), DENY],
+  [L("ip --resolve link"), DENY],
+  [L("ip --r route"), DENY],
+  [L("ip -4 -r -j route"), DENY],
+  [L("ip -r route add 192.0.3.0/24 dev net1"), DENY],
   [L("ip xfrm state flush"), DENY],
   [L("ip xfrm state deleteall"), DENY],
   [L("ip token set ::1/64 dev net1"), DENY],
@@ -406,7 +463,32 @@ const CUSTOM_CASES: readonly (readonly [Policy, string, string])[] = (() => {
   const everything = effectivePolicy({ allow: ["* *"], deny: [] }, undefined);
   const narrowed = effectivePolicy(undefined, { allow: ["route show"], limits: { maxCommands: 1 } });
   const namespaced = effectivePolicy({ namespaces: ["ops"] }, undefined);
+  const optIns = effectivePolicy({ allow: [...DEFAULT_ALLOW, ...Object.values(OPT_IN_RULES)] }, undefined);
+  const optIn = (name: string): string =>
+    `allowed:node.allow[${DEFAULT_ALLOW.length + Object.keys(OPT_IN_RULES).indexOf(name)}]`;
+  const ownDeny = effectivePolicy({ allow: ["* *"], deny: ["route flush"] }, undefined);
   return [
+    [optIns, L("ip link set dev CURRENT_INTERFACE address 02:00:00:00:00:01"), optIn("link-address")],
+    [optIns, L("ip l s net1 brd ff:ff:ff:ff:ff:fe"), optIn("link-address")],
+    [optIns, L("ip link set net1 arp off"), optIn("link-flags")],
+    [optIns, L("ip link set net1 promisc on"), optIn("link-flags")],
+    [optIns, L("ip link set net1 addrgenmode random"), optIn("addrgenmode")],
+    [optIns, L("ip token set ::1/64 dev net1"), optIn("ipv6-token")],
+    [optIns, L("ip addr add 192.0.2.10/24 dev CURRENT_INTERFACE"), optIn("addresses")],
+    [optIns, L("ip a r 192.0.2.10/24 dev net1"), optIn("addresses")],
+    [optIns, L("ip addr add 192.0.2.10/24 dev lo"), DENY],
+    [optIns, L("ip n r 192.0.2.9 lladdr 02:00:00:00:00:09 dev net1"), optIn("neighbours")],
+    [optIns, L("ip neigh add proxy 192.0.2.9 dev net1"), optIn("proxy-neighbours")],
+    [optIns, L("ip route add local 192.0.2.9 dev net1 table local"), optIn("local-routes")],
+    [optIns, L("ip -r route"), optIn("resolve")],
+    [optIns, L("ip --resolve neigh"), optIn("resolve")],
+    [optIns, L("ip -r route add 10/8 dev net1"), DENY],
+    [optIns, L("ip link add link net1 name m0 type macvlan"), DENY],
+    [optIns, L("ip -d tuntap show"), "escape:reads-host-proc"],
+    [ownDeny, L("ip -d tuntap show"), "escape:reads-host-proc"],
+    [ownDeny, L("ip tuntap add tap0 mode tap"), "escape:reads-host-proc"],
+    [ownDeny, L("ip link set net1 address 02:00:00:00:00:01"), "allowed:node.allow[0]"],
+    [ownDeny, L("ip -r route"), DENY],
     [scoped, L("ip route add 192.0.2.128/25 dev CURRENT_INTERFACE"), "allowed:node.allow[0]"],
     [scoped, L("ip route add 203.0.113.0/24 dev net1"), DENY],
     [scoped, L("ip route add 192.0.2.0/24 dev eth0"), DENY],

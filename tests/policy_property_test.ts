@@ -6,6 +6,8 @@
  *    words with explicit lists of iproute2 6.1 spellings, and inspects the normalised command.
  * 2. A chain policy only narrows: whatever the chain says, it never allows a command the node ceiling denies,
  *    and never raises a limit.
+ * 3. Built-in denies (commands that read the host's /proc) hold whatever a policy's own `deny` list says, and
+ *    `-resolve` (any spelling) is accepted only by a policy whose allow rules name it.
  */
 import * as fc from "fast-check";
 import { equal } from "node:assert/strict";
@@ -66,7 +68,8 @@ function escapeConstructs(argv: readonly string[]): string[] {
     if (n.object === "netns") found.push("netns object");
     if (["exec", "restore", "showdump"].includes(n.verb)) found.push(`verb ${n.verb}`);
     const monitor = n.object === "monitor" || (n.object === "xfrm" && n.subobject === "monitor");
-    for (const w of monitor ? n.args : []) {
+    // `dev NAME` takes the next word as a device name, whatever it looks like (ip/ipmonitor.c).
+    for (const w of monitor ? n.args.filter((_, j) => n.args[j - 1] !== "dev") : []) {
       if ("file".startsWith(w)) found.push(`monitor file ${w}`);
       if (w.length >= (n.object === "xfrm" ? 1 : 2) && "all-nsid".startsWith(w) && w !== "all") {
         found.push("all-nsid");
@@ -74,6 +77,34 @@ function escapeConstructs(argv: readonly string[]): string[] {
     }
   }
   return found;
+}
+
+/** Spellings of `-resolve` (prefixes from `-r`, one or two dashes). */
+const RESOLVE_OPT = /^--?r(e(s(o(l(ve?)?)?)?)?)?$/;
+
+/** Whether `argv` reads the host's /proc: any `tuntap` (`tunt`…, `ta`, `tap`), `vrf identify|pids`. */
+function readsHostProc(argv: readonly string[]): boolean {
+  let i = 0;
+  while (i < argv.length && argv[i].startsWith("-")) {
+    if (argv[i] === "--") {
+      i++;
+      break;
+    }
+    i += TAKES_ARG.test(argv[i]) ? 2 : 1;
+  }
+  const [object, verb = ""] = argv.slice(i);
+  if (["tunt", "tunta", "tuntap", "ta", "tap"].includes(object)) return true;
+  return ["v", "vr", "vrf"].includes(object) && verb !== "" &&
+    ("identify".startsWith(verb) || "pids".startsWith(verb));
+}
+
+/** Whether `argv` uses the global option -resolve in any spelling. */
+function usesResolve(argv: readonly string[]): boolean {
+  for (let i = 0; i < argv.length && argv[i].startsWith("-") && argv[i] !== "--";) {
+    if (RESOLVE_OPT.test(argv[i])) return true;
+    i += TAKES_ARG.test(argv[i]) ? 2 : 1;
+  }
+  return false;
 }
 
 // ---- generators ---------------------------------------------------------------------------------------
@@ -100,6 +131,8 @@ const GLOBALS = [
   "-iec",
   "-echo",
   "-r",
+  "-re",
+  "--resolve",
   "-l 3",
   "-f inet",
   "-rc 1000",
@@ -134,6 +167,8 @@ const OBJECTS = [
     "vrf",
     "tuntap",
   ]),
+  "ta",
+  "tap",
   "mroute",
   "mrule",
   "nexthop",
@@ -266,6 +301,18 @@ const command = fc.tuple(
   `${ip}${[...globals, object, ...(verb ? [verb] : []), ...args].join(" ")}`
 );
 
+/** Commands aimed at the built-in denies and -resolve (the general generator rarely builds them). */
+const hostAndResolve = fc.tuple(
+  fc.array(fc.constantFrom("-r", "-re", "-res", "--resolve", "--r", "-4", "-d", "-j", "-rc 1"), {
+    maxLength: 2,
+  }),
+  fc.constantFrom("tuntap", "tunt", "tunta", "ta", "tap", "vrf", "vr", "v", "route", "link", "addr", "neigh"),
+  fc.option(fc.constantFrom("show", "list", "add", "del", "identify", "i", "pids", "p", "pi", "help"), {
+    nil: undefined,
+  }),
+  fc.array(fc.constantFrom("red", "tap0", "mode", "tap", "1", "dev", "net1"), { maxLength: 3 }),
+).map(([globals, object, verb, args]) => [...globals, object, ...(verb ? [verb] : []), ...args].join(" "));
+
 const RULE_POOL = [
   "* show|get",
   "* *",
@@ -283,6 +330,7 @@ const RULE_POOL = [
   "* * dev=*",
   "route * table=100-200",
   "tuntap show",
+  "* show|get -resolve",
 ];
 
 const ruleSubset = fc.subarray(RULE_POOL);
@@ -388,4 +436,42 @@ Deno.test("a chain policy never allows more than the node ceiling", () => {
     ),
     { numRuns: 1000 },
   );
+});
+
+Deno.test("built-in denies and -resolve: no policy's deny list drops them, only a naming rule grants -resolve", () => {
+  const allowOf = (doc: unknown): string[] | undefined => (doc as { allow?: string[] } | undefined)?.allow;
+  const names = (doc: unknown): boolean => allowOf(doc)?.some((r) => r.includes("-resolve")) ?? false;
+  let accepted = 0;
+  fc.assert(
+    fc.property(
+      fc.oneof(
+        fc.constant(undefined),
+        fc.tuple(policyDoc, fc.constantFrom([], ["* *"], ["* * -resolve"])).map((
+          [{ namespaces: _, ...doc }, extra],
+        ) => ({ ...doc, allow: [...((doc.allow as string[] | undefined) ?? []), ...extra] })),
+      ),
+      fc.option(policyDoc.map(({ namespaces: _, ...doc }) => doc), { nil: undefined }),
+      fc.oneof(command, hostAndResolve),
+      (nodeDoc, chainDoc, source) => {
+        let argv: string[];
+        try {
+          argv = prepareCommand(source, ctx.ifname).argv;
+        } catch {
+          return;
+        }
+        const policy = effectivePolicy(nodeDoc, chainDoc);
+        if (!evaluateCommand(argv, policy, { ...ctx, namespace: "lab" }).allowed) return;
+        accepted++;
+        if (readsHostProc(argv)) {
+          throw new Error(`accepted ${JSON.stringify(source)}: reads the host's /proc`);
+        }
+        const granted = names(nodeDoc) && (allowOf(chainDoc) === undefined || names(chainDoc));
+        if (usesResolve(argv) && !granted) {
+          throw new Error(`accepted ${JSON.stringify(source)} without a rule naming -resolve`);
+        }
+      },
+    ),
+    { numRuns: 5000 },
+  );
+  equal(accepted > 100, true, `only ${accepted} commands were accepted`);
 });

@@ -1,6 +1,7 @@
 /**
  * The escape list: constructs that leave the pod's network namespace, run programs, or read files on the
- * host. They are rejected before any configured rule is looked at, whatever the policy says.
+ * host (its /proc included). They are rejected before any configured rule is looked at, whatever the policy
+ * says: every built-in deny lives here, never in a policy's `deny` list (which a node file replaces).
  *
  * Checks are deliberately wider than iproute2 (e.g. `netn` is refused although iproute2 only accepts
  * `netns` there, and `xdp off` is refused with the rest of the XDP keywords): a false refusal costs an
@@ -25,6 +26,7 @@ export const ESCAPE_RULES: readonly string[] = [
   "escape:exec",
   "escape:reads-stdin",
   "escape:reads-file",
+  "escape:reads-host-proc",
   "escape:link-netns",
   "escape:all-nsid",
   "escape:loads-program",
@@ -65,6 +67,23 @@ const PROGRAM_WORDS = new Set([
 
 /** Verbs that read a dump from standard input (`ip route restore`, `ip address showdump`, ...). */
 const STDIN_VERBS = new Set(["restore", "showdump"]);
+
+/**
+ * Commands that read the host's /proc, /sys or cgroup files. The runner only enters the pod's network
+ * namespace, so the mount and PID namespaces (and what these files describe) are the host's:
+ * `ip -d tuntap show` scans /proc/PID/fdinfo of every host process for /dev/net/tun and reads
+ * /sys/class/net (every verb of `tuntap` opens /dev/net/tun); `ip vrf identify PID` reads /proc/PID/cgroup;
+ * `ip vrf pids NAME` lists the host processes of a VRF's cgroup.
+ */
+function readsHostProc(n: Normalized): string | undefined {
+  if (n.object === "tuntap") {
+    return "ip tuntap reads the host's /proc and /sys (it would list host processes) and opens /dev/net/tun";
+  }
+  if (n.object === "vrf" && (n.verb === "identify" || n.verb === "pids")) {
+    return `ip vrf ${n.verb} reads the host's /proc and cgroup files (host processes)`;
+  }
+  return undefined;
+}
 
 /** Canonical objects/sub-objects that listen for events until killed. */
 function isMonitor(n: Normalized): boolean {
@@ -134,7 +153,7 @@ export interface EscapeOptions {
 /**
  * Returns the first escape construct in the normalised command `n` (whose raw words were `rawArgv`), or
  * undefined when there is none. Order: global options, the netns object, exec, stdin readers, file readers,
- * namespace keywords, all-nsid listeners, program loaders, unbounded monitors, non-ASCII, file paths.
+ * readers of the host's /proc, namespace keywords, all-nsid listeners, program loaders, unbounded monitors, non-ASCII, file paths.
  */
 export function checkEscapes(
   n: Normalized,
@@ -161,6 +180,8 @@ export function checkEscapes(
   if (n.kv.has("file")) {
     return { rule: "escape:reads-file", reason: `ip ${n.object} ... file reads a host file` };
   }
+  const hostProc = readsHostProc(n);
+  if (hostProc) return { rule: "escape:reads-host-proc", reason: hostProc };
   const nsWord = n.args.find(isNetnsWord);
   if (nsWord !== undefined) {
     return {

@@ -28,6 +28,11 @@ Deno.test("every escape rule fires on its construct", () => {
     ["rule r", "escape:reads-stdin"],
     ["monitor file x", "escape:reads-file"],
     ["xfrm monitor f x", "escape:reads-file"],
+    ["tuntap", "escape:reads-host-proc"],
+    ["-d tuntap show", "escape:reads-host-proc"],
+    ["tap add tap0 mode tap", "escape:reads-host-proc"],
+    ["vrf identify 1", "escape:reads-host-proc"],
+    ["vrf p red", "escape:reads-host-proc"],
     ["link set eth0 netns 1", "escape:link-netns"],
     ["link set eth0 netn 1", "escape:link-netns"],
     ["link set eth0 link-netnsid 0", "escape:link-netns"],
@@ -67,6 +72,7 @@ Deno.test("ordinary commands pass the escape list", () => {
       "netconf",
       "nexthop",
       "monitor link",
+      "vrf show",
     ]
   ) equal(escapeOf(line), undefined, line);
 });

@@ -6,7 +6,15 @@
 import { prepareCommand, type PreparedCommand } from "../commands/prepare.ts";
 import { checkEscapes, checkGlobalEscapes, checkRawEscapes, type EscapeHit } from "./escape.ts";
 import { normalize, type Normalized } from "./objects.ts";
-import { type MatchContext, type Policy, type Rule, ruleMatches, type RuleSet } from "./rules.ts";
+import {
+  GATED_GLOBALS,
+  type MatchContext,
+  type Policy,
+  type Rule,
+  ruleMatches,
+  type RuleSet,
+  ungrantedGlobals,
+} from "./rules.ts";
 
 /** Who is asking: the attachment, the pod's interfaces and (for namespace scoping) the pod's namespace. */
 export interface EvalContext extends MatchContext {
@@ -87,11 +95,25 @@ export function evaluateCommand(argv: readonly string[], policy: Policy, ctx: Ev
     const r = layer.allow.find((rule) => ruleMatches(rule, n, ctx, "allow"));
     if (!r) {
       const which = i === 0 ? "no allow rule matches" : "no allow rule of the chain's policy matches";
-      return { allowed: false, rule: "default-deny", reason: which };
+      return { allowed: false, rule: "default-deny", reason: ungrantedReason(layer.allow, n, ctx) ?? which };
     }
     allowedBy = r;
   }
   return { allowed: true, rule: allowedBy!.id, source: allowedBy!.source };
+}
+
+/**
+ * When the command would match one of `allow` but for a gated global option (`-resolve`) the rule does not
+ * name, a reason saying so; otherwise undefined.
+ */
+function ungrantedReason(allow: readonly Rule[], n: Normalized, ctx: MatchContext): string | undefined {
+  const plain: Normalized = { ...n, globals: n.globals.filter((g) => !GATED_GLOBALS.has(g)) };
+  if (plain.globals.length === n.globals.length) return undefined;
+  const rule = allow.find((r) => ruleMatches(r, plain, ctx, "allow"));
+  if (!rule) return undefined;
+  const [option] = ungrantedGlobals(rule, n);
+  return `${option} is not granted by "${rule.source}": ${GATED_GLOBALS.get(option)}; ` +
+    `a rule must name ${option} to allow it`;
 }
 
 /** Checks namespace scoping; returns a rejection verdict, or undefined when the namespace may run commands. */

@@ -121,3 +121,80 @@ Deno.test("monitor is denied by default but can be allowed (the runner bounds it
     "deny escape:all-nsid",
   );
 });
+
+Deno.test("the default policy grants no identity change on a shared L2", () => {
+  for (
+    const line of [
+      "link set dev net1 address 02:00:00:00:00:01",
+      "l s net1 a 02:00:00:00:00:01",
+      "link set net1 broadcast ff:ff:ff:ff:ff:fe",
+      "link set net1 arp off",
+      "link set net1 promisc on",
+      "link set net1 allmulticast on",
+      "link set net1 addrgenmode random",
+      "link add link net1 name m0 type macvlan",
+      "addr add 192.0.2.50/24 dev net1",
+      "a a 192.0.2.50/24 dev net1",
+      "a r 192.0.2.50/24 dev net1",
+      "a change 192.0.2.50/24 dev net1",
+      "neigh add 192.0.2.50 lladdr 02:00:00:00:00:01 dev net1",
+      "n r 192.0.2.50 lladdr 02:00:00:00:00:01 dev net1",
+      "n chg 192.0.2.50 lladdr 02:00:00:00:00:01 dev net1",
+      "neigh add proxy 192.0.2.50 dev net1",
+      "token set ::1/64 dev net1",
+      "route add local 192.0.2.50 dev net1 table local",
+      "route add +2 192.0.2.50 dev net1",
+      "route add broadcast 192.0.2.255 dev net1",
+      "route add 192.0.2.50 dev net1 table local",
+      "-6 route add anycast 2001:db8::1 dev net1",
+      "nexthop add id 1 via 192.0.2.1 dev net1",
+      "maddr add 01:00:5e:00:00:01 dev net1",
+    ]
+  ) equal(verdict(line), "deny default-deny", line);
+  // What the seed's users need stays.
+  for (
+    const line of [
+      "route add 192.0.3.0/24 dev net1",
+      "route replace default via 192.0.2.1 dev net1 table 100",
+      "route add blackhole 10/8",
+      "route del 192.0.3.0/24 dev net1",
+      "rule add from 192.0.2.0/24 table 100",
+      "link set net1 mtu 1400 up",
+      "addr del 192.0.2.10/24 dev net1",
+      "neigh del 192.0.2.9 dev net1",
+      "-d link show",
+    ]
+  ) equal(verdict(line).startsWith("allow default.allow["), true, line);
+});
+
+Deno.test("-resolve is refused unless a rule names it; the reason says so", () => {
+  for (const spelling of ["-r", "-re", "-res", "-resolve", "--resolve", "--re"]) {
+    const v = evaluateCommand([spelling, "route"], defaultPolicy(), ctx);
+    equal(v.allowed, false, spelling);
+    if (v.allowed) continue;
+    equal(v.rule, "default-deny");
+    equal(v.reason.startsWith('-resolve is not granted by "* show|get"'), true, v.reason);
+  }
+  const optIn = effectivePolicy({ allow: ["* show|get -resolve"] }, undefined);
+  equal(verdict("-r route", optIn), "allow node.allow[0]");
+  // A chain layer without it refuses even when the node grants it.
+  const narrowed = effectivePolicy({ allow: ["* show|get -resolve"] }, { allow: ["* show"] });
+  equal(verdict("-r route", narrowed), "deny default-deny");
+  equal(verdict("route", narrowed), "allow chain.allow[0]");
+});
+
+Deno.test("built-in denies hold whatever deny list a node or chain policy has", () => {
+  for (
+    const policy of [
+      defaultPolicy(),
+      effectivePolicy({ allow: ["* *"], deny: ["route flush"] }, undefined),
+      effectivePolicy({ allow: ["* *"], deny: [] }, undefined),
+      effectivePolicy({ allow: ["* *"] }, { allow: ["* *"], deny: [] }),
+    ]
+  ) {
+    equal(verdict("-d tuntap show", policy), "deny escape:reads-host-proc");
+    equal(verdict("tuntap add tap0 mode tap", policy), "deny escape:reads-host-proc");
+    equal(verdict("vrf pids red", policy), "deny escape:reads-host-proc");
+    equal(verdict("netns exec x sh", policy), "deny escape:netns-object");
+  }
+});

@@ -2,6 +2,7 @@ import { deepEqual, equal, rejects, throws } from "node:assert/strict";
 import { DEFAULT_ALLOW } from "./default_policy.ts";
 import { effectivePolicy, findNodePolicy, readNodePolicy, readPolicyFile } from "./load.ts";
 import { DEFAULT_LIMITS } from "./rules.ts";
+import { evaluateCommand } from "./evaluate.ts";
 
 async function withDir(files: Record<string, string>, body: (dir: string) => Promise<void>): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "chainsaw-policy-" });
@@ -133,4 +134,11 @@ Deno.test("the policy example in docs/policy.md compiles", async () => {
   const p = effectivePolicy(parse(block!), undefined, { node: "docs/policy.md" });
   deepEqual(p.allow.map((r) => r.id), ["node.allow[0]", "node.allow[1]", "node.allow[2]"]);
   deepEqual(p.namespaces, ["net-lab", "ops"]);
+});
+
+Deno.test("a node document's deny list adds to the built-in denies (it cannot drop tuntap)", () => {
+  const own = effectivePolicy({ allow: ["* show|get", "tuntap *"], deny: ["route flush"] }, undefined);
+  deepEqual(own.deny.map((r) => r.id), ["node.deny[0]"]);
+  const v = evaluateCommand(["-d", "tuntap", "show"], own, { ifname: "net1", podInterfaces: [] });
+  equal(!v.allowed && v.rule, "escape:reads-host-proc");
 });

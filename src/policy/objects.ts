@@ -420,6 +420,20 @@ function specOf(object: string, subobject: string | undefined): ObjectSpec | und
   return subobject === undefined ? spec : spec?.subs?.[subobject];
 }
 
+/**
+ * The canonical global option `word` names, read like ip/ip.c (`--r` is `-r`, a prefix of `-resolve`), or
+ * undefined when ip does not know it. Used by policy rules that name a global option.
+ * @param word an option as written, e.g. `-r`, `--resolve`, `-c=never`
+ * @example
+ * ```ts
+ * resolveGlobal("-re"); // "-resolve"
+ * ```
+ */
+export function resolveGlobal(word: string): string | undefined {
+  if (!word.startsWith("-") || word === "--") return undefined;
+  return lookupGlobal(word[1] === "-" ? word.slice(1) : word)?.canon;
+}
+
 function lookupGlobal(opt: string): { canon: string; arity: number } | undefined {
   const before = lookup(GLOBALS_BEFORE_COLOR, opt);
   if (before) return { canon: before.canon, arity: before.arity === 1 ? 1 : 0 };
@@ -565,6 +579,41 @@ function isRouteType(word: string): boolean {
   return lookup(ROUTE_TYPES, word) !== undefined || /^\+?[0-9]/.test(word);
 }
 
+/** Kernel route types by number (`RTN_*`, include/uapi/linux/rtnetlink.h). */
+const RTN_NAMES = [
+  "unspec",
+  "unicast",
+  "local",
+  "broadcast",
+  "anycast",
+  "multicast",
+  "blackhole",
+  "unreachable",
+  "prohibit",
+  "throw",
+  "nat",
+  "xresolve",
+];
+
+/**
+ * The canonical name of the route type `word` (ip/rtm_map.c rtnl_rtntype_a2n): a prefix of a name
+ * (`u` is `unreachable`, `uni` is `unicast`), or a number as strtoul(…, 0) reads it (`+2` and `+0x2` are
+ * `local`). A word that is no type (or a number beyond the kernel's types) is returned unchanged.
+ */
+export function canonicalRouteType(word: string): string {
+  const named = lookup(ROUTE_TYPES, word);
+  if (named) return named.canon;
+  const m = /^\+?(0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)$/.exec(word);
+  if (!m) return word;
+  const digits = m[1];
+  const n = /^0[xX]/.test(digits)
+    ? parseInt(digits.slice(2), 16)
+    : digits.length > 1 && digits.startsWith("0")
+    ? parseInt(digits, 8)
+    : Number(digits);
+  return n >= 1 && n < RTN_NAMES.length ? RTN_NAMES[n] : word;
+}
+
 function addValue(kv: Map<string, string[]>, key: string, value?: string): void {
   const list = kv.get(key) ?? [];
   if (value !== undefined && !list.includes(value)) list.push(value);
@@ -587,13 +636,13 @@ function parseArgs(spec: ArgSpec, isRoute: boolean, args: readonly string[]): Ma
       if (e.arity === "N") table = ROUTE_NEXTHOP;
       const { values, next } = valuesAt(e, args, i);
       if (e.arity === "D" && args[i + 1] !== undefined && isRouteType(args[i + 1])) {
-        addValue(kv, "type", args[i + 1]);
+        addValue(kv, "type", canonicalRouteType(args[i + 1]));
       }
       addValue(kv, e.canon);
       for (const v of values) addValue(kv, e.canon, v);
       i = next;
     } else if (spec.routeTypes && isRouteType(w)) {
-      addValue(kv, "type", w);
+      addValue(kv, "type", canonicalRouteType(w));
       if (args[i + 1] !== undefined) addValue(kv, spec.positional, args[i + 1]);
       i += 2;
     } else {

@@ -1,5 +1,14 @@
 import { deepEqual as assertEquals } from "node:assert/strict";
-import { matches, normalize, type Normalized, objectNames, resolveObject, resolveVerb } from "./objects.ts";
+import {
+  canonicalRouteType,
+  matches,
+  normalize,
+  type Normalized,
+  objectNames,
+  resolveGlobal,
+  resolveObject,
+  resolveVerb,
+} from "./objects.ts";
 
 /** Asserts that `actual` has every key of `expected` with an equal value. */
 function assertObjectMatch(actual: object, expected: Record<string, unknown>): void {
@@ -215,7 +224,8 @@ Deno.test("route keywords: destination, types, via family, lock, nexthops, prefi
   assertEquals(kv("route add 10.0.0.0/8 dev net1"), { to: ["10.0.0.0/8"], dev: ["net1"] });
   assertEquals(kv("route add to unicast 10/8 oif net1"), { to: ["10/8"], type: ["unicast"], dev: ["net1"] });
   assertEquals(kv("route add blackhole 10/8"), { type: ["blackhole"], to: ["10/8"] });
-  assertEquals(kv("route add a 10/8 dev x"), { type: ["a"], to: ["10/8"], dev: ["x"] });
+  assertEquals(kv("route add a 10/8 dev x"), { type: ["anycast"], to: ["10/8"], dev: ["x"] });
+  assertEquals(kv("route add to +0x2 10/8 dev x"), { to: ["10/8"], type: ["local"], dev: ["x"] });
   assertEquals(kv("route add default via inet6 fe80::1 dev x"), {
     to: ["default"],
     via: ["fe80::1"],
@@ -278,4 +288,36 @@ Deno.test("link, address, neighbour and rule keywords", () => {
 Deno.test("empty words are refused", () => {
   assertObjectMatch(normalize(["route", ""]), { kind: "error", code: "empty-word" });
   assertObjectMatch(normalize([]), { kind: "error", code: "no-object" });
+});
+
+Deno.test("route types are read like rtnl_rtntype_a2n: prefixes and strtoul numbers", () => {
+  const cases: [string, string][] = [
+    ["local", "local"],
+    ["u", "unreachable"],
+    ["uni", "unicast"],
+    ["brd", "broadcast"],
+    ["b", "broadcast"],
+    ["+2", "local"],
+    ["+0x2", "local"],
+    ["+02", "local"],
+    ["+010", "prohibit"],
+    ["+1", "unicast"],
+    ["+0", "+0"],
+    ["+99", "+99"],
+    ["loc", "loc"], // local is matched exactly (strcmp)
+  ];
+  for (const [word, canon] of cases) assertEquals(canonicalRouteType(word), canon, word);
+  assertEquals(kv("route add +2 192.0.2.5 dev x"), { type: ["local"], to: ["192.0.2.5"], dev: ["x"] });
+});
+
+Deno.test("resolveGlobal reads a global option like ip.c", () => {
+  for (const w of ["-r", "-re", "-res", "-resolve", "--resolve", "--r"]) {
+    assertEquals(resolveGlobal(w), "-resolve", w);
+  }
+  assertEquals(resolveGlobal("-rc"), "-rcvbuf");
+  assertEquals(resolveGlobal("-n"), "-netns");
+  assertEquals(resolveGlobal("-c=never"), "-color");
+  assertEquals(resolveGlobal("-x"), undefined);
+  assertEquals(resolveGlobal("--"), undefined);
+  assertEquals(resolveGlobal("r"), undefined);
 });

@@ -6,7 +6,9 @@
  *   optionally with a sub-object (`xfrm.state`, `nexthop.bucket`).
  * - `VERBS`: `*`, or verbs joined by `|` (`add|del|replace|change`), normalised like the command's.
  * - `TERM`: `key=v1,v2` (the keyword must be present and every value must match), `key?=v1,v2` (if present,
- *   every value must match), or `k1|k2|...` (the command may use only these keywords besides constrained ones).
+ *   every value must match), `k1|k2|...` (the command may use only these keywords besides constrained ones),
+ *   or a global option such as `-resolve` (in any spelling): the rule grants that option
+ *   ({@link GATED_GLOBALS} are refused by every allow rule that does not name them).
  *   Values: `*`, `@current`, `@pod`, an IP prefix (containment, for address keys), `default` (zero-length
  *   prefix), `N` or `N-M` (numeric range; `main`/`local`/`default` for tables) or a literal word.
  *
@@ -18,6 +20,7 @@ import * as z from "zod/mini";
 import {
   keywordNames,
   type Normalized,
+  resolveGlobal,
   resolveObject,
   resolveSubobject,
   resolveVerb,
@@ -107,6 +110,11 @@ export interface Rule {
   readonly constraints: readonly Constraint[];
   /** When set, the only keywords an allowed command may use besides constrained ones. */
   readonly keywords?: readonly string[];
+  /**
+   * Canonical global options the rule names (`-resolve`). An allow rule grants these of the
+   * {@link GATED_GLOBALS}; a deny rule with them matches only commands that use one.
+   */
+  readonly globals?: readonly string[];
 }
 
 /** A further layer a command must also pass (the chain's `policy`). `allow` absent: no further allow list. */
@@ -169,6 +177,22 @@ export function parsePolicyDocument(doc: unknown, source: string): PolicyDocumen
   const where = issue.path.length ? ` at ${issue.path.map(String).join(".")}` : "";
   throw new PolicyError(`${source}: invalid policy${where}: ${issue.message}`);
 }
+
+/**
+ * Global options an allow rule grants only when it names them, with why. `-resolve` makes ip turn addresses
+ * into names with the host's resolver configuration (/etc/hosts, /etc/resolv.conf, nsswitch.conf: the runner
+ * only enters the pod's network namespace) and sends the DNS queries from inside the pod's netns.
+ */
+export const GATED_GLOBALS: ReadonlyMap<string, string> = new Map([
+  [
+    "-resolve",
+    "it resolves addresses to names with the node's /etc/hosts and resolver, sending DNS queries from " +
+    "the pod's network namespace",
+  ],
+]);
+
+/** Global options on the escape list: no rule may grant them. */
+const ESCAPE_GLOBALS = new Set(["-netns", "-batch", "-force", "-all"]);
 
 /** Keywords whose values are addresses or prefixes. */
 const ADDRESS_KEYS = new Set([
@@ -300,7 +324,17 @@ export function parseRule(text: string, id: string, kind: "allow" | "deny", wher
   const verbs = resolveVerbs(object, subobject, verbText, fail);
   const constraints: Constraint[] = [];
   let keywords: string[] | undefined;
+  let globals: string[] | undefined;
   for (const term of terms) {
+    if (term.startsWith("-")) {
+      const canon = resolveGlobal(term);
+      if (!canon) throw fail(`"${term}" is not a global option of ip`);
+      if (ESCAPE_GLOBALS.has(canon) && kind === "allow") {
+        throw fail(`${canon} is on the escape list and can never be allowed`);
+      }
+      (globals ??= []).push(canon);
+      continue;
+    }
     const eq = term.indexOf("=");
     if (eq < 0) {
       for (const k of term.split("|")) {
@@ -317,7 +351,7 @@ export function parseRule(text: string, id: string, kind: "allow" | "deny", wher
     const matchers = valueText.split(",").map((v) => parseValue(key, v, fail));
     constraints.push({ key, optional, matchers });
   }
-  return { id, source: text, object, subobject, verbs, constraints, keywords };
+  return { id, source: text, object, subobject, verbs, constraints, keywords, globals };
 }
 
 /**
@@ -383,15 +417,31 @@ function constraintHolds(c: Constraint, n: Normalized, ctx: MatchContext, deny: 
 }
 
 /**
+ * The {@link GATED_GLOBALS} that command `n` uses and `rule` does not name (empty when the rule grants all
+ * the command uses).
+ */
+export function ungrantedGlobals(rule: Rule, n: Normalized): string[] {
+  return n.globals.filter((g, i) =>
+    GATED_GLOBALS.has(g) && n.globals.indexOf(g) === i && !rule.globals?.includes(g)
+  );
+}
+
+/**
  * Whether `rule` matches the command `n`. As an allow rule (`mode` "allow") every value of a constrained
- * keyword must match and only the listed keywords may appear; as a deny rule some value matching, or
- * any listed keyword appearing, is enough, and unreadable values count as matching.
+ * keyword must match, only the listed keywords may appear and every gated global option the command uses
+ * must be named by the rule; as a deny rule some value matching, or any listed keyword or global option
+ * appearing, is enough, and unreadable values count as matching.
  */
 export function ruleMatches(rule: Rule, n: Normalized, ctx: MatchContext, mode: "allow" | "deny"): boolean {
   if (rule.object !== "*" && rule.object !== n.object) return false;
   if (rule.subobject !== undefined && rule.subobject !== n.subobject) return false;
   if (rule.verbs !== "*" && !rule.verbs.includes(n.verb)) return false;
   const deny = mode === "deny";
+  if (
+    deny ? rule.globals && !rule.globals.some((g) => n.globals.includes(g)) : ungrantedGlobals(rule, n).length
+  ) {
+    return false;
+  }
   for (const c of rule.constraints) if (!constraintHolds(c, n, ctx, deny)) return false;
   if (rule.keywords) {
     if (deny) return rule.keywords.some((k) => n.kv.has(k));

@@ -51,6 +51,9 @@ Deno.test("bad rules fail with a message naming the rule and the problem", () =>
     ["netns show", /escape list/],
     ["xfrm.nope show", /not a sub-object/],
     ["rule replace", /not a verb of ip rule/],
+    ["* show -frob", /"-frob" is not a global option of ip/],
+    ["* show -n", /-netns is on the escape list/],
+    ["* show --batch", /-batch is on the escape list/],
   ];
   for (const [text, message] of bad) {
     throws(() => compileRules([text], "node", "allow", "/etc/cni/chainsaw/policy.json"), (e: Error) => {
@@ -106,9 +109,14 @@ Deno.test("allow: numeric ranges and table names", () => {
 });
 
 Deno.test("allow: a keyword list bounds what else the command may say", () => {
-  const rule = "link set dev=@pod mtu|up|down|address|txqueuelen";
+  const rule = "link set dev=@pod mtu|up|down|txqueuelen";
   equal(allows(rule, "link set net1 mtu 1400 up"), true);
-  equal(allows(rule, "link set dev eth0 addr 02:00:00:00:00:01"), true);
+  equal(allows(rule, "link set dev eth0 addr 02:00:00:00:00:01"), false);
+  equal(allows(rule, "link set dev eth0 a 02:00:00:00:00:01"), false);
+  equal(allows(rule, "link set dev eth0 up arp off"), false);
+  equal(allows(rule, "link set dev eth0 brd ff:ff:ff:ff:ff:fe"), false);
+  equal(allows(rule, "link set dev eth0 addrgenmode random"), false);
+  equal(allows(rule, "link set dev eth0 promisc on"), false);
   equal(allows(rule, "link set net1 name evil"), false);
   equal(allows(rule, "link set net1 master br0"), false);
   equal(allows(rule, "link set net1 up type veth"), false);
@@ -141,4 +149,30 @@ Deno.test("policy documents are validated strictly", () => {
   throws(() => parsePolicyDocument({ limits: { commandTimeoutMs: 1e9 } }, "f"), /at limits.commandTimeoutMs/);
   throws(() => parsePolicyDocument({ allow: "route show" }, "f"), /at allow/);
   throws(() => parsePolicyDocument([], "f"), /invalid policy/);
+});
+
+Deno.test("gated global options: an allow rule grants -resolve only when it names it (any spelling)", () => {
+  for (const spelling of ["-r", "-re", "-resolve", "--resolve", "--r"]) {
+    equal(allows("* show|get", `${spelling} route`), false, spelling);
+    equal(allows("* show|get -resolve", `${spelling} route`), true, spelling);
+    equal(allows("* show|get --re", `${spelling} route`), true, spelling);
+  }
+  deepEqual(parseRule("route show -r", "x", "allow").globals, ["-resolve"]);
+  equal(allows("* show|get", "-4 -j route"), true);
+  equal(allows("* show|get -resolve", "route"), true);
+  equal(allows("* show|get -json", "-r route"), false);
+  equal(denies("* * -resolve", "-re link"), true);
+  equal(denies("* * -resolve", "link"), false);
+  equal(denies("route show", "-r route"), true);
+  parseRule("* * -n", "x", "deny"); // denying an escape is pointless but harmless
+});
+
+Deno.test("route types: allow rules see the canonical type, numbers included", () => {
+  const rule = "route add type?=unicast,blackhole";
+  equal(allows(rule, "route add uni 10/8 dev x"), true);
+  equal(allows(rule, "route add 10/8 dev x"), true);
+  equal(allows(rule, "route add local 10/8 dev x"), false);
+  equal(allows(rule, "route add +2 10/8 dev x"), false);
+  equal(allows(rule, "route add to +0x2 10/8 dev x"), false);
+  equal(denies("route * type=local", "route add +02 10/8 dev x"), true);
 });
