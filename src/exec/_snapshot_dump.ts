@@ -1,0 +1,196 @@
+/**
+ * The raw dumps behind a netns snapshot: two `ip -j -d -batch -` processes (one `-4`, one `-6`) run in the netns
+ * through `nsenter --net=PATH`, each answering several `show` commands read from stdin. iproute2 6.1 prints one
+ * compact JSON document per batch line, each on its own line, so the output splits into documents by line.
+ *
+ * The family split is needed because neither `ip route show` nor `ip rule show` name the family of an entry in
+ * their JSON, `ip rule show` without a family shows IPv4 only, and batch lines cannot carry global options such
+ * as `-6`.
+ *
+ * Not {@linkcode runInNetns} from `src/commands/runner.ts`: that runner gives the child no stdin. This spawns the
+ * same way (absolute paths, `clearEnv` with the same two-variable environment, a timeout, an output cap).
+ * @module
+ */
+
+/** What the `-4` process answers, in order. */
+const V4_COMMANDS = [
+  "link show",
+  "addr show",
+  "route show table all",
+  "rule show",
+  "neigh show nud permanent",
+] as const;
+/** What the `-6` process answers, in order. */
+const V6_COMMANDS = [
+  "addr show",
+  "route show table all",
+  "rule show",
+  "neigh show nud permanent",
+] as const;
+
+/** The parsed documents of both processes. */
+export interface RawDumps {
+  links: unknown;
+  addr4: unknown;
+  route4: unknown;
+  rule4: unknown;
+  neigh4: unknown;
+  addr6: unknown;
+  route6: unknown;
+  rule6: unknown;
+  neigh6: unknown;
+}
+
+/** How to run the dumps. */
+export interface DumpOptions {
+  ipPath: string;
+  nsenterPath: string;
+  netns: string;
+  /** Kill each process after this many milliseconds. */
+  timeoutMs: number;
+  /** Fail when one process prints more than this many bytes. */
+  maxOutputBytes: number;
+}
+
+/** A dump could not be taken or parsed. */
+export class DumpError extends Error {
+  /**
+   * @param message what went wrong
+   * @param options the underlying error, if any
+   */
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "DumpError";
+  }
+}
+
+/** Same environment as the command runner's: nothing inherited. */
+const CLEAN_ENV: Readonly<Record<string, string>> = { PATH: "/usr/sbin:/usr/bin:/sbin:/bin", LC_ALL: "C" };
+
+async function readAll(stream: ReadableStream<Uint8Array>, cap: number): Promise<Uint8Array | null> {
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  let over = false;
+  for await (const chunk of stream) {
+    size += chunk.length;
+    if (size > cap) over = true;
+    else chunks.push(chunk);
+  }
+  if (over) return null;
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return out;
+}
+
+/**
+ * Runs `ip -<family> -j -d -batch -` with `commands` on stdin and returns one parsed document per command.
+ *
+ * @param family 4 or 6
+ * @param commands batch lines (chainsaw's own, never a pod's)
+ * @param opts binaries, netns, bounds
+ */
+export async function batchJson(
+  family: 4 | 6,
+  commands: readonly string[],
+  opts: DumpOptions,
+): Promise<unknown[]> {
+  const what = `ip -${family} -j -d -batch - in ${opts.netns}`;
+  let child: Deno.ChildProcess;
+  try {
+    child = new Deno.Command(opts.nsenterPath, {
+      args: [`--net=${opts.netns}`, "--", opts.ipPath, `-${family}`, "-j", "-d", "-batch", "-"],
+      clearEnv: true,
+      env: CLEAN_ENV,
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+  } catch (e) {
+    throw new DumpError(`${what}: could not start ${opts.nsenterPath}`, { cause: e });
+  }
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    try {
+      child.kill("SIGKILL");
+    } catch {
+      // already gone
+    }
+  }, opts.timeoutMs);
+  try {
+    const input = new TextEncoder().encode(commands.join("\n") + "\n");
+    const writing = (async () => {
+      const w = child.stdin.getWriter();
+      try {
+        await w.write(input);
+        await w.close();
+      } catch {
+        // the child died early; its status says why
+      }
+    })();
+    const [stdout, stderr, status] = await Promise.all([
+      readAll(child.stdout, opts.maxOutputBytes),
+      readAll(child.stderr, 64 * 1024),
+      child.status,
+      writing,
+    ]);
+    if (timedOut) throw new DumpError(`${what} timed out after ${opts.timeoutMs} ms`);
+    const err = stderr ? new TextDecoder().decode(stderr).trim() : "";
+    if (!status.success) {
+      throw new DumpError(`${what} exited with code ${status.code}${err ? `: ${err}` : ""}`);
+    }
+    if (stdout === null) throw new DumpError(`${what} printed more than ${opts.maxOutputBytes} bytes`);
+    return parseDocuments(new TextDecoder().decode(stdout), commands.length, what);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * Splits `ip -j -batch` output into its JSON documents (one per non-empty line).
+ *
+ * @param text the process's stdout
+ * @param expected how many documents there must be
+ * @param what names the process in errors
+ * @example
+ * ```ts
+ * parseDocuments('[{"a":1}]\n[]\n', 2, "ip"); // [[{a: 1}], []]
+ * ```
+ */
+export function parseDocuments(text: string, expected: number, what = "ip -j -batch"): unknown[] {
+  const lines = text.split("\n").filter((l) => l.trim() !== "");
+  if (lines.length !== expected) {
+    throw new DumpError(`${what}: expected ${expected} JSON documents, got ${lines.length}`);
+  }
+  return lines.map((line, i) => {
+    try {
+      return JSON.parse(line);
+    } catch (e) {
+      throw new DumpError(`${what}: document ${i + 1} is not JSON`, { cause: e });
+    }
+  });
+}
+
+/**
+ * Takes every dump a snapshot needs: two processes, run concurrently.
+ *
+ * @param opts binaries, netns, bounds
+ */
+export async function takeDumps(opts: DumpOptions): Promise<RawDumps> {
+  const [v4, v6] = await Promise.all([batchJson(4, V4_COMMANDS, opts), batchJson(6, V6_COMMANDS, opts)]);
+  return {
+    links: v4[0],
+    addr4: v4[1],
+    route4: v4[2],
+    rule4: v4[3],
+    neigh4: v4[4],
+    addr6: v6[0],
+    route6: v6[1],
+    rule6: v6[2],
+    neigh6: v6[3],
+  };
+}
