@@ -1,0 +1,65 @@
+/**
+ * Attachment registration and forgetting on the daemon socket, for the plugin's own ADDs (run in the plugin
+ * when the daemon declined them) and its DELs:
+ *
+ * | request | answer |
+ * |---|---|
+ * | `POST /v1/attachments` AttachmentRegistration | 204 |
+ * | `POST /v1/attachments/forget` `{containerId, ifname?}` | 200 `{"removed": N}` |
+ * | malformed body | 400 · over {@link MAX_ATTACHMENT_BODY_BYTES}: 413 |
+ * @module
+ */
+import { describeZodIssue } from "../../text/zod_issue.ts";
+import {
+  type AttachmentForget,
+  AttachmentForgetSchema,
+  type AttachmentRegistration,
+  AttachmentRegistrationSchema,
+} from "../../wire/attachment.ts";
+import { ROUTES } from "../../wire/routes.ts";
+import { readBodyCapped, type SocketRouteHandler } from "../socket_api.ts";
+
+/** Largest request body. */
+export const MAX_ATTACHMENT_BODY_BYTES = 256 * 1024;
+
+/** What the route works with. */
+export interface AttachmentRouteDeps {
+  register(registration: AttachmentRegistration): void;
+  /** Forgets and returns how many attachments went. */
+  forget(forget: AttachmentForget): number;
+}
+
+function text(status: number, body: string): Response {
+  return new Response(body + "\n", { status, headers: { "Content-Type": "text/plain; charset=utf-8" } });
+}
+
+/**
+ * Builds the handler of both paths.
+ *
+ * @param deps the attachment store's operations
+ * @returns the route handler (serve it under `/v1/attachments`)
+ */
+export function createAttachmentRoute(deps: AttachmentRouteDeps): SocketRouteHandler {
+  return async (req, url) => {
+    const forget = url.pathname === ROUTES.forget.path;
+    if (!forget && url.pathname !== ROUTES.register.path) return text(404, `no such path ${url.pathname}`);
+    if (req.method !== "POST") return new Response("use POST\n", { status: 405, headers: { Allow: "POST" } });
+    const body = await readBodyCapped(req, MAX_ATTACHMENT_BODY_BYTES);
+    if (body === undefined) return text(413, `body larger than ${MAX_ATTACHMENT_BODY_BYTES} bytes`);
+    let data: unknown;
+    try {
+      data = JSON.parse(body);
+    } catch {
+      return text(400, "body is not JSON");
+    }
+    if (forget) {
+      const r = AttachmentForgetSchema.safeParse(data);
+      if (!r.success) return text(400, describeZodIssue(r.error));
+      return Response.json({ removed: deps.forget(r.data) });
+    }
+    const r = AttachmentRegistrationSchema.safeParse(data);
+    if (!r.success) return text(400, describeZodIssue(r.error));
+    deps.register(r.data);
+    return new Response(null, { status: 204 });
+  };
+}
