@@ -8,7 +8,7 @@
  * @module
  */
 import { formatHuman, type Report } from "../report/report.ts";
-import { visible, visibleJson } from "../text/visible.ts";
+import { visible, visibleJson, visibleWord } from "../text/visible.ts";
 
 /** The `--log-format` values. */
 export const LOG_FORMATS = ["human", "json"] as const;
@@ -39,7 +39,8 @@ export type Level = "info" | "warn" | "error";
 /**
  * One daemon message as one stderr record (ends with a newline, and has no other).
  *
- * @param format `human`: `TIME chainsaw daemon: [LEVEL: ]MSG key=value…`, the message and values neutralised;
+ * @param format `human`: `TIME chainsaw daemon: [LEVEL: ]MSG key=value…`, the message and values neutralised
+ *   (keys and values without blanks);
  *   `json`: `{"time","level","msg",…fields}`.
  * @param level Severity.
  * @param msg The message; it may quote pod-controlled text.
@@ -62,7 +63,7 @@ export function formatMessage(
 ): string {
   if (format === "json") return visibleJson({ time: now.toISOString(), level, msg, ...fields }) + "\n";
   const extra = Object.entries(fields).map(([k, v]) =>
-    ` ${visible(k)}=${visible(typeof v === "string" ? v : String(JSON.stringify(v)))}`
+    ` ${visibleWord(k)}=${visibleWord(typeof v === "string" ? v : String(JSON.stringify(v)))}`
   );
   return `${now.toISOString()} chainsaw daemon: ${level === "info" ? "" : `${level}: `}${visible(msg)}${
     extra.join("")

@@ -4,7 +4,7 @@
  * @module
  */
 import type { CommandResult } from "../commands/runner.ts";
-import { visible, visibleLines } from "../text/visible.ts";
+import { visible, visibleLines, visibleWord } from "../text/visible.ts";
 
 /** How an invocation ended. */
 export type Verdict =
@@ -68,9 +68,9 @@ export const OUTPUT_INDENT = "    ";
  * `Running ip ... ===============`, the output), with the pod and verdict added.
  *
  * Every string that came from the pod, the runtime or the report's sender is neutralised with
- * {@link visible} (controls, line breaks, bidi controls escaped), so a record is always exactly the lines
- * written here: it starts with the time at the margin, and each line of command output keeps its own line but
- * is indented by {@link OUTPUT_INDENT}.
+ * {@link visible} (controls, line breaks, bidi controls escaped; the header's values with {@link visibleWord},
+ * blanks escaped too), so a record is always exactly the lines written here: it starts with the time at the
+ * margin, and each line of command output keeps its own line but is indented by {@link OUTPUT_INDENT}.
  *
  * @param r The report.
  * @returns The record, ending with a newline.
@@ -83,11 +83,12 @@ export const OUTPUT_INDENT = "    ";
  */
 export function formatHuman(r: Report): string {
   const v = visible;
-  const who = r.pod ? `${v(r.pod.namespace)}/${v(r.pod.name)}` : "(no pod)";
+  const w = visibleWord;
+  const who = r.pod ? `${w(r.pod.namespace)}/${w(r.pod.name)}` : "(no pod)";
   const lines: string[] = [
-    `${v(r.time)} ${v(r.verb)} ${who} container=${v(r.containerId)} netns=${v(r.netns)} ifname=${
-      v(r.ifname)
-    } network=${v(r.network)}`,
+    `${w(r.time)} ${w(r.verb)} ${who} container=${w(r.containerId)} netns=${w(r.netns)} ifname=${
+      w(r.ifname)
+    } network=${w(r.network)}`,
   ];
   if (r.detected.length > 0) lines.push(`Detected commands: [${r.detected.map(v).join(", ")}]`);
   for (const c of r.commands) {

@@ -52,6 +52,22 @@ export function visible(text: string): string {
 }
 
 /**
+ * {@link visible}, and blanks escaped too (a space as `\x20`): for a value in a `key=value` list, such as a
+ * record header, so a value cannot pass for further fields (`p1 container=forged`).
+ *
+ * @param text A name, a path, an id.
+ * @returns The neutralised text, without a blank.
+ * @example
+ * ```ts
+ * import { visibleWord } from "./visible.ts";
+ * visibleWord("p1 container=x"); // 'p1\\x20container=x'
+ * ```
+ */
+export function visibleWord(text: string): string {
+  return visible(text).replaceAll(" ", "\\x20");
+}
+
+/**
  * Multi-line text (a command's output) kept on its own lines: `text` is split at its line feeds (one trailing
  * line feed is dropped), each line is neutralised with {@link visible} (so a CR inside a line shows as `\r`) and
  * starts with `prefix`. With a non-empty prefix no line of the block can look like a line that starts at the

@@ -1,6 +1,6 @@
 import { assert, assertEquals } from "../../tests/support/assert.ts";
 import { assertNoRawControl, HOSTILE } from "../../tests/support/hostile.ts";
-import { visible, visibleJson, visibleLines } from "./visible.ts";
+import { visible, visibleJson, visibleLines, visibleWord } from "./visible.ts";
 
 /** Every character a terminal or a line-oriented reader would act on, that must never be printed raw. */
 const DANGEROUS: string[] = [
@@ -78,4 +78,15 @@ Deno.test("visibleJson: the same value, nothing raw, one line", () => {
   assert(!text.includes("\n"));
   assertEquals(visibleJson({ a: "b" }), JSON.stringify({ a: "b" }));
   assertEquals(visibleJson("a\u2029b"), '"a\\u2029b"');
+});
+
+Deno.test("visibleWord: no blank either, so a value cannot pass for more key=value fields", () => {
+  assertEquals(visibleWord("p1 container=forged"), "p1\\x20container=forged");
+  assertEquals(visibleWord("a\tb\nc"), "a\\tb\\nc");
+  assertEquals(visibleWord("default"), "default");
+  for (const s of Object.values(HOSTILE)) {
+    const v = visibleWord(s);
+    assertNoRawControl(v, s);
+    assert(!/\s/.test(v), v);
+  }
 });
