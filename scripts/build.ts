@@ -1,6 +1,7 @@
 /**
  * Builds chainsaw: `compile` (deno compile, one native binary with the permission flags baked in) or `bundle`
- * (one executable file that runs the bundled program under `deno` from PATH with the same flags).
+ * (one executable file that runs the bundled program under `deno` with the same flags: the deno that built it,
+ * else a `deno` beside the file, else `deno` from PATH; see {@linkcode launcherHeader}).
  *
  *   deno task compile [--target TRIPLE]   -> dist/chainsaw (needs dl.deno.land for denort)
  *   deno task bundle                      -> dist/chainsaw
@@ -29,12 +30,25 @@ function shQuote(s: string): string {
 /**
  * The launcher prefix of a bundle: valid as /bin/sh (it execs deno on the file itself) and as JavaScript
  * (a hashbang and a line comment). The flags do not fit a shebang line (the kernel cuts it at 255 bytes).
+ *
+ * Runtimes start plugins with their own PATH (containerd: `<opt>/bin:/usr/local/sbin:…:/bin`), which seldom
+ * has `deno`, and a launcher that fails there (exit 127) also stops libcni's reverse-order DEL before bridge
+ * and IPAM, leaking the pod's address. So the launcher tries, in order: `deno` at `denoPath` (the deno that
+ * made the bundle), a `deno` beside the bundle itself, then `deno` from PATH. Three `[ -x ]` tests in `sh`.
+ *
+ * @param denoPath absolute path of the deno to try first; default the running deno ({@linkcode Deno.execPath})
+ * @returns the two launcher lines, newline-terminated
+ * @example
+ * ```ts
+ * launcherHeader("/usr/local/bin/deno").startsWith("#!/bin/sh\n//bin/true; ") // true
+ * ```
  */
-export function launcherHeader(): string {
+export function launcherHeader(denoPath: string = Deno.execPath()): string {
   const flags = ["--no-config", "--no-lock", "--quiet", "--ext=js", ...permissionFlags()].map(shQuote).join(
     " ",
   );
-  return `#!/bin/sh\n//bin/true; exec deno run ${flags} "$0" "$@"\n`;
+  const find = `d=${shQuote(denoPath)}; [ -x "$d" ] || d="\${0%/*}/deno"; [ -x "$d" ] || d=deno`;
+  return `#!/bin/sh\n//bin/true; ${find}; exec "$d" run ${flags} "$0" "$@"\n`;
 }
 
 /**
@@ -136,7 +150,9 @@ if (import.meta.main) {
   const triple = targetIdx >= 0 ? rest[targetIdx + 1] : undefined;
   if (mode === "bundle") {
     await bundleTo("dist/chainsaw");
-    console.log("wrote dist/chainsaw (bundle; runs under `deno` from PATH)");
+    console.log(
+      `wrote dist/chainsaw (bundle; runs under ${Deno.execPath()}, else a deno beside it or on PATH)`,
+    );
   } else if (mode === "compile") {
     const out = triple ? `dist/chainsaw-${triple.startsWith("x86_64") ? "amd64" : "arm64"}` : "dist/chainsaw";
     try {

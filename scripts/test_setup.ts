@@ -1,7 +1,8 @@
 /**
- * Prepares what the integration tests run: builds the Go test programs (the libcni driver and the Go
- * pass-through plugin) into `tests/support/bin/`, then bundles chainsaw to `tests/support/bin/chainsaw` when
- * `scripts/build.ts` exports `bundleTo`.
+ * Prepares what the integration tests run: installs the Debian packages they need when missing (as root; else it
+ * prints the apt-get line and fails), builds the Go test programs (the libcni driver, the Go pass-through plugin
+ * and the static pause program of the containerd test) into `tests/support/bin/`, then bundles chainsaw to
+ * `tests/support/bin/chainsaw` when `scripts/build.ts` exports `bundleTo`.
  *
  * ```sh
  * deno run --allow-run --allow-read --allow-write=tests/support/bin --allow-env scripts/test_setup.ts
@@ -19,13 +20,19 @@ export interface GoProgram {
   readonly src: string;
   /** Output binary, relative to the repository root. */
   readonly out: string;
+  /** Build without cgo: a static binary (the pause program runs alone in an image). */
+  readonly static?: boolean;
 }
 
 /** The Go programs the integration tests need. */
 export const GO_PROGRAMS: readonly GoProgram[] = [
   { src: "tests/support/cnidriver", out: "tests/support/bin/cnidriver" },
   { src: "tests/support/passthrough", out: "tests/support/bin/passthrough" },
+  { src: "tests/support/cri/pause", out: "tests/support/bin/pause", static: true },
 ];
+
+export { aptLine, DEBIAN_PACKAGES, ensureDebianPackages } from "./debian_packages.ts";
+import { aptLine, ensureDebianPackages } from "./debian_packages.ts";
 
 /** Where the chainsaw bundle for the integration tests goes, relative to the repository root. */
 export const CHAINSAW_TEST_BUNDLE = "tests/support/bin/chainsaw";
@@ -73,13 +80,19 @@ export async function buildGoProgram(program: GoProgram): Promise<"built" | "fre
     result = await new Deno.Command("go", {
       args: ["build", "-o", out, "."],
       cwd: src,
-      env: { GO111MODULE: "off", GOPATH, GOCACHE, GOFLAGS: "" },
+      env: {
+        GO111MODULE: "off",
+        GOPATH,
+        GOCACHE,
+        GOFLAGS: "",
+        ...(program.static ? { CGO_ENABLED: "0" } : {}),
+      },
       stdout: "piped",
       stderr: "piped",
     }).output();
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) {
-      throw new Error("`go` is not on PATH (apt-get install golang-go golang-github-appc-cni-dev)");
+      throw new Error(`\`go\` is not on PATH (${aptLine(["golang-go", "golang-github-appc-cni-dev"])})`);
     }
     throw e;
   }
@@ -142,6 +155,7 @@ if (import.meta.main) {
   const log = (line: string) => console.log(`test_setup: ${line}`);
   try {
     Deno.chdir(REPO_ROOT);
+    await ensureDebianPackages({ log });
     await buildGoPrograms(log);
     await bundleChainsaw(log);
   } catch (e) {
