@@ -4,6 +4,7 @@ import { makePod } from "../../tests/support/fake_apiserver.ts";
 import { type Pod, PodSchema } from "./client.ts";
 import { type CachedPod, PodCache, slimPod } from "./pod_cache.ts";
 import { ANNOTATION } from "../commands/annotation.ts";
+import { APPLIED_CONDITION } from "./pod_status.ts";
 
 function pod(
   name: string,
@@ -135,4 +136,37 @@ Deno.test("pod cache: waitFor resolves at once, on arrival with the right UID, o
   const closed = cache.waitFor("ns", "never", "u9", 5000);
   cache.close();
   assertEquals(await closed, undefined);
+});
+
+Deno.test("pod cache: keeps readiness gates, hostNetwork and chainsaw's condition; update listeners hear every change", () => {
+  const raw = makePod({ namespace: "ns", name: "g", uid: "ug", nodeName: "node-a" });
+  raw.spec.readinessGates = [{ conditionType: APPLIED_CONDITION }];
+  raw.spec.hostNetwork = true;
+  raw.status.conditions = [
+    { type: "Ready", status: "False", message: "x".repeat(1000) },
+    {
+      type: APPLIED_CONDITION,
+      status: "True",
+      reason: "Applied",
+      lastTransitionTime: "2026-01-01T00:00:00Z",
+    },
+  ];
+  const slim = slimPod(PodSchema.parse(raw));
+  assertEquals(slim.readinessGates, [APPLIED_CONDITION]);
+  assertEquals(slim.hostNetwork, true);
+  assertEquals(slim.conditions, {
+    [APPLIED_CONDITION]: {
+      type: APPLIED_CONDITION,
+      status: "True",
+      reason: "Applied",
+      lastTransitionTime: "2026-01-01T00:00:00Z",
+    },
+  });
+  const cache = new PodCache();
+  const seen: Array<[string, string | undefined]> = [];
+  cache.onUpdate((p, old) => seen.push([p.resourceVersion, old?.resourceVersion]));
+  cache.apply("ADDED", pod("a", "u1"));
+  cache.apply("MODIFIED", pod("a", "u1", { [ANNOTATION]: "x" }, { resourceVersion: "2" }));
+  cache.replace([pod("a", "u1", { [ANNOTATION]: "x" }, { resourceVersion: "3" })]);
+  assertEquals(seen, [["1", undefined], ["2", "1"], ["3", "2"]]);
 });
