@@ -113,3 +113,55 @@ Deno.test("policy check: a command pasted from a hostile annotation prints as on
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("policy check: identity changes and -resolve are denied by default, allowed by the opt-in rules", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const plain = `${dir}/plain.json`;
+    await Deno.writeTextFile(plain, "{}"); // absent lists: the default policy's
+    const attack = [
+      "ip link set dev CURRENT_INTERFACE address 02:42:c0:00:02:63",
+      "ip a a 10.99.0.99/24 dev CURRENT_INTERFACE",
+      "ip -r route",
+      "ip -d tuntap show",
+    ];
+    const denied = await run({ policyFile: plain, ifname: "net1", commands: attack });
+    deepEqual(denied, {
+      code: 1,
+      lines: [
+        "denied   ip link set dev CURRENT_INTERFACE address 02:42:c0:00:02:63  (rule: default-deny: no allow rule matches)",
+        "denied   ip a a 10.99.0.99/24 dev CURRENT_INTERFACE  (rule: default-deny: no allow rule matches)",
+        'denied   ip -r route  (rule: default-deny: -resolve is not granted by "* show|get": it resolves addresses to ' +
+        "names with the node's /etc/hosts and resolver, sending DNS queries from the pod's network namespace; a " +
+        "rule must name -resolve to allow it)",
+        "denied   ip -d tuntap show  (rule: escape:reads-host-proc: ip tuntap reads the host's /proc and /sys (it " +
+        "would list host processes) and opens /dev/net/tun)",
+      ],
+    });
+    const optIn = `${dir}/opt-in.json`;
+    await Deno.writeTextFile(
+      optIn,
+      JSON.stringify({
+        allow: [
+          "link set dev=@pod address|broadcast",
+          "address add|replace|change dev=@pod",
+          "* show|get -resolve",
+        ],
+        deny: ["route flush"],
+      }),
+    );
+    const allowed = await run({ policyFile: optIn, ifname: "net1", commands: attack });
+    equal(allowed.code, 1);
+    deepEqual(
+      allowed.lines.map((l) => `${l.slice(0, l.indexOf("  (rule: "))} ${/\(rule: (\S+?):? /.exec(l)?.[1]}`),
+      [
+        "allowed  ip link set dev CURRENT_INTERFACE address 02:42:c0:00:02:63 node.allow[0]",
+        "allowed  ip a a 10.99.0.99/24 dev CURRENT_INTERFACE node.allow[1]",
+        "allowed  ip -r route node.allow[2]",
+        "denied   ip -d tuntap show escape:reads-host-proc",
+      ],
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
