@@ -296,6 +296,162 @@ podTest("permanent neighbours added and deleted (both families)", async (pod) =>
   );
 });
 
+podTest(
+  "complex routes and rules (multipath, metrics, types, from, not, uidrange, ports, fwmark) deleted",
+  async (pod) => {
+    const d = pod.dev;
+    const nh = [
+      "nexthop",
+      "via",
+      "192.0.2.254",
+      "weight",
+      "2",
+      "nexthop",
+      "via",
+      "192.0.2.253",
+      "weight",
+      "1",
+    ];
+    await pod.ip("route", "add", "10.99.0.0/25", "table", "100", ...nh);
+    await pod.ip(
+      "route",
+      "add",
+      "10.99.0.128/25",
+      "via",
+      "192.0.2.254",
+      "table",
+      "100",
+      "mtu",
+      "lock",
+      "1300",
+    );
+    await pod.ip(
+      "route",
+      "add",
+      "198.51.100.0/26",
+      "via",
+      "192.0.2.254",
+      "advmss",
+      "1200",
+      "proto",
+      "static",
+      "metric",
+      "7",
+    );
+    await pod.ip("route", "add", "blackhole", "198.51.100.64/26");
+    await pod.ip("route", "add", "prohibit", "198.51.100.192/26", "table", "100");
+    await pod.ip(
+      "route",
+      "add",
+      "198.51.100.128/26",
+      "dev",
+      d,
+      "scope",
+      "link",
+      "src",
+      "192.0.2.2",
+      "tos",
+      "0x10",
+    );
+    await pod.ip("-6", "route", "add", "2001:db8:a::/64", "from", "2001:db8:5::/64", "dev", d);
+    await pod.ip(
+      "-6",
+      "route",
+      "add",
+      "2001:db8:b::/64",
+      "via",
+      "2001:db8:5::fe",
+      "pref",
+      "high",
+      "metric",
+      "20",
+      "mtu",
+      "1280",
+    );
+    await pod.ip("rule", "add", "not", "from", "198.51.100.0/24", "goto", "32766", "priority", "50");
+    await pod.ip(
+      "rule",
+      "add",
+      "uidrange",
+      "100-200",
+      "ipproto",
+      "tcp",
+      "dport",
+      "80",
+      "sport",
+      "1000-2000",
+      "table",
+      "100",
+      "priority",
+      "60",
+      "suppress_prefixlength",
+      "0",
+    );
+    await pod.ip(
+      "rule",
+      "add",
+      "from",
+      "192.0.2.0/24",
+      "to",
+      "10.99.0.0/24",
+      "tos",
+      "0x10",
+      "fwmark",
+      "0x10/0xff",
+      "iif",
+      d,
+      "table",
+      "100",
+      "priority",
+      "70",
+    );
+    await pod.ip("rule", "add", "priority", "80", "oif", d, "blackhole");
+    await pod.ip(
+      "-6",
+      "rule",
+      "add",
+      "from",
+      "2001:db8:5::/64",
+      "to",
+      "2001:db8:a::/64",
+      "table",
+      "100",
+      "priority",
+      "210",
+      "oif",
+      d,
+    );
+    await roundTrip(pod, async (p) => {
+      await p.ip("route", "flush", "table", "100");
+      await p.ip("route", "del", "198.51.100.0/26");
+      await p.ip("route", "del", "blackhole", "198.51.100.64/26");
+      await p.ip("route", "del", "198.51.100.128/26", "tos", "0x10");
+      await p.ip("-6", "route", "del", "2001:db8:a::/64", "from", "2001:db8:5::/64");
+      await p.ip("-6", "route", "del", "2001:db8:b::/64");
+      for (const prio of ["50", "60", "70", "80"]) await p.ip("rule", "del", "priority", prio);
+      await p.ip("-6", "rule", "del", "priority", "210");
+    });
+    // The other way round: the same entries added by the commands are removed again.
+    await roundTrip(pod, async (p) => {
+      await p.ip("route", "add", "10.99.0.0/25", "table", "200", ...nh);
+      await p.ip(
+        "rule",
+        "add",
+        "not",
+        "to",
+        "10.99.0.0/24",
+        "fwmark",
+        "0x20",
+        "table",
+        "200",
+        "priority",
+        "90",
+      );
+      await p.ip("rule", "add", "from", "192.0.2.0/24", "table", "200", "priority", "70"); // same priority as another
+    });
+  },
+);
+
 podTest("a combined list of many changes", async (pod) => {
   await roundTrip(pod, async (p) => {
     const d = p.dev;

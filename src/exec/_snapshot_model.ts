@@ -196,6 +196,7 @@ export function buildSnapshot(netns: string, dumps: RawDumps): NetnsSnapshot {
 
 /**
  * A canonical text of an entry: keys sorted at every level, `_` keys left out. Equal texts mean equal entries.
+ * Entries must not be mutated after their first call (the text is cached per object).
  *
  * @param v the entry (or any JSON value)
  * @example
@@ -204,13 +205,23 @@ export function buildSnapshot(netns: string, dumps: RawDumps): NetnsSnapshot {
  * ```
  */
 export function canonical(v: unknown): string {
-  if (Array.isArray(v)) return `[${v.map(canonical).join(",")}]`;
-  if (isObject(v)) {
-    const keys = Object.keys(v).filter((k) => !k.startsWith("_")).sort();
-    return `{${keys.map((k) => `${JSON.stringify(k)}:${canonical(v[k])}`).join(",")}}`;
+  if (typeof v !== "object" || v === null) return JSON.stringify(v) ?? "null";
+  const known = canonicalCache.get(v);
+  if (known !== undefined) return known;
+  let text: string;
+  if (Array.isArray(v)) {
+    text = `[${v.map(canonical).join(",")}]`;
+  } else {
+    const o = v as Record<string, unknown>;
+    const keys = Object.keys(o).filter((k) => !k.startsWith("_")).sort();
+    text = `{${keys.map((k) => `${JSON.stringify(k)}:${canonical(o[k])}`).join(",")}}`;
   }
-  return JSON.stringify(v) ?? "null";
+  canonicalCache.set(v, text);
+  return text;
 }
+
+/** Snapshot entries are never mutated, so an entry's canonical text is computed once. */
+const canonicalCache = new WeakMap<object, string>();
 
 /**
  * Whether a route is the kernel's `local` route for an address still in duplicate address detection (the

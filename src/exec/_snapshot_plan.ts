@@ -70,8 +70,14 @@ export function planLinks(desired: NetnsSnapshot, current: NetnsSnapshot): Phase
   const problems: string[] = [];
   const now = new Map(current.links.map((l) => [l.ifindex, l]));
   const wanted = new Set(desired.links.map((l) => l.ifindex));
-  for (const c of current.links) {
-    if (!wanted.has(c.ifindex)) commands.push(["link", "del", "dev", String(c.ifname)]);
+  const extra = current.links.filter((c) => !wanted.has(c.ifindex));
+  const extraIndexes = new Set(extra.map((c) => c.ifindex));
+  const deleted = new Set<unknown>();
+  for (const c of extra) {
+    // Deleting one end of a veth pair made inside the netns deletes the other end too.
+    if (c.link_netnsid === undefined && deleted.has(c.link_index) && extraIndexes.has(c.link_index)) continue;
+    commands.push(["link", "del", "dev", String(c.ifname)]);
+    deleted.add(c.ifindex);
   }
   for (const d of desired.links) {
     const c = now.get(d.ifindex);
