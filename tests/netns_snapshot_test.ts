@@ -16,6 +16,7 @@ import {
   randomHex,
   requireRoot,
   run,
+  sleeperInNetns,
 } from "./support/netns.ts";
 
 const BINS: SnapshotBinaries = { ipPath: IP, nsenterPath: NSENTER };
@@ -223,6 +224,15 @@ podTest("IPv6 address deleted and added", async (pod) => {
   await roundTrip(pod, (p) => p.ip("-6", "addr", "del", "2001:db8:5::1/64", "dev", p.dev));
   // Without nodad: the new address is tentative for a while; its local route is the kernel's business.
   await roundTrip(pod, (p) => p.ip("-6", "addr", "add", "2001:db8:5::2/64", "dev", p.dev));
+});
+
+podTest("IPv6 address still in DAD when the snapshot is taken, then deleted", async (pod) => {
+  await pod.ip("-6", "addr", "add", "2001:db8:5::3/64", "dev", pod.dev);
+  const { before } = await roundTrip(pod, (p) => p.ip("-6", "addr", "del", "2001:db8:5::3/64", "dev", p.dev));
+  assert(
+    before.tentative.includes("2001:db8:5::3"),
+    "the address should have been tentative in the snapshot",
+  );
 });
 
 podTest("link mtu changed", async (pod) => {
@@ -483,6 +493,20 @@ podTest("a combined list of many changes", async (pod) => {
     await p.ip("link", "set", "dev", d, "mtu", "1400", "address", "02:00:00:00:12:34");
     await p.ip("link", "set", "dev", p.dummy, "down");
   });
+});
+
+podTest("a /proc/PID/ns/net path works like a named netns", async (pod) => {
+  const sleeper = await sleeperInNetns(pod.ns);
+  try {
+    const before = await snapshotNetns(sleeper.procPath, BINS);
+    assertEquals(diffSnapshots(before, await snapshotNetns(pod.ns.path, BINS)), []);
+    await pod.ip("route", "add", "10.99.0.128/25", "via", "192.0.2.254");
+    const outcome = await restoreNetns(before, BINS);
+    assert(outcome.ok, JSON.stringify(outcome));
+    assertEquals(diffSnapshots(before, await snapshotNetns(pod.ns.path, BINS)), []);
+  } finally {
+    await sleeper.kill();
+  }
 });
 
 podTest("restore failure: a deleted link cannot be recreated, and is reported", async (pod) => {
