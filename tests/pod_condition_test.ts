@@ -1,0 +1,340 @@
+/**
+ * The pod condition `chainsaw.cni.cncf.io/applied` end to end: the real daemon (the bundle under its shipped
+ * permission flags) against the fake API server (real watch streams, status PATCH with strategic merge), the real
+ * plugin in real chains (bridge + chainsaw, libcni) in real network namespaces.
+ */
+import { assert, assertEquals, assertStringIncludes } from "./support/assert.ts";
+import { ANNOTATION, type Fixture, fixture, POD_ARGS, runtimeAnnotations } from "./support/chain_fixture.ts";
+import { type FakeApiServer, makePod, type Pod, startFakeApiServer } from "./support/fake_apiserver.ts";
+import { Cleanup, requireRoot } from "./support/netns.ts";
+import {
+  type Daemon,
+  healthGet,
+  scratchDir,
+  sleep,
+  socketRequest,
+  startDaemon,
+  waitFor,
+} from "./daemon_harness.ts";
+import { sampleValue } from "../src/daemon/metrics_registry.ts";
+import { APPLIED_CONDITION } from "../src/kube/pod_status.ts";
+
+const NODE = "node-cond";
+const TWO = '["ip route add 192.0.3.0/24 dev CURRENT_INTERFACE", "ip route"]';
+const TWO_MORE = '["ip route add 198.51.100.0/24 dev CURRENT_INTERFACE", "ip route"]';
+const ONE = '["ip route add 198.51.100.128/25 dev CURRENT_INTERFACE"]';
+const FAILING = '["ip route del 192.0.3.99/32 dev CURRENT_INTERFACE"]';
+const REJECTED = '["ip netns exec x /bin/sh"]';
+
+interface Condition {
+  type: string;
+  status: string;
+  reason?: string;
+  message?: string;
+  lastTransitionTime?: string;
+}
+
+/** A pod of this test's node; gated unless `gated` is false. */
+function pod(
+  annotation: string | undefined,
+  over: { name?: string; uid?: string; gated?: boolean; conditions?: Condition[] } = {},
+): Pod {
+  const p = makePod({
+    namespace: "default",
+    name: over.name ?? "p1",
+    uid: over.uid ?? "uid-1",
+    nodeName: NODE,
+    annotations: annotation === undefined ? {} : { [ANNOTATION]: annotation },
+  });
+  if (over.gated !== false) p.spec.readinessGates = [{ conditionType: APPLIED_CONDITION }];
+  // The kubelet's own condition, which chainsaw's patch must leave alone.
+  p.status.conditions = over.conditions ??
+    [{ type: "Ready", status: "False", reason: "ReadinessGatesNotReady", lastTransitionTime: null }];
+  return p;
+}
+
+/** Replaces the pod's annotation on the fake API server, keeping its status. */
+function setAnnotation(api: FakeApiServer, value: string, name = "p1"): void {
+  const p = api.pods().find((x) => x.metadata.name === name)!;
+  p.metadata.annotations = { ...p.metadata.annotations, [ANNOTATION]: value };
+  api.setPod(p);
+}
+
+function conditionOf(api: FakeApiServer, name = "p1"): Condition | undefined {
+  const p = api.pods().find((x) => x.metadata.name === name);
+  return (p?.status.conditions as Condition[] | undefined)?.find((c) => c.type === APPLIED_CONDITION);
+}
+
+function patchesOf(api: FakeApiServer, name = "p1") {
+  return api.statusPatches().filter((r) => r.path === `/api/v1/namespaces/default/pods/${name}/status`);
+}
+
+async function waitForCondition(
+  api: FakeApiServer,
+  status: string,
+  reason: string,
+  name = "p1",
+): Promise<Condition> {
+  await waitFor(
+    `condition ${status}/${reason} on ${name} (now ${JSON.stringify(conditionOf(api, name))})`,
+    () => conditionOf(api, name)?.status === status && conditionOf(api, name)?.reason === reason,
+  );
+  return conditionOf(api, name)!;
+}
+
+async function metric(d: Daemon, name: string, labels: Record<string, string> = {}): Promise<number> {
+  return sampleValue((await healthGet(d, "/metrics")).text, name, labels) ?? 0;
+}
+
+function reapplies(d: Daemon): number {
+  return d.stdout().split("\n").filter((l) => l.includes(" REAPPLY default/p1 ")).length;
+}
+
+/** The fake API server, a scratch dir and the daemon (restartable), cleaned up on dispose. */
+interface World extends AsyncDisposable {
+  api: FakeApiServer;
+  kubeconfig: string;
+  socket: string;
+  cleanup: Cleanup;
+  start(args?: string[]): Promise<Daemon>;
+  chain(tag: string, podArgs?: Record<string, string>): Promise<Fixture>;
+}
+
+async function world(pods: Pod[]): Promise<World> {
+  const cleanup = new Cleanup();
+  try {
+    const api = await startFakeApiServer({ pods, bookmarkIntervalMs: 200 });
+    cleanup.defer(() => api.close(), "fake apiserver");
+    const tmp = await scratchDir();
+    cleanup.defer(tmp.remove, "scratch dir");
+    const kubeconfig = `${tmp.path}/daemon.kubeconfig`;
+    await Deno.writeTextFile(kubeconfig, api.kubeconfig());
+    let current: Daemon | undefined;
+    cleanup.defer(() => current?.stop(), "daemon");
+    const socket = `${tmp.path}/sock/chainsaw.sock`;
+    return {
+      [Symbol.asyncDispose]: async () => void await cleanup.run(),
+      api,
+      kubeconfig,
+      socket,
+      cleanup,
+      async start(args = []) {
+        if (current) assertEquals((await current.stop()).code, 0, current.stderr());
+        current = undefined;
+        const d = await startDaemon(tmp.path, [
+          "--no-install",
+          "--no-kubeconfig",
+          "--kubeconfig",
+          kubeconfig,
+          "--node-name",
+          NODE,
+          "--shutdown-delay-seconds",
+          "0",
+          ...args,
+        ]);
+        current = d;
+        await waitFor("the daemon to be ready", async () => (await healthGet(d, "/readyz")).status === 200);
+        return d;
+      },
+      async chain(tag, podArgs) {
+        const f = await fixture(
+          tag,
+          {
+            kubeconfig,
+            daemonSocket: socket,
+            capabilities: { "io.kubernetes.cri.pod-annotations": true },
+          },
+          "1.0.0",
+          podArgs,
+        );
+        cleanup.defer(() => f.cleanup.run(), `chain ${tag}`);
+        return f;
+      },
+    };
+  } catch (e) {
+    await cleanup.run();
+    throw e;
+  }
+}
+
+Deno.test({
+  name:
+    "pod condition: a gated pod is True/Applied after ADD; re-applies flip it and only then move lastTransitionTime",
+  ...requireRoot(),
+  async fn() {
+    await using w = await world([pod(TWO)]);
+    const d = await w.start();
+    const f = await w.chain("pcok");
+
+    const add = await f.chain("add");
+    assertEquals(add.code, 0, add.stdout + add.stderr);
+    const first = await waitForCondition(w.api, "True", "Applied");
+    assertEquals(first.message, "2 commands applied on eth0");
+    const [patch] = patchesOf(w.api);
+    assertEquals(patch.contentType, "application/strategic-merge-patch+json");
+    assertEquals((patch.body as { metadata: unknown }).metadata, { uid: "uid-1" });
+    const conditions = w.api.pods()[0].status.conditions as Condition[];
+    assertEquals(conditions.map((c) => [c.type, c.status]), [["Ready", "False"], [
+      APPLIED_CONDITION,
+      "True",
+    ]]);
+    assertStringIncludes(d.stderr(), `pod default/p1: condition ${APPLIED_CONDITION}=True (Applied)`);
+
+    // Pretend it turned True long ago, to see which writes keep the time.
+    const aged = w.api.pods()[0];
+    const old = "2020-01-01T00:00:00Z";
+    (aged.status.conditions as Condition[])[1].lastTransitionTime = old;
+    w.api.setPod(aged);
+
+    // A re-apply with the same outcome (two commands applied): no PATCH.
+    setAnnotation(w.api, TWO_MORE);
+    await waitFor("the REAPPLY report", () => reapplies(d) === 1);
+    await waitFor("its Event", () => w.api.events().some((e) => e.action === "REAPPLY"));
+    await sleep(300);
+    assertEquals(patchesOf(w.api).length, 1, "nothing changed: no PATCH");
+
+    // Still True, another message: written, the transition time kept.
+    setAnnotation(w.api, ONE);
+    await waitFor("the new message", () => conditionOf(w.api)?.message === "1 command applied on eth0");
+    assertEquals(conditionOf(w.api)?.lastTransitionTime, old);
+
+    // A failing re-apply: False/Failed naming the command, a new transition time.
+    setAnnotation(w.api, FAILING);
+    const failed = await waitForCondition(w.api, "False", "Failed");
+    assertStringIncludes(
+      failed.message!,
+      'eth0: "ip route del 192.0.3.99/32 dev CURRENT_INTERFACE" failed: exit 2',
+    );
+    assert(failed.lastTransitionTime !== old, "the status changed: so did the time");
+
+    // A rejected one: False/Rejected; still False, so the time stays.
+    setAnnotation(w.api, REJECTED);
+    const rejected = await waitForCondition(w.api, "False", "Rejected");
+    assertStringIncludes(rejected.message!, "ip netns exec x /bin/sh");
+    assertEquals(rejected.lastTransitionTime, failed.lastTransitionTime);
+
+    // Fixed: True again.
+    setAnnotation(w.api, '["ip route replace 192.0.3.0/24 dev CURRENT_INTERFACE"]');
+    await waitForCondition(w.api, "True", "Applied");
+    assertEquals(await metric(d, "chainsaw_pod_condition_writes_total", { result: "written" }), 5);
+    assertEquals((await f.chain("del")).code, 0);
+  },
+});
+
+Deno.test({
+  name: "pod condition: a failing ADD is False/Failed naming the command, a rejected ADD False/Rejected",
+  ...requireRoot(),
+  async fn() {
+    await using w = await world([pod(FAILING)]);
+    await w.start();
+    const f = await w.chain("pcfl");
+    const add = await f.chain("add");
+    assertEquals(add.json?.code, 100, add.stdout);
+    const failed = await waitForCondition(w.api, "False", "Failed");
+    assertStringIncludes(
+      failed.message!,
+      '"ip route del 192.0.3.99/32 dev CURRENT_INTERFACE" failed: exit 2',
+    );
+    assertStringIncludes(failed.message!, "RTNETLINK answers");
+    assertEquals((await f.chain("del")).code, 0);
+
+    // The runtime passes the new annotation (so the plugin does not depend on the cache having caught up).
+    setAnnotation(w.api, REJECTED);
+    const again = await f.chain("add", { cap: runtimeAnnotations(REJECTED) });
+    assertEquals(again.json?.code, 101, again.stdout);
+    const rejected = await waitForCondition(w.api, "False", "Rejected");
+    assertStringIncludes(rejected.message!, '"ip netns exec x /bin/sh"');
+    assertEquals(rejected.lastTransitionTime, failed.lastTransitionTime, "still False: the time stays");
+    assertEquals((await f.chain("del")).code, 0);
+  },
+});
+
+Deno.test({
+  name:
+    "pod condition: no PATCH for a pod without the gate; a gated pod without annotation is True/NoCommands; --pod-condition=all",
+  ...requireRoot(),
+  async fn() {
+    await using w = await world([
+      pod(TWO, { gated: false, conditions: [] }),
+      pod(undefined, { name: "p2", uid: "uid-2" }),
+    ]);
+    let d = await w.start();
+    // The gated pod without the annotation: from the watch alone, before any ADD.
+    const none = await waitForCondition(w.api, "True", "NoCommands", "p2");
+    assertEquals(none.message, "the pod has no chainsaw annotation");
+
+    const f1 = await w.chain("pcng");
+    assertEquals((await f1.chain("add")).code, 0);
+    const f2 = await w.chain("pcn2", { ...POD_ARGS, K8S_POD_NAME: "p2", K8S_POD_UID: "uid-2" });
+    assertEquals((await f2.chain("add")).code, 0);
+    await waitFor(
+      "p1's Event and p2's report",
+      () =>
+        w.api.events().some((e) => (e.involvedObject as { name: string }).name === "p1") &&
+        d.stdout().includes(" ADD default/p2 "),
+    );
+    await sleep(300);
+    assertEquals(patchesOf(w.api, "p1").length, 0, "the pod without the gate: no status PATCH at all");
+    assertEquals(patchesOf(w.api, "p2").length, 1, "p2's ADD had nothing to run: nothing new to write");
+    assertEquals(conditionOf(w.api, "p1"), undefined);
+
+    // --pod-condition=all: the same pod's next ADD sets it.
+    d = await w.start(["--pod-condition", "all"]);
+    assertEquals((await f1.chain("del")).code, 0);
+    assertEquals((await f1.chain("add")).code, 0);
+    await waitForCondition(w.api, "True", "Applied");
+    assertStringIncludes(d.stderr(), "on for every pod of this node");
+
+    // --pod-condition=off: nothing, whatever happens.
+    d = await w.start(["--pod-condition", "off"]);
+    const before = w.api.statusPatches().length;
+    setAnnotation(w.api, FAILING);
+    await waitFor("the REAPPLY report", () => reapplies(d) === 1);
+    await sleep(300);
+    assertEquals(w.api.statusPatches().length, before);
+    assertEquals((await f1.chain("del")).code, 0);
+    assertEquals((await f2.chain("del")).code, 0);
+  },
+});
+
+Deno.test({
+  name: "pod condition: 500s are retried, a 404 stops; both are logged and counted and never fail the pod",
+  ...requireRoot(),
+  async fn() {
+    await using w = await world([pod(TWO)]);
+    const status = /\/pods\/[^/]+\/status$/;
+    w.api.failNext(500, 2, { method: "PATCH", path: status });
+    const d = await w.start();
+    const f = await w.chain("pcer");
+    const add = await f.chain("add");
+    assertEquals(add.code, 0, "the ADD does not wait for or depend on the condition");
+    await waitForCondition(w.api, "True", "Applied");
+    assertEquals(patchesOf(w.api).map((r) => r.status), [500, 500, 200]);
+    assertEquals(await metric(d, "chainsaw_pod_condition_retries_total"), 2);
+    assertEquals(await metric(d, "chainsaw_pod_condition_writes_total", { result: "written" }), 1);
+    assertStringIncludes(d.stderr(), "retrying in");
+
+    // A 404 (the pod is gone as far as the server is concerned): one attempt, counted, no retry.
+    w.api.failNext(404, 1, { method: "PATCH", path: status });
+    setAnnotation(w.api, FAILING);
+    await waitFor(
+      "the gone write to be counted",
+      async () => (await metric(d, "chainsaw_pod_condition_writes_total", { result: "gone" })) === 1,
+    );
+    await sleep(300);
+    assertEquals(patchesOf(w.api).map((r) => r.status), [500, 500, 200, 404]);
+    assertStringIncludes(d.stderr(), "not written: the pod is gone");
+    assertEquals(conditionOf(w.api)?.status, "True", "the server's condition is untouched");
+
+    // Refused (403): logged and counted as failed, the daemon carries on.
+    w.api.forbid("/api/v1/namespaces/default/pods/p1/status");
+    setAnnotation(w.api, REJECTED);
+    await waitFor(
+      "the failed write to be counted",
+      async () => (await metric(d, "chainsaw_pod_condition_writes_total", { result: "failed" })) >= 1,
+    );
+    assertStringIncludes(d.stderr(), 'cannot patch resource "pods/status"');
+    assertEquals((await healthGet(d, "/healthz")).status, 200);
+    assertEquals((await f.chain("del")).code, 0);
+  },
+});
