@@ -61,7 +61,9 @@ export function readCniEnv(
   if (env.command !== "" && !CNI_VERBS.includes(env.command)) {
     throw new CniError(
       ErrorCode.InvalidEnvironment,
-      `unknown CNI_COMMAND ${JSON.stringify(env.command)}: expected one of ${CNI_VERBS.join(", ")} (exactly)`,
+      // libcni's wording; a value with blanks or controls is quoted so it cannot garble the message.
+      `unknown CNI_COMMAND: ${/^[!-~]+$/.test(env.command) ? env.command : JSON.stringify(env.command)} ` +
+        `(expected one of ${CNI_VERBS.join(", ")}, exactly)`,
     );
   }
   const missing = ["CNI_COMMAND", ...(REQUIRED[env.command] ?? [])].filter((n) => get(n) === "");
