@@ -13,11 +13,12 @@
  *
  * With several attachments the worst one decides (RollbackFailed, Failed, RolledBack, Rejected; ties: the first
  * interface by name), and the message names its interface and first failing command. Messages are one line of
- * visible text, at most {@link MAX_CONDITION_MESSAGE} characters.
+ * neutralised text ({@link conditionText}), at most {@link MAX_CONDITION_MESSAGE} characters.
  * @module
  */
 import { APPLIED_CONDITION, type PodCondition } from "../../kube/pod_status.ts";
 import type { Report } from "../../report/report.ts";
+import { visible } from "../../text/visible.ts";
 
 export { APPLIED_CONDITION };
 
@@ -59,24 +60,28 @@ export const MAX_CONDITION_MESSAGE = 256;
 const STDERR_EXCERPT = 120;
 
 /**
- * One line of visible text: runs of whitespace (line breaks, tabs) become one space; other control characters,
- * Unicode line separators and bidi controls become `\uFFFD`; the result is cut at `max` characters with `…`.
+ * One line of visible text: runs of whitespace (line breaks, tabs) become one space, then every other character
+ * a terminal or log reader would act on is escaped visibly ({@link visible}: ESC as `\x1b`, bidi controls as
+ * `\u202e`, …); the result is cut at `max` characters with `…`.
  *
  * @param text any text (a command, a tool's stderr)
  * @param max the longest result
  * @returns the neutralised text
  * @example
  * ```ts
- * conditionText("exit 2:\nRTNETLINK\u001b[31m answers", 256); // "exit 2: RTNETLINK\uFFFD[31m answers"
+ * conditionText("exit 2:\nRTNETLINK\u001b[31m answers", 256); // "exit 2: RTNETLINK\\x1b[31m answers"
  * ```
  */
 export function conditionText(text: string, max: number = MAX_CONDITION_MESSAGE): string {
-  const flat = text
-    .replace(/[\s\u0085]+/g, " ")
-    // deno-lint-ignore no-control-regex
-    .replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, "\uFFFD")
-    .trim();
-  return flat.length <= max ? flat : flat.slice(0, Math.max(0, max - 1)) + "…";
+  return cut(visible(flatten(text)), max);
+}
+
+function flatten(text: string): string {
+  return text.replace(/[\s\u0085]+/g, " ").trim();
+}
+
+function cut(text: string, max: number): string {
+  return text.length <= max ? text : text.slice(0, Math.max(0, max - 1)) + "…";
 }
 
 function withoutPodPrefix(msg: string): string {
@@ -118,7 +123,7 @@ export function outcomeOfReport(report: Report): AttachmentOutcome | undefined {
         : bad.exitCode === null
         ? `killed by ${bad.signal}`
         : `exit ${bad.exitCode}`;
-      const stderr = conditionText(bad.stderr || bad.stdout, STDERR_EXCERPT);
+      const stderr = cut(flatten(bad.stderr || bad.stdout), STDERR_EXCERPT); // neutralised with the message
       return {
         ...base,
         result: "failed",

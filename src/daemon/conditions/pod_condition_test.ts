@@ -120,7 +120,16 @@ Deno.test("pod condition: True/Applied, True/NoCommands, and the worst attachmen
 });
 
 Deno.test("pod condition: messages are one line of visible text, capped", () => {
-  assertEquals(conditionText("a\n\tb\u001b[31mc\u202ed\u0000"), "a b\uFFFD[31mc\uFFFDd\uFFFD");
+  assertEquals(conditionText("a\n\tb\u001b[31mc\u202ed\u0000 "), "a b\\x1b[31mc\\u202ed\\x00");
+  const hostile = wantedCondition([{
+    ...ok("net1"),
+    result: "failed",
+    detail: outcomeOfReport(sampleReport({
+      verdict: "failed",
+      commands: [sampleCommand({ command: "ip r", exitCode: 1, stderr: "bad\u001b]0;x\u0007\n" })],
+    }))!.detail,
+  }], true)!;
+  assertEquals(hostile.message, 'net1: "ip r" failed: exit 1: bad\\x1b]0;x\\x07', "escaped once");
   const long = wantedCondition([{ ...ok("net1"), result: "failed", detail: "x".repeat(5000) + "\n" }], true)!;
   assertEquals(long.message.length, MAX_CONDITION_MESSAGE);
   assert(long.message.endsWith("…"));
