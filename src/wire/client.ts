@@ -14,6 +14,8 @@
 import { concatBytes, writeAll } from "../bytes.ts";
 import { type AddAnswer, AddAnswerSchema, type AddRequest } from "./add.ts";
 import type { AttachmentForget, AttachmentRegistration } from "./attachment.ts";
+import { GcAnswerSchema, type GcRequest } from "./gc.ts";
+import { DAEMON_WAIT_MS, type PodAnswer, PodAnswerSchema, podLookupPath } from "./pod_lookup.ts";
 import { ROUTES } from "./routes.ts";
 
 /** The answer: the parts of a fetch `Response` the plugin uses. */
@@ -227,7 +229,7 @@ export async function daemonHealthy(socket: string, timeoutMs: number): Promise<
 /** How an ADD request to the daemon ended. */
 export type AddExchange =
   /** The daemon did not run it: absent, or it declined before doing anything. The plugin runs it. */
-  | { state: "declined"; reason: string }
+  | { state: "declined"; reason: string; daemonUp: boolean }
   /** The daemon may have run it but gave no usable answer: never run again. */
   | { state: "lost"; reason: string }
   /** The daemon ran it. */
@@ -247,7 +249,9 @@ export async function requestAdd(
   timeoutMs: number,
 ): Promise<AddExchange> {
   const x = await exchange(socket, ROUTES.add.path, postJson(request), timeoutMs);
-  if (x.state === "unreachable") return { state: "declined", reason: "the daemon is not running" };
+  if (x.state === "unreachable") {
+    return { state: "declined", reason: "the daemon is not running", daemonUp: false };
+  }
   if (x.state === "lost") return x;
   const { res } = x;
   // A 4xx is answered before anything runs (an older daemon without the route, a request it cannot read).
@@ -255,6 +259,7 @@ export async function requestAdd(
     return {
       state: "declined",
       reason: `the daemon answered ${res.status}: ${res.text().trim().slice(0, 200)}`,
+      daemonUp: true,
     };
   }
   if (!res.ok) return { state: "lost", reason: `the daemon answered ${res.status}` };
@@ -266,5 +271,42 @@ export async function requestAdd(
   } catch {
     return { state: "lost", reason: "the daemon's answer is not JSON" };
   }
-  return answer.ran ? { state: "ran", answer } : { state: "declined", reason: answer.reason };
+  return answer.ran ? { state: "ran", answer } : { state: "declined", reason: answer.reason, daemonUp: true };
+}
+
+/**
+ * Asks the daemon's pod cache for `pod`. Undefined when the daemon is absent, not synced, slow, or does not have
+ * it: the caller then asks the API server itself.
+ *
+ * @param socket the daemon's socket
+ * @param pod the pod
+ * @param waitMs how long the daemon may wait for a pod its watch has not seen yet
+ * @returns the pod's UID and chainsaw's annotations, or undefined
+ */
+export async function lookUpPod(
+  socket: string,
+  pod: { namespace: string; name: string; uid: string },
+  waitMs: number = DAEMON_WAIT_MS,
+): Promise<PodAnswer | undefined> {
+  return await daemonRequest(socket, podLookupPath(pod, waitMs), {}, waitMs + 500, (res) => {
+    if (!res.ok) return undefined;
+    const r = PodAnswerSchema.safeParse(res.json());
+    return r.success ? r.data : undefined;
+  });
+}
+
+/**
+ * Hands the valid attachments of `network` to the daemon. Resolves how many attachments the daemon forgot, or
+ * undefined when it is down, slow, or refused the request; never throws.
+ */
+export async function forwardGc(
+  socket: string,
+  request: GcRequest,
+  timeoutMs: number,
+): Promise<number | undefined> {
+  return await daemonRequest(socket, ROUTES.gc.path, postJson(request), timeoutMs, (res) => {
+    if (!res.ok) return undefined;
+    const r = GcAnswerSchema.safeParse(res.json());
+    return r.success ? r.data.removed : undefined;
+  });
 }
