@@ -100,6 +100,48 @@ export function registerDaemonCommands(program: Command, setExit: (code: number)
       DAEMON_DEFAULTS.shutdownDelaySeconds,
     )
     .option(
+      "--health-max-connections <n>",
+      "connections served at once on the health port; more are closed at once",
+      wholeNumber,
+      DAEMON_DEFAULTS.healthMaxConnections,
+    )
+    .option(
+      "--socket-max-connections <n>",
+      "connections served at once on the report socket; more are closed at once",
+      wholeNumber,
+      DAEMON_DEFAULTS.socketMaxConnections,
+    )
+    .option(
+      "--idle-timeout-seconds <s>",
+      "close a connection that sends no request for this long (both listeners)",
+      seconds,
+      DAEMON_DEFAULTS.idleTimeoutSeconds,
+    )
+    .option(
+      "--header-timeout-seconds <s>",
+      "close a connection whose request head is not complete this long after its first byte",
+      seconds,
+      DAEMON_DEFAULTS.headerTimeoutSeconds,
+    )
+    .option(
+      "--body-timeout-seconds <s>",
+      "close a connection whose request body is not complete this long after its head",
+      seconds,
+      DAEMON_DEFAULTS.bodyTimeoutSeconds,
+    )
+    .option(
+      "--write-timeout-seconds <s>",
+      "close a connection when one write of an answer does not complete in this long (a peer not reading)",
+      seconds,
+      DAEMON_DEFAULTS.writeTimeoutSeconds,
+    )
+    .option(
+      "--follower-max-bytes <n>",
+      "drop a `logs -f` follower that falls this many bytes of reports behind",
+      wholeNumber,
+      DAEMON_DEFAULTS.followerMaxBytes,
+    )
+    .option(
       "--node-name <name>",
       `this node: its pods are watched and Events name it (default: $${NODE_NAME_ENV}; without it the pod ` +
         "cache, live re-apply and Events are off)",

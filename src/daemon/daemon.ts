@@ -12,6 +12,8 @@ import { type CredentialSync, startCredentialSync, type SyncResult } from "./cre
 import { createDaemonMetrics, type DaemonMetrics } from "./daemon_metrics.ts";
 import { DaemonState } from "./daemon_state.ts";
 import { createHealthHandler } from "./health_api.ts";
+import type { ConnLimits } from "./http_conn.ts";
+import { type HttpServer, serveHttp, type ServerEvents } from "./http_server.ts";
 import { currentProgram, installBinary, type ProgramLocation, resolveSource } from "./install.ts";
 import { formatMessage, type Level } from "./log_format.ts";
 import { type DaemonOptions, listenUrl, parseHealthAddr } from "./options.ts";
@@ -121,9 +123,16 @@ export async function runDaemon(
   });
 
   let sync: CredentialSync | undefined;
-  let socketServer: Deno.HttpServer | undefined;
-  let healthServer: Deno.HttpServer | undefined;
-  const socketApi = createSocketApi({ ring, metrics, accept });
+  let socketServer: HttpServer | undefined;
+  let healthServer: HttpServer | undefined;
+  const socketApi = createSocketApi({ ring, metrics, accept, followerMaxBytes: opts.followerMaxBytes });
+  const limits: ConnLimits = {
+    idleTimeoutMs: opts.idleTimeoutSeconds * 1000,
+    headerTimeoutMs: opts.headerTimeoutSeconds * 1000,
+    bodyTimeoutMs: opts.bodyTimeoutSeconds * 1000,
+    writeTimeoutMs: opts.writeTimeoutSeconds * 1000,
+    maxHeadBytes: 16 * 1024,
+  };
   const stops: Array<() => Promise<void>> = [];
   let code = 0;
 
@@ -183,14 +192,16 @@ export async function runDaemon(
     // 4. The report socket.
     if (!state.draining) {
       await prepareSocketPath(opts.socket);
-      socketServer = Deno.serve({
-        path: opts.socket,
-        onListen: () => {},
-        onError: (e) => {
+      socketServer = serveHttp({
+        listen: { path: opts.socket },
+        handler: socketApi.handler,
+        maxConnections: opts.socketMaxConnections,
+        limits,
+        events: serverEvents("socket", metrics, log, (e) => {
           log("error", `socket request failed: ${(e as Error).message}`);
           return new Response("internal error\n", { status: 500 });
-        },
-      }, socketApi.handler);
+        }),
+      });
       await Deno.chmod(opts.socket, 0o600);
       state.socketUp = true;
       log("info", `report socket listening on unix:${opts.socket}`);
@@ -199,20 +210,19 @@ export async function runDaemon(
     // 5. The health port.
     if (!state.draining) {
       const addr = parseHealthAddr(opts.healthAddr);
-      healthServer = Deno.serve(
-        {
-          hostname: addr.hostname,
-          port: addr.port,
-          onListen: (a) =>
-            log("info", `health server listening on ${listenUrl({ hostname: a.hostname, port: a.port })}`),
-          onError: () => new Response("internal error\n", { status: 500 }),
-        },
-        createHealthHandler({
+      healthServer = serveHttp({
+        listen: addr,
+        handler: createHealthHandler({
           state,
           registry: metrics.registry,
           beforeScrape: () => metrics.ready.set(state.ready ? 1 : 0),
         }),
-      );
+        maxConnections: opts.healthMaxConnections,
+        limits,
+        events: serverEvents("health", metrics, log, () => new Response("internal error\n", { status: 500 })),
+      });
+      const bound = healthServer.addr as Deno.NetAddr;
+      log("info", `health server listening on ${listenUrl({ hostname: bound.hostname, port: bound.port })}`);
     }
 
     if (!state.draining) {
@@ -250,4 +260,39 @@ export async function runDaemon(
     unsubscribe();
   }
   return code;
+}
+
+/** Accept errors are logged at most this often per listener (each one is counted). */
+const ACCEPT_ERROR_LOG_MS = 10_000;
+
+/** A listener's events as metrics (label `listener`) and log lines. */
+function serverEvents(
+  listener: "health" | "socket",
+  metrics: DaemonMetrics,
+  log: Logger,
+  handlerError: (e: unknown) => Response,
+): ServerEvents {
+  const labels = { listener };
+  let lastLogged = -Infinity;
+  let unlogged = 0;
+  return {
+    opened: () => metrics.httpConnections.inc(labels),
+    closed: () => metrics.httpConnections.dec(labels),
+    refused: () => metrics.httpRefused.inc(labels),
+    acceptError(e, backoffMs) {
+      metrics.httpAcceptErrors.inc(labels);
+      const now = performance.now();
+      if (now - lastLogged < ACCEPT_ERROR_LOG_MS) {
+        unlogged++;
+        return;
+      }
+      const more = unlogged > 0 ? ` (${unlogged} more since the last message)` : "";
+      log("error", `${listener} listener: accept failed: ${e.message}${more}; retrying in ${backoffMs} ms`);
+      lastLogged = now;
+      unlogged = 0;
+    },
+    timeout: (phase) => metrics.httpTimeouts.inc({ listener, phase }),
+    badRequest: () => metrics.httpBadRequests.inc(labels),
+    handlerError,
+  };
 }

@@ -24,6 +24,18 @@ export interface DaemonMetrics {
   readonly dropped: Counter;
   /** `chainsaw_log_followers`: open `GET /v1/logs?follow=1` streams. */
   readonly followers: Gauge;
+  /** `chainsaw_log_followers_dropped_total{reason}`: follow streams ended for falling behind (too_slow). */
+  readonly followersDropped: Counter;
+  /** `chainsaw_http_connections{listener}`: connections being served (health, socket). */
+  readonly httpConnections: Gauge;
+  /** `chainsaw_http_connections_refused_total{listener}`: connections over the cap, closed at once. */
+  readonly httpRefused: Counter;
+  /** `chainsaw_http_accept_errors_total{listener}`: failed accepts (e.g. EMFILE), each followed by a back-off. */
+  readonly httpAcceptErrors: Counter;
+  /** `chainsaw_http_timeouts_total{listener,phase}`: connections closed by a timeout (idle, header, body, write). */
+  readonly httpTimeouts: Counter;
+  /** `chainsaw_http_bad_requests_total{listener}`: malformed request heads refused (400, 411, 417, 431, 505). */
+  readonly httpBadRequests: Counter;
   /** `chainsaw_log_ring_reports`: reports held in the ring. */
   readonly ringReports: Gauge;
   /** `chainsaw_kubeconfig_syncs_total{result}`: plugin kubeconfig checks (written, unchanged, error). */
@@ -62,6 +74,36 @@ export function createDaemonMetrics(
       ["reason"],
     ),
     followers: registry.gauge("chainsaw_log_followers", "Open log follow streams on the socket."),
+    followersDropped: registry.counter(
+      "chainsaw_log_followers_dropped_total",
+      "Log follow streams the daemon ended because the reader fell too far behind (reason too_slow).",
+      ["reason"],
+    ),
+    httpConnections: registry.gauge(
+      "chainsaw_http_connections",
+      "Connections being served, by listener (health: the TCP health port, socket: the report socket).",
+      ["listener"],
+    ),
+    httpRefused: registry.counter(
+      "chainsaw_http_connections_refused_total",
+      "Connections closed at once because the listener already served its maximum, by listener.",
+      ["listener"],
+    ),
+    httpAcceptErrors: registry.counter(
+      "chainsaw_http_accept_errors_total",
+      "Failed accepts (such as too many open files), by listener; the listener backs off and keeps serving.",
+      ["listener"],
+    ),
+    httpTimeouts: registry.counter(
+      "chainsaw_http_timeouts_total",
+      "Connections closed by a timeout, by listener and phase (idle, header, body, write).",
+      ["listener", "phase"],
+    ),
+    httpBadRequests: registry.counter(
+      "chainsaw_http_bad_requests_total",
+      "Malformed requests refused before any handler ran, by listener.",
+      ["listener"],
+    ),
     ringReports: registry.gauge(
       "chainsaw_log_ring_reports",
       "Recent reports held in memory for the logs API.",

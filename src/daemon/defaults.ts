@@ -37,6 +37,20 @@ export const DAEMON_DEFAULTS = {
    * ceiling) as mounted. Re-applies are checked against it; `--policy-configmap-dir` mirrors into it.
    */
   policyDir: "/host/etc/cni/chainsaw",
+  /** Connections served at once on the health port (probes and scrapes need a few); the excess is closed. */
+  healthMaxConnections: 64,
+  /** Connections served at once on the report socket (plugins, `chainsaw logs`); the excess is closed. */
+  socketMaxConnections: 256,
+  /** Both listeners: how long a connection may wait with no request. */
+  idleTimeoutSeconds: 10,
+  /** Both listeners: from a request's first byte to the end of its head. */
+  headerTimeoutSeconds: 5,
+  /** Both listeners: for a request's whole body. */
+  bodyTimeoutSeconds: 10,
+  /** Both listeners: for any one write of an answer (a peer that stops reading). */
+  writeTimeoutSeconds: 30,
+  /** Bytes of new reports a `chainsaw logs -f` may fall behind before the daemon drops it. */
+  followerMaxBytes: 4 * 1024 * 1024,
 } as const;
 
 /** The environment variable the node name defaults to (the DaemonSet sets it from `spec.nodeName`). */

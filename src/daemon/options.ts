@@ -4,7 +4,7 @@
  * @module
  */
 import * as z from "zod/mini";
-import { NODE_NAME_ENV } from "./defaults.ts";
+import { DAEMON_DEFAULTS, NODE_NAME_ENV } from "./defaults.ts";
 import { LOG_FORMATS, type LogFormat } from "./log_format.ts";
 
 /** Everything `chainsaw daemon` needs. */
@@ -44,6 +44,20 @@ export interface DaemonOptions {
    * `spec.readinessGates`), `all` (every non-hostNetwork pod of the node) or `off`.
    */
   podCondition: "gated" | "all" | "off";
+  /** Connections served at once on the health port. */
+  healthMaxConnections: number;
+  /** Connections served at once on the report socket. */
+  socketMaxConnections: number;
+  /** Both listeners: longest wait for a request on an open connection. */
+  idleTimeoutSeconds: number;
+  /** Both listeners: from a request's first byte to the end of its head. */
+  headerTimeoutSeconds: number;
+  /** Both listeners: for a request's whole body. */
+  bodyTimeoutSeconds: number;
+  /** Both listeners: for one write of an answer. */
+  writeTimeoutSeconds: number;
+  /** Bytes of new reports a log follower may fall behind before it is dropped. */
+  followerMaxBytes: number;
 }
 
 const absolute = z.string().check(z.refine((s) => s.startsWith("/"), "must be an absolute path"));
@@ -91,6 +105,13 @@ export const DaemonOptionsSchema = z.object({
   podWatch: z._default(z.boolean(), true),
   events: z._default(z.boolean(), true),
   podCondition: z._default(z.enum(["gated", "all", "off"]), "gated"),
+  healthMaxConnections: z._default(numeric(1, 100_000, true), DAEMON_DEFAULTS.healthMaxConnections),
+  socketMaxConnections: z._default(numeric(1, 100_000, true), DAEMON_DEFAULTS.socketMaxConnections),
+  idleTimeoutSeconds: z._default(numeric(0.01, 3600, false), DAEMON_DEFAULTS.idleTimeoutSeconds),
+  headerTimeoutSeconds: z._default(numeric(0.01, 3600, false), DAEMON_DEFAULTS.headerTimeoutSeconds),
+  bodyTimeoutSeconds: z._default(numeric(0.01, 3600, false), DAEMON_DEFAULTS.bodyTimeoutSeconds),
+  writeTimeoutSeconds: z._default(numeric(0.01, 3600, false), DAEMON_DEFAULTS.writeTimeoutSeconds),
+  followerMaxBytes: z._default(numeric(1024, 1024 * 1024 * 1024, true), DAEMON_DEFAULTS.followerMaxBytes),
 });
 
 /** The flags' attribute names as they appear in messages (where they differ from the attribute). */

@@ -7,7 +7,7 @@
  * | `GET /healthz` | 200 `ok` (the plugin's STATUS asks this) |
  * | `POST /v1/reports` (a Report as JSON) | 204; 400 malformed; 413 over 1 MiB |
  * | `GET /v1/logs?pod=ns/name&limit=N` | 200 NDJSON: the last N (default 100) matching reports, oldest first |
- * | `GET /v1/logs?...&follow=1` | 200 NDJSON stream: the same, then each new matching report as it arrives |
+ * | `GET /v1/logs?...&follow=1` | 200 NDJSON stream: the same, then each new matching report as it arrives; a follower more than `followerMaxBytes` behind is dropped (follow_stream.ts) |
  *
  * Later features add their own paths with {@link SocketApi.addRoute} (e.g. the pod cache's `/v1/pods/...`).
  * @module
@@ -15,8 +15,10 @@
 import type { Report } from "../report/report.ts";
 import { REPORTS_PATH } from "../report/sink.ts";
 import type { DaemonMetrics } from "./daemon_metrics.ts";
+import { followStream } from "./follow_stream.ts";
+import { streamingResponse } from "./http_conn.ts";
 import { LogsQueryError, parseLogsQuery } from "./logs_query.ts";
-import type { ReportRing, RingEntry } from "./report_ring.ts";
+import type { ReportRing } from "./report_ring.ts";
 import { decodeReport, MAX_REPORT_BYTES, ReportDecodeError } from "./report_schema.ts";
 
 /** The logs path. */
@@ -32,7 +34,12 @@ export interface SocketApiDeps {
   accept(report: Report): void;
   /** Largest report body; default {@link MAX_REPORT_BYTES}. */
   maxReportBytes?: number;
+  /** Most bytes of new reports a log follower may fall behind before it is dropped; default 4 MiB. */
+  followerMaxBytes?: number;
 }
+
+/** Default byte budget of one log follower. */
+export const DEFAULT_FOLLOWER_MAX_BYTES = 4 * 1024 * 1024;
 
 /** Handles requests under an added path prefix. */
 export type SocketRouteHandler = (req: Request, url: URL) => Response | Promise<Response>;
@@ -44,8 +51,6 @@ export interface SocketApi {
   addRoute(prefix: string, handle: SocketRouteHandler): void;
   closeFollowers(): void;
 }
-
-const encoder = new TextEncoder();
 
 function text(status: number, body: string, headers: Record<string, string> = {}): Response {
   return new Response(body + "\n", {
@@ -87,6 +92,7 @@ export async function readBodyCapped(req: Request, max: number): Promise<string 
 /** Builds the socket API over a ring and metrics. */
 export function createSocketApi(deps: SocketApiDeps): SocketApi {
   const maxBytes = deps.maxReportBytes ?? MAX_REPORT_BYTES;
+  const followerMaxBytes = deps.followerMaxBytes ?? DEFAULT_FOLLOWER_MAX_BYTES;
   const closers = new Set<() => void>();
   const routes: Array<{ prefix: string; handle: SocketRouteHandler }> = [];
 
@@ -118,48 +124,27 @@ export function createSocketApi(deps: SocketApiDeps): SocketApi {
     }
     const filter = { pod: q.pod };
     const backlog = deps.ring.recent(filter, q.limit);
-    const line = (e: RingEntry): Uint8Array => encoder.encode(e.json + "\n");
     if (!q.follow) {
       return new Response(backlog.map((e) => e.json + "\n").join(""), {
         headers: { "Content-Type": NDJSON },
       });
     }
-    // A follower that stops reading is cut off rather than buffered without bound.
-    const maxQueued = deps.ring.maxCount + 1000;
-    let finish = (): void => {};
-    const body = new ReadableStream<Uint8Array>({
-      start(controller) {
-        for (const e of backlog) controller.enqueue(line(e));
-        let done = false;
-        const unsubscribe = deps.ring.subscribe(filter, (e) => {
-          if (done) return false;
-          if ((controller.desiredSize ?? 0) < -maxQueued) {
-            finish();
-            return false;
-          }
-          controller.enqueue(line(e));
-          return true;
-        });
-        deps.metrics.followers.inc();
-        finish = () => {
-          if (done) return;
-          done = true;
-          unsubscribe();
-          closers.delete(finish);
-          deps.metrics.followers.dec();
-          try {
-            controller.close();
-          } catch {
-            // already closed or errored
-          }
-        };
-        closers.add(finish);
-      },
-      cancel() {
-        finish();
+    const follower = followStream({
+      ring: deps.ring,
+      filter,
+      backlog,
+      maxBytes: followerMaxBytes,
+      onDrop: () => deps.metrics.followersDropped.inc({ reason: "too_slow" }),
+      onEnd: () => {
+        closers.delete(follower.close);
+        deps.metrics.followers.dec();
       },
     });
-    return new Response(body, { headers: { "Content-Type": NDJSON, "Cache-Control": "no-store" } });
+    closers.add(follower.close);
+    deps.metrics.followers.inc();
+    return streamingResponse(follower.body, {
+      headers: { "Content-Type": NDJSON, "Cache-Control": "no-store" },
+    });
   }
 
   async function handler(req: Request): Promise<Response> {
