@@ -7,15 +7,7 @@ import { assert, assertEquals, assertStringIncludes } from "./support/assert.ts"
 import { ANNOTATION, type Fixture, fixture, POD_ARGS, runtimeAnnotations } from "./support/chain_fixture.ts";
 import { type FakeApiServer, makePod, type Pod, startFakeApiServer } from "./support/fake_apiserver.ts";
 import { Cleanup, requireRoot } from "./support/netns.ts";
-import {
-  type Daemon,
-  healthGet,
-  scratchDir,
-  sleep,
-  socketRequest,
-  startDaemon,
-  waitFor,
-} from "./daemon_harness.ts";
+import { type Daemon, healthGet, scratchDir, sleep, startDaemon, waitFor } from "./daemon_harness.ts";
 import { sampleValue } from "../src/daemon/metrics_registry.ts";
 import { APPLIED_CONDITION } from "../src/kube/pod_status.ts";
 
