@@ -7,6 +7,7 @@
  */
 import { formatHuman } from "../report/report.ts";
 import { visible, visibleJson } from "../text/visible.ts";
+import { parseFollowEnd } from "./follow_stream.ts";
 import { logsQueryString } from "./logs_query.ts";
 import { decodeReport, ReportDecodeError } from "./report_schema.ts";
 import { LOGS_PATH } from "./socket_api.ts";
@@ -69,6 +70,11 @@ export async function printLogs(
     }
     try {
       for await (const line of ndjsonLines(res.body)) {
+        const end = parseFollowEnd(line);
+        if (end) {
+          await output.err(`chainsaw logs: the daemon ended the stream: ${visible(end.message)}\n`);
+          return 1;
+        }
         try {
           const report = decodeReport(line);
           await output.out(opts.json ? visibleJson(report) + "\n" : formatHuman(report));
