@@ -322,12 +322,13 @@ export class HttpConnection {
       return false;
     }
 
-    const payload = noBody || res.body === null ? EMPTY : new Uint8Array(await res.arrayBuffer());
-    if (noBody) await res.body?.cancel();
+    const bodyless = res.status === 204 || res.status === 304;
+    // HEAD: the length the GET would have, without the bytes.
+    const payload = bodyless || res.body === null ? EMPTY : new Uint8Array(await res.arrayBuffer());
+    if (bodyless) await res.body?.cancel();
     const close = !head.keepAlive || this.#draining || remaining > 0;
-    const framing = res.status === 204 || res.status === 304 ? "" : `content-length: ${payload.length}\r\n`;
-    const headBytes = responseHead(res, framing, close);
-    if (payload.length === 0) await this.#write(headBytes);
+    const headBytes = responseHead(res, bodyless ? "" : `content-length: ${payload.length}\r\n`, close);
+    if (noBody || payload.length === 0) await this.#write(headBytes);
     else if (payload.length <= COALESCE_BYTES) await this.#write(concat(headBytes, payload));
     else {
       await this.#write(headBytes);

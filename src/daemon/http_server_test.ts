@@ -1,0 +1,161 @@
+import { assert, assertEquals, assertStringIncludes } from "../../tests/support/assert.ts";
+import { streamingResponse } from "./http_conn.ts";
+import { DEFAULT_CONN_LIMITS, serveHttp, type ServerEvents } from "./http_server.ts";
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+function counting(): { events: ServerEvents; seen: string[] } {
+  const seen: string[] = [];
+  return {
+    seen,
+    events: {
+      refused: () => void seen.push("refused"),
+      timeout: (p) => void seen.push(`timeout:${p}`),
+      badRequest: (s) => void seen.push(`bad:${s}`),
+    },
+  };
+}
+
+async function readUntil(conn: Deno.Conn, done: (text: string) => boolean): Promise<string> {
+  let text = "";
+  const buf = new Uint8Array(4096);
+  while (!done(text)) {
+    const n = await conn.read(buf);
+    if (n === null) break;
+    text += decoder.decode(buf.subarray(0, n));
+  }
+  return text;
+}
+
+async function withServer(
+  handler: (req: Request) => Response | Promise<Response>,
+  fn: (port: number, seen: string[]) => Promise<void>,
+  extra: { maxConnections?: number; headerTimeoutMs?: number } = {},
+): Promise<void> {
+  const { events, seen } = counting();
+  const server = serveHttp({
+    listen: { hostname: "127.0.0.1", port: 0 },
+    handler,
+    maxConnections: extra.maxConnections ?? 8,
+    limits: { ...DEFAULT_CONN_LIMITS, headerTimeoutMs: extra.headerTimeoutMs ?? 5000 },
+    events,
+  });
+  try {
+    await fn((server.addr as Deno.NetAddr).port, seen);
+  } finally {
+    await server.shutdown();
+  }
+}
+
+Deno.test("keep-alive: two requests on one connection, pipelined; HEAD has no body; 204 no length", async () => {
+  await withServer((req) => {
+    const path = new URL(req.url).pathname;
+    return path === "/none"
+      ? new Response(null, { status: 204 })
+      : new Response(`hello ${req.method} ${path}\n`);
+  }, async (port) => {
+    const c = await Deno.connect({ hostname: "127.0.0.1", port });
+    try {
+      await c.write(encoder.encode(
+        "GET /a HTTP/1.1\r\nHost: x\r\n\r\nHEAD /b HTTP/1.1\r\nHost: x\r\n\r\nGET /none HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+      ));
+      const text = await readUntil(c, () => false);
+      assertEquals(text.match(/HTTP\/1\.1 200 OK/g)?.length, 2);
+      assertStringIncludes(text, "content-length: 13\r\n\r\nhello GET /a\n");
+      assert(!text.includes("hello HEAD"), text);
+      assertStringIncludes(text, "content-length: 14\r\n\r\nHTTP/1.1 204"); // HEAD: the GET's length
+      assertStringIncludes(text, "HTTP/1.1 204 No Content\r\n");
+      assert(!/204 No Content[^]*content-length/.test(text), text);
+    } finally {
+      c.close();
+    }
+  });
+});
+
+Deno.test("bodies: Content-Length read through the Request, Expect: 100-continue, an unread body is drained", async () => {
+  await withServer(async (req) => {
+    if (new URL(req.url).pathname === "/refuse") return new Response("too big\n", { status: 413 });
+    return new Response(`got ${(await req.text()).length}\n`);
+  }, async (port) => {
+    const c = await Deno.connect({ hostname: "127.0.0.1", port });
+    try {
+      await c.write(
+        encoder.encode("POST /x HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n"),
+      );
+      assertStringIncludes(
+        await readUntil(c, (t) => t.includes("100 Continue\r\n\r\n")),
+        "HTTP/1.1 100 Continue",
+      );
+      await c.write(encoder.encode("hello"));
+      assertStringIncludes(await readUntil(c, (t) => t.includes("got 5\n")), "got 5\n");
+      const body = "z".repeat(200_000);
+      await c.write(
+        encoder.encode(`POST /refuse HTTP/1.1\r\nHost: x\r\nContent-Length: ${body.length}\r\n\r\n`),
+      );
+      const writing = (async () => {
+        const b = encoder.encode(body);
+        for (let off = 0; off < b.length;) off += await c.write(b.subarray(off));
+      })();
+      const text = await readUntil(c, () => false);
+      await writing;
+      assertStringIncludes(text, "HTTP/1.1 413 Content Too Large");
+      assertStringIncludes(text, "connection: close");
+    } finally {
+      c.close();
+    }
+  });
+});
+
+Deno.test("streaming responses go out chunked as produced; the connection closes after them", async () => {
+  let push: ((s: string) => void) | undefined;
+  let end: (() => void) | undefined;
+  await withServer(() =>
+    streamingResponse(
+      new ReadableStream<Uint8Array>({
+        start(ctl) {
+          push = (s) => ctl.enqueue(encoder.encode(s));
+          end = () => ctl.close();
+        },
+      }),
+    ), async (port) => {
+    const c = await Deno.connect({ hostname: "127.0.0.1", port });
+    try {
+      await c.write(encoder.encode("GET /f HTTP/1.1\r\nHost: x\r\n\r\n"));
+      while (!push) await new Promise((r) => setTimeout(r, 5));
+      push("one\n");
+      assertStringIncludes(await readUntil(c, (t) => t.includes("one\n")), "transfer-encoding: chunked");
+      push("two\n");
+      end!();
+      const rest = await readUntil(c, () => false);
+      assertStringIncludes(rest, "4\r\ntwo\n\r\n0\r\n\r\n");
+    } finally {
+      c.close();
+    }
+  });
+});
+
+Deno.test("over the cap a connection is closed at once; malformed heads are 400; slowloris times out", async () => {
+  await withServer(() => new Response("ok\n"), async (port, seen) => {
+    const first = await Deno.connect({ hostname: "127.0.0.1", port });
+    const second = await Deno.connect({ hostname: "127.0.0.1", port });
+    try {
+      assertEquals(await second.read(new Uint8Array(8)), null);
+      assert(seen.includes("refused"));
+      await first.write(encoder.encode("GET /slow HTTP/1.1\r\nHost: x\r\n"));
+      assertEquals(await first.read(new Uint8Array(8)), null);
+      assert(seen.includes("timeout:header"), seen.join());
+    } finally {
+      first.close();
+      second.close();
+    }
+    const bad = await Deno.connect({ hostname: "127.0.0.1", port });
+    try {
+      await bad.write(encoder.encode("GET /a b HTTP/1.1\r\nHost: x\r\n\r\n"));
+      assertStringIncludes(await readUntil(bad, () => false), "HTTP/1.1 400 Bad Request");
+      assert(seen.includes("bad:400"));
+    } finally {
+      bad.close();
+    }
+  }, { maxConnections: 1, headerTimeoutMs: 100 });
+});
