@@ -1,0 +1,352 @@
+/**
+ * The daemon under attack, as a real process under the shipped permission flags with a lowered RLIMIT_NOFILE
+ * (`prlimit --pid`): floods of idle connections on the health port and the report socket beyond the per-listener
+ * cap and beyond the fd limit (accept fails with EMFILE), slowloris heads, idle connections, and a
+ * `logs -f` follower that stops reading while large reports stream in. The daemon must never exit, keep the
+ * report socket serving while the health port is flooded, recover once a flood ends, count every refusal, and
+ * keep its memory bounded.
+ */
+import { assert, assertEquals, assertStringIncludes } from "./support/assert.ts";
+import { Cleanup, requireRoot, run } from "./support/netns.ts";
+import { sampleValue } from "../src/daemon/metrics_registry.ts";
+import { parseHttpResponse } from "../src/report/daemon_socket.ts";
+import { sampleCommand, sampleReport } from "./daemon_fixtures.ts";
+import {
+  childPath,
+  type Daemon,
+  ensureChainsaw,
+  postReport,
+  scratchDir,
+  spawnChainsaw,
+  startDaemon,
+  waitFor,
+} from "./daemon_harness.ts";
+
+const encoder = new TextEncoder();
+
+type Target = { hostname: string; port: number } | { path: string };
+
+function tcpTarget(d: { healthUrl: string }): Target {
+  const u = new URL(d.healthUrl);
+  return { hostname: u.hostname, port: Number(u.port) };
+}
+
+function connect(t: Target): Promise<Deno.Conn> {
+  return "path" in t ? Deno.connect({ transport: "unix", path: t.path }) : Deno.connect(t);
+}
+
+/** One `Connection: close` request on a fresh connection; rejects when the daemon closes without an answer. */
+async function request(
+  t: Target,
+  path: string,
+  method = "GET",
+  body?: string,
+): Promise<{ status: number; text: string }> {
+  const conn = await connect(t);
+  try {
+    const bytes = body === undefined ? new Uint8Array() : encoder.encode(body);
+    const head = `${method} ${path} HTTP/1.1\r\nHost: chainsaw\r\nConnection: close\r\n` +
+      (body === undefined ? "" : `Content-Type: application/json\r\nContent-Length: ${bytes.length}\r\n`) +
+      "\r\n";
+    await conn.write(encoder.encode(head));
+    for (let off = 0; off < bytes.length;) off += await conn.write(bytes.subarray(off));
+    const chunks: Uint8Array[] = [];
+    const buf = new Uint8Array(65536);
+    for (let n; (n = await conn.read(buf)) !== null;) chunks.push(buf.slice(0, n));
+    const all = new Uint8Array(chunks.reduce((s, c) => s + c.length, 0));
+    chunks.reduce((off, c) => (all.set(c, off), off + c.length), 0);
+    if (all.length === 0) throw new Error(`no answer to ${path}: the daemon closed the connection`);
+    const res = parseHttpResponse(all);
+    return { status: res.status, text: await res.text() };
+  } finally {
+    try {
+      conn.close();
+    } catch {
+      // closed
+    }
+  }
+}
+
+async function metric(d: { healthUrl: string }, name: string, labels: Record<string, string> = {}) {
+  return sampleValue((await request(tcpTarget(d), "/metrics")).text, name, labels) ?? 0;
+}
+
+/** Whether a fresh connection is closed by the daemon without a word (over the cap). */
+async function closedAtOnce(t: Target): Promise<boolean> {
+  const conn = await connect(t);
+  try {
+    return await conn.read(new Uint8Array(16)) === null;
+  } catch {
+    return true; // reset
+  } finally {
+    try {
+      conn.close();
+    } catch {
+      // closed
+    }
+  }
+}
+
+/** Opens `n` idle connections (stops at the first that cannot be made). */
+async function flood(t: Target, n: number): Promise<Deno.Conn[]> {
+  const conns: Deno.Conn[] = [];
+  for (let i = 0; i < n; i++) conns.push(await connect(t));
+  return conns;
+}
+
+function closeAll(conns: Deno.Conn[]): void {
+  for (const c of conns.splice(0)) {
+    try {
+      c.close();
+    } catch {
+      // closed by the daemon
+    }
+  }
+}
+
+async function lowerFdLimit(pid: number, n: number): Promise<void> {
+  const r = await run(["prlimit", `--pid=${pid}`, `--nofile=${n}:${n}`]);
+  assertEquals(r.code, 0, `prlimit failed: ${r.stderr}`);
+  const limits = await Deno.readTextFile(`/proc/${pid}/limits`);
+  assert(new RegExp(`Max open files\\s+${n}\\s+${n}`).test(limits), limits);
+}
+
+function alive(d: Daemon): () => boolean {
+  let exited = false;
+  d.status.then(() => exited = true);
+  return () => !exited;
+}
+
+Deno.test("connection floods beyond the cap: refused and counted, the report socket serves during a health flood, slowloris is cut", async () => {
+  if (requireRoot("daemon flood tests").ignore) return;
+  await using cleanup = new Cleanup();
+  const tmp = await scratchDir();
+  cleanup.defer(tmp.remove);
+  const d = await startDaemon(tmp.path, [
+    "--no-install",
+    "--no-kubeconfig",
+    "--health-max-connections",
+    "24",
+    "--socket-max-connections",
+    "24",
+    "--header-timeout-seconds",
+    "0.3",
+    "--idle-timeout-seconds",
+    "120",
+  ]);
+  cleanup.defer(() => d.stop());
+  const running = alive(d);
+  await lowerFdLimit(d.child.pid, 256);
+  const health = tcpTarget(d);
+  const socket = { path: d.socket };
+  const held: Deno.Conn[] = [];
+  cleanup.defer(() => closeAll(held));
+
+  // 1. The health port flooded with 300 idle connections (more than the fd limit): the socket still serves.
+  held.push(...await flood(health, 300));
+  await waitFor("the health port to refuse new connections", () => closedAtOnce(health));
+  assertEquals((await request(socket, "/healthz")).status, 200);
+  assertEquals(await postReport(d.socket, sampleReport({ containerId: "during-health-flood" })), 204);
+  closeAll(held);
+  await waitFor(
+    "/healthz after the health flood",
+    () => request(health, "/healthz").then((r) => r.status === 200, () => false),
+  );
+  assert(await metric(d, "chainsaw_http_connections_refused_total", { listener: "health" }) >= 300 - 24);
+
+  // 2. The report socket flooded: /healthz still answers on TCP; reports are taken once the flood ends.
+  held.push(...await flood(socket, 300));
+  await waitFor("the socket to refuse new connections", () => closedAtOnce(socket));
+  assertEquals((await request(health, "/healthz")).status, 200);
+  assertEquals(await metric(d, "chainsaw_http_connections", { listener: "socket" }), 24);
+  closeAll(held);
+  await waitFor(
+    "a report taken after the socket flood",
+    () =>
+      request(socket, "/v1/reports", "POST", JSON.stringify(sampleReport({ containerId: "after-flood" })))
+        .then((r) => r.status === 204, () => false),
+  );
+  assert(await metric(d, "chainsaw_http_connections_refused_total", { listener: "socket" }) >= 300 - 24);
+
+  // 3. Slowloris: a head never finished is closed by the header timeout, on both listeners.
+  for (const t of [health, socket]) {
+    const c = await connect(t);
+    cleanup.defer(() => closeAll([c]));
+    await c.write(encoder.encode("GET /healthz HTTP/1.1\r\nHost: chainsaw\r\nX-Slow: "));
+    assertEquals(await c.read(new Uint8Array(16)), null, "a slowloris head was kept open");
+  }
+  assertEquals(await metric(d, "chainsaw_http_timeouts_total", { listener: "health", phase: "header" }), 1);
+  assertEquals(await metric(d, "chainsaw_http_timeouts_total", { listener: "socket", phase: "header" }), 1);
+
+  // 4. A malformed head is refused with 400 and counted; the logs still show both reports.
+  const bad = await request(health, "/x y");
+  assertEquals(bad.status, 400);
+  assert(await metric(d, "chainsaw_http_bad_requests_total", { listener: "health" }) >= 1);
+  const logs = await request(socket, "/v1/logs");
+  assertStringIncludes(logs.text, "during-health-flood");
+  assertStringIncludes(logs.text, "after-flood");
+  assert(running(), "the daemon exited");
+  assertEquals((await d.stop()).code, 0);
+});
+
+Deno.test("accept failing with EMFILE never ends the daemon; idle connections time out; it recovers", async () => {
+  if (requireRoot("daemon flood tests").ignore) return;
+  await using cleanup = new Cleanup();
+  const tmp = await scratchDir();
+  cleanup.defer(tmp.remove);
+  // Caps far above the fd limit: the floods exhaust the process's descriptors.
+  const d = await startDaemon(tmp.path, [
+    "--no-install",
+    "--no-kubeconfig",
+    "--health-max-connections",
+    "5000",
+    "--socket-max-connections",
+    "5000",
+    "--idle-timeout-seconds",
+    "1",
+  ]);
+  cleanup.defer(() => d.stop());
+  const running = alive(d);
+  await lowerFdLimit(d.child.pid, 128);
+  const health = tcpTarget(d);
+  const socket = { path: d.socket };
+  const held: Deno.Conn[] = [];
+  cleanup.defer(() => closeAll(held));
+
+  for (const [listener, t] of [["health", health], ["socket", socket]] as const) {
+    held.push(...await flood(t, 200));
+    // The held connections time out (idle), the backlog drains into new descriptors, accept fails again ...
+    await waitFor(
+      `/healthz after the ${listener} flood`,
+      () => request(health, "/healthz").then((r) => r.status === 200, () => false),
+      30_000,
+    );
+    closeAll(held);
+    await waitFor(
+      `a report after the ${listener} flood`,
+      () =>
+        request(
+          socket,
+          "/v1/reports",
+          "POST",
+          JSON.stringify(sampleReport({ containerId: `after-${listener}` })),
+        )
+          .then((r) => r.status === 204, () => false),
+      30_000,
+    );
+    assert(
+      await metric(d, "chainsaw_http_accept_errors_total", { listener }) > 0,
+      `no accept error on ${listener}`,
+    );
+    assert(running(), `the daemon exited during the ${listener} flood`);
+  }
+  assert(await metric(d, "chainsaw_http_timeouts_total", { listener: "health", phase: "idle" }) > 0);
+  assertStringIncludes(d.stderr(), "accept failed: Too many open files");
+  assertEquals((await d.stop()).code, 0);
+});
+
+async function vmHwmKb(pid: number): Promise<number> {
+  const status = await Deno.readTextFile(`/proc/${pid}/status`);
+  return Number(/^VmHWM:\s+(\d+) kB/m.exec(status)?.[1]);
+}
+
+Deno.test("a logs -f follower that stops reading is dropped at its byte budget with a final line; memory stays bounded", async () => {
+  if (requireRoot("daemon flood tests").ignore) return;
+  await using cleanup = new Cleanup();
+  const tmp = await scratchDir();
+  cleanup.defer(tmp.remove);
+  // The daemon's stdout is not collected here: 300 reports of ≈ 900 KiB would be 270 MB of text.
+  const cs = await ensureChainsaw();
+  const [cmd, ...pre] = cs.argv;
+  const socketPath = `${tmp.path}/sock/chainsaw.sock`;
+  const child = new Deno.Command(cmd, {
+    args: [
+      ...pre,
+      "daemon",
+      "--no-install",
+      "--no-kubeconfig",
+      "--socket",
+      socketPath,
+      "--health-addr",
+      "127.0.0.1:0",
+      "--state-file",
+      `${tmp.path}/state/attachments.json`,
+      "--ring-max-bytes",
+      String(4 * 1024 * 1024),
+      "--follower-max-bytes",
+      String(1024 * 1024),
+      "--write-timeout-seconds",
+      "120",
+    ],
+    cwd: cs.cwd,
+    clearEnv: true,
+    env: { PATH: childPath(), NO_COLOR: "1" },
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  let stderr = "";
+  const collecting = child.stderr.pipeThrough(new TextDecoderStream()).pipeTo(
+    new WritableStream({ write: (t) => void (stderr += t) }),
+  ).catch(() => {});
+  let exited = false;
+  child.status.then(() => exited = true);
+  cleanup.defer(async () => {
+    if (!exited) child.kill("SIGKILL");
+    await child.status;
+    await collecting;
+  });
+  await waitFor("the health port", () => {
+    if (exited) throw new Error(`daemon exited: ${stderr}`);
+    return /health server listening on http:\/\/\S+/.test(stderr);
+  }, 20_000);
+  const d = { healthUrl: /health server listening on (http:\/\/\S+)/.exec(stderr)![1] };
+  const socket = { path: socketPath };
+
+  // A raw follower that never reads, and the real CLI, stopped with SIGSTOP.
+  const stuck = await connect(socket);
+  cleanup.defer(() => closeAll([stuck]));
+  await stuck.write(encoder.encode("GET /v1/logs?follow=1&limit=0 HTTP/1.1\r\nHost: chainsaw\r\n\r\n"));
+  const cli = await spawnChainsaw(["logs", "-f", "--limit", "0", "--json", "--socket", socketPath]);
+  cleanup.defer(() => cli.stop(1000));
+  await waitFor("two followers", async () => await metric(d, "chainsaw_log_followers") === 2);
+  const stopped = await run(["kill", "-STOP", String(cli.child.pid)]);
+  assertEquals(stopped.code, 0);
+  cleanup.defer(() => run(["kill", "-CONT", String(cli.child.pid)]));
+
+  const big = (i: number) =>
+    JSON.stringify(sampleReport({
+      containerId: `big-${i}`,
+      commands: [sampleCommand({ stdout: "x".repeat(900 * 1024) })],
+    }));
+  const client = Deno.createHttpClient({ proxy: { transport: "unix", path: socketPath } });
+  cleanup.defer(() => client.close());
+  for (let i = 0; i < 300; i++) assertEquals(await postReport(socketPath, big(i), client), 204);
+  assertEquals(await metric(d, "chainsaw_log_followers_dropped_total", { reason: "too_slow" }), 2);
+  assertEquals(await metric(d, "chainsaw_log_followers"), 0);
+  const hwmMiB = (await vmHwmKb(child.pid)) / 1024;
+  // 270 MB went past two followers that never read; without the budget they would have queued it all.
+  assert(hwmMiB < 200, `daemon peak RSS ${hwmMiB.toFixed(0)} MiB`);
+
+  // The raw follower reads what was sent before the drop, then the final line, then the end.
+  let text = "";
+  const buf = new Uint8Array(1 << 16);
+  const dec = new TextDecoder();
+  for (let n; (n = await stuck.read(buf)) !== null;) text += dec.decode(buf.subarray(0, n), { stream: true });
+  const lines = text.split("\r\n").filter((l) => l.startsWith("{"));
+  assertStringIncludes(lines.at(-1)!, '"chainsaw":"follow-ended"');
+  assertStringIncludes(lines.at(-1)!, "1048576 bytes");
+  assert(lines.length < 6, `${lines.length} lines reached a follower that never read`);
+
+  // The CLI, resumed, prints what it got and then says why the stream ended (exit 1).
+  await run(["kill", "-CONT", String(cli.child.pid)]);
+  assertEquals((await cli.status).code, 1);
+  assertStringIncludes(cli.stderr(), "the daemon ended the stream");
+  assertStringIncludes(cli.stderr(), "--follower-max-bytes");
+
+  // The daemon still takes reports and serves followers.
+  assertEquals(await postReport(socketPath, JSON.stringify(sampleReport()), client), 204);
+  assert(!exited, "the daemon exited");
+  child.kill("SIGTERM");
+  assertEquals((await child.status).code, 0);
+});
