@@ -3,12 +3,16 @@
  * alone and followed by chainsaw, by a Go pass-through on libcni's skel (the compiled anchor, built in this run),
  * by a minimal Node pass-through, and by a minimal Deno pass-through started exactly like chainsaw's bundle (the
  * same /bin/sh launcher line and `deno run` flags: the floor). Cases are run alternately, a small batch each per
- * round, and compared round by round.
+ * round, and compared round by round. Then bursts: 20 pods ADDed at once through libcni (`cnidriver -parallel`),
+ * with chainsaw (daemon up, one command each) and with the references, for per-ADD latency under load, the plugin
+ * processes' summed CPU and peak RSS, and the daemon's CPU meanwhile. Each target of issue 11 is printed with its
+ * figure and whether it is met.
  *
  * ```sh
  * deno task bench                 # full run; writes bench/results.md
  * deno task bench --smoke         # CI: one short round of every case, asserts nothing about timing
  * deno task bench --rounds 20 --batch 3 --plugin /tmp/other-chainsaw --out /tmp/r.md --label "variant X"
+ * deno task bench --burst-pods 20 --burst-rounds 5   # the burst's size and repetitions (defaults)
  * ```
  *
  * Needs root (network namespaces), Go with Debian's libcni (golang-github-appc-cni-dev), the reference plugins
@@ -49,7 +53,18 @@ import {
   type Throughput,
   waitForPod,
 } from "./daemon_bench.ts";
-import { fmtMs, fmtRatio, mean, median, pairedDiff, pairedRatio } from "./stats.ts";
+import {
+  fmtMs,
+  fmtRatio,
+  mean,
+  median,
+  pairedDiff,
+  pairedDiffSpread,
+  pairedRatio,
+  pairedRatioSpread,
+  quantile,
+  sum,
+} from "./stats.ts";
 
 const ANNOTATION = "k8s.v1.cni.cncf.io/chainsaw";
 const CAPABILITY = "io.kubernetes.cri.pod-annotations";
@@ -66,6 +81,9 @@ const FIVE_COMMANDS = JSON.stringify([
   "ip route show",
 ]);
 const SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+/** The burst's pods: pod i of `cnidriver -parallel` is `burst-pod-i` (in the fake API server and the cache). */
+const BURST_ARGS =
+  "IgnoreUnknown=1;K8S_POD_NAMESPACE=default;K8S_POD_NAME=burst-pod-%d;K8S_POD_UID=burst-uid-%d";
 
 /** Command-line options of the benchmark. */
 export interface BenchOptions {
@@ -85,6 +103,10 @@ export interface BenchOptions {
   label?: string;
   /** Seconds of each daemon load test. */
   loadSeconds: number;
+  /** Pods ADDed at once in a burst. */
+  burstPods: number;
+  /** Bursts per case (alternated like the rounds). */
+  burstRounds: number;
 }
 
 /**
@@ -104,6 +126,8 @@ export function parseBenchArgs(args: string[]): BenchOptions {
       "no-daemon": { type: "boolean", default: false },
       label: { type: "string" },
       "load-seconds": { type: "string" },
+      "burst-pods": { type: "string" },
+      "burst-rounds": { type: "string" },
     },
     strict: true,
   });
@@ -123,6 +147,8 @@ export function parseBenchArgs(args: string[]): BenchOptions {
     noDaemon: values["no-daemon"] === true,
     label: values.label,
     loadSeconds: values["load-seconds"] ? Number(values["load-seconds"]) : smoke ? 0.3 : 3,
+    burstPods: num(values["burst-pods"], 20, "burst-pods"),
+    burstRounds: num(values["burst-rounds"], smoke ? 1 : 5, "burst-rounds"),
   };
 }
 
@@ -160,6 +186,34 @@ interface Series {
   execRss: number[];
 }
 
+/** One burst case: the chain after bridge (none for bridge alone), run for all burst pods at once. */
+interface BurstVariant {
+  id: string;
+  label: string;
+  kind: Kind;
+  plugin?: Record<string, unknown>;
+  cap?: Record<string, unknown>;
+  unavailable?: string;
+}
+
+/** Figures of one burst case, over its bursts. */
+interface BurstSeries {
+  /** Every pod's chain ADD wall time, ms (all bursts). */
+  addWall: number[];
+  /** Per burst: wall time of the whole ADD burst (first start to last end), ms. */
+  burstWall: number[];
+  /** Per burst: wall time of the DEL burst that follows, ms. */
+  delBurstWall: number[];
+  /** Per burst: user + system CPU of the case's plugin processes (children included), summed, ms. */
+  pluginCpu: number[];
+  /** Per burst: the same over every process of the chain (bridge, host-local too), ms. */
+  chainCpu: number[];
+  /** Per burst: the case's plugin processes' peak RSS, summed, KiB. */
+  pluginRss: number[];
+  /** Per burst: CPU the daemon (and its children) used during the ADD burst, ms (clock ticks). */
+  daemonCpu: number[];
+}
+
 const VERBS: Record<Group, string[]> = {
   acd: ["ADD", "CHECK", "DEL"],
   version: ["VERSION"],
@@ -195,6 +249,25 @@ function jsonKubeconfig(api: FakeApiServer): string {
   });
 }
 
+function burstPodList(count: number): Pod[] {
+  return Array.from({ length: count }, (_, i) =>
+    makePod({
+      namespace: "default",
+      name: `burst-pod-${i}`,
+      uid: `burst-uid-${i}`,
+      nodeName: NODE_NAME,
+      annotations: { [ANNOTATION]: ONE_COMMAND },
+    }));
+}
+
+/** User + system CPU of a process and its waited-for children so far, ms (from /proc, clock-tick resolution). */
+async function cpuOfProcess(pid: number): Promise<number> {
+  const stat = await Deno.readTextFile(`/proc/${pid}/stat`);
+  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  // Fields 14-17 of proc(5) (utime, stime, cutime, cstime) are 12-15 after the command name; USER_HZ is 100.
+  return (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) * 10;
+}
+
 function benchPods(count: number): Pod[] {
   const pods: Pod[] = [
     makePod({ ...POD, nodeName: NODE_NAME, annotations: { [ANNOTATION]: ONE_COMMAND } }),
@@ -223,6 +296,8 @@ interface Findings {
   opts: BenchOptions;
   variants: Variant[];
   series: Map<string, Map<string, Series>>;
+  burstVariants: BurstVariant[];
+  bursts: Map<string, BurstSeries>;
   apiGets: Map<string, { gets: number; adds: number }>;
   env: Record<string, string>;
   daemon: DaemonReport;
@@ -299,9 +374,21 @@ export async function runBench(opts: BenchOptions): Promise<string> {
   const bridge = uniqueName("csbn");
   cleanup.defer(() => deleteLink(bridge), "bridge");
   const goneNetns = `/var/run/netns/cs-bench-gone-${randomHex(6)}`;
+  // The burst's pods each need a netns (bridge puts eth0 in it): cs-bburst-<hex>-<i>, i from 0.
+  const burstPrefix = `cs-bburst-${randomHex(6)}`;
+  cleanup.defer(async () => {
+    for (let i = 0; i < opts.burstPods; i++) {
+      await run([IP, "netns", "del", `${burstPrefix}-${i}`]).catch(() => {});
+    }
+  }, "burst netns");
+  for (let i = 0; i < opts.burstPods; i++) {
+    const r = await run([IP, "netns", "add", `${burstPrefix}-${i}`]);
+    if (r.code !== 0) throw new Error(`ip netns add ${burstPrefix}-${i} failed: ${r.stderr.trim()}`);
+  }
 
   // --- Kubernetes: the fake API server (the API case, and the daemon's pod watch). ----------------------------
-  const api = await startFakeApiServer({ pods: benchPods(1) });
+  const burstPods = burstPodList(opts.burstPods);
+  const api = await startFakeApiServer({ pods: [...benchPods(1), ...burstPods] });
   cleanup.defer(() => api.close(), "fake API server");
   const kubeconfigFile = `${scratch}/chainsaw.kubeconfig`;
   await Deno.writeTextFile(kubeconfigFile, jsonKubeconfig(api));
@@ -404,11 +491,20 @@ export async function runBench(opts: BenchOptions): Promise<string> {
     },
     {
       id: "acd/cs-reports",
-      label: "+ chainsaw, 1 command (runtime annotations), daemon takes reports",
+      label: "+ chainsaw, 1 command (runtime annotations), daemon up",
       group: "acd",
       kind: "chainsaw",
       plugin: cs({ ...capOn, daemonSocket: daemon?.socket }),
       cap: runtimeCap(ONE_COMMAND),
+      unavailable: daemon ? undefined : daemonNote ?? "n/a (daemon not available)",
+    },
+    {
+      id: "acd/cs-5-daemon",
+      label: "+ chainsaw, 5 commands (runtime annotations), daemon up",
+      group: "acd",
+      kind: "chainsaw",
+      plugin: cs({ ...capOn, daemonSocket: daemon?.socket }),
+      cap: runtimeCap(FIVE_COMMANDS),
       unavailable: daemon ? undefined : daemonNote ?? "n/a (daemon not available)",
     },
     {
@@ -433,31 +529,56 @@ export async function runBench(opts: BenchOptions): Promise<string> {
     ...references("delgone"),
     { id: "delgone/cs", label: "+ chainsaw", group: "delgone", kind: "chainsaw", plugin: cs(capOn) },
   ];
+  function chainConf(name: string, plugin?: Record<string, unknown>): Record<string, unknown> {
+    return {
+      cniVersion: "1.0.0",
+      name,
+      plugins: [
+        {
+          type: "bridge",
+          bridge,
+          isGateway: true,
+          ipMasq: false,
+          ipam: {
+            type: "host-local",
+            ranges: [[{ subnet: "198.51.100.0/24" }]],
+            routes: [{ dst: "0.0.0.0/0" }],
+            dataDir: `${scratch}/ipam`,
+          },
+        },
+        ...(plugin ? [plugin] : []),
+      ],
+    };
+  }
   const conflists = new Map<string, string>();
   for (const v of variants) {
     const file = `${scratch}/${v.id.replace("/", "-")}.conflist`;
-    await Deno.writeTextFile(
-      file,
-      JSON.stringify({
-        cniVersion: "1.0.0",
-        name: `bench-${v.id.replace("/", "-")}`,
-        plugins: [
-          {
-            type: "bridge",
-            bridge,
-            isGateway: true,
-            ipMasq: false,
-            ipam: {
-              type: "host-local",
-              ranges: [[{ subnet: "198.51.100.0/24" }]],
-              routes: [{ dst: "0.0.0.0/0" }],
-              dataDir: `${scratch}/ipam`,
-            },
-          },
-          ...(v.plugin ? [v.plugin] : []),
-        ],
-      }),
-    );
+    await Deno.writeTextFile(file, JSON.stringify(chainConf(`bench-${v.id.replace("/", "-")}`, v.plugin)));
+    conflists.set(v.id, file);
+  }
+  const burstVariants: BurstVariant[] = [
+    { id: "burst/base", label: "bridge alone", kind: "base" },
+    { id: "burst/deno", label: "+ Deno floor", kind: "floor", plugin: { type: "denopass" } },
+    { id: "burst/go", label: "+ Go pass-through (libcni skel)", kind: "go", plugin: { type: "gopass" } },
+    {
+      id: "burst/cs-daemon",
+      label: "+ chainsaw, 1 command each (runtime annotations), daemon up",
+      kind: "chainsaw",
+      plugin: cs({ ...capOn, daemonSocket: daemon?.socket }),
+      cap: runtimeCap(ONE_COMMAND),
+      unavailable: daemon ? undefined : daemonNote ?? "n/a (daemon not available)",
+    },
+    {
+      id: "burst/cs-nodaemon",
+      label: "+ chainsaw, 1 command each (runtime annotations), no daemon",
+      kind: "chainsaw",
+      plugin: cs(capOn),
+      cap: runtimeCap(ONE_COMMAND),
+    },
+  ];
+  for (const v of burstVariants) {
+    const file = `${scratch}/${v.id.replace("/", "-")}.conflist`;
+    await Deno.writeTextFile(file, JSON.stringify(chainConf(`bench-${v.id.replace("/", "-")}`, v.plugin)));
     conflists.set(v.id, file);
   }
 
@@ -526,6 +647,67 @@ export async function runBench(opts: BenchOptions): Promise<string> {
     }
   }
 
+  // --- Bursts: all burst pods ADDed at once (then DELed at once), cases alternated, the daemon still up. --------
+  const bursts = new Map<string, BurstSeries>();
+  const activeBursts = burstVariants.filter((v) => !v.unavailable);
+  for (const v of burstVariants) {
+    bursts.set(v.id, {
+      addWall: [],
+      burstWall: [],
+      delBurstWall: [],
+      pluginCpu: [],
+      chainCpu: [],
+      pluginRss: [],
+      daemonCpu: [],
+    });
+  }
+  log(`bursts: ${opts.burstRounds} × ${activeBursts.length} cases × ${opts.burstPods} pods at once`);
+  // One warm-up burst per case (code cache, page cache, the daemon's first requests).
+  for (const v of activeBursts) await runBurst(v);
+  for (let r = 0; r < opts.burstRounds; r++) {
+    const order = activeBursts.map((_, i) => activeBursts[(i + r) % activeBursts.length]);
+    for (const v of order) {
+      const { add, del, daemonCpuMs } = await runBurst(v);
+      const b = bursts.get(v.id)!;
+      const pluginName = typeof v.plugin?.type === "string" ? v.plugin.type : undefined;
+      const calls = add.filter((x) => x.kind === "call" && x.verb === "ADD");
+      const execs = add.filter((x) => x.kind === "exec" && x.verb === "ADD");
+      const mine = execs.filter((x) => x.plugin === pluginName);
+      b.addWall.push(...calls.map((x) => x.wallUs / 1000));
+      b.burstWall.push((add.find((x) => x.kind === "burst")?.wallUs ?? NaN) / 1000);
+      b.delBurstWall.push((del.find((x) => x.kind === "burst")?.wallUs ?? NaN) / 1000);
+      b.pluginCpu.push(pluginName ? sum(mine.map((x) => (x.userUs + x.sysUs) / 1000)) : NaN);
+      b.chainCpu.push(sum(execs.map((x) => (x.userUs + x.sysUs) / 1000)));
+      b.pluginRss.push(pluginName ? sum(mine.map((x) => x.maxRssKb)) : NaN);
+      b.daemonCpu.push(daemonCpuMs);
+    }
+  }
+
+  async function runBurst(
+    v: BurstVariant,
+  ): Promise<{ add: DriverStat[]; del: DriverStat[]; daemonCpuMs: number }> {
+    const batch = (cmd: "add" | "del") =>
+      runBatch({
+        conflist: conflists.get(v.id)!,
+        cmd,
+        netns: `/var/run/netns/${burstPrefix}-%d`,
+        id: `bench-${v.id.replace("/", "-")}`,
+        args: BURST_ARGS,
+        cap: v.cap,
+        path: [bin, REFERENCE_PLUGIN_DIR],
+        cacheDir: `${scratch}/cache`,
+        env,
+        repeat: 1,
+        statsFile: `${scratch}/burst-stats.jsonl`,
+        parallel: opts.burstPods,
+      });
+    const d0 = daemon ? await cpuOfProcess(daemon.pid).catch(() => NaN) : NaN;
+    const add = (await batch("add")).stats;
+    const d1 = daemon ? await cpuOfProcess(daemon.pid).catch(() => NaN) : NaN;
+    const del = (await batch("del")).stats;
+    return { add, del, daemonCpuMs: d1 - d0 };
+  }
+
   // --- The daemon on its own: idle memory with a node's worth of pods, /healthz, report ingestion. ------------
   const daemonReport: DaemonReport = { note: daemonNote };
   if (daemon) {
@@ -540,6 +722,8 @@ export async function runBench(opts: BenchOptions): Promise<string> {
   }
 
   async function measureDaemon(): Promise<void> {
+    // Exactly the 110 pods of the node (the burst's pods go).
+    for (const p of burstPods) api.deletePod(p.metadata.namespace, p.metadata.name);
     const pods = benchPods(110);
     for (const p of pods) api.setPod(p);
     const d = await startDaemon(daemonSetup(), "idle");
@@ -590,6 +774,8 @@ export async function runBench(opts: BenchOptions): Promise<string> {
     opts,
     variants,
     series,
+    burstVariants,
+    bursts,
     apiGets,
     env: { deno: denoV, node: nodeV, go: goV, kernel, nproc, ip: await commandOutput([IP, "-V"]) },
     daemon: daemonReport,
@@ -653,7 +839,8 @@ function renderReport(f: Findings): string {
   lines.push("");
   lines.push(
     `${o.rounds} rounds × ${o.batch} iterations per case, cases alternated (order rotates each round), after one ` +
-      `warm-up batch per case · chainsaw bundle ${(f.bundleBytes / 1024).toFixed(0)} KiB` +
+      `warm-up batch per case; ${o.burstRounds} bursts of ${o.burstPods} pods per burst case · chainsaw bundle ` +
+      `${(f.bundleBytes / 1024).toFixed(0)} KiB` +
       `${o.plugin ? ` (${o.plugin})` : " (bundled from this tree)"}${
         o.label ? ` · ${o.label}` : ""
       } · run took ` +
@@ -665,82 +852,152 @@ function renderReport(f: Findings): string {
       "**cost** = the chain's median wall time minus bridge alone, per round, median over rounds (ms per CNI call). " +
       "**process** = the plugin process's own wall time (fork to exit) · **CPU** = its user + system time, " +
       "children (`nsenter`/`ip`) included, mean (tick-sampled) · **RSS** = its peak resident set (median). " +
-      "**÷ floor** = cost ÷ the Deno floor's cost in the same rounds; **Node ÷** = the Node pass-through's cost ÷ " +
-      "this cost.",
+      "**÷ floor** = cost ÷ the Deno floor's cost in the same rounds (median of the per-round ratios). " +
+      "The machine is shared: compare figures of one run only, and see the spreads in the targets.",
   );
+  const byId = (id: string) => f.variants.find((v) => v.id === id)!;
+  const floorOf = (v: Variant) => f.variants.find((x) => x.group === v.group && x.kind === "floor")!;
   for (const group of ["acd", "version", "delgone"] as Group[]) {
     lines.push("");
     lines.push(`## ${GROUP_TITLE[group]}`);
     lines.push("");
-    lines.push("| case | verb | chain ms | cost ms | process ms | CPU ms | RSS MiB | ÷ floor | Node ÷ |");
-    lines.push("|---|---|---:|---:|---:|---:|---:|---:|---:|");
+    lines.push("| case | verb | chain ms | cost ms | process ms | CPU ms | RSS MiB | ÷ floor |");
+    lines.push("|---|---|---:|---:|---:|---:|---:|---:|");
     for (const v of f.variants.filter((x) => x.group === group)) {
       for (const verb of VERBS[group]) {
         if (v.unavailable) {
-          lines.push(`| ${v.label} | ${verb} | ${v.unavailable} | | | | | | |`);
+          lines.push(`| ${v.label} | ${verb} | ${v.unavailable} | | | | | |`);
           continue;
         }
         const s = f.series.get(v.id)!.get(verb)!;
-        const floorV = f.variants.find((x) => x.group === group && x.kind === "floor")!;
-        const nodeV = f.variants.find((x) => x.group === group && x.kind === "node")!;
         const cost = v.kind === "base" ? NaN : median(costs(f, v, verb));
         const vsFloor = v.kind === "base" || v.kind === "floor"
           ? NaN
-          : pairedRatio(costs(f, v, verb), costs(f, floorV, verb));
-        const nodeOver = v.kind === "chainsaw" ? pairedRatio(costs(f, nodeV, verb), costs(f, v, verb)) : NaN;
+          : pairedRatio(costs(f, v, verb), costs(f, floorOf(v), verb));
         lines.push(
           `| ${v.label} | ${verb} | ${fmtMs(median(s.wall))} | ${v.kind === "base" ? "—" : fmtMs(cost)} | ` +
             `${fmtMs(median(s.execWall))} | ${fmtMs(mean(s.execCpu))} | ` +
             `${Number.isFinite(median(s.execRss)) ? (median(s.execRss) / 1024).toFixed(1) : "—"} | ` +
-            `${v.kind === "floor" ? "1.00×" : fmtRatio(vsFloor)} | ${fmtRatio(nodeOver)} |`,
+            `${v.kind === "floor" ? "1.00×" : fmtRatio(vsFloor)} |`,
         );
       }
     }
   }
+
+  // --- Bursts ---------------------------------------------------------------------------------------------------
   lines.push("");
-  lines.push("## Targets");
+  lines.push(`## Burst: ${o.burstPods} pods ADDed at once through libcni`);
+  lines.push("");
+  lines.push(
+    `\`cnidriver -parallel ${o.burstPods}\`: every pod has its own netns and identity; all start ADD together, ` +
+      "then all DEL together. **p50 / p99 ADD** = each pod's chain ADD wall time, over all bursts (p99 of " +
+      `${
+        o.burstRounds * o.burstPods
+      } samples is close to the slowest) · per burst, median over bursts: **ADD burst** = ` +
+      "first start to last end · **plugin CPU** = user + system of the case's plugin processes (their `nsenter`/`ip` " +
+      "children included), summed · **chain CPU** = the same over every process of the chain (bridge, host-local) · " +
+      "**Σ peak RSS** = the plugin processes' peak RSS summed (an upper bound of their concurrent memory) · " +
+      "**daemon CPU** = what the daemon process (and its children) used during the ADD burst (from /proc, 10 ms " +
+      "ticks; when the daemon runs the commands it shows here, not in plugin CPU).",
+  );
+  lines.push("");
+  lines.push(
+    "| case | p50 ADD ms | p99 ADD ms | ADD burst ms | DEL burst ms | plugin CPU ms | chain CPU ms | Σ peak RSS MiB | daemon CPU ms |",
+  );
+  lines.push("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+  for (const v of f.burstVariants) {
+    if (v.unavailable) {
+      lines.push(`| ${v.label} | ${v.unavailable} | | | | | | | |`);
+      continue;
+    }
+    const b = f.bursts.get(v.id)!;
+    lines.push(
+      `| ${v.label} | ${fmtMs(quantile(b.addWall, 0.5))} | ${fmtMs(quantile(b.addWall, 0.99))} | ` +
+        `${fmtMs(median(b.burstWall))} | ${fmtMs(median(b.delBurstWall))} | ${
+          fmtMs(median(b.pluginCpu))
+        } | ` +
+        `${fmtMs(median(b.chainCpu))} | ${
+          Number.isFinite(median(b.pluginRss)) ? (median(b.pluginRss) / 1024).toFixed(0) : "—"
+        } | ${fmtMs(median(b.daemonCpu))} |`,
+    );
+  }
+
+  // --- Targets --------------------------------------------------------------------------------------------------
+  lines.push("");
+  lines.push("## Targets (issue 11)");
+  lines.push("");
+  lines.push(
+    "Ratios and differences are taken round by round (same rounds), median over rounds; the spread is the " +
+      "interquartile range of the per-round values. **CPU** compares the plugin processes' mean user + system " +
+      "time instead of wall time: it moves less when other work competes for the cores (a loaded machine " +
+      "stretches wall time, not CPU time), so read it next to the wall-time figure.",
+  );
   lines.push("");
   lines.push("| target | measured | met |");
   lines.push("|---|---|---|");
   const target = (what: string, measured: string, ok: boolean | undefined) =>
     lines.push(`| ${what} | ${measured} | ${ok === undefined ? "n/a" : ok ? "yes" : "**no**"} |`);
-  const byId = (id: string) => f.variants.find((v) => v.id === id)!;
+  const range = ([a, b]: [number, number], fmt: (x: number) => string) => `${fmt(a)}–${fmt(b)}`;
+  const cpuOf = (v: Variant, verb: string) => mean(f.series.get(v.id)!.get(verb)!.execCpu);
   for (
-    const [id, verbs] of [["acd/cs-none", ["ADD", "CHECK", "DEL"]], ["version/cs", ["VERSION"]], [
-      "delgone/cs",
-      ["DEL"],
-    ]] as Array<[string, string[]]>
+    const [id, verbs, what] of [
+      ["acd/cs-none", ["ADD", "CHECK", "DEL"], "no annotation"],
+      ["version/cs", ["VERSION"], "no annotation"],
+      ["delgone/cs", ["DEL"], "netns gone, no cached result"],
+    ] as Array<[string, string[], string]>
   ) {
     const v = byId(id);
-    const floorV = f.variants.find((x) => x.group === v.group && x.kind === "floor")!;
-    const nodeV = f.variants.find((x) => x.group === v.group && x.kind === "node")!;
+    const floorV = floorOf(v);
     for (const verb of verbs) {
-      const ratio = pairedRatio(costs(f, v, verb), costs(f, floorV, verb));
+      const a = costs(f, v, verb);
+      const b = costs(f, floorV, verb);
+      const ratio = pairedRatio(a, b);
       target(
-        `${v.group === "acd" ? "no annotation" : GROUP_TITLE[v.group]}, ${verb}: chainsaw ≤ 1.25 × floor`,
-        `${fmtRatio(ratio)} (${fmtMs(median(costs(f, v, verb)))} vs ${
-          fmtMs(median(costs(f, floorV, verb)))
+        `${what}, ${verb}: ≤ 1.25 × the Deno floor`,
+        `${fmtRatio(ratio)} (spread ${range(pairedRatioSpread(a, b), fmtRatio)}; ${fmtMs(median(a))} vs ${
+          fmtMs(median(b))
+        } ms) · CPU ${fmtRatio(cpuOf(v, verb) / cpuOf(floorV, verb))} (${fmtMs(cpuOf(v, verb))} vs ${
+          fmtMs(cpuOf(floorV, verb))
         } ms)`,
         Number.isFinite(ratio) ? ratio <= 1.25 : undefined,
       );
-      const nodeOver = pairedRatio(costs(f, nodeV, verb), costs(f, v, verb));
-      target(
-        `${v.group === "acd" ? "no annotation" : GROUP_TITLE[v.group]}, ${verb}: ≥ 3 × faster than Node`,
-        fmtRatio(nodeOver),
-        Number.isFinite(nodeOver) ? nodeOver >= 3 : undefined,
-      );
     }
   }
-  {
-    const v5 = byId("acd/cs-5");
-    const floorV = byId("acd/deno");
-    const extra = pairedDiff(costs(f, v5, "ADD"), costs(f, floorV, "ADD"));
-    target(
-      "ADD with 5 commands ≤ floor + 5 × 2.5 ms",
-      `floor + ${fmtMs(extra)} ms`,
-      Number.isFinite(extra) ? extra <= 12.5 : undefined,
-    );
-  }
+  const none = byId("acd/cs-none");
+  const overNone = (id: string, limit: number, what: string, reference = false) => {
+    const v = byId(id);
+    if (v.unavailable) {
+      if (!reference) target(what, v.unavailable, undefined);
+      return;
+    }
+    const a = costs(f, v, "ADD");
+    const b = costs(f, none, "ADD");
+    const d = pairedDiff(a, b);
+    const measured = `no-annotation ADD + ${fmtMs(d)} ms (spread ${
+      range(pairedDiffSpread(a, b), (x) => `+${fmtMs(x)}`)
+    }; ${fmtMs(median(a))} vs ${fmtMs(median(b))} ms) · CPU +${
+      fmtMs(cpuOf(v, "ADD") - cpuOf(none, "ADD"))
+    } ms`;
+    if (reference) lines.push(`| ${what} | ${measured} | — |`);
+    else target(what, measured, Number.isFinite(d) ? d <= limit : undefined);
+  };
+  overNone(
+    "acd/cs-reports",
+    8,
+    "ADD, 1 command, daemon up (runtime annotations): ≤ no-annotation ADD + 8 ms",
+  );
+  overNone(
+    "acd/cs-daemon",
+    8,
+    "ADD, 1 command, daemon up, pod from the daemon cache: ≤ no-annotation ADD + 8 ms",
+  );
+  overNone(
+    "acd/cs-5-daemon",
+    15,
+    "ADD, 5 commands, daemon up (runtime annotations): ≤ no-annotation ADD + 15 ms",
+  );
+  overNone("acd/cs-1", 8, "(reference) ADD, 1 command, no daemon", true);
+  overNone("acd/cs-5", 15, "(reference) ADD, 5 commands, no daemon", true);
   {
     const v = byId("acd/cs-daemon");
     const a = f.apiGets.get(v.id);
@@ -754,6 +1011,20 @@ function renderReport(f: Findings): string {
       lines.push(`| (reference) pod from the API server | ${api.gets} pod GETs in ${api.adds} ADDs | — |`);
     }
   }
+  {
+    const burstFigures = (id: string) => {
+      const v = f.burstVariants.find((x) => x.id === id)!;
+      if (v.unavailable) return v.unavailable;
+      const b = f.bursts.get(id)!;
+      return `p50 ${fmtMs(quantile(b.addWall, 0.5))} / p99 ${fmtMs(quantile(b.addWall, 0.99))} ms per ADD, ` +
+        `plugin CPU ${fmtMs(median(b.pluginCpu))} ms (+ daemon ${fmtMs(median(b.daemonCpu))} ms), ` +
+        `Σ peak RSS ${(median(b.pluginRss) / 1024).toFixed(0)} MiB`;
+    };
+    lines.push(
+      `| burst of ${o.burstPods} ADDs at once, daemon up, 1 command each (measured; no threshold) | chainsaw: ` +
+        `${burstFigures("burst/cs-daemon")}; Go pass-through: ${burstFigures("burst/go")} | — |`,
+    );
+  }
   const d = f.daemon;
   target(
     "daemon idle RSS ≤ 50 MiB with 110 pods cached",
@@ -763,6 +1034,21 @@ function renderReport(f: Findings): string {
       }`
       : d.note ?? "n/a",
     d.idle?.podCache ? d.idle.rssKb <= 50 * 1024 : undefined,
+  );
+  target(
+    "daemon RSS after the report flood ≤ 100 MiB",
+    d.afterReports
+      ? `${(d.afterReports.rssKb / 1024).toFixed(1)} MiB (peak ${
+        (d.afterReports.hwmKb / 1024).toFixed(1)
+      } MiB) ` +
+        `after ${d.reports?.ok ?? 0} reports in ${d.reports?.seconds.toFixed(1) ?? "?"} s`
+      : d.note ?? "n/a",
+    d.afterReports ? d.afterReports.rssKb <= 100 * 1024 : undefined,
+  );
+  lines.push("");
+  lines.push(
+    "Not a target any more: 3 × faster than the Node pass-through (issue 11: Deno's empty start is about " +
+      "Node's, so no `deno run` plugin can be); the Node pass-through stays as a reference row.",
   );
   lines.push("");
   lines.push("## Daemon");

@@ -1,15 +1,16 @@
 /**
  * Runs one batch of CNI calls through the real libcni driver (`tests/support/bin/cnidriver -stats FILE`) and reads
  * back what it measured: per chain call (one ADD, CHECK, DEL or VERSION of the whole list) and per plugin process
- * (wall time, CPU time from wait4's rusage, peak RSS).
+ * (wall time, CPU time from wait4's rusage, peak RSS). With `parallel` the driver runs that many pods at once
+ * (`-parallel`: one burst per verb, a `burst` line with each burst's wall time).
  * @module
  */
 import { DRIVER, run } from "../tests/support/netns.ts";
 
 /** One line of the driver's `-stats` file. */
 export interface DriverStat {
-  /** `call`: one list operation; `exec`: one plugin process. */
-  kind: "call" | "exec";
+  /** `call`: one list operation; `exec`: one plugin process; `burst`: one verb of all pods of a parallel run. */
+  kind: "call" | "exec" | "burst";
   /** Iteration of `-repeat`, from 0. */
   iter: number;
   /** CNI verb: ADD, CHECK, DEL, VERSION. */
@@ -21,21 +22,23 @@ export interface DriverStat {
   userUs: number;
   sysUs: number;
   maxRssKb: number;
-  /** Plugin processes of the call (call lines only). */
+  /** Plugin processes of the call (call lines), pods of the burst (burst lines). */
   execs?: number;
+  /** Pod index + 1 in a parallel run. */
+  pod?: number;
 }
 
 /** What to run. */
 export interface DriverBatch {
   /** The conflist file. */
   conflist: string;
-  /** Driver command: `addcheckdel`, `version` or `del`. */
-  cmd: "addcheckdel" | "version" | "del";
-  /** CNI_NETNS. */
+  /** Driver command: `add`, `addcheckdel`, `adddel`, `version` or `del`. */
+  cmd: "add" | "addcheckdel" | "adddel" | "version" | "del";
+  /** CNI_NETNS (with `parallel`, `%d` becomes the pod's index). */
   netns: string;
-  /** CNI_CONTAINERID. */
+  /** CNI_CONTAINERID (with `parallel`, pod i's is `<id>-<i>`). */
   id: string;
-  /** CNI_ARGS. */
+  /** CNI_ARGS (with `parallel`, `%d` becomes the pod's index). */
   args: string;
   /** Capability arguments, if any. */
   cap?: Record<string, unknown>;
@@ -49,6 +52,8 @@ export interface DriverBatch {
   repeat: number;
   /** Where the driver appends its statistics (truncated first). */
   statsFile: string;
+  /** Pods run at once (`-parallel`); 1 or absent: one after the other. */
+  parallel?: number;
 }
 
 /** A finished batch. */
@@ -91,6 +96,7 @@ export async function runBatch(b: DriverBatch): Promise<BatchResult> {
     "120s",
   ];
   if (b.cap !== undefined) argv.push("-cap", JSON.stringify(b.cap));
+  if (b.parallel !== undefined && b.parallel > 1) argv.push("-parallel", String(b.parallel));
   const r = await run(argv, { env: b.env, clearEnv: true });
   const stats = (await Deno.readTextFile(b.statsFile)).split("\n").filter((l) => l.trim() !== "").map((l) =>
     JSON.parse(l) as DriverStat

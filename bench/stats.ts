@@ -60,6 +60,47 @@ export function pairedDiff(a: readonly number[], b: readonly number[]): number {
 }
 
 /**
+ * The interquartile range `[q1, q3]` of the round-by-round differences `a[r] - b[r]` (how noisy
+ * {@linkcode pairedDiff} is).
+ *
+ * @param a per-round values of the case
+ * @param b per-round values of its reference, same rounds
+ */
+export function pairedDiffSpread(a: readonly number[], b: readonly number[]): [number, number] {
+  const d: number[] = [];
+  for (let r = 0; r < Math.min(a.length, b.length); r++) {
+    if (Number.isFinite(a[r]) && Number.isFinite(b[r])) d.push(a[r] - b[r]);
+  }
+  return [quantile(d, 0.25), quantile(d, 0.75)];
+}
+
+/**
+ * The interquartile range `[q1, q3]` of the round-by-round ratios `a[r] / b[r]` (how noisy
+ * {@linkcode pairedRatio} is).
+ *
+ * @param a per-round costs of the case
+ * @param b per-round costs of its reference, same rounds
+ */
+export function pairedRatioSpread(a: readonly number[], b: readonly number[]): [number, number] {
+  const q: number[] = [];
+  for (let r = 0; r < Math.min(a.length, b.length); r++) {
+    if (Number.isFinite(a[r]) && Number.isFinite(b[r]) && b[r] > 0) q.push(a[r] / b[r]);
+  }
+  return [quantile(q, 0.25), quantile(q, 0.75)];
+}
+
+/**
+ * The sum of `xs` (0 when empty).
+ *
+ * @param xs samples
+ */
+export function sum(xs: readonly number[]): number {
+  let s = 0;
+  for (const x of xs) s += x;
+  return s;
+}
+
+/**
  * Round-by-round ratio of two costs: the median over rounds of `a[r] / b[r]` (rounds where `b[r] <= 0` are
  * skipped).
  *

@@ -20,6 +20,14 @@
 // (user + system, its waited-for children such as `ip` included) and its peak RSS, taken from wait4's rusage
 // of each plugin process. A call's cpu is the sum over its plugin processes and its maxRssKb their maximum. The
 // benchmark (bench/bench.ts) reads these.
+//
+// -parallel N runs N pods at once (a burst, as a node sees when a Deployment scales up): pod i (0..N-1) has
+// container ID "<id>-<i>", and every "%d" in -netns and -args becomes i, so each pod can have its own netns and
+// identity. Each CNI verb of the command is one phase: all N pods start it together (a barrier), and the next
+// phase (e.g. DEL after ADD) starts when all have finished. With -stats, the lines of pod i carry "pod": i+1,
+// and each phase adds one {"kind":"burst"} line: the phase's wall time (first start to last end), the number of
+// pods, and whether all succeeded. Nothing is printed on stdout on success; the first error fails the run after
+// its phase. Without -parallel (or with 1) nothing changes.
 package main
 
 import (
@@ -32,7 +40,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -99,6 +109,7 @@ func main() {
 	repeat := flag.Int("repeat", 1, "run the command N times, printing each call's wall time (µs) on stderr")
 	timeout := flag.Duration("timeout", 0, "overall timeout (0: none)")
 	statsPath := flag.String("stats", "", "append per-call and per-plugin-process statistics (JSON lines) to this file")
+	parallel := flag.Int("parallel", 1, "run N pods at once, each verb as one burst (see the package comment)")
 	flag.Parse()
 
 	if *conflist == "" {
@@ -106,6 +117,9 @@ func main() {
 	}
 	if *repeat < 1 {
 		usage("-repeat must be >= 1")
+	}
+	if *parallel < 1 {
+		usage("-parallel must be >= 1")
 	}
 	switch *cmd {
 	case "add", "check", "del", "version", "adddel", "addcheckdel":
@@ -134,14 +148,29 @@ func main() {
 
 	var stats *statsWriter
 	var executor invoke.Exec
+	var statsFile *os.File
 	if *statsPath != "" {
 		f, err := os.OpenFile(*statsPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 		if err != nil {
 			usage("-stats: %v", err)
 		}
 		defer f.Close()
-		stats = &statsWriter{enc: json.NewEncoder(f)}
+		statsFile = f
+		stats = &statsWriter{enc: json.NewEncoder(f), mu: &sync.Mutex{}}
 		executor = &measuringExec{stats: stats}
+	}
+	if *parallel > 1 {
+		ctx := context.Background()
+		if *timeout > 0 {
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithTimeout(ctx, *timeout)
+			defer cancel()
+		}
+		runBurst(ctx, burstSpec{
+			n: *parallel, list: list, dirs: dirs, cacheDir: *cacheDir, id: *id, netns: *netns, ifname: *ifname,
+			args: *cniArgs, capArgs: capArgs, cmd: *cmd, repeat: *repeat, statsFile: statsFile,
+		})
+		return
 	}
 	cni := libcni.NewCNIConfigWithCacheDir(dirs, *cacheDir, executor)
 	rt := &libcni.RuntimeConf{
@@ -249,8 +278,12 @@ func versionOf(ctx context.Context, cni *libcni.CNIConfig, list *libcni.NetworkC
 
 // statsWriter writes the -stats lines. A nil *statsWriter measures nothing.
 type statsWriter struct {
-	enc  *json.Encoder
+	enc *json.Encoder
+	// Serialises writes to enc (shared by the pods of a burst).
+	mu   *sync.Mutex
 	iter int
+	// Pod index + 1 in a burst (0: not a burst).
+	pod int
 	// The plugin processes of the call being measured.
 	execs []execStat
 }
@@ -266,6 +299,7 @@ type execStat struct {
 	SysUs    int64  `json:"sysUs"`
 	MaxRssKb int64  `json:"maxRssKb"`
 	Execs    int    `json:"execs,omitempty"`
+	Pod      int    `json:"pod,omitempty"`
 }
 
 // measure runs one list operation and writes its "call" line after the "exec" lines of its plugin processes.
@@ -276,7 +310,10 @@ func (s *statsWriter) measure(verb string, op func() error) error {
 	s.execs = s.execs[:0]
 	start := time.Now()
 	err := op()
-	call := execStat{Kind: "call", Iter: s.iter, Verb: verb, OK: err == nil, WallUs: time.Since(start).Microseconds()}
+	call := execStat{Kind: "call", Iter: s.iter, Verb: verb, OK: err == nil, WallUs: time.Since(start).Microseconds(),
+		Pod: s.pod}
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	for _, e := range s.execs {
 		_ = s.enc.Encode(e)
 		call.UserUs += e.UserUs
@@ -327,7 +364,7 @@ func (e *measuringExec) ExecPlugin(ctx context.Context, pluginPath string, stdin
 			continue
 		}
 		st := execStat{Kind: "exec", Iter: e.stats.iter, Verb: verb, Plugin: filepath.Base(pluginPath), OK: err == nil,
-			WallUs: wall.Microseconds()}
+			WallUs: wall.Microseconds(), Pod: e.stats.pod}
 		if c.ProcessState != nil {
 			if ru, ok := c.ProcessState.SysUsage().(*syscall.Rusage); ok {
 				st.UserUs = ru.Utime.Sec*1e6 + ru.Utime.Usec
@@ -360,4 +397,107 @@ func pluginErr(err error, stdout, stderr []byte) error {
 		emsg.Msg = fmt.Sprintf("netplugin failed but error parsing its diagnostic message %q: %v", string(stdout), perr)
 	}
 	return &emsg
+}
+
+// burstSpec is what -parallel runs.
+type burstSpec struct {
+	n                         int
+	list                      *libcni.NetworkConfigList
+	dirs                      []string
+	cacheDir, id, netns, args string
+	ifname, cmd               string
+	capArgs                   map[string]interface{}
+	repeat                    int
+	statsFile                 *os.File
+}
+
+// burstPhases are the verbs of a -cmd, in order; each is one burst.
+func burstPhases(cmd string) []string {
+	switch cmd {
+	case "adddel":
+		return []string{"add", "del"}
+	case "addcheckdel":
+		return []string{"add", "check", "del"}
+	}
+	return []string{cmd}
+}
+
+// runBurst runs every phase of the command for n pods at once, -repeat times, and exits on the first error.
+func runBurst(ctx context.Context, b burstSpec) {
+	var enc *json.Encoder
+	mu := &sync.Mutex{}
+	if b.statsFile != nil {
+		enc = json.NewEncoder(b.statsFile)
+	}
+	type pod struct {
+		cni   *libcni.CNIConfig
+		rt    *libcni.RuntimeConf
+		stats *statsWriter
+	}
+	pods := make([]pod, b.n)
+	for i := range pods {
+		idx := strconv.Itoa(i)
+		pluginArgs, err := parseArgs(strings.ReplaceAll(b.args, "%d", idx))
+		if err != nil {
+			usage("%v", err)
+		}
+		var executor invoke.Exec
+		var stats *statsWriter
+		if enc != nil {
+			stats = &statsWriter{enc: enc, mu: mu, pod: i + 1}
+			executor = &measuringExec{stats: stats}
+		}
+		pods[i] = pod{
+			cni: libcni.NewCNIConfigWithCacheDir(b.dirs, b.cacheDir, executor),
+			rt: &libcni.RuntimeConf{
+				ContainerID:    b.id + "-" + idx,
+				NetNS:          strings.ReplaceAll(b.netns, "%d", idx),
+				IfName:         b.ifname,
+				Args:           pluginArgs,
+				CapabilityArgs: b.capArgs,
+			},
+			stats: stats,
+		}
+	}
+	for iter := 0; iter < b.repeat; iter++ {
+		for _, phase := range burstPhases(b.cmd) {
+			errs := make([]error, b.n)
+			var ready, done sync.WaitGroup
+			start := make(chan struct{})
+			ready.Add(b.n)
+			done.Add(b.n)
+			for i := range pods {
+				go func(i int) {
+					defer done.Done()
+					p := pods[i]
+					if p.stats != nil {
+						p.stats.iter = iter
+					}
+					ready.Done()
+					<-start
+					_, errs[i] = runOnce(ctx, p.cni, b.list, p.rt, phase, p.stats)
+				}(i)
+			}
+			ready.Wait()
+			t0 := time.Now()
+			close(start)
+			done.Wait()
+			wall := time.Since(t0)
+			var firstErr error
+			for _, err := range errs {
+				if err != nil && firstErr == nil {
+					firstErr = err
+				}
+			}
+			if enc != nil {
+				mu.Lock()
+				_ = enc.Encode(execStat{Kind: "burst", Iter: iter, Verb: strings.ToUpper(phase), OK: firstErr == nil,
+					WallUs: wall.Microseconds(), Execs: b.n})
+				mu.Unlock()
+			}
+			if firstErr != nil {
+				fail(firstErr)
+			}
+		}
+	}
 }
