@@ -26,6 +26,9 @@ export const ENV_NAMES: readonly string[] = [
   "KUBERNETES_SERVICE_PORT",
   "NODE_NAME",
   "CHAINSAW_*",
+  // W3C trace context from newer libcni (src/cni/trace_context.ts): joined to the report, log line and Event.
+  "TRACEPARENT",
+  "TRACESTATE",
   // The npm `yaml` parser (YAML kubeconfigs and policy files only) reads these two debug switches through
   // node:process; without them a YAML parse throws NotCapable. Harmless to grant.
   "LOG_TOKENS",

@@ -9,7 +9,7 @@ import { formatHuman } from "../report/report.ts";
 import { visible, visibleJson } from "../text/visible.ts";
 import { parseFollowEnd } from "./follow_stream.ts";
 import { logsQueryString } from "./logs_query.ts";
-import { decodeReport, ReportDecodeError } from "./report_schema.ts";
+import { decodeReport, ReportDecodeError } from "../wire/report.ts";
 import { LOGS_PATH } from "./socket_api.ts";
 
 /** What to read and how to print it. */

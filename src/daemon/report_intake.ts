@@ -7,7 +7,7 @@ import type { Report } from "../report/report.ts";
 import { type DaemonMetrics, recordReport } from "./daemon_metrics.ts";
 import { formatReportRecord, type LogFormat } from "./log_format.ts";
 import type { ReportRing } from "./report_ring.ts";
-import { podKey } from "./report_schema.ts";
+import { podKey } from "../wire/report.ts";
 import { visibleJson } from "../text/visible.ts";
 
 /** Where accepted reports go. */

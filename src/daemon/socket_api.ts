@@ -13,16 +13,17 @@
  * @module
  */
 import type { Report } from "../report/report.ts";
-import { REPORTS_PATH } from "../report/sink.ts";
+import { ROUTES } from "../wire/routes.ts";
 import type { DaemonMetrics } from "./daemon_metrics.ts";
 import { followStream } from "./follow_stream.ts";
 import { streamingResponse } from "./http_conn.ts";
 import { LogsQueryError, parseLogsQuery } from "./logs_query.ts";
 import type { ReportRing } from "./report_ring.ts";
-import { decodeReport, MAX_REPORT_BYTES, ReportDecodeError } from "./report_schema.ts";
+import { decodeReport, MAX_REPORT_BYTES, ReportDecodeError } from "../wire/report.ts";
 
 /** The logs path. */
-export const LOGS_PATH = "/v1/logs";
+export const LOGS_PATH: string = ROUTES.logs.path;
+const REPORTS_PATH: string = ROUTES.reports.path;
 /** The NDJSON content type. */
 export const NDJSON = "application/x-ndjson";
 

@@ -3,7 +3,7 @@ import { sampleDel, sampleReport } from "../../tests/daemon_fixtures.ts";
 import type { Report } from "../report/report.ts";
 import { createDaemonMetrics } from "./daemon_metrics.ts";
 import { ReportRing } from "./report_ring.ts";
-import { podKey } from "./report_schema.ts";
+import { podKey } from "../wire/report.ts";
 import { createSocketApi, NDJSON } from "./socket_api.ts";
 
 function setup(maxReportBytes?: number) {

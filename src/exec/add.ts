@@ -11,7 +11,13 @@ import type { Report } from "../report/report.ts";
 import { errorText } from "../text/error_text.ts";
 import type { AttachmentRegistration } from "../wire/attachment.ts";
 import type { PodRef } from "../wire/pod_ref.ts";
-import { type AttachmentTarget, type ExecOutcome, type ExecutorDeps, runOnAttachment } from "./executor.ts";
+import {
+  type AttachmentTarget,
+  type ExecOutcome,
+  type ExecutorDeps,
+  refusal,
+  runOnAttachment,
+} from "./executor.ts";
 
 /** A pod's annotations as a lookup found them. */
 export interface FoundPod {
@@ -95,57 +101,13 @@ export async function addAttachment(
         ? e
         : new CniError(ErrorCode.Internal, `internal error: ${errorText(e)}`);
       // The lookup failed: the value is unknown, so a later re-apply is not suppressed by a guess.
-      return { ...lookupFailure(target, deps, error), registration };
+      return { ...refusal(target, { ...deps, verb: "ADD", source: "none" }, error), registration };
     }
   }
   const annotation = annotations[ANNOTATION];
   registration.applied = annotation ?? "";
   const outcome = await runOnAttachment(target, annotation, { ...deps, verb: "ADD", source });
+  // An ADD that erred (policy, netns, internal) has not settled the value: a later re-apply may still run it.
+  if (outcome.report.verdict === "error") delete registration.applied;
   return { ...outcome, registration };
-}
-
-function lookupFailure(target: AttachmentTarget, deps: AddDeps, error: CniError): ExecOutcome {
-  const report: Report = {
-    v: 1,
-    time: deps.now().toISOString(),
-    verb: "ADD",
-    node: deps.node,
-    pod: { ...target.pod },
-    containerId: target.containerId,
-    netns: target.netns,
-    ifname: target.ifname,
-    network: target.network,
-    source: "none",
-    detected: [],
-    commands: [],
-    verdict: "error",
-    error: { code: error.code, msg: error.message },
-    durationMs: 0,
-  };
-  return { report, error, fatal: true };
-}
-
-/**
- * The CNI error for a failed API lookup of `what` (a pod, a namespace), the same in the plugin and the daemon:
- * 11 (try again later) when transient, 102 otherwise.
- *
- * @param e the API error's status and whether it is transient
- * @param what e.g. `pod default/p1`
- * @param origin where the credentials came from (the error's details)
- * @returns the CNI error
- */
-export function apiLookupError(
-  e: { transient: boolean; status: number; message: string },
-  what: string,
-  origin: string,
-): CniError {
-  if (e.transient) {
-    return new CniError(ErrorCode.TryAgainLater, `cannot look up ${what}: ${e.message}`, origin);
-  }
-  const how = e.status === 404
-    ? "not found"
-    : e.status === 401 || e.status === 403
-    ? "access denied"
-    : "failed";
-  return new CniError(ErrorCode.PodLookupFailed, `${what} lookup ${how}: ${e.message}`, origin);
 }

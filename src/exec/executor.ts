@@ -54,6 +54,8 @@ export interface ExecutorDeps {
   source: NonNullable<Report["source"]>;
   /** The node's name, for the report. */
   node?: string;
+  /** The W3C trace id of the runtime's span, for the report (ADD with `TRACEPARENT`). */
+  traceId?: string;
   now(): Date;
   /** The effective policy: the node ceiling narrowed by `chainDoc`. Throws PolicyError when one is invalid. */
   loadPolicy(chainDoc: unknown): Promise<Policy>;
@@ -86,22 +88,7 @@ function round(ms: number): number {
   return Math.round(ms * 100) / 100;
 }
 
-/**
- * Runs the commands `annotation` asks for on `target`'s network, in its netns. Never throws: every problem
- * becomes the report's verdict and `error` (unexpected ones as code 999).
- *
- * @param target the attachment
- * @param annotation the chainsaw annotation's value (undefined: the pod has none)
- * @param deps the edges
- * @returns the report and the error, if any
- */
-export async function runOnAttachment(
-  target: AttachmentTarget,
-  annotation: string | undefined,
-  deps: ExecutorDeps,
-): Promise<ExecOutcome> {
-  const started = performance.now();
-  const who = `pod ${target.pod.namespace}/${target.pod.name}`;
+function baseReport(target: AttachmentTarget, deps: ReportDeps): Report {
   const report: Report = {
     v: 1,
     time: deps.now().toISOString(),
@@ -118,6 +105,50 @@ export async function runOnAttachment(
     verdict: "nothing",
     durationMs: 0,
   };
+  if (deps.traceId) report.traceId = deps.traceId;
+  return report;
+}
+
+/** What a report needs from the edges. */
+type ReportDeps = Pick<ExecutorDeps, "verb" | "source" | "node" | "now" | "traceId">;
+
+/**
+ * The outcome of a run refused before the executor was reached (the pod could not be found, or is stale):
+ * verdict "error", nothing ran. Its report has the same shape as every other.
+ *
+ * @param target the attachment
+ * @param deps the report's verb, source, node and clock
+ * @param error why
+ * @returns the outcome (fatal)
+ */
+export function refusal(
+  target: AttachmentTarget,
+  deps: ReportDeps,
+  error: CniError,
+): ExecOutcome {
+  const report = baseReport(target, deps);
+  report.verdict = "error";
+  report.error = { code: error.code, msg: error.message };
+  return { report, error, fatal: true };
+}
+
+/**
+ * Runs the commands `annotation` asks for on `target`'s network, in its netns. Never throws: every problem
+ * becomes the report's verdict and `error` (unexpected ones as code 999).
+ *
+ * @param target the attachment
+ * @param annotation the chainsaw annotation's value (undefined: the pod has none)
+ * @param deps the edges
+ * @returns the report and the error, if any
+ */
+export async function runOnAttachment(
+  target: AttachmentTarget,
+  annotation: string | undefined,
+  deps: ExecutorDeps,
+): Promise<ExecOutcome> {
+  const started = performance.now();
+  const who = `pod ${target.pod.namespace}/${target.pod.name}`;
+  const report = baseReport(target, deps);
   if (annotation !== undefined) report.annotation = annotation;
   const finish = (verdict: Report["verdict"], error?: CniError, fatal = error !== undefined): ExecOutcome => {
     report.verdict = verdict;

@@ -9,7 +9,8 @@
  */
 import * as z from "zod/mini";
 import { CniError, ErrorCode } from "../cni/errors.ts";
-import { DAEMON_GC_PATH, daemonRequest } from "../report/daemon_socket.ts";
+import { describeZodIssue } from "../text/zod_issue.ts";
+import { forwardGc } from "../wire/client.ts";
 
 /** The GC key of SPEC 1.1.0: the attachments of this network the runtime still has. */
 export const VALID_ATTACHMENTS = "cni.dev/valid-attachments";
@@ -61,40 +62,23 @@ export function validAttachments(raw: Record<string, unknown>): GcAttachment[] {
   }
   const r = ValidAttachmentsSchema.safeParse(raw[key]);
   if (!r.success) {
-    const i = r.error.issues[0];
-    const where = i.path.map((p) => typeof p === "number" ? `[${p}]` : `.${String(p)}`).join("");
     throw new CniError(
       ErrorCode.InvalidNetworkConfig,
-      `invalid ${key}${where} (want a list of {"containerID": string, "ifname": string})`,
+      `invalid ${describeZodIssue(r.error, key)} (want a list of {"containerID": string, "ifname": string})`,
     );
   }
   return (r.data ?? []).map((a) => ({ containerId: a.containerID, ifname: a.ifname }));
-}
-
-/** The body of the daemon's `POST /v1/gc`. */
-export function gcRequestBody(network: string, valid: readonly GcAttachment[]): string {
-  return JSON.stringify({ network, valid });
 }
 
 /**
  * Hands the valid attachments of `network` to the daemon at `socket`. Resolves the number of attachments the
  * daemon forgot, or undefined when it is down, slow, or refused the request; never throws.
  */
-export async function forwardGc(
+export function forwardGcToDaemon(
   socket: string,
   network: string,
   valid: readonly GcAttachment[],
   timeoutMs: number = GC_TIMEOUT_MS,
 ): Promise<number | undefined> {
-  return await daemonRequest(
-    socket,
-    DAEMON_GC_PATH,
-    { method: "POST", headers: { "Content-Type": "application/json" }, body: gcRequestBody(network, valid) },
-    timeoutMs,
-    async (res) => {
-      if (!res.ok) return undefined;
-      const removed = (await res.json() as { removed?: unknown }).removed;
-      return typeof removed === "number" ? removed : undefined;
-    },
-  );
+  return forwardGc(socket, { network, valid: [...valid] }, timeoutMs);
 }

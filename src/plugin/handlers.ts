@@ -1,45 +1,66 @@
 /**
- * chainsaw's CNI verb handlers. ADD looks the pod up, checks the annotated commands against policy, runs them in
- * the pod's netns and passes the previous result on untouched; DEL, CHECK, STATUS and GC never touch the pod.
+ * chainsaw's CNI verb handlers. ADD hands the attachment to the daemon, which runs the pod's commands (it
+ * already has the pod, the policy and a warm executor); when the daemon is not there, or declines, the plugin
+ * runs the very same pipeline itself ({@link addAttachment}). Either way the previous result is passed on
+ * untouched. DEL, CHECK, STATUS and GC never touch the pod and work with the daemon down.
  * @module
  */
 import { CniError, ErrorCode } from "../cni/errors.ts";
-import {
-  type ChainsawConf,
-  decodeChainsawConf,
-  decodePrevResult,
-  DEFAULT_DAEMON_SOCKET,
-  type PrevResult,
-} from "../cni/config.ts";
-import { parseCniArgs, type PodRef, podRefFrom } from "../cni/env.ts";
+import { decodeChainsawConf, decodePrevResult, type PrevResult } from "../cni/config.ts";
+import { parseCniArgs, podRefFrom } from "../cni/env.ts";
 import { rawMember } from "../cni/raw_json.ts";
 import type { CmdArgs, VerbHandlers } from "../cni/skel.ts";
-import { ANNOTATION } from "../commands/annotation_key.ts";
-import { netnsState } from "../commands/netns_state.ts";
-import type { Policy } from "../policy/rules.ts";
+import { traceContextFromEnv } from "../cni/trace_context.ts";
+import type { AddOutcome } from "../exec/add.ts";
+import type { ApplyInput } from "../commands/apply.ts";
+import { DEFAULT_DAEMON_SOCKET, NODE_POLICY_DIR } from "../host_paths.ts";
 import type { Report } from "../report/report.ts";
-import { deliverReport, sendToDaemon } from "../report/sink.ts";
-import { daemonRequest } from "../report/daemon_socket.ts";
+import type { AddRequest } from "../wire/add.ts";
+import type { AttachmentForget, AttachmentRegistration } from "../wire/attachment.ts";
 import {
-  ApiAccess,
-  daemonAnnotations,
-  findCredentials,
-  type PodAnnotations,
-  runtimeAnnotations,
-} from "./pod_source.ts";
+  type AddExchange,
+  daemonHealthy,
+  forgetAttachment,
+  registerAttachment,
+  requestAdd,
+} from "../wire/client.ts";
+import type { PodRef } from "../wire/pod_ref.ts";
+import { ApiAccess, daemonAnnotations, findCredentials, runtimeAnnotations } from "./pod_source.ts";
+import { deliverReport } from "./report_sink.ts";
+
+/** The environment variable naming the node policy directory (the runtime's environment; tests use it). */
+export const POLICY_DIR_ENV = "CHAINSAW_POLICY_DIR";
+
+/**
+ * How long the plugin waits for the daemon to run an ADD once it has taken it. The daemon cuts the list's own
+ * bound (`limits.listTimeoutMs`) to fit inside it.
+ */
+export const DAEMON_ADD_TIMEOUT_MS = 60_000;
 
 /** Process edges the handlers need (replaceable in tests). */
 export interface PluginDeps {
   getenv(name: string): string | undefined;
-  deliver(report: Report, socket: string): Promise<void>;
   now(): Date;
+  /** Hands an ADD to the daemon ({@link requestAdd}). */
+  requestAdd(socket: string, request: AddRequest, timeoutMs: number): Promise<AddExchange>;
+  /** Delivers the report of an ADD run here: stderr, and the daemon when it is up. */
+  deliver(report: Report, socket: string, daemonUp: boolean): Promise<void>;
+  /** Registers an attachment whose ADD ran here (best effort). */
+  register(socket: string, registration: AttachmentRegistration): Promise<boolean>;
+  /** Tells the daemon to forget a container's attachments (best effort). */
+  forget(socket: string, forget: AttachmentForget): Promise<boolean>;
+  /** Runs one command of an ADD run here (default: the runner, loaded on first use). */
+  run?: ApplyInput["run"];
 }
 
 /** The real edges. */
 export const defaultDeps: PluginDeps = {
   getenv: (n) => Deno.env.get(n),
-  deliver: (report, socket) => deliverReport(report, socket, true),
   now: () => new Date(),
+  requestAdd,
+  deliver: deliverReport,
+  register: registerAttachment,
+  forget: forgetAttachment,
 };
 
 /** The previous result's text with the request's cniVersion, byte-exact when the versions already agree. */
@@ -68,146 +89,118 @@ export function podInterfaces(prev: PrevResult, ifname: string): string[] {
   return [...names];
 }
 
-async function lookUp(
-  pod: PodRef,
-  args: CmdArgs,
-  socket: string,
-  api: ApiAccess,
-): Promise<PodAnnotations> {
-  const fromRuntime = runtimeAnnotations(args.conf.raw);
-  if (fromRuntime) return { annotations: fromRuntime, source: "runtime" };
-  const fromDaemon = await daemonAnnotations(socket, pod);
-  if (fromDaemon) return fromDaemon;
-  return await api.podAnnotations(pod);
-}
+/** chainsaw's own keys of the chain config, as given (the daemon decodes them again). */
+const CHAIN_KEYS = [
+  "kubeconfig",
+  "onError",
+  "apiTimeoutMs",
+  "ipPath",
+  "nsenterPath",
+  "daemonSocket",
+  "policy",
+];
 
-/** The environment variable naming the node policy directory (the runtime's environment; tests use it). */
-export const POLICY_DIR_ENV = "CHAINSAW_POLICY_DIR";
-
-async function policyFor(conf: ChainsawConf, deps: PluginDeps): Promise<Policy> {
-  const [{ loadPolicy, NODE_POLICY_DIR }, { PolicyError }] = await Promise.all([
-    import("../policy/load.ts"),
-    import("../policy/rules.ts"),
-  ]);
-  try {
-    return await loadPolicy(conf.policy, deps.getenv(POLICY_DIR_ENV) || NODE_POLICY_DIR);
-  } catch (e) {
-    if (e instanceof PolicyError) {
-      throw new CniError(ErrorCode.InvalidNetworkConfig, `invalid policy: ${e.message}`);
-    }
-    throw e;
-  }
-}
-
-async function binariesFor(conf: ChainsawConf): Promise<{ ipPath: string; nsenterPath: string }> {
-  const { IP_CANDIDATES, NSENTER_CANDIDATES, resolveBinary } = await import("../commands/binaries.ts");
-  try {
-    return {
-      ipPath: resolveBinary("ipPath", conf.ipPath, IP_CANDIDATES),
-      nsenterPath: resolveBinary("nsenterPath", conf.nsenterPath, NSENTER_CANDIDATES),
-    };
-  } catch (e) {
-    throw new CniError(ErrorCode.InvalidNetworkConfig, `invalid chainsaw config key ${(e as Error).message}`);
-  }
+function chainKeys(raw: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const k of CHAIN_KEYS) if (raw[k] !== undefined) out[k] = raw[k];
+  return out;
 }
 
 async function add(args: CmdArgs, deps: PluginDeps): Promise<string> {
-  const started = performance.now();
   const { env, conf: net } = args;
   const prev = requirePrevResult(args, "ADD");
   const out = passThrough(args.stdin, prev, net.cniVersion);
   const conf = decodeChainsawConf(net.raw);
   const pod = podRefFrom(parseCniArgs(env.args), net.raw.args);
-  const report: Report = {
-    v: 1,
-    time: deps.now().toISOString(),
-    verb: "ADD",
-    node: deps.getenv("NODE_NAME") || undefined,
-    pod,
-    containerId: env.containerId,
-    netns: env.netns,
-    ifname: env.ifname,
-    network: net.name,
-    source: "none",
-    detected: [],
-    commands: [],
-    verdict: "nothing",
-    durationMs: 0,
-  };
-  // What the daemon needs to re-apply later exactly as this ADD would: the chain's policy and error mode.
-  if (conf.policy !== undefined) report.chainPolicy = conf.policy;
-  report.onError = conf.onError;
-  const socket = conf.daemonSocket || DEFAULT_DAEMON_SOCKET;
-  const finish = async (err?: CniError): Promise<void> => {
-    if (err) report.error = { code: err.code, msg: err.message };
-    report.durationMs = Math.round((performance.now() - started) * 100) / 100;
-    await deps.deliver(report, socket);
-  };
   if (!pod) return out; // not a Kubernetes pod: nothing to look up, nothing to report
+  const socket = conf.daemonSocket || DEFAULT_DAEMON_SOCKET;
+  const request: AddRequest = {
+    env: { containerId: env.containerId, netns: env.netns, ifname: env.ifname, args: env.args },
+    network: net.name,
+    cniVersion: net.cniVersion,
+    conf: chainKeys(net.raw),
+    pod,
+    podInterfaces: podInterfaces(prev, env.ifname),
+  };
+  const fromRuntime = runtimeAnnotations(net.raw);
+  if (fromRuntime !== undefined) request.runtimeAnnotations = fromRuntime;
+  const trace = traceContextFromEnv(deps.getenv);
+  if (trace) request.trace = { traceparent: trace.traceparent, tracestate: trace.tracestate };
+
+  // A node policy directory from the runtime's environment is the plugin's own setting: such ADDs run here.
+  const policyDir = deps.getenv(POLICY_DIR_ENV);
+  const handed: AddExchange = policyDir
+    ? { state: "declined", reason: `${POLICY_DIR_ENV} is set`, daemonUp: true }
+    : await deps.requestAdd(socket, request, DAEMON_ADD_TIMEOUT_MS);
+  if (handed.state === "ran") {
+    const e = handed.answer.error;
+    if (e) throw new CniError(e.code, e.msg, e.details ?? "");
+    return out;
+  }
+  if (handed.state === "lost") {
+    throw new CniError(
+      ErrorCode.TryAgainLater,
+      `the chainsaw daemon on ${socket} took the ADD of pod ${pod.namespace}/${pod.name} but ${handed.reason}; ` +
+        "it was not run again here (it may have run)",
+    );
+  }
+  const outcome = await addHere(
+    request,
+    pod,
+    conf,
+    policyDir || NODE_POLICY_DIR,
+    socket,
+    handed.daemonUp,
+    deps,
+  );
+  await deps.deliver(outcome.report, socket, handed.daemonUp);
+  if (handed.daemonUp) await deps.register(socket, outcome.registration);
+  if (outcome.fatal && outcome.error) throw outcome.error;
+  return out;
+}
+
+/** The ADD pipeline in this process, with the plugin's edges: the runtime's annotations, else daemon/API. */
+async function addHere(
+  request: AddRequest,
+  pod: PodRef,
+  conf: ReturnType<typeof decodeChainsawConf>,
+  policyDir: string,
+  socket: string,
+  daemonUp: boolean,
+  deps: PluginDeps,
+): Promise<AddOutcome> {
+  const [{ addAttachment }, { loadPolicy }, runner] = await Promise.all([
+    import("../exec/add.ts"),
+    import("../policy/load.ts"),
+    deps.run ? undefined : import("../commands/runner.ts"),
+  ]);
   const api = new ApiAccess(() => findCredentials(conf.kubeconfig, deps.getenv), conf.apiTimeoutMs);
   try {
-    const found = await lookUp(pod, args, socket, api);
-    report.source = found.source;
-    const annotation = found.annotations[ANNOTATION];
-    report.annotation = annotation;
-    report.podInterfaces = podInterfaces(prev, env.ifname);
-    if (annotation === undefined) {
-      // The common case: nothing to run. The daemon still learns the attachment, so a later annotation on the
-      // running pod can be applied live.
-      await finish();
-      return out;
-    }
-    const policy = await policyFor(conf, deps);
-    const { AnnotationError, parseAnnotation } = await import("../commands/annotation.ts");
-    let commands: string[];
-    try {
-      commands = parseAnnotation(annotation, net.name);
-    } catch (e) {
-      if (!(e instanceof AnnotationError)) throw e;
-      report.verdict = "rejected";
-      throw new CniError(ErrorCode.CommandRejected, `pod ${pod.namespace}/${pod.name}: ${e.message}`);
-    }
-    report.detected = commands;
-    if (commands.length === 0) {
-      await finish();
-      return out;
-    }
-    // Certainly absent is code 3; a /proc/PID/ns/net path (which Deno may not stat) is left to nsenter.
-    if ((await netnsState(env.netns)) === "gone") {
-      throw new CniError(ErrorCode.UnknownContainer, `network namespace ${env.netns} does not exist`);
-    }
-    const [{ applyCommands }, { runInNetns }, binaries] = await Promise.all([
-      import("../commands/apply.ts"),
-      import("../commands/runner.ts"),
-      binariesFor(conf),
-    ]);
-    const outcome = await applyCommands({
-      commands,
-      annotationBytes: new TextEncoder().encode(annotation).length,
-      policy,
-      ctx: {
-        ifname: env.ifname,
-        podInterfaces: report.podInterfaces,
-        namespace: pod.namespace,
-        // Only a policy scoped by namespace labels costs this extra GET.
-        namespaceLabels: policy.namespaceLabels?.length
-          ? await api.namespaceLabels(pod.namespace)
-          : undefined,
+    return await addAttachment(
+      {
+        containerId: request.env.containerId,
+        netns: request.env.netns,
+        ifname: request.env.ifname,
+        network: request.network,
+        pod,
+        podInterfaces: request.podInterfaces,
+        chainPolicy: conf.policy,
+        onError: conf.onError,
+        ipPath: conf.ipPath,
+        nsenterPath: conf.nsenterPath,
       },
-      onError: conf.onError,
-      runner: { ...binaries, netns: env.netns },
-      who: `pod ${pod.namespace}/${pod.name}`,
-      run: runInNetns,
-    });
-    report.commands = outcome.results;
-    report.verdict = outcome.verdict;
-    if (outcome.error && conf.onError === "fail") throw outcome.error;
-    await finish(outcome.error);
-    return out;
-  } catch (e) {
-    if (report.verdict === "nothing") report.verdict = "error";
-    await finish(e instanceof CniError ? e : new CniError(ErrorCode.Internal, String(e)));
-    throw e;
+      request.runtimeAnnotations,
+      {
+        node: deps.getenv("NODE_NAME") || undefined,
+        traceId: request.trace ? request.trace.traceparent.split("-")[1] : undefined,
+        now: deps.now,
+        loadPolicy: (doc) => loadPolicy(doc, policyDir),
+        namespaceLabels: (ns) => api.namespaceLabels(ns),
+        run: deps.run ?? runner!.runInNetns,
+        lookUp: async (p) =>
+          (daemonUp ? await daemonAnnotations(socket, p) : undefined) ?? api.podAnnotations(p),
+      },
+    );
   } finally {
     await api.close();
   }
@@ -231,51 +224,25 @@ function check(args: CmdArgs): Promise<string> {
 async function del(args: CmdArgs, deps: PluginDeps): Promise<string> {
   // DEL must succeed whatever state things are in: no prevResult, netns gone, config broken, daemon down.
   const { env, conf: net } = args;
-  const socket = daemonSocketOf(net.raw);
-  let pod: PodRef | undefined;
-  try {
-    pod = podRefFrom(parseCniArgs(env.args), net.raw.args);
-  } catch {
-    pod = undefined;
-  }
-  await sendToDaemon(socket, {
-    v: 1,
-    time: deps.now().toISOString(),
-    verb: "DEL",
-    node: deps.getenv("NODE_NAME") || undefined,
-    pod,
-    containerId: env.containerId,
-    netns: env.netns,
-    ifname: env.ifname,
-    network: net.name,
-    detected: [],
-    commands: [],
-    verdict: "nothing",
-    durationMs: 0,
-  });
+  const forget: AttachmentForget = { containerId: env.containerId };
+  if (env.ifname) forget.ifname = env.ifname;
+  await deps.forget(daemonSocketOf(net.raw), forget);
   return "";
 }
 
 async function status(args: CmdArgs): Promise<string> {
   const socket = args.conf.raw.daemonSocket;
-  if (typeof socket === "string" && socket !== "") {
-    const ok = await daemonRequest(socket, "/healthz", {}, 1000, async (res) => {
-      await res.body?.cancel();
-      return res.ok;
-    });
-    if (!ok) {
-      throw new CniError(ErrorCode.PluginNotAvailable, `chainsaw daemon is not answering on ${socket}`);
-    }
+  if (typeof socket === "string" && socket !== "" && !(await daemonHealthy(socket, 1000))) {
+    throw new CniError(ErrorCode.PluginNotAvailable, `chainsaw daemon is not answering on ${socket}`);
   }
   return "";
 }
 
 async function gc(args: CmdArgs): Promise<string> {
   // chainsaw's only per-attachment state is the daemon's attachment store: hand it the valid list (./gc.ts).
-  const { forwardGc, validAttachments } = await import("./gc.ts");
+  const { forwardGcToDaemon, validAttachments } = await import("./gc.ts");
   const valid = validAttachments(args.conf.raw);
-  const socket = daemonSocketOf(args.conf.raw);
-  await forwardGc(socket, args.conf.name, valid);
+  await forwardGcToDaemon(daemonSocketOf(args.conf.raw), args.conf.name, valid);
   return "";
 }
 

@@ -5,56 +5,27 @@
  */
 import * as z from "zod/mini";
 import { CniError, ErrorCode } from "../cni/errors.ts";
-import { DEFAULT_KUBECONFIG, OPENSHIFT_KUBECONFIG } from "../cni/config.ts";
-import type { PodRef } from "../cni/env.ts";
+import { DEFAULT_KUBECONFIG, OPENSHIFT_KUBECONFIG } from "../host_paths.ts";
+import type { FoundPod } from "../exec/add.ts";
+import { apiLookupError } from "../exec/lookup_error.ts";
 import type { Credentials } from "../kube/kubeconfig.ts";
 import type { KubeApiError as KubeApiErrorClass, KubeClient } from "../kube/client.ts";
-import { daemonRequest } from "../report/daemon_socket.ts";
+import { lookUpPod } from "../wire/client.ts";
+import type { PodRef } from "../wire/pod_ref.ts";
 
 /** The runtimeConfig key CRI runtimes fill with the pod's annotations when a plugin declares the capability. */
 export const POD_ANNOTATIONS_CAPABILITY = "io.kubernetes.cri.pod-annotations";
 
 const Annotations = z.record(z.string(), z.string());
 
-/** A pod's annotations and where they came from. */
-export interface PodAnnotations {
-  annotations: Record<string, string>;
-  source: "runtime" | "daemon" | "api";
-}
-
-/** The daemon's pod lookup path on its socket: `GET /v1/pods/{namespace}/{name}?uid=U&waitMs=N`. */
-export const DAEMON_POD_PATH = "/v1/pods";
-
-/** How long the daemon may wait for a pod its watch has not seen yet (a fresh pod racing the watch). */
-export const DAEMON_WAIT_MS = 1000;
-
-const DaemonPodAnswer = z.object({ uid: z.string(), annotations: Annotations });
-
 /**
- * Asks the daemon's node-local pod cache. Undefined when the daemon is absent, not synced, slow, or does not
- * have the pod: the caller then asks the API server itself.
+ * Asks the daemon's node-local pod cache (used when the daemon declined the ADD but is up). Undefined when the
+ * daemon is absent, not synced, slow, or does not have the pod: the caller then asks the API server itself. The
+ * stale-pod check is the caller's ({@link FoundPod} carries the UID).
  */
-export async function daemonAnnotations(socket: string, pod: PodRef): Promise<PodAnnotations | undefined> {
-  const q = new URLSearchParams({ waitMs: String(DAEMON_WAIT_MS) });
-  if (pod.uid) q.set("uid", pod.uid);
-  const path = `${DAEMON_POD_PATH}/${encodeURIComponent(pod.namespace)}/${encodeURIComponent(pod.name)}?${q}`;
-  const answer = await daemonRequest(socket, path, {}, DAEMON_WAIT_MS + 500, async (res) => {
-    if (!res.ok) {
-      await res.body?.cancel();
-      return undefined;
-    }
-    const r = DaemonPodAnswer.safeParse(await res.json());
-    return r.success ? r.data : undefined;
-  });
-  if (!answer) return undefined;
-  if (pod.uid && answer.uid !== pod.uid) {
-    const has = answer.uid ? `has UID ${answer.uid}` : "has no UID";
-    throw new CniError(
-      ErrorCode.PodLookupFailed,
-      `pod ${pod.namespace}/${pod.name} ${has} but the runtime is setting up UID ${pod.uid}: stale pod, nothing run`,
-    );
-  }
-  return { annotations: answer.annotations, source: "daemon" };
+export async function daemonAnnotations(socket: string, pod: PodRef): Promise<FoundPod | undefined> {
+  const answer = await lookUpPod(socket, pod);
+  return answer && { annotations: answer.annotations, uid: answer.uid, source: "daemon" };
 }
 
 /**
@@ -115,26 +86,6 @@ export async function findCredentials(
   );
 }
 
-/** Maps a failed API call about `what` to a CNI error: 11 when transient, 102 otherwise. */
-function lookupError(e: KubeApiErrorLike, what: string, origin: string): CniError {
-  if (e.transient) {
-    return new CniError(ErrorCode.TryAgainLater, `cannot look up ${what}: ${e.message}`, origin);
-  }
-  const how = e.status === 404
-    ? "not found"
-    : e.status === 401 || e.status === 403
-    ? "access denied"
-    : "failed";
-  return new CniError(ErrorCode.PodLookupFailed, `${what} lookup ${how}: ${e.message}`, origin);
-}
-
-/** The fields of a KubeApiError the mapping reads (the class itself is imported lazily). */
-interface KubeApiErrorLike {
-  transient: boolean;
-  status: number;
-  message: string;
-}
-
 /**
  * The plugin's API access for one invocation: credentials are found and the client made on first use, then
  * shared by every call (one TLS connection when a namespace-scoped policy also needs the namespace's labels).
@@ -166,25 +117,16 @@ export class ApiAccess {
     try {
       return await fn(client);
     } catch (e) {
-      if (e instanceof KubeApiError) throw lookupError(e, what, origin);
+      if (e instanceof KubeApiError) throw apiLookupError(e, what, origin);
       throw e;
     }
   }
 
-  /** GETs the pod and checks its UID against the runtime's. */
-  podAnnotations(pod: PodRef): Promise<PodAnnotations> {
-    const who = `${pod.namespace}/${pod.name}`;
-    return this.#call(`pod ${who}`, async (client) => {
+  /** GETs the pod: its annotations and UID (the caller checks the UID against the runtime's). */
+  podAnnotations(pod: PodRef): Promise<FoundPod> {
+    return this.#call(`pod ${pod.namespace}/${pod.name}`, async (client) => {
       const obj = await client.getPod(pod.namespace, pod.name);
-      // A pod without metadata.uid cannot be shown to be the one the runtime sets up: stale as well.
-      if (pod.uid && obj.metadata.uid !== pod.uid) {
-        const has = obj.metadata.uid ? `has UID ${obj.metadata.uid}` : "has no metadata.uid";
-        throw new CniError(
-          ErrorCode.PodLookupFailed,
-          `pod ${who} ${has} but the runtime is setting up UID ${pod.uid}: stale pod, nothing run`,
-        );
-      }
-      return { annotations: obj.metadata.annotations ?? {}, source: "api" };
+      return { annotations: obj.metadata.annotations ?? {}, uid: obj.metadata.uid ?? "", source: "api" };
     });
   }
 

@@ -1,43 +1,12 @@
 /**
- * Delivers a plugin report: to the daemon over its unix socket (`POST /v1/reports`), and to stderr in the
- * human format when the daemon cannot take it. A missing or slow daemon never fails the CNI call.
+ * Where the report of an ADD the plugin ran itself goes: to the daemon when it is up (`POST /v1/reports`), and to
+ * stderr in the human format (the runtime's log) whenever something was run or refused. A missing or slow daemon
+ * never fails the CNI call.
  * @module
  */
-import { formatHuman, type Report } from "./report.ts";
-import { daemonRequest } from "./daemon_socket.ts";
+import { formatHuman, type Report } from "../report/report.ts";
+import { sendReport } from "../wire/client.ts";
 import { writeAll } from "../bytes.ts";
-
-/** The daemon's ingestion path on its socket. */
-export const REPORTS_PATH = "/v1/reports";
-
-/** Bound on handing a report to the daemon. */
-export const SEND_TIMEOUT_MS = 1000;
-
-/**
- * Sends `report` to the daemon at `socket`; resolves true when the daemon accepted it (2xx), false when the
- * socket is absent, refused, slow or answered an error.
- */
-export async function sendToDaemon(
-  socket: string,
-  report: Report,
-  timeoutMs = SEND_TIMEOUT_MS,
-): Promise<boolean> {
-  const ok = await daemonRequest(
-    socket,
-    REPORTS_PATH,
-    {
-      method: "POST",
-      headers: { "Content-Type": "application/json" },
-      body: JSON.stringify(report),
-    },
-    timeoutMs,
-    async (res) => {
-      await res.body?.cancel();
-      return res.ok;
-    },
-  );
-  return ok ?? false;
-}
 
 /** Writes the human-format report to stderr. */
 export async function writeToStderr(report: Report): Promise<void> {
@@ -45,11 +14,14 @@ export async function writeToStderr(report: Report): Promise<void> {
 }
 
 /**
- * Delivers a report: the daemon when it takes it, else stderr. With `alwaysStderr` the human format also goes to
- * stderr (the plugin does this for ADD so a runtime's log has it too). Reports of invocations that ran nothing
- * (verdict "nothing": they tell the daemon about an attachment) never go to stderr.
+ * Delivers a report: to the daemon when `daemonUp`, and to stderr unless the invocation ran nothing (verdict
+ * "nothing") — so a runtime's log always has what chainsaw ran, whoever else got it.
+ *
+ * @param report the report
+ * @param socket the daemon's socket
+ * @param daemonUp whether the daemon answered this invocation
  */
-export async function deliverReport(report: Report, socket: string, alwaysStderr: boolean): Promise<void> {
-  const sent = await sendToDaemon(socket, report);
-  if (report.verdict !== "nothing" && (!sent || alwaysStderr)) await writeToStderr(report);
+export async function deliverReport(report: Report, socket: string, daemonUp: boolean): Promise<void> {
+  if (daemonUp) await sendReport(socket, report);
+  if (report.verdict !== "nothing") await writeToStderr(report);
 }

@@ -1,5 +1,5 @@
 /**
- * The daemon's attachment store: which pod interfaces chainsaw set up (from ADD reports), so that a later change
+ * The daemon's attachment store: which pod interfaces chainsaw set up (from registrations after ADD), so that a later change
  * of the pod's annotation can be re-applied in the same network namespaces. Kept in a small JSON state file
  * (default {@link DEFAULT_ATTACHMENTS_PATH}) written atomically, so it survives daemon restarts.
  *
@@ -10,7 +10,8 @@ import * as z from "zod/mini";
 import { netnsPathProblem, normalizeNetnsPath } from "../commands/netns_path.ts";
 import { netnsState } from "../commands/netns_state.ts";
 import { atomicWriteFile, dirOf, removeStaleTemps } from "../daemon/atomic_file.ts";
-import type { Report } from "../report/report.ts";
+import type { AttachmentRegistration } from "../wire/attachment.ts";
+import { ON_ERROR_MODES, type OnError } from "../wire/chain_conf.ts";
 
 /** Where the daemon keeps its attachments. */
 export const DEFAULT_ATTACHMENTS_PATH = "/var/lib/chainsaw/attachments.json";
@@ -41,7 +42,10 @@ export interface Attachment {
   /** The chain config's `policy` value at ADD (it narrows the node policy); absent when it had none. */
   chainPolicy?: unknown;
   /** The chain config's `onError` mode at ADD; absent means "fail". */
-  onError?: "fail" | "continue";
+  onError?: OnError;
+  /** The chain config's `ipPath` / `nsenterPath` at ADD; absent: the first installed candidate. */
+  ipPath?: string;
+  nsenterPath?: string;
 }
 
 const AttachmentSchema = z.object({
@@ -55,7 +59,9 @@ const AttachmentSchema = z.object({
   applied: z.optional(z.string()),
   podInterfaces: z.optional(z.array(z.string())),
   chainPolicy: z.optional(z.unknown()),
-  onError: z.optional(z.enum(["fail", "continue"])),
+  onError: z.optional(z.enum(ON_ERROR_MODES)),
+  ipPath: z.optional(z.string()),
+  nsenterPath: z.optional(z.string()),
 });
 
 const FileSchema = z.object({
@@ -154,38 +160,38 @@ export class AttachmentStore {
   }
 
   /**
-   * Records the attachment of an ADD report (replacing one with the same container id and interface). Only
-   * ADD reports with a pod and a netns count; returns the attachment, or undefined when the report was ignored.
-   * `applied` is the annotation value the ADD used (`""` for none), when the caller knows it. The report's pod
-   * interfaces, chain policy and `onError` are kept, so a re-apply evaluates and runs like the ADD did.
-   * The netns path is kept normalised ({@link normalizeNetnsPath}); a report whose netns names (or may name)
-   * the daemon's own namespace ({@link netnsPathProblem}: relative, `..`, `/proc/self/…`, the daemon's PID …)
-   * is not recorded (logged).
+   * Records a registration (replacing the attachment with the same container id and interface); returns the
+   * attachment, or undefined when it was refused. The chain's policy, `onError`, `ipPath`/`nsenterPath` and the
+   * pod's interfaces are kept, so a re-apply evaluates and runs like the ADD did. The netns path is kept
+   * normalised ({@link normalizeNetnsPath}); one that names (or may name) the daemon's own namespace
+   * ({@link netnsPathProblem}: relative, `..`, `/proc/self/…`, the daemon's PID …) is not recorded (logged).
    */
-  add(report: Report, applied?: string): Attachment | undefined {
-    if (report.verb !== "ADD" || !report.pod || !report.netns || !report.containerId) return undefined;
-    const problem = netnsPathProblem(report.netns);
+  add(reg: AttachmentRegistration): Attachment | undefined {
+    if (!reg.netns || !reg.containerId) return undefined;
+    const problem = netnsPathProblem(reg.netns);
     if (problem !== undefined) {
       this.#log(
         `attachments: not recording ${
-          describe({ ...report.pod, ifname: report.ifname, containerId: report.containerId })
-        }: its netns ${JSON.stringify(report.netns)} ${problem}`,
+          describe({ ...reg.pod, ifname: reg.ifname, containerId: reg.containerId })
+        }: its netns ${JSON.stringify(reg.netns)} ${problem}`,
       );
       return undefined;
     }
     const a: Attachment = {
-      containerId: report.containerId,
-      netns: normalizeNetnsPath(report.netns),
-      ifname: report.ifname,
-      network: report.network,
-      podUid: report.pod.uid,
-      namespace: report.pod.namespace,
-      name: report.pod.name,
+      containerId: reg.containerId,
+      netns: normalizeNetnsPath(reg.netns),
+      ifname: reg.ifname,
+      network: reg.network,
+      podUid: reg.pod.uid,
+      namespace: reg.pod.namespace,
+      name: reg.pod.name,
+      podInterfaces: [...reg.podInterfaces],
+      onError: reg.onError,
     };
-    if (applied !== undefined) a.applied = applied;
-    if (report.podInterfaces) a.podInterfaces = [...report.podInterfaces];
-    if (report.chainPolicy !== undefined) a.chainPolicy = report.chainPolicy;
-    if (report.onError) a.onError = report.onError;
+    if (reg.applied !== undefined) a.applied = reg.applied;
+    if (reg.chainPolicy !== undefined) a.chainPolicy = reg.chainPolicy;
+    if (reg.ipPath !== undefined) a.ipPath = reg.ipPath;
+    if (reg.nsenterPath !== undefined) a.nsenterPath = reg.nsenterPath;
     this.#items.set(keyOf(a.containerId, a.ifname), a);
     return { ...a };
   }

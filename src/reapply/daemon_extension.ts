@@ -16,7 +16,15 @@
  * @module
  */
 import { createGcRoute, GC_ROUTE } from "./gc_route.ts";
-import { IP_CANDIDATES, NSENTER_CANDIDATES, resolveBinary } from "../commands/binaries.ts";
+import { createAddRoute } from "../daemon/add/add_route.ts";
+import { createAttachmentRoute } from "../daemon/attachments/attachment_route.ts";
+import { CniError, ErrorCode } from "../cni/errors.ts";
+import type { FoundPod } from "../exec/add.ts";
+import { apiLookupError } from "../exec/lookup_error.ts";
+import { KubeApiError } from "../kube/client.ts";
+import { DAEMON_WAIT_MS } from "../wire/pod_lookup.ts";
+import type { PodRef } from "../wire/pod_ref.ts";
+import { ROUTES } from "../wire/routes.ts";
 import { runInNetns } from "../commands/runner.ts";
 import type { ApplyInput } from "../commands/apply.ts";
 import type { DaemonContext, DaemonExtension } from "../daemon/daemon.ts";
@@ -102,6 +110,33 @@ async function loadStore(
   return { store, gone };
 }
 
+/**
+ * Finds a pod for an ADD the daemon runs: its cache first (waiting a little for a pod racing the watch, like the
+ * pod route), then the API server with the daemon's own credentials. Errors map like the plugin's (11 / 102).
+ */
+async function lookUpPod(
+  pod: PodRef,
+  cache: PodCache | undefined,
+  client: KubeClient | undefined,
+  signal: AbortSignal,
+): Promise<FoundPod> {
+  const cached = await cache?.waitFor(pod.namespace, pod.name, pod.uid || undefined, DAEMON_WAIT_MS, signal);
+  if (cached) return { annotations: { ...cached.annotations }, uid: cached.uid, source: "daemon" };
+  if (!client) {
+    throw new CniError(
+      ErrorCode.TryAgainLater,
+      `cannot look up pod ${pod.namespace}/${pod.name}: the daemon has no API access`,
+    );
+  }
+  try {
+    const obj = await client.getPod(pod.namespace, pod.name, signal);
+    return { annotations: obj.metadata.annotations ?? {}, uid: obj.metadata.uid ?? "", source: "api" };
+  } catch (e) {
+    if (e instanceof KubeApiError) throw apiLookupError(e, `pod ${pod.namespace}/${pod.name}`, "the daemon");
+    throw e;
+  }
+}
+
 /** The extension; pass it to `runDaemon`. */
 export function reapplyExtension(deps: ReapplyExtensionDeps = defaultReapplyDeps): DaemonExtension {
   return async (ctx) => {
@@ -147,10 +182,6 @@ export function reapplyExtension(deps: ReapplyExtensionDeps = defaultReapplyDeps
           node: o.nodeName,
           loadPolicy: (doc) => loadPolicy(doc, o.policyDir),
           namespaceLabels: client ? (ns) => client.getNamespaceLabels(ns) : undefined,
-          binaries: () => ({
-            ipPath: resolveBinary("ipPath", undefined, IP_CANDIDATES),
-            nsenterPath: resolveBinary("nsenterPath", undefined, NSENTER_CANDIDATES),
-          }),
           run: deps.run,
           now: deps.now,
         }),
@@ -169,8 +200,29 @@ export function reapplyExtension(deps: ReapplyExtensionDeps = defaultReapplyDeps
 
     ctx.onReport((r) => {
       if (r.verb === "ADD" && r.pod) m.annotationSource(r.source ?? "none");
-      reapplier.onReport(r);
     });
+    ctx.addSocketRoute(
+      ROUTES.register.path,
+      createAttachmentRoute({
+        register: (reg) => reapplier.onRegister(reg),
+        forget: (f) => reapplier.onForget(f),
+      }),
+    );
+    ctx.addSocketRoute(
+      ROUTES.add.path,
+      createAddRoute({
+        node: o.nodeName,
+        now: deps.now,
+        loadPolicy: (doc) => loadPolicy(doc, o.policyDir),
+        namespaceLabels: client ? (ns) => client.getNamespaceLabels(ns) : undefined,
+        run: deps.run,
+        netnsState: deps.netnsState,
+        lookUp: (pod) => lookUpPod(pod, watcher ? cache : undefined, client, ctx.state.drainSignal),
+        register: (reg) => reapplier.onRegister(reg),
+        accept: ctx.accept,
+        draining: () => ctx.state.draining,
+      }),
+    );
     if (recorder) ctx.onReport(reportEventListener(recorder));
     const conditions = startPodConditions({
       mode: o.podCondition ?? "gated",

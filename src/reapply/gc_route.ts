@@ -12,25 +12,19 @@
  * Each GC is logged in one line with its count (runtimes send GC rarely: at start-up, or every few hours).
  * @module
  */
-import * as z from "zod/mini";
 import { readBodyCapped, type SocketRouteHandler } from "../daemon/socket_api.ts";
 import type { Attachment } from "./attachments.ts";
-import { DAEMON_GC_PATH } from "../report/daemon_socket.ts";
+import { GcRequestSchema, MAX_GC_BODY_BYTES } from "../wire/gc.ts";
+import { ROUTES } from "../wire/routes.ts";
+import { describeZodIssue } from "../text/zod_issue.ts";
 
 /** The route's path. */
-export const GC_ROUTE: string = DAEMON_GC_PATH;
+export const GC_ROUTE: string = ROUTES.gc.path;
 
-/** Largest request body (about 40 000 attachments; a node has a few hundred). */
-export const MAX_GC_BODY_BYTES = 4 << 20;
-
-/** The request body. */
-export const GcRequest = z.object({
-  network: z.string().check(z.minLength(1)),
-  valid: z.array(z.object({ containerId: z.string(), ifname: z.string() })),
-});
+export { MAX_GC_BODY_BYTES };
 
 /** A validated request. */
-export type GcRequest = z.infer<typeof GcRequest>;
+export type GcRequest = import("../wire/gc.ts").GcRequest;
 
 /** The attachments of `req.network` that are not in `req.valid` (pure). */
 export function staleAttachments(all: readonly Attachment[], req: GcRequest): Attachment[] {
@@ -72,11 +66,8 @@ export function createGcRoute(deps: GcRouteDeps): SocketRouteHandler {
     } catch {
       return new Response("body is not JSON\n", { status: 400 });
     }
-    const r = GcRequest.safeParse(body);
-    if (!r.success) {
-      const i = r.error.issues[0];
-      return new Response(`${i.path.map(String).join(".") || "body"}: ${i.message}\n`, { status: 400 });
-    }
+    const r = GcRequestSchema.safeParse(body);
+    if (!r.success) return new Response(`${describeZodIssue(r.error, "body")}\n`, { status: 400 });
     const stale = staleAttachments(deps.all(), r.data);
     if (stale.length > 0) await deps.remove(stale);
     deps.log(gcLogLine(r.data, stale));

@@ -14,13 +14,13 @@
  */
 import type { CachedPod, PodCache } from "../kube/pod_cache.ts";
 import type { SocketRouteHandler } from "../daemon/socket_api.ts";
-import { DAEMON_POD_PATH } from "../plugin/pod_source.ts";
+import { MAX_WAIT_MS, type PodAnswer } from "../wire/pod_lookup.ts";
+import { ROUTES } from "../wire/routes.ts";
 
 /** The route's path prefix. */
-export const POD_ROUTE: string = DAEMON_POD_PATH;
+export const POD_ROUTE: string = ROUTES.pods.path;
 
-/** The longest a lookup waits for a pod the cache does not have yet. */
-export const MAX_WAIT_MS = 2000;
+export { MAX_WAIT_MS };
 
 /** How one lookup ended, for `chainsaw_pod_lookups_total{result}`. */
 export type LookupResult = "hit" | "miss" | "unsynced";
@@ -79,7 +79,7 @@ function text(status: number, body: string): Response {
 }
 
 /** The answer for a cached pod: its UID and the annotations the cache keeps (chainsaw's). */
-export function podAnswer(pod: CachedPod): { uid: string; annotations: Record<string, string> } {
+export function podAnswer(pod: CachedPod): PodAnswer {
   return { uid: pod.uid, annotations: { ...pod.annotations } };
 }
 

@@ -1,6 +1,6 @@
 /**
- * The live re-apply controller: keeps the attachment store in step with the plugin's reports (ADD adds, DEL
- * removes), and brings each pod's attachments in step with the pod's current annotation in the cache.
+ * The live re-apply controller: keeps the attachment store in step with registrations (after ADD) and forgets
+ * (DEL), and brings each pod's attachments in step with the pod's current annotation in the cache.
  *
  * Work is per pod: a change schedules a *sync* of that pod, which reads the pod's current value from the cache
  * and its attachments from the store, plans with {@link planReapply} and runs each step (in order, one pod at a
@@ -14,6 +14,7 @@ import { ANNOTATION } from "../commands/annotation.ts";
 import type { Logger } from "../daemon/daemon.ts";
 import type { CachedPod, PodCache } from "../kube/pod_cache.ts";
 import type { Report } from "../report/report.ts";
+import type { AttachmentForget, AttachmentRegistration } from "../wire/attachment.ts";
 import type { Attachment, AttachmentStore } from "./attachments.ts";
 import { isProcNetns, type NetnsState } from "../commands/netns_state.ts";
 import { attachmentOf, planReapply, type ReapplyStep } from "./plan.ts";
@@ -74,25 +75,25 @@ export class Reapplier {
   }
 
   /**
-   * Takes an accepted report: an ADD with a pod records its attachment (with the annotation value the ADD used,
-   * unknown when the ADD could not read it) and syncs the pod when the cache already has a newer value; a DEL
-   * forgets the container's attachments. Other reports are ignored.
+   * Records an attachment registered after an ADD (with the annotation value the ADD used, unknown when it could
+   * not read it) and syncs the pod when the cache already has a newer value.
    */
-  onReport(report: Report): void {
-    if (report.verb === "DEL") {
-      if (this.#deps.store.remove(report.containerId, report.ifname || undefined) > 0) this.#save();
-      return;
-    }
-    if (report.verb !== "ADD") return;
-    const applied = report.verdict === "error" ? undefined : report.annotation ?? "";
-    const a = this.#deps.store.add(report, applied);
+  onRegister(registration: AttachmentRegistration): void {
+    const a = this.#deps.store.add(registration);
     if (!a) return;
     this.#save();
-    // The annotation may have changed between the plugin's lookup and now (a change the sync would have missed).
+    // The annotation may have changed between the ADD's lookup and now (a change the sync would have missed).
     const pod = this.#podOf({ namespace: a.namespace, name: a.name, uid: a.podUid });
     if (pod && a.applied !== undefined && (pod.annotations[ANNOTATION] ?? "") !== a.applied) {
       this.schedule(pod);
     }
+  }
+
+  /** Forgets a container's attachments (its DEL); returns how many went. */
+  onForget(forget: AttachmentForget): number {
+    const n = this.#deps.store.remove(forget.containerId, forget.ifname || undefined);
+    if (n > 0) this.#save();
+    return n;
   }
 
   /** The pod's chainsaw annotation changed from `oldValue` (the cache's change listener). */

@@ -39,15 +39,8 @@ export interface Report {
   source?: "runtime" | "daemon" | "api" | "none";
   /** The raw annotation value the commands came from (absent when the pod has none). */
   annotation?: string;
-  /** The pod's interfaces (from the previous result), for re-applying later with the same policy context. */
-  podInterfaces?: string[];
-  /**
-   * ADD: the chain config's `policy` value (which narrows the node policy), so the daemon re-applies with the
-   * same policy; absent when the chain sets none.
-   */
-  chainPolicy?: unknown;
-  /** ADD: the chain config's `onError` mode, used again on re-apply. */
-  onError?: "fail" | "continue";
+  /** The W3C trace id of the runtime's span that asked for this ADD (`TRACEPARENT`), when it passed one. */
+  traceId?: string;
   /** The annotation's command strings, as detected. */
   detected: string[];
   commands: CommandResult[];

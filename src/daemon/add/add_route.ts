@@ -18,6 +18,7 @@
 import { CniError } from "../../cni/errors.ts";
 import { decodeChainsawConf } from "../../cni/config.ts";
 import { readCniEnv } from "../../cni/env.ts";
+import { parseTraceContext } from "../../cni/trace_context.ts";
 import { isProcNetns } from "../../commands/netns_state.ts";
 import { addAttachment, type AddDeps } from "../../exec/add.ts";
 import type { AttachmentTarget } from "../../exec/executor.ts";
@@ -115,7 +116,14 @@ export function createAddRoute(deps: AddRouteDeps): SocketRouteHandler {
         reason: `netns ${target.netns} is a /proc path, which the daemon cannot enter`,
       });
     }
-    const outcome = await addAttachment(target, parsed.data.runtimeAnnotations, deps);
+    const traceId = parsed.data.trace
+      ? parseTraceContext(parsed.data.trace.traceparent, undefined)?.traceId
+      : undefined;
+    const outcome = await addAttachment(
+      target,
+      parsed.data.runtimeAnnotations,
+      traceId ? { ...deps, traceId } : deps,
+    );
     deps.register(outcome.registration);
     deps.accept(outcome.report);
     return json(

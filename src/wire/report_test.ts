@@ -1,6 +1,6 @@
 import { assertEquals, assertThrows } from "../../tests/support/assert.ts";
 import { sampleDel, sampleReport } from "../../tests/daemon_fixtures.ts";
-import { decodeReport, podKey, ReportDecodeError } from "./report_schema.ts";
+import { decodeReport, podKey, ReportDecodeError } from "./report.ts";
 
 Deno.test("reports round-trip through JSON and the schema", () => {
   for (const r of [sampleReport(), sampleDel(), sampleDel({ pod: undefined })]) {
