@@ -20,6 +20,7 @@ import { AnnotationError, parseAnnotation } from "../commands/annotation.ts";
 import { applyCommands, type ApplyInput } from "../commands/apply.ts";
 import { IP_CANDIDATES, NSENTER_CANDIDATES, resolveBinary } from "../commands/binaries.ts";
 import { type NetnsState, netnsState as realNetnsState } from "../commands/netns_state.ts";
+import type { EvalContext } from "../policy/evaluate.ts";
 import { type Policy, PolicyError } from "../policy/rules.ts";
 import type { Report } from "../report/report.ts";
 import { errorText } from "../text/error_text.ts";
@@ -132,6 +133,57 @@ export function refusal(
   return { report, error, fatal: true };
 }
 
+/** What the steps before running decided: the commands, the policy and the evaluation context; or why not. */
+export type RunPlan =
+  | { commands: string[]; policy: Policy; ctx: EvalContext }
+  | { commands: string[]; verdict: "rejected" | "error"; error: CniError };
+
+/**
+ * The steps before running, shared by {@link runOnAttachment} and `chainsaw explain` (so an explanation cannot
+ * disagree with a run): the annotation read for the attachment's network (malformed: 101), the effective policy
+ * (invalid: 7), and the evaluation context (`CURRENT_INTERFACE`, `@pod`, the namespace and, only for a policy
+ * scoped by them, its labels).
+ *
+ * @param target the attachment
+ * @param annotation the annotation's value
+ * @param deps the policy and namespace-label edges
+ * @returns the plan (no commands: nothing to run), or the refusal
+ */
+export async function planOnAttachment(
+  target: AttachmentTarget,
+  annotation: string | undefined,
+  deps: Pick<ExecutorDeps, "loadPolicy" | "namespaceLabels">,
+): Promise<RunPlan> {
+  const who = `pod ${target.pod.namespace}/${target.pod.name}`;
+  let commands: string[];
+  try {
+    commands = parseAnnotation(annotation, target.network);
+  } catch (e) {
+    if (!(e instanceof AnnotationError)) throw e;
+    const error = new CniError(ErrorCode.CommandRejected, `${who}: ${e.message}`);
+    return { commands: [], verdict: "rejected", error };
+  }
+  let policy: Policy;
+  try {
+    policy = await deps.loadPolicy(target.chainPolicy);
+  } catch (e) {
+    if (!(e instanceof PolicyError)) throw e;
+    const error = new CniError(ErrorCode.InvalidNetworkConfig, `invalid policy: ${e.message}`);
+    return { commands, verdict: "error", error };
+  }
+  // Only a policy scoped by namespace labels costs this lookup; without API access the scope refuses.
+  const namespaceLabels = commands.length > 0 && policy.namespaceLabels?.length && deps.namespaceLabels
+    ? await deps.namespaceLabels(target.pod.namespace)
+    : undefined;
+  const ctx: EvalContext = {
+    ifname: target.ifname,
+    podInterfaces: [...target.podInterfaces],
+    namespace: target.pod.namespace,
+    namespaceLabels,
+  };
+  return { commands, policy, ctx };
+}
+
 /**
  * Runs the commands `annotation` asks for on `target`'s network, in its netns. Never throws: every problem
  * becomes the report's verdict and `error` (unexpected ones as code 999).
@@ -157,27 +209,14 @@ export async function runOnAttachment(
     return { report, error, fatal };
   };
   try {
-    let commands: string[];
-    try {
-      commands = parseAnnotation(annotation, target.network);
-    } catch (e) {
-      if (!(e instanceof AnnotationError)) throw e;
-      return finish("rejected", new CniError(ErrorCode.CommandRejected, `${who}: ${e.message}`));
+    const plan = await planOnAttachment(target, annotation, deps);
+    if ("error" in plan) {
+      report.detected = plan.commands;
+      return finish(plan.verdict, plan.error);
     }
+    const { commands, policy, ctx } = plan;
     report.detected = commands;
     if (commands.length === 0) return finish("nothing");
-
-    let policy: Policy;
-    try {
-      policy = await deps.loadPolicy(target.chainPolicy);
-    } catch (e) {
-      if (!(e instanceof PolicyError)) throw e;
-      return finish("error", new CniError(ErrorCode.InvalidNetworkConfig, `invalid policy: ${e.message}`));
-    }
-    // Only a policy scoped by namespace labels costs this lookup; without API access the scope refuses.
-    const namespaceLabels = policy.namespaceLabels?.length && deps.namespaceLabels
-      ? await deps.namespaceLabels(target.pod.namespace)
-      : undefined;
 
     const problem = deps.netnsProblem?.(target.netns);
     if (problem !== undefined) {
@@ -210,12 +249,7 @@ export async function runOnAttachment(
       commands,
       annotationBytes: new TextEncoder().encode(annotation ?? "").length,
       policy,
-      ctx: {
-        ifname: target.ifname,
-        podInterfaces: [...target.podInterfaces],
-        namespace: target.pod.namespace,
-        namespaceLabels,
-      },
+      ctx,
       onError: target.onError,
       runner: { ...binaries, netns: target.netns },
       who,
