@@ -22,25 +22,18 @@ export {
 } from "./src/cni/errors.ts";
 export { checkVersion, compareVersions, LATEST_VERSION, SUPPORTED_VERSIONS } from "./src/cni/versions.ts";
 export { type CniEnv, parseCniArgs, type PodRef, podRefFrom, readCniEnv } from "./src/cni/env.ts";
-export {
-  type ChainsawConf,
-  decodeChainsawConf,
-  decodeNetConf,
-  decodePrevResult,
-  DEFAULT_DAEMON_SOCKET,
-  DEFAULT_KUBECONFIG,
-  type NetConf,
-  type PrevResult,
-} from "./src/cni/config.ts";
+export { decodeNetConf, decodePrevResult, type NetConf, type PrevResult } from "./src/cni/config.ts";
+export { type ChainsawConf, decodeChainsawConf } from "./src/wire/chain_conf.ts";
+export { DEFAULT_DAEMON_SOCKET, DEFAULT_KUBECONFIG } from "./src/host_paths.ts";
 export { type CmdArgs, type PluginIo, pluginMain, type VerbHandlers } from "./src/cni/skel.ts";
 export { rawMember } from "./src/cni/raw_json.ts";
 export { chainsawHandlers, type PluginDeps } from "./src/plugin/handlers.ts";
 
 // Annotations and commands.
-export { ANNOTATION, AnnotationError, parseAnnotation } from "./src/commands/annotation.ts";
-export { tokenize, TokenizeError } from "./src/commands/tokenize.ts";
-export { CURRENT_INTERFACE, prepareCommand, type PreparedCommand } from "./src/commands/prepare.ts";
-export { type CommandResult, runInNetns, type RunnerOptions } from "./src/commands/runner.ts";
+export { ANNOTATION, AnnotationError, parseAnnotation } from "./src/annotation/annotation.ts";
+export { tokenize, TokenizeError } from "./src/annotation/tokenize.ts";
+export { CURRENT_INTERFACE, prepareCommand, type PreparedCommand } from "./src/annotation/prepare.ts";
+export { type CommandResult, runInNetns, type RunnerOptions } from "./src/exec/runner.ts";
 
 // Policy.
 export { defaultPolicy } from "./src/policy/default_policy.ts";

@@ -17,7 +17,7 @@
  * @module
  */
 import { parseAllDocuments } from "yaml";
-import { ANNOTATION } from "../src/commands/annotation.ts";
+import { ANNOTATION } from "../src/annotation/annotation.ts";
 import { permissionFlags } from "../src/permissions.ts";
 import {
   type FakeApiServer,

@@ -5,7 +5,7 @@
 import * as fc from "fast-check";
 import { deepEqual, equal } from "node:assert/strict";
 import { parseAllDocuments } from "yaml";
-import { parseAnnotation } from "../src/commands/annotation.ts";
+import { parseAnnotation } from "../src/annotation/annotation.ts";
 
 interface ResourceRule {
   apiGroups: string[];

@@ -2,7 +2,7 @@
  * Report fixtures for the daemon's tests.
  * @module
  */
-import type { CommandResult } from "../src/commands/runner.ts";
+import type { CommandResult } from "../src/exec/runner.ts";
 import type { Report } from "../src/report/report.ts";
 
 /** A command result with the given output and exit code. */

@@ -6,8 +6,8 @@
  * `annotation` (parseAnnotation rejects the value), or the rule id of the first rejection.
  */
 import { equal } from "node:assert/strict";
-import { parseAnnotation } from "../src/commands/annotation.ts";
-import { prepareCommand } from "../src/commands/prepare.ts";
+import { parseAnnotation } from "../src/annotation/annotation.ts";
+import { prepareCommand } from "../src/annotation/prepare.ts";
 import { DEFAULT_ALLOW, defaultPolicy, OPT_IN_RULES } from "../src/policy/default_policy.ts";
 import { type EvalContext, evaluateCommand, evaluateList } from "../src/policy/evaluate.ts";
 import { effectivePolicy } from "../src/policy/load.ts";

@@ -16,7 +16,7 @@ import { type EvalContext, evaluateCommand, evaluateList } from "../src/policy/e
 import { effectivePolicy } from "../src/policy/load.ts";
 import { normalize } from "../src/policy/objects.ts";
 import type { Policy } from "../src/policy/rules.ts";
-import { prepareCommand } from "../src/commands/prepare.ts";
+import { prepareCommand } from "../src/annotation/prepare.ts";
 
 const ctx: EvalContext = { ifname: "net1", podInterfaces: ["eth0", "net1"] };
 

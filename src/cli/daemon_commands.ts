@@ -180,7 +180,7 @@ export function registerDaemonCommands(program: Command, setExit: (code: number)
     .action(async (opts: Record<string, unknown>) => {
       const { decodeDaemonOptions, withEnvironment } = await import("../daemon/options.ts");
       const { runDaemon, realIo } = await import("../daemon/daemon.ts");
-      const { reapplyExtension } = await import("../reapply/daemon_extension.ts");
+      const { reapplyExtension } = await import("../daemon/pod_features.ts");
       const { policySyncExtension } = await import("../daemon/policy_sync.ts");
       let options;
       try {

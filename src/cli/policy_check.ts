@@ -3,7 +3,7 @@
  * without touching any namespace.
  * @module
  */
-import { prepareCommand } from "../commands/prepare.ts";
+import { prepareCommand } from "../annotation/prepare.ts";
 import { evaluateCommand, type Verdict } from "../policy/evaluate.ts";
 import { effectivePolicy, findNodePolicy, readPolicyFile } from "../policy/load.ts";
 import type { Policy } from "../policy/rules.ts";

@@ -1,19 +1,11 @@
 /**
- * The network configuration chainsaw reads from stdin: the spec's keys, the previous result, and chainsaw's
- * own keys. Unknown keys are allowed (other plugins' and the user's, e.g. the seed's `"foo": "bar"`).
+ * The network configuration chainsaw reads from stdin: the spec's keys and the previous result (chainsaw's own
+ * keys are decoded by src/wire/chain_conf.ts, the contract the daemon decodes them with too). Unknown keys are allowed (other plugins' and the user's, e.g. the seed's `"foo": "bar"`).
  * @module
  */
 import * as z from "zod/mini";
 import { CniError, ErrorCode } from "./errors.ts";
-
-/** The default path of the plugin's kubeconfig, written by `chainsaw daemon`. */
-export const DEFAULT_KUBECONFIG = "/etc/cni/net.d/chainsaw.d/chainsaw.kubeconfig";
-/** Where OpenShift keeps CNI configuration; tried when {@link DEFAULT_KUBECONFIG} does not exist. */
-export const OPENSHIFT_KUBECONFIG = "/etc/kubernetes/cni/net.d/chainsaw.d/chainsaw.kubeconfig";
-/** The default daemon socket. */
-export const DEFAULT_DAEMON_SOCKET = "/run/chainsaw/chainsaw.sock";
-/** The default bound on one Kubernetes API request, in milliseconds. */
-export const DEFAULT_API_TIMEOUT_MS = 5000;
+import { describeZodIssue } from "../text/zod_issue.ts";
 
 const CNI_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.\-]*$/;
 
@@ -40,44 +32,12 @@ const PrevResultSchema: z.ZodMiniType<PrevResult> = z.looseObject({
   routes: z.optional(z.array(z.looseObject({ dst: z.string() }))),
 });
 
-const absolutePath = z.string().check(z.refine((s) => s.startsWith("/"), "must be an absolute path"));
-
-/** chainsaw's own configuration keys (see README "Configuration"). */
-export const ChainsawConfSchema = z.object({
-  kubeconfig: z.optional(absolutePath),
-  onError: z.optional(z.enum(["fail", "continue"])),
-  apiTimeoutMs: z.optional(z.int().check(z.positive(), z.lte(120_000))),
-  ipPath: z.optional(absolutePath),
-  nsenterPath: z.optional(absolutePath),
-  daemonSocket: z.optional(z.string()),
-  policy: z.optional(z.unknown()),
-});
-
-/** chainsaw's keys after defaults. */
-export interface ChainsawConf {
-  kubeconfig?: string;
-  onError: "fail" | "continue";
-  apiTimeoutMs: number;
-  ipPath?: string;
-  nsenterPath?: string;
-  /** Explicitly configured daemon socket, or undefined for the default (used best-effort). */
-  daemonSocket?: string;
-  policy?: unknown;
-}
-
 /** The network configuration after validation. */
 export interface NetConf {
   cniVersion: string;
   name: string;
   /** The whole decoded object (unknown keys included). */
   raw: Record<string, unknown>;
-}
-
-/** Describes a zod error as `key: message` for the first issue. */
-export function describeZodError(error: z.core.$ZodError, prefix = ""): string {
-  const issue = error.issues[0];
-  const path = [prefix, ...issue.path.map(String)].filter((p) => p !== "").join(".");
-  return path ? `${path}: ${issue.message}` : issue.message;
 }
 
 /** Decodes stdin into a {@link NetConf}: code 6 when it is not JSON, 7 when `name` is missing or malformed. */
@@ -101,7 +61,7 @@ export function decodeNetConf(stdin: string): NetConf {
   if (!base.success) {
     throw new CniError(
       ErrorCode.InvalidNetworkConfig,
-      `invalid network config: ${describeZodError(base.error)}`,
+      `invalid network config: ${describeZodIssue(base.error)}`,
     );
   }
   if (!CNI_NAME.test(base.data.name)) {
@@ -119,40 +79,12 @@ export function decodeNetConf(stdin: string): NetConf {
   };
 }
 
-/** Validates chainsaw's own keys; code 7 names the offending key. */
-export function decodeChainsawConf(raw: Record<string, unknown>): ChainsawConf {
-  const r = ChainsawConfSchema.safeParse({
-    kubeconfig: raw.kubeconfig,
-    onError: raw.onError,
-    apiTimeoutMs: raw.apiTimeoutMs,
-    ipPath: raw.ipPath,
-    nsenterPath: raw.nsenterPath,
-    daemonSocket: raw.daemonSocket,
-    policy: raw.policy,
-  });
-  if (!r.success) {
-    throw new CniError(
-      ErrorCode.InvalidNetworkConfig,
-      `invalid chainsaw config key ${describeZodError(r.error)}`,
-    );
-  }
-  return {
-    kubeconfig: r.data.kubeconfig,
-    onError: r.data.onError ?? "fail",
-    apiTimeoutMs: r.data.apiTimeoutMs ?? DEFAULT_API_TIMEOUT_MS,
-    ipPath: r.data.ipPath,
-    nsenterPath: r.data.nsenterPath,
-    daemonSocket: r.data.daemonSocket,
-    policy: r.data.policy,
-  };
-}
-
 /** Validates `prevResult` when present; code 7 names the malformed field. */
 export function decodePrevResult(raw: Record<string, unknown>): PrevResult | undefined {
   if (raw.prevResult === undefined || raw.prevResult === null) return undefined;
   const r = PrevResultSchema.safeParse(raw.prevResult);
   if (!r.success) {
-    throw new CniError(ErrorCode.InvalidNetworkConfig, `invalid ${describeZodError(r.error, "prevResult")}`);
+    throw new CniError(ErrorCode.InvalidNetworkConfig, `invalid ${describeZodIssue(r.error, "prevResult")}`);
   }
   return r.data;
 }

@@ -5,7 +5,7 @@
  * @module
  */
 import type { Report } from "../report/report.ts";
-import type { CommandResult } from "../commands/runner.ts";
+import type { CommandResult } from "../exec/runner.ts";
 import { type Counter, type Gauge, type Histogram, MetricsRegistry } from "./metrics_registry.ts";
 
 /** Verbs that keep their name as a label value. */

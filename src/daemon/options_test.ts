@@ -1,8 +1,8 @@
 import { assertEquals, assertThrows } from "../../tests/support/assert.ts";
-import { DEFAULT_DAEMON_SOCKET } from "../cni/config.ts";
+import { DEFAULT_DAEMON_SOCKET } from "../host_paths.ts";
 import { SERVICE_ACCOUNT_DIR } from "../kube/kubeconfig.ts";
 import { NODE_POLICY_DIR } from "../policy/load.ts";
-import { DEFAULT_ATTACHMENTS_PATH } from "../reapply/attachments.ts";
+import { DEFAULT_ATTACHMENTS_PATH } from "./attachments/attachment_store.ts";
 import { DAEMON_DEFAULTS } from "./defaults.ts";
 import { decodeDaemonOptions, listenUrl, parseHealthAddr, withEnvironment } from "./options.ts";
 

@@ -7,7 +7,7 @@
  * their JSON, `ip rule show` without a family shows IPv4 only, and batch lines cannot carry global options such
  * as `-6`.
  *
- * Not {@linkcode runInNetns} from `src/commands/runner.ts`: that runner gives the child no stdin. This spawns the
+ * Not {@linkcode runInNetns} from `src/exec/runner.ts`: that runner gives the child no stdin. This spawns the
  * same way (absolute paths, `clearEnv` with the same two-variable environment, a timeout, an output cap).
  * @module
  */

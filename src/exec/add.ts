@@ -6,7 +6,7 @@
  * @module
  */
 import { CniError, ErrorCode } from "../cni/errors.ts";
-import { ANNOTATION } from "../commands/annotation_key.ts";
+import { ANNOTATION } from "../annotation/annotation_key.ts";
 import type { Report } from "../report/report.ts";
 import { errorText } from "../text/error_text.ts";
 import type { AttachmentRegistration } from "../wire/attachment.ts";

@@ -2,7 +2,7 @@ import { assertEquals } from "../../tests/support/assert.ts";
 import { sampleCommand } from "../../tests/daemon_fixtures.ts";
 import { CniError } from "../cni/errors.ts";
 import { defaultPolicy } from "../policy/default_policy.ts";
-import type { CommandResult } from "../commands/runner.ts";
+import type { CommandResult } from "./runner.ts";
 import { addAttachment, type AddDeps, stalePod } from "./add.ts";
 import type { AttachmentTarget } from "./executor.ts";
 

@@ -16,10 +16,10 @@
  * @module
  */
 import { CniError, ErrorCode } from "../cni/errors.ts";
-import { AnnotationError, parseAnnotation } from "../commands/annotation.ts";
-import { applyCommands, type ApplyInput } from "../commands/apply.ts";
-import { IP_CANDIDATES, NSENTER_CANDIDATES, resolveBinary } from "../commands/binaries.ts";
-import { type NetnsState, netnsState as realNetnsState } from "../commands/netns_state.ts";
+import { AnnotationError, parseAnnotation } from "../annotation/annotation.ts";
+import { applyCommands, type ApplyInput } from "./apply.ts";
+import { IP_CANDIDATES, NSENTER_CANDIDATES, resolveBinary } from "./binaries.ts";
+import { type NetnsState, netnsState as realNetnsState } from "./netns_state.ts";
 import type { EvalContext } from "../policy/evaluate.ts";
 import { type Policy, PolicyError } from "../policy/rules.ts";
 import type { Report } from "../report/report.ts";

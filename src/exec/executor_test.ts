@@ -2,7 +2,7 @@ import { assertEquals } from "../../tests/support/assert.ts";
 import { sampleCommand } from "../../tests/daemon_fixtures.ts";
 import { defaultPolicy } from "../policy/default_policy.ts";
 import { PolicyError } from "../policy/rules.ts";
-import type { CommandResult } from "../commands/runner.ts";
+import type { CommandResult } from "./runner.ts";
 import { type AttachmentTarget, type ExecutorDeps, runOnAttachment } from "./executor.ts";
 
 const target: AttachmentTarget = {

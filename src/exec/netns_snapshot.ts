@@ -42,7 +42,7 @@
  * ```
  * @module
  */
-import { describeFailure, runInNetns, succeeded } from "../commands/runner.ts";
+import { describeFailure, runInNetns, succeeded } from "./runner.ts";
 import { DumpError, takeDumps } from "./_snapshot_dump.ts";
 import { diffSnapshots } from "./_snapshot_diff.ts";
 import { buildSnapshot, type NetnsSnapshot } from "./_snapshot_model.ts";
@@ -58,7 +58,7 @@ import {
 export { diffSnapshots };
 export type { Entry, NetnsSnapshot } from "./_snapshot_model.ts";
 
-/** Where `ip` and `nsenter` are (absolute paths, as resolved by `src/commands/binaries.ts`). */
+/** Where `ip` and `nsenter` are (absolute paths, as resolved by `src/exec/binaries.ts`). */
 export interface SnapshotBinaries {
   /** Absolute path of `ip`. */
   ipPath: string;

@@ -6,13 +6,14 @@
  * @module
  */
 import { CniError, ErrorCode } from "../cni/errors.ts";
-import { decodeChainsawConf, decodePrevResult, type PrevResult } from "../cni/config.ts";
+import { decodePrevResult, type PrevResult } from "../cni/config.ts";
+import { type ChainsawConf, decodeChainsawConf } from "../wire/chain_conf.ts";
 import { parseCniArgs, podRefFrom } from "../cni/env.ts";
 import { rawMember } from "../cni/raw_json.ts";
 import type { CmdArgs, VerbHandlers } from "../cni/skel.ts";
 import { traceContextFromEnv } from "../cni/trace_context.ts";
 import type { AddOutcome } from "../exec/add.ts";
-import type { ApplyInput } from "../commands/apply.ts";
+import type { ApplyInput } from "../exec/apply.ts";
 import { DEFAULT_DAEMON_SOCKET, NODE_POLICY_DIR } from "../host_paths.ts";
 import type { Report } from "../report/report.ts";
 import type { AddRequest } from "../wire/add.ts";
@@ -163,7 +164,7 @@ async function add(args: CmdArgs, deps: PluginDeps): Promise<string> {
 async function addHere(
   request: AddRequest,
   pod: PodRef,
-  conf: ReturnType<typeof decodeChainsawConf>,
+  conf: ChainsawConf,
   policyDir: string,
   socket: string,
   daemonUp: boolean,
@@ -172,7 +173,7 @@ async function addHere(
   const [{ addAttachment }, { loadPolicy }, runner] = await Promise.all([
     import("../exec/add.ts"),
     import("../policy/load.ts"),
-    deps.run ? undefined : import("../commands/runner.ts"),
+    deps.run ? undefined : import("../exec/runner.ts"),
   ]);
   const api = new ApiAccess(() => findCredentials(conf.kubeconfig, deps.getenv), conf.apiTimeoutMs);
   try {

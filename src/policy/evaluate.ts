@@ -3,7 +3,7 @@
  * ({@link evaluateList}), which is validated completely before anything runs.
  * @module
  */
-import { prepareCommand, type PreparedCommand } from "../commands/prepare.ts";
+import { prepareCommand, type PreparedCommand } from "../annotation/prepare.ts";
 import { checkEscapes, checkGlobalEscapes, checkRawEscapes, type EscapeHit } from "./escape.ts";
 import { normalize, type Normalized } from "./objects.ts";
 import {

@@ -3,7 +3,7 @@
  * anywhere — stderr, the daemon socket, the logs API, Kubernetes Events.
  * @module
  */
-import type { CommandResult } from "../commands/runner.ts";
+import type { CommandResult } from "../exec/runner.ts";
 import { visible, visibleLines, visibleWord } from "../text/visible.ts";
 
 /** How an invocation ended. */

@@ -16,10 +16,10 @@
  * @module
  */
 import { CniError } from "../../cni/errors.ts";
-import { decodeChainsawConf } from "../../cni/config.ts";
+import { decodeChainsawConf } from "../../wire/chain_conf.ts";
 import { readCniEnv } from "../../cni/env.ts";
 import { parseTraceContext } from "../../cni/trace_context.ts";
-import { isProcNetns } from "../../commands/netns_state.ts";
+import { isProcNetns } from "../../exec/netns_state.ts";
 import { addAttachment, type AddDeps } from "../../exec/add.ts";
 import type { AttachmentTarget } from "../../exec/executor.ts";
 import type { Report } from "../../report/report.ts";

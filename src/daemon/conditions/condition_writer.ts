@@ -15,9 +15,9 @@
  *   times; anything else is logged and counted ({@link ConditionWriter.counters}).
  * @module
  */
-import { ANNOTATION } from "../../commands/annotation.ts";
+import { ANNOTATION } from "../../annotation/annotation.ts";
 import { KubeApiError, type KubeClient } from "../../kube/client.ts";
-import type { CachedPod, PodCache } from "../../kube/pod_cache.ts";
+import type { CachedPod, PodCache } from "../pods/pod_cache.ts";
 import { APPLIED_CONDITION, conditionPatch, type PodCondition } from "../../kube/pod_status.ts";
 import type { Level } from "../log_format.ts";
 import { type AttachmentOutcome, nextCondition, wantedCondition } from "./pod_condition.ts";

@@ -1,9 +1,9 @@
 /** The condition writer against a scripted client and a real pod cache: which pods, when it writes, errors. */
 import { assertEquals, assertMatch } from "../../../tests/support/assert.ts";
 import { makePod } from "../../../tests/support/fake_apiserver.ts";
-import { ANNOTATION } from "../../commands/annotation.ts";
+import { ANNOTATION } from "../../annotation/annotation.ts";
 import { KubeApiError, type Pod, PodSchema } from "../../kube/client.ts";
-import { PodCache } from "../../kube/pod_cache.ts";
+import { PodCache } from "../pods/pod_cache.ts";
 import { APPLIED_CONDITION } from "../../kube/pod_status.ts";
 import { type ConditionMode, ConditionWriter } from "./condition_writer.ts";
 import type { AttachmentOutcome } from "./pod_condition.ts";

@@ -14,7 +14,7 @@
  * @module
  */
 import type { KubeClient } from "../../kube/client.ts";
-import type { PodCache } from "../../kube/pod_cache.ts";
+import type { PodCache } from "../pods/pod_cache.ts";
 import type { Report } from "../../report/report.ts";
 import type { Level } from "../log_format.ts";
 import type { MetricsRegistry } from "../metrics_registry.ts";

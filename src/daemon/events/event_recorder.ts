@@ -8,10 +8,10 @@
  * @module
  */
 import * as z from "zod/mini";
-import { KubeApiError, type KubeClient } from "./client.ts";
-import type { Report } from "../report/report.ts";
-import type { CommandResult } from "../commands/runner.ts";
-import { visible } from "../text/visible.ts";
+import { KubeApiError, type KubeClient } from "../../kube/client.ts";
+import type { Report } from "../../report/report.ts";
+import type { CommandResult } from "../../exec/runner.ts";
+import { visible } from "../../text/visible.ts";
 
 /** The part of {@link KubeClient} the recorder uses. */
 export type EventClient = Pick<KubeClient, "fetch">;
@@ -75,7 +75,7 @@ export const MAX_EVENT_MESSAGE = 1024;
  * @returns `text`, or its start and `…`.
  * @example
  * ```ts
- * import { capText } from "./events.ts";
+ * import { capText } from "./event_recorder.ts";
  * capText("abcdef", 4); // "abc…"
  * ```
  */
@@ -293,8 +293,8 @@ function excerpt(c: CommandResult): string {
  * @returns What to post, or undefined.
  * @example
  * ```ts
- * import { eventForReport } from "./events.ts";
- * declare const report: import("../report/report.ts").Report;
+ * import { eventForReport } from "./event_recorder.ts";
+ * declare const report: import("../../report/report.ts").Report;
  * eventForReport(report)?.message; // "ADD on net1 (network n): applied 1 command\n[ok] ip route: …"
  * ```
  */

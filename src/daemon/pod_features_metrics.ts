@@ -4,11 +4,11 @@
  * every scrape. Label values are fixed sets, as for the daemon's other metrics.
  * @module
  */
-import type { Counter, Gauge, MetricsRegistry } from "../daemon/metrics_registry.ts";
-import type { EventCounters } from "../kube/events.ts";
-import type { PodWatchCounters } from "../kube/pod_watch.ts";
-import type { LookupResult } from "./pod_route.ts";
-import type { PruneReason } from "./reapplier.ts";
+import type { Counter, Gauge, MetricsRegistry } from "./metrics_registry.ts";
+import type { EventCounters } from "./events/event_recorder.ts";
+import type { PodWatchCounters } from "./pods/pod_watch.ts";
+import type { LookupResult } from "./pods/pod_route.ts";
+import type { PruneReason } from "./reapply/reapplier.ts";
 
 /** Where the collected values come from; families are registered only for the features that run. */
 export interface ReapplySources {

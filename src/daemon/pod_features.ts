@@ -15,9 +15,9 @@
  * Without a node name or credentials only the attachment store runs (logged at start).
  * @module
  */
-import { createGcRoute, GC_ROUTE } from "./gc_route.ts";
-import { createAddRoute } from "../daemon/add/add_route.ts";
-import { createAttachmentRoute } from "../daemon/attachments/attachment_route.ts";
+import { createGcRoute, GC_ROUTE } from "./attachments/gc_route.ts";
+import { createAddRoute } from "./add/add_route.ts";
+import { createAttachmentRoute } from "./attachments/attachment_route.ts";
 import { CniError, ErrorCode } from "../cni/errors.ts";
 import type { FoundPod } from "../exec/add.ts";
 import { apiLookupError } from "../exec/lookup_error.ts";
@@ -25,24 +25,24 @@ import { KubeApiError } from "../kube/client.ts";
 import { DAEMON_WAIT_MS } from "../wire/pod_lookup.ts";
 import type { PodRef } from "../wire/pod_ref.ts";
 import { ROUTES } from "../wire/routes.ts";
-import { runInNetns } from "../commands/runner.ts";
-import type { ApplyInput } from "../commands/apply.ts";
-import type { DaemonContext, DaemonExtension } from "../daemon/daemon.ts";
-import type { Level } from "../daemon/log_format.ts";
+import { runInNetns } from "../exec/runner.ts";
+import type { ApplyInput } from "../exec/apply.ts";
+import type { DaemonContext, DaemonExtension } from "./daemon.ts";
+import type { Level } from "./log_format.ts";
 import { KubeClient } from "../kube/client.ts";
-import { EventRecorder } from "../kube/events.ts";
-import { PodCache } from "../kube/pod_cache.ts";
-import { PodWatcher } from "../kube/pod_watch.ts";
+import { EventRecorder } from "./events/event_recorder.ts";
+import { PodCache } from "./pods/pod_cache.ts";
+import { PodWatcher } from "./pods/pod_watch.ts";
 import { loadPolicy } from "../policy/load.ts";
 import { daemonCredentials } from "./api_credentials.ts";
-import { type Attachment, AttachmentStore } from "./attachments.ts";
-import { type NetnsState, netnsState } from "../commands/netns_state.ts";
-import { createPodRoute, POD_ROUTE } from "./pod_route.ts";
-import { Reapplier } from "./reapplier.ts";
-import { executeStep } from "./reapply_exec.ts";
-import { createReapplyMetrics } from "./reapply_metrics.ts";
-import { reportEventListener } from "./report_events.ts";
-import { startPodConditions } from "../daemon/conditions/pod_conditions.ts";
+import { type Attachment, AttachmentStore } from "./attachments/attachment_store.ts";
+import { type NetnsState, netnsState } from "../exec/netns_state.ts";
+import { createPodRoute, POD_ROUTE } from "./pods/pod_route.ts";
+import { Reapplier } from "./reapply/reapplier.ts";
+import { executeStep } from "./reapply/reapply_step.ts";
+import { createReapplyMetrics } from "./pod_features_metrics.ts";
+import { reportEventListener } from "./events/report_events.ts";
+import { startPodConditions } from "./conditions/pod_conditions.ts";
 
 /** Bound on one API request (list pages, Events); the watch sets its own. */
 const API_TIMEOUT_MS = 10_000;

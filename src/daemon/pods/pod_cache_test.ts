@@ -1,10 +1,10 @@
 /** The node-local pod cache: slim records, lookups, waiting for fresh pods, annotation-change and delete events. */
-import { assert, assertEquals } from "../../tests/support/assert.ts";
-import { makePod } from "../../tests/support/fake_apiserver.ts";
-import { type Pod, PodSchema } from "./client.ts";
+import { assert, assertEquals } from "../../../tests/support/assert.ts";
+import { makePod } from "../../../tests/support/fake_apiserver.ts";
+import { type Pod, PodSchema } from "../../kube/client.ts";
 import { type CachedPod, PodCache, slimPod } from "./pod_cache.ts";
-import { ANNOTATION } from "../commands/annotation.ts";
-import { APPLIED_CONDITION } from "./pod_status.ts";
+import { ANNOTATION } from "../../annotation/annotation.ts";
+import { APPLIED_CONDITION } from "../../kube/pod_status.ts";
 
 function pod(
   name: string,

@@ -12,11 +12,11 @@
  * Each GC is logged in one line with its count (runtimes send GC rarely: at start-up, or every few hours).
  * @module
  */
-import { readBodyCapped, type SocketRouteHandler } from "../daemon/socket_api.ts";
-import type { Attachment } from "./attachments.ts";
-import { GcRequestSchema, MAX_GC_BODY_BYTES } from "../wire/gc.ts";
-import { ROUTES } from "../wire/routes.ts";
-import { describeZodIssue } from "../text/zod_issue.ts";
+import { readBodyCapped, type SocketRouteHandler } from "../socket_api.ts";
+import type { Attachment } from "./attachment_store.ts";
+import { GcRequestSchema, MAX_GC_BODY_BYTES } from "../../wire/gc.ts";
+import { ROUTES } from "../../wire/routes.ts";
+import { describeZodIssue } from "../../text/zod_issue.ts";
 
 /** The route's path. */
 export const GC_ROUTE: string = ROUTES.gc.path;
@@ -24,7 +24,7 @@ export const GC_ROUTE: string = ROUTES.gc.path;
 export { MAX_GC_BODY_BYTES };
 
 /** A validated request. */
-export type GcRequest = import("../wire/gc.ts").GcRequest;
+export type GcRequest = import("../../wire/gc.ts").GcRequest;
 
 /** The attachments of `req.network` that are not in `req.valid` (pure). */
 export function staleAttachments(all: readonly Attachment[], req: GcRequest): Attachment[] {

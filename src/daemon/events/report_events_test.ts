@@ -1,6 +1,6 @@
-import { assertEquals } from "../../tests/support/assert.ts";
-import { sampleDel, sampleReport } from "../../tests/daemon_fixtures.ts";
-import type { EventPod, EventSpec } from "../kube/events.ts";
+import { assertEquals } from "../../../tests/support/assert.ts";
+import { sampleDel, sampleReport } from "../../../tests/daemon_fixtures.ts";
+import type { EventPod, EventSpec } from "./event_recorder.ts";
 import { reportEventListener } from "./report_events.ts";
 
 Deno.test("report events: ADD and REAPPLY executions with a pod become Events; nothing else does", () => {

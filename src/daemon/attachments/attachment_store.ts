@@ -7,11 +7,11 @@
  * @module
  */
 import * as z from "zod/mini";
-import { netnsPathProblem, normalizeNetnsPath } from "../commands/netns_path.ts";
-import { netnsState } from "../commands/netns_state.ts";
-import { atomicWriteFile, dirOf, removeStaleTemps } from "../daemon/atomic_file.ts";
-import type { AttachmentRegistration } from "../wire/attachment.ts";
-import { ON_ERROR_MODES, type OnError } from "../wire/chain_conf.ts";
+import { netnsPathProblem, normalizeNetnsPath } from "../../exec/netns_path.ts";
+import { netnsState } from "../../exec/netns_state.ts";
+import { atomicWriteFile, dirOf, removeStaleTemps } from "../atomic_file.ts";
+import type { AttachmentRegistration } from "../../wire/attachment.ts";
+import { ON_ERROR_MODES, type OnError } from "../../wire/chain_conf.ts";
 
 /** Where the daemon keeps its attachments. */
 export const DEFAULT_ATTACHMENTS_PATH = "/var/lib/chainsaw/attachments.json";

@@ -4,9 +4,9 @@
  * (the daemon evaluates each step's commands against the policy with the attachment's interface, as ADD does).
  * @module
  */
-import { ANNOTATION, AnnotationError, parseAnnotation } from "../commands/annotation.ts";
-import type { CachedPod } from "../kube/pod_cache.ts";
-import type { Attachment } from "./attachments.ts";
+import { ANNOTATION, AnnotationError, parseAnnotation } from "../../annotation/annotation.ts";
+import type { CachedPod } from "../pods/pod_cache.ts";
+import type { Attachment } from "../attachments/attachment_store.ts";
 
 /** One attachment's part of a re-apply: the commands to run, or why the new value cannot be run there. */
 export type ReapplyStep =

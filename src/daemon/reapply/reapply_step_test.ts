@@ -1,11 +1,11 @@
-import { assertEquals, assertStringIncludes } from "../../tests/support/assert.ts";
-import type { CommandResult } from "../commands/runner.ts";
-import { sampleCommand } from "../../tests/daemon_fixtures.ts";
-import type { CachedPod } from "../kube/pod_cache.ts";
-import { effectivePolicy } from "../policy/load.ts";
-import { PolicyError } from "../policy/rules.ts";
-import type { Attachment } from "./attachments.ts";
-import { executeStep, REAPPLY_VERB, type ReapplyExecDeps } from "./reapply_exec.ts";
+import { assertEquals, assertStringIncludes } from "../../../tests/support/assert.ts";
+import type { CommandResult } from "../../exec/runner.ts";
+import { sampleCommand } from "../../../tests/daemon_fixtures.ts";
+import type { CachedPod } from "../pods/pod_cache.ts";
+import { effectivePolicy } from "../../policy/load.ts";
+import { PolicyError } from "../../policy/rules.ts";
+import type { Attachment } from "../attachments/attachment_store.ts";
+import { executeStep, REAPPLY_VERB, type ReapplyExecDeps } from "./reapply_step.ts";
 
 const POD: CachedPod = {
   namespace: "default",

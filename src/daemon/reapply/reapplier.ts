@@ -10,13 +10,13 @@
  * whatever the verdict, then the state file is saved.
  * @module
  */
-import { ANNOTATION } from "../commands/annotation.ts";
-import type { Logger } from "../daemon/daemon.ts";
-import type { CachedPod, PodCache } from "../kube/pod_cache.ts";
-import type { Report } from "../report/report.ts";
-import type { AttachmentForget, AttachmentRegistration } from "../wire/attachment.ts";
-import type { Attachment, AttachmentStore } from "./attachments.ts";
-import { isProcNetns, type NetnsState } from "../commands/netns_state.ts";
+import { ANNOTATION } from "../../annotation/annotation.ts";
+import type { Logger } from "../daemon.ts";
+import type { CachedPod, PodCache } from "../pods/pod_cache.ts";
+import type { Report } from "../../report/report.ts";
+import type { AttachmentForget, AttachmentRegistration } from "../../wire/attachment.ts";
+import type { Attachment, AttachmentStore } from "../attachments/attachment_store.ts";
+import { isProcNetns, type NetnsState } from "../../exec/netns_state.ts";
 import { attachmentOf, planReapply, type ReapplyStep } from "./plan.ts";
 
 /** Why attachments were forgotten without a DEL, for `chainsaw_attachments_pruned_total{reason}`. */

@@ -5,12 +5,12 @@
  * the attachment's netns. The outcome is a `REAPPLY` report shaped like an ADD report.
  * @module
  */
-import { netnsPathProblem } from "../commands/netns_path.ts";
-import { isProcNetns } from "../commands/netns_state.ts";
-import { stalePod } from "../exec/add.ts";
-import { type AttachmentTarget, type ExecutorDeps, refusal, runOnAttachment } from "../exec/executor.ts";
-import type { CachedPod } from "../kube/pod_cache.ts";
-import type { Report } from "../report/report.ts";
+import { netnsPathProblem } from "../../exec/netns_path.ts";
+import { isProcNetns } from "../../exec/netns_state.ts";
+import { stalePod } from "../../exec/add.ts";
+import { type AttachmentTarget, type ExecutorDeps, refusal, runOnAttachment } from "../../exec/executor.ts";
+import type { CachedPod } from "../pods/pod_cache.ts";
+import type { Report } from "../../report/report.ts";
 import type { ReapplyStep } from "./plan.ts";
 
 /** The report verb of a daemon re-apply. */

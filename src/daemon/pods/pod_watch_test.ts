@@ -1,8 +1,8 @@
 /** The node pod watch against the fake API server (real watch streams) and a scripted client. */
-import { assert, assertEquals } from "../../tests/support/assert.ts";
-import { type FakeApiServer, makePod, startFakeApiServer } from "../../tests/support/fake_apiserver.ts";
-import { KubeApiError, KubeClient, type RequestOptions } from "./client.ts";
-import { parseKubeconfig } from "./kubeconfig.ts";
+import { assert, assertEquals } from "../../../tests/support/assert.ts";
+import { type FakeApiServer, makePod, startFakeApiServer } from "../../../tests/support/fake_apiserver.ts";
+import { KubeApiError, KubeClient, type RequestOptions } from "../../kube/client.ts";
+import { parseKubeconfig } from "../../kube/kubeconfig.ts";
 import { PodCache } from "./pod_cache.ts";
 import {
   abortableSleep,
@@ -12,7 +12,7 @@ import {
   PodWatcher,
   type PodWatcherOptions,
 } from "./pod_watch.ts";
-import { ANNOTATION } from "../commands/annotation.ts";
+import { ANNOTATION } from "../../annotation/annotation.ts";
 
 async function eventually(cond: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
   const deadline = Date.now() + timeoutMs;

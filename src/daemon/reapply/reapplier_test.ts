@@ -1,11 +1,11 @@
-import { assertEquals, assertStringIncludes } from "../../tests/support/assert.ts";
-import { ANNOTATION } from "../commands/annotation.ts";
-import type { Pod } from "../kube/client.ts";
-import { type CachedPod, PodCache } from "../kube/pod_cache.ts";
-import type { Report } from "../report/report.ts";
-import { sampleReport } from "../../tests/daemon_fixtures.ts";
-import { AttachmentStore } from "./attachments.ts";
-import type { NetnsState } from "../commands/netns_state.ts";
+import { assertEquals, assertStringIncludes } from "../../../tests/support/assert.ts";
+import { ANNOTATION } from "../../annotation/annotation.ts";
+import type { Pod } from "../../kube/client.ts";
+import { type CachedPod, PodCache } from "../pods/pod_cache.ts";
+import type { Report } from "../../report/report.ts";
+import { sampleReport } from "../../../tests/daemon_fixtures.ts";
+import { AttachmentStore } from "../attachments/attachment_store.ts";
+import type { NetnsState } from "../../exec/netns_state.ts";
 import type { ReapplyStep } from "./plan.ts";
 import { Reapplier } from "./reapplier.ts";
 

@@ -4,9 +4,9 @@
  * background. Posting never blocks or fails the report's intake: the recorder counts and logs its errors.
  * @module
  */
-import { eventForReport, type EventRecorder } from "../kube/events.ts";
-import type { Report } from "../report/report.ts";
-import { REAPPLY_VERB } from "./reapply_exec.ts";
+import { eventForReport, type EventRecorder } from "./event_recorder.ts";
+import type { Report } from "../../report/report.ts";
+import { REAPPLY_VERB } from "../reapply/reapply_step.ts";
 
 /** The verbs whose reports are executions. */
 export const EVENT_VERBS: readonly string[] = ["ADD", REAPPLY_VERB];

@@ -1,5 +1,5 @@
-import { assertEquals, assertStringIncludes } from "../../tests/support/assert.ts";
-import type { Attachment } from "./attachments.ts";
+import { assertEquals, assertStringIncludes } from "../../../tests/support/assert.ts";
+import type { Attachment } from "./attachment_store.ts";
 import { createGcRoute, gcLogLine, LOGGED_NAMES, MAX_GC_BODY_BYTES, staleAttachments } from "./gc_route.ts";
 
 const att = (containerId: string, ifname = "net1", network = "net-a"): Attachment => ({

@@ -1,9 +1,9 @@
 /** The attachment store: ADD/DEL bookkeeping, atomic 0600 state file, corrupt files, netns pruning. */
-import { assertEquals, assertStringIncludes } from "../../tests/support/assert.ts";
-import type { Report } from "../report/report.ts";
-import { sampleReport } from "../../tests/daemon_fixtures.ts";
-import { AttachmentStore } from "./attachments.ts";
-import { removeStaleTemps } from "../daemon/atomic_file.ts";
+import { assertEquals, assertStringIncludes } from "../../../tests/support/assert.ts";
+import type { Report } from "../../report/report.ts";
+import { sampleReport } from "../../../tests/daemon_fixtures.ts";
+import { AttachmentStore } from "./attachment_store.ts";
+import { removeStaleTemps } from "../atomic_file.ts";
 
 const pathExists = (p: string): Promise<boolean> => Deno.lstat(p).then(() => true, () => false);
 

@@ -1,12 +1,12 @@
 /** Kubernetes Events for executions against the fake API server: fields, kubelet-style counting, failures. */
-import { assert, assertEquals, assertStringIncludes } from "../../tests/support/assert.ts";
+import { assert, assertEquals, assertStringIncludes } from "../../../tests/support/assert.ts";
 import {
   type FakeApiServer,
   type KubeEvent,
   startFakeApiServer,
-} from "../../tests/support/fake_apiserver.ts";
-import { KubeClient } from "./client.ts";
-import { parseKubeconfig } from "./kubeconfig.ts";
+} from "../../../tests/support/fake_apiserver.ts";
+import { KubeClient } from "../../kube/client.ts";
+import { parseKubeconfig } from "../../kube/kubeconfig.ts";
 import {
   capText,
   eventForReport,
@@ -14,11 +14,11 @@ import {
   EventRecorder,
   type EventRecorderOptions,
   MAX_EVENT_MESSAGE,
-} from "./events.ts";
-import type { Report } from "../report/report.ts";
-import { sampleReport } from "../../tests/daemon_fixtures.ts";
-import { ALL_HOSTILE, assertNoRawControl, HOSTILE, HOSTILE_OUTPUT } from "../../tests/support/hostile.ts";
-import type { CommandResult } from "../commands/runner.ts";
+} from "./event_recorder.ts";
+import type { Report } from "../../report/report.ts";
+import { sampleReport } from "../../../tests/daemon_fixtures.ts";
+import { ALL_HOSTILE, assertNoRawControl, HOSTILE, HOSTILE_OUTPUT } from "../../../tests/support/hostile.ts";
+import type { CommandResult } from "../../exec/runner.ts";
 
 const POD = { namespace: "ns", name: "web-0", uid: "uid-1" };
 const APPLIED = {

@@ -1,8 +1,8 @@
 /** Re-apply planning: per attachment, once per distinct value, object form by network, nothing when deleted. */
-import { assertEquals, assertStringIncludes } from "../../tests/support/assert.ts";
-import { ANNOTATION } from "../commands/annotation.ts";
-import type { CachedPod } from "../kube/pod_cache.ts";
-import type { Attachment } from "./attachments.ts";
+import { assertEquals, assertStringIncludes } from "../../../tests/support/assert.ts";
+import { ANNOTATION } from "../../annotation/annotation.ts";
+import type { CachedPod } from "../pods/pod_cache.ts";
+import type { Attachment } from "../attachments/attachment_store.ts";
 import { attachmentOf, planReapply, planReconcile, type ReapplyStep } from "./plan.ts";
 
 const pod = (extra: Partial<CachedPod> = {}): CachedPod => ({

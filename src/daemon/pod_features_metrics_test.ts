@@ -1,8 +1,8 @@
 import { assertEquals } from "../../tests/support/assert.ts";
-import { MetricsRegistry, sampleValue } from "../daemon/metrics_registry.ts";
-import type { EventCounters } from "../kube/events.ts";
-import type { PodWatchCounters } from "../kube/pod_watch.ts";
-import { createReapplyMetrics } from "./reapply_metrics.ts";
+import { MetricsRegistry, sampleValue } from "./metrics_registry.ts";
+import type { EventCounters } from "./events/event_recorder.ts";
+import type { PodWatchCounters } from "./pods/pod_watch.ts";
+import { createReapplyMetrics } from "./pod_features_metrics.ts";
 
 Deno.test("reapply metrics: lookups, sources, prunes and writes; watch and event counters follow their sources", () => {
   const registry = new MetricsRegistry();

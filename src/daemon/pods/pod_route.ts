@@ -12,10 +12,10 @@
  * (capped at {@link MAX_WAIT_MS}) for the pod with UID `U`. Anything but 200 sends the plugin to the API server.
  * @module
  */
-import type { CachedPod, PodCache } from "../kube/pod_cache.ts";
-import type { SocketRouteHandler } from "../daemon/socket_api.ts";
-import { MAX_WAIT_MS, type PodAnswer } from "../wire/pod_lookup.ts";
-import { ROUTES } from "../wire/routes.ts";
+import type { CachedPod, PodCache } from "./pod_cache.ts";
+import type { SocketRouteHandler } from "../socket_api.ts";
+import { MAX_WAIT_MS, type PodAnswer } from "../../wire/pod_lookup.ts";
+import { ROUTES } from "../../wire/routes.ts";
 
 /** The route's path prefix. */
 export const POD_ROUTE: string = ROUTES.pods.path;

@@ -19,7 +19,7 @@
  * @module
  */
 import * as z from "zod/mini";
-import { KubeApiError, type KubeClient, type Pod, PodSchema } from "./client.ts";
+import { KubeApiError, type KubeClient, type Pod, PodSchema } from "../../kube/client.ts";
 
 /** The watch event types that carry a pod. */
 export type PodEventType = "ADDED" | "MODIFIED" | "DELETED";

@@ -7,10 +7,15 @@
  * Wiring: `new PodWatcher({ …, onList: (pods) => cache.replace(pods), onEvent: (t, pod) => cache.apply(t, pod) })`.
  * @module
  */
-import { ANNOTATION } from "../commands/annotation.ts";
-import type { Pod } from "./client.ts";
+import { ANNOTATION } from "../../annotation/annotation.ts";
+import type { Pod } from "../../kube/client.ts";
 import type { PodEventType } from "./pod_watch.ts";
-import { APPLIED_CONDITION, type PodCondition, podConditions, readinessGates } from "./pod_status.ts";
+import {
+  APPLIED_CONDITION,
+  type PodCondition,
+  podConditions,
+  readinessGates,
+} from "../../kube/pod_status.ts";
 
 /** What the cache keeps of one pod. */
 export interface CachedPod {

@@ -6,13 +6,13 @@
 import { assert, assertEquals, assertStringIncludes } from "../../tests/support/assert.ts";
 import { sampleReport } from "../../tests/daemon_fixtures.ts";
 import { makePod, startFakeApiServer } from "../../tests/support/fake_apiserver.ts";
-import { ANNOTATION } from "../commands/annotation.ts";
-import type { CommandResult } from "../commands/runner.ts";
-import { type DaemonIo, runDaemon } from "../daemon/daemon.ts";
-import { DAEMON_DEFAULTS } from "../daemon/defaults.ts";
-import { sampleValue } from "../daemon/metrics_registry.ts";
-import { type DaemonOptions, decodeDaemonOptions } from "../daemon/options.ts";
-import { reapplyExtension } from "./daemon_extension.ts";
+import { ANNOTATION } from "../annotation/annotation.ts";
+import type { CommandResult } from "../exec/runner.ts";
+import { type DaemonIo, runDaemon } from "./daemon.ts";
+import { DAEMON_DEFAULTS } from "./defaults.ts";
+import { sampleValue } from "./metrics_registry.ts";
+import { type DaemonOptions, decodeDaemonOptions } from "./options.ts";
+import { reapplyExtension } from "./pod_features.ts";
 
 function sink(): { write(p: Uint8Array): Promise<number>; text(): string } {
   let text = "";

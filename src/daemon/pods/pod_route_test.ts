@@ -1,7 +1,7 @@
-import { assertEquals, assertStringIncludes } from "../../tests/support/assert.ts";
-import { ANNOTATION } from "../commands/annotation.ts";
-import type { Pod } from "../kube/client.ts";
-import { PodCache } from "../kube/pod_cache.ts";
+import { assertEquals, assertStringIncludes } from "../../../tests/support/assert.ts";
+import { ANNOTATION } from "../../annotation/annotation.ts";
+import type { Pod } from "../../kube/client.ts";
+import { PodCache } from "./pod_cache.ts";
 import { createPodRoute, MAX_WAIT_MS, parseLookup, type PodLookup } from "./pod_route.ts";
 
 function pod(name: string, uid: string, annotations: Record<string, string> = {}): Pod {
