@@ -8,6 +8,7 @@
  *   `{"net-a": ["ip route"], "*": "ip addr"}`
  * @module
  */
+import { describeZodIssue } from "../text/zod_issue.ts";
 import * as z from "zod/mini";
 
 export { ANNOTATION } from "./annotation_key.ts";
@@ -23,12 +24,6 @@ export class AnnotationError extends Error {
 
 const CommandList = z.union([z.string(), z.array(z.string())]);
 const ByNetwork = z.record(z.string(), CommandList);
-
-function describeIssue(error: z.core.$ZodError): string {
-  const issue = error.issues[0];
-  const where = issue.path.length ? ` at ${issue.path.map(String).join(".")}` : "";
-  return `${issue.message}${where}`;
-}
 
 /**
  * Returns the command strings the annotation value asks for on the network `network`, trimmed, in order.
@@ -51,7 +46,7 @@ export function parseAnnotation(value: string | undefined, network: string): str
       if (!byNet.success) {
         throw new AnnotationError(
           `annotation ${ANNOTATION} must map network names to a command or a list of commands: ${
-            describeIssue(byNet.error)
+            describeZodIssue(byNet.error)
           }`,
         );
       }
@@ -62,7 +57,7 @@ export function parseAnnotation(value: string | undefined, network: string): str
       const parsed = CommandList.safeParse(data);
       if (!parsed.success) {
         throw new AnnotationError(
-          `annotation ${ANNOTATION} must be a JSON list of strings: ${describeIssue(parsed.error)}`,
+          `annotation ${ANNOTATION} must be a JSON list of strings: ${describeZodIssue(parsed.error)}`,
         );
       }
       list = parsed.data;

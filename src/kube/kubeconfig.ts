@@ -3,6 +3,7 @@
  * token file, client certificate and key; inline data or files), JSON or YAML, plus in-cluster credentials.
  * @module
  */
+import { describeZodIssue } from "../text/zod_issue.ts";
 import * as z from "zod/mini";
 
 /** Everything needed to talk to the API server. */
@@ -91,10 +92,7 @@ export async function parseKubeconfig(text: string, path: string): Promise<Crede
   }
   const r = KubeconfigSchema.safeParse(data);
   if (!r.success) {
-    const i = r.error.issues[0];
-    throw new KubeconfigError(
-      `kubeconfig ${path}: ${i.path.map(String).join(".") || "(root)"}: ${i.message}`,
-    );
+    throw new KubeconfigError(`kubeconfig ${path}: ${describeZodIssue(r.error)}`);
   }
   const cfg = r.data;
   const dir = path.includes("/") ? path.slice(0, path.lastIndexOf("/")) || "/" : ".";

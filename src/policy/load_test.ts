@@ -57,11 +57,11 @@ Deno.test("errors name the source", () => {
   );
   throws(
     () => effectivePolicy({ deny: [42] }, undefined, { node: "/n/policy.json" }),
-    /\/n\/policy.json: invalid policy at deny.0/,
+    /\/n\/policy.json: invalid policy: deny\[0\]: /,
   );
   throws(
     () => effectivePolicy(undefined, { limits: { maxCommands: -1 } }),
-    /chain config key "policy": invalid policy at limits.maxCommands/,
+    /chain config key "policy": invalid policy: limits.maxCommands: /,
   );
 });
 

@@ -16,6 +16,7 @@
  * like iproute2 (octal address parts, unknown table names, `ifN` interface indexes) counts as matching.
  * @module
  */
+import { describeZodIssue } from "../text/zod_issue.ts";
 import * as z from "zod/mini";
 import {
   keywordNames,
@@ -173,9 +174,7 @@ export type PolicyDocument = z.infer<typeof PolicyDocument>;
 export function parsePolicyDocument(doc: unknown, source: string): PolicyDocument {
   const r = PolicyDocument.safeParse(doc);
   if (r.success) return r.data;
-  const issue = r.error.issues[0];
-  const where = issue.path.length ? ` at ${issue.path.map(String).join(".")}` : "";
-  throw new PolicyError(`${source}: invalid policy${where}: ${issue.message}`);
+  throw new PolicyError(`${source}: invalid policy: ${describeZodIssue(r.error)}`);
 }
 
 /**

@@ -145,9 +145,15 @@ Deno.test("policy documents are validated strictly", () => {
     limits: { maxCommands: 4 },
   });
   throws(() => parsePolicyDocument({ alow: [] }, "/x/policy.json"), /\/x\/policy.json: invalid policy/);
-  throws(() => parsePolicyDocument({ limits: { maxCommands: 0 } }, "f"), /at limits.maxCommands/);
-  throws(() => parsePolicyDocument({ limits: { commandTimeoutMs: 1e9 } }, "f"), /at limits.commandTimeoutMs/);
-  throws(() => parsePolicyDocument({ allow: "route show" }, "f"), /at allow/);
+  throws(
+    () => parsePolicyDocument({ limits: { maxCommands: 0 } }, "f"),
+    /invalid policy: limits.maxCommands: /,
+  );
+  throws(
+    () => parsePolicyDocument({ limits: { commandTimeoutMs: 1e9 } }, "f"),
+    /invalid policy: limits.commandTimeoutMs: /,
+  );
+  throws(() => parsePolicyDocument({ allow: "route show" }, "f"), /invalid policy: allow: /);
   throws(() => parsePolicyDocument([], "f"), /invalid policy/);
 });
 

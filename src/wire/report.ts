@@ -4,6 +4,7 @@
  * exactly a Report.
  * @module
  */
+import { describeZodIssue } from "../text/zod_issue.ts";
 import * as z from "zod/mini";
 import type { Report } from "../report/report.ts";
 
@@ -25,6 +26,16 @@ export const CommandResultSchema = z.object({
   truncated: z.boolean(),
 });
 
+/** What a rollback did (`onError: "rollback"`). */
+export const RollbackSchema = z.union([
+  z.object({ restored: z.literal(true), durationMs: z.number().check(z.gte(0)) }),
+  z.object({
+    restored: z.literal(false),
+    durationMs: z.number().check(z.gte(0)),
+    failures: z.array(shortText).check(z.maxLength(64)),
+  }),
+]);
+
 /** A report, as the plugin sends it. */
 export const ReportSchema = z.object({
   v: z.literal(1),
@@ -43,6 +54,7 @@ export const ReportSchema = z.object({
   commands: z.array(CommandResultSchema),
   verdict: z.enum(["applied", "failed", "rejected", "nothing", "error"]),
   error: z.optional(z.object({ code: z.int(), msg: z.string() })),
+  rollback: z.optional(RollbackSchema),
   durationMs: z.number().check(z.gte(0)),
 });
 
@@ -68,8 +80,7 @@ export function decodeReport(text: string): Report {
   }
   const r = ReportSchema.safeParse(data);
   if (!r.success) {
-    const i = r.error.issues[0];
-    throw new ReportDecodeError(`${i.path.map(String).join(".") || "(root)"}: ${i.message}`);
+    throw new ReportDecodeError(describeZodIssue(r.error));
   }
   return r.data;
 }

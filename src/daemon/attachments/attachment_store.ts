@@ -6,6 +6,7 @@
  * Mutations are in memory; call {@link AttachmentStore.save} after them (saves are serialised).
  * @module
  */
+import { describeZodIssue } from "../../text/zod_issue.ts";
 import * as z from "zod/mini";
 import { netnsPathProblem, normalizeNetnsPath } from "../../exec/netns_path.ts";
 import { netnsState } from "../../exec/netns_state.ts";
@@ -129,10 +130,10 @@ export class AttachmentStore {
     }
     const r = FileSchema.safeParse(data);
     if (!r.success) {
-      const i = r.error.issues[0];
-      const where = i.path.map(String).join(".") || "(root)";
       store.#log(
-        `attachments: ${path} is not a version ${ATTACHMENTS_FILE_VERSION} state file (${where}: ${i.message}); starting empty`,
+        `attachments: ${path} is not a version ${ATTACHMENTS_FILE_VERSION} state file (${
+          describeZodIssue(r.error)
+        }); starting empty`,
       );
       return store;
     }
