@@ -38,6 +38,10 @@ export function buildProgram(setExit: (code: number) => void): Command {
       "--policy <file>",
       "policy file (JSON or YAML); default: the node policy, else the built-in default",
     )
+    .option(
+      "--chain-policy <file>",
+      "a chain `policy` document (JSON or YAML) that narrows the node policy, as a NetworkAttachmentDefinition's would",
+    )
     .option("--ifname <name>", "the attachment's interface name (CURRENT_INTERFACE)", "net1")
     .option("--pod-interface <name>", "another interface of the pod (repeatable)", collect, [] as string[])
     .option("--namespace <ns>", "the pod's namespace, for namespace scoping")
@@ -46,6 +50,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
       setExit(
         await policyCheck({
           policyFile: opts.policy as string | undefined,
+          chainFile: opts.chainPolicy as string | undefined,
           ifname: opts.ifname as string,
           podInterfaces: opts.podInterface as string[],
           namespace: opts.namespace as string | undefined,

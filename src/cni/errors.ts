@@ -27,7 +27,7 @@ export const ErrorCode = {
   CommandFailed: 100,
   /** An annotated command was rejected by policy or could not be parsed; nothing ran. */
   CommandRejected: 101,
-  /** The pod could not be looked up (not found, unauthorized, UID mismatch) or its annotation is malformed. */
+  /** The pod could not be looked up (not found, unauthorized) or is stale (its UID differs or is missing). */
   PodLookupFailed: 102,
   /** An unexpected internal error. */
   Internal: 999,

@@ -13,12 +13,6 @@ export type ReapplyStep =
   | { attachment: Attachment; value: string; commands: string[] }
   | { attachment: Attachment; value: string; error: string };
 
-/** Limits applied while planning. */
-export interface PlanOptions {
-  /** Values longer than this many UTF-8 bytes are an error step (the policy's `limits.maxAnnotationBytes`). */
-  maxAnnotationBytes?: number;
-}
-
 /** Phases in which a pod's network namespaces still live. */
 const LIVE_PHASES = new Set(["", "Pending", "Running", "Unknown"]);
 
@@ -46,33 +40,22 @@ export function attachmentOf(pod: CachedPod, a: Attachment): boolean {
  * attachment the baseline is its `applied` value (or `oldValue` when that is unknown): an attachment is skipped
  * when the new value equals the baseline, or when both resolve to the same commands for its network (an object
  * annotation whose entry for another network changed), or when the new value has no commands for its network.
- * A value that cannot be parsed (or is over the size limit) gives an error step per attachment, to be reported
- * as rejected.
+ * A value that cannot be parsed gives an error step per attachment, to be reported as rejected (the size limit
+ * is the policy's, checked by the executor).
  */
 export function planReapply(
   pod: CachedPod,
   attachments: readonly Attachment[],
   oldValue: string | undefined,
   newValue: string | undefined,
-  opts: PlanOptions = {},
 ): ReapplyStep[] {
   if (newValue === undefined || newValue.trim() === "") return [];
   if (pod.deletionTimestamp || !LIVE_PHASES.has(pod.phase)) return [];
   const steps: ReapplyStep[] = [];
-  const tooBig = opts.maxAnnotationBytes !== undefined &&
-    new TextEncoder().encode(newValue).length > opts.maxAnnotationBytes;
   for (const attachment of attachments) {
     if (!attachmentOf(pod, attachment)) continue;
     const baseline = attachment.applied ?? oldValue;
     if (newValue === baseline) continue;
-    if (tooBig) {
-      steps.push({
-        attachment,
-        value: newValue,
-        error: `annotation is larger than the limit of ${opts.maxAnnotationBytes} bytes`,
-      });
-      continue;
-    }
     let commands: string[];
     try {
       commands = parseAnnotation(newValue, attachment.network);
@@ -85,26 +68,6 @@ export function planReapply(
     const before = tryParse(baseline, attachment.network);
     if (before !== undefined && sameList(before, commands)) continue;
     steps.push({ attachment, value: newValue, commands });
-  }
-  return steps;
-}
-
-/**
- * Plans the catch-up after a daemon restart, once the cache is synced: for every attachment whose `applied`
- * value is known, re-applies the cached pod's current annotation when it differs (a change made while the daemon
- * was down). Attachments with an unknown `applied` value, or whose pod is not cached, are left alone.
- */
-export function planReconcile(
-  pods: readonly CachedPod[],
-  attachments: readonly Attachment[],
-  opts: PlanOptions = {},
-): ReapplyStep[] {
-  const steps: ReapplyStep[] = [];
-  for (const a of attachments) {
-    if (a.applied === undefined) continue;
-    const pod = pods.find((p) => attachmentOf(p, a));
-    if (!pod) continue;
-    steps.push(...planReapply(pod, [a], a.applied, pod.annotations[ANNOTATION], opts));
   }
   return steps;
 }

@@ -3,7 +3,7 @@ import { assertEquals, assertStringIncludes } from "../../../tests/support/asser
 import { ANNOTATION } from "../../annotation/annotation.ts";
 import type { CachedPod } from "../pods/pod_cache.ts";
 import type { Attachment } from "../attachments/attachment_store.ts";
-import { attachmentOf, planReapply, planReconcile, type ReapplyStep } from "./plan.ts";
+import { attachmentOf, planReapply, type ReapplyStep } from "./plan.ts";
 
 const pod = (extra: Partial<CachedPod> = {}): CachedPod => ({
   namespace: "ns",
@@ -81,32 +81,15 @@ Deno.test("plan: object form keyed by network name with '*'; unchanged entries a
   assertEquals(planReapply(pod(), [att("net1", "z")], undefined, JSON.stringify({ a: "ip r" })), []);
 });
 
-Deno.test("plan: an unparsable or oversized value gives an error step per attachment", () => {
+Deno.test("plan: an unparsable value gives an error step per attachment", () => {
   const atts = [att("net1", "a"), att("net2", "b")];
   const bad = summary(planReapply(pod(), atts, "ip r", '["ip r", 3]'));
   assertEquals(bad.length, 2);
   assertStringIncludes(bad[0], `net1: error annotation ${ANNOTATION} must be a JSON list of strings`);
-  const big = planReapply(pod(), atts, "ip r", "ip " + "a".repeat(100), { maxAnnotationBytes: 50 });
-  assertEquals(summary(big)[1], "net2: error annotation is larger than the limit of 50 bytes");
 });
 
 Deno.test("plan: attachments without a pod UID match by namespace and name", () => {
   assertEquals(attachmentOf(pod(), att("x", "a", { podUid: "" })), true);
   assertEquals(attachmentOf(pod(), att("x", "a", { podUid: "", name: "q" })), false);
   assertEquals(attachmentOf(pod({ uid: "u2" }), att("x", "a")), false);
-});
-
-Deno.test("planReconcile: after a restart, re-apply values changed while the daemon was down", () => {
-  const pods = [
-    pod({ annotations: { [ANNOTATION]: "ip r" } }),
-    pod({ name: "q", uid: "u2", annotations: {} }),
-  ];
-  const atts = [
-    att("net1", "a", { applied: "ip a" }), // changed while down: run
-    att("net2", "a", { applied: "ip r" }), // unchanged
-    att("net3", "a"), // unknown baseline: left alone
-    att("eth0", "a", { podUid: "u2", name: "q", applied: "ip a" }), // annotation deleted: nothing
-    att("eth1", "a", { podUid: "gone", applied: "ip a" }), // pod not cached
-  ];
-  assertEquals(summary(planReconcile(pods, atts)), ["net1: ip r"]);
 });
