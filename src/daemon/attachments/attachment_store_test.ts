@@ -1,23 +1,25 @@
 /** The attachment store: ADD/DEL bookkeeping, atomic 0600 state file, corrupt files, netns pruning. */
 import { assertEquals, assertStringIncludes } from "../../../tests/support/assert.ts";
-import type { Report } from "../../report/report.ts";
-import { sampleReport } from "../../../tests/daemon_fixtures.ts";
+import type { AttachmentRegistration } from "../../wire/attachment.ts";
 import { AttachmentStore } from "./attachment_store.ts";
 import { removeStaleTemps } from "../atomic_file.ts";
 
 const pathExists = (p: string): Promise<boolean> => Deno.lstat(p).then(() => true, () => false);
 
-function report(extra: Partial<Report> = {}): Report {
-  return sampleReport({
+/** A registration as the plugin or the daemon's ADD route sends it (`applied` only when given). */
+function reg(extra: Partial<AttachmentRegistration> = {}, applied?: string): AttachmentRegistration {
+  const r: AttachmentRegistration = {
     pod: { namespace: "ns", name: "p", uid: "u1" },
     containerId: "c1",
     netns: "/var/run/netns/cni-1",
+    ifname: "net1",
     network: "a",
-    source: "daemon",
-    detected: [],
-    commands: [],
+    podInterfaces: [],
+    onError: "fail",
     ...extra,
-  });
+  };
+  if (applied !== undefined) r.applied = applied;
+  return r;
 }
 
 async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
@@ -29,14 +31,14 @@ async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
   }
 }
 
-Deno.test("attachments: add from ADD reports only, keyed by container and interface; remove on DEL", async () => {
+Deno.test("attachments: add from registrations, keyed by container and interface; remove on forget", async () => {
   await withDir(async (dir) => {
     const store = await AttachmentStore.load(`${dir}/none.json`);
     assertEquals(store.size, 0);
-    assertEquals(store.add(report({ verb: "DEL" })), undefined);
-    assertEquals(store.add(report({ pod: undefined })), undefined);
-    assertEquals(store.add(report({ netns: "" })), undefined);
-    assertEquals(store.add(report(), "ip r"), {
+    assertEquals(store.add(reg({ netns: "" })), undefined);
+    assertEquals(store.add(reg({ containerId: "" })), undefined);
+    assertEquals(store.size, 0);
+    assertEquals(store.add(reg({}, "ip r")), {
       containerId: "c1",
       netns: "/var/run/netns/cni-1",
       ifname: "net1",
@@ -44,11 +46,13 @@ Deno.test("attachments: add from ADD reports only, keyed by container and interf
       podUid: "u1",
       namespace: "ns",
       name: "p",
+      podInterfaces: [],
+      onError: "fail",
       applied: "ip r",
     });
-    store.add(report({ ifname: "net2", network: "b" }));
-    store.add(report({ ifname: "net1", netns: "/var/run/netns/cni-1b" })); // replaces
-    store.add(report({ containerId: "c2", pod: { namespace: "ns", name: "q", uid: "u2" } }));
+    store.add(reg({ ifname: "net2", network: "b" }));
+    store.add(reg({ ifname: "net1", netns: "/var/run/netns/cni-1b" })); // replaces
+    store.add(reg({ containerId: "c2", pod: { namespace: "ns", name: "q", uid: "u2" } }));
     assertEquals(store.size, 3);
     assertEquals(store.forPod("u1").map((a) => `${a.ifname} ${a.netns} ${a.applied}`), [
       "net1 /var/run/netns/cni-1b undefined",
@@ -70,8 +74,8 @@ Deno.test("attachments: saved atomically with mode 0600 and a version, reloaded 
   await withDir(async (dir) => {
     const path = `${dir}/state/attachments.json`; // the directory is created
     const store = await AttachmentStore.load(path);
-    store.add(report());
-    store.add(report({ containerId: "c2", ifname: "eth0", pod: { namespace: "ns", name: "q", uid: "u2" } }));
+    store.add(reg());
+    store.add(reg({ containerId: "c2", ifname: "eth0", pod: { namespace: "ns", name: "q", uid: "u2" } }));
     assertEquals(store.markApplied("c1", "net1", '["ip r"]'), true);
     assertEquals(store.markApplied("c9", "net1", "x"), false);
     await Promise.all([store.save(), store.save(), store.save()]);
@@ -93,8 +97,8 @@ Deno.test("attachments: a corrupt, foreign or unknown-version file is logged and
       const [text, expect] of [
         ["{not json", "not valid JSON"],
         ['{"version": 2, "attachments": []}', "version"],
-        ['{"version": 1, "attachments": [{"containerId": 3}]}', "attachments.0"],
-        ["[]", "(root)"],
+        ['{"version": 1, "attachments": [{"containerId": 3}]}', "(attachments[0].containerId: "],
+        ["[]", "state file (Invalid input"], // a root issue: the message alone (src/text/zod_issue.ts),
       ]
     ) {
       await Deno.writeTextFile(path, text);
@@ -104,7 +108,7 @@ Deno.test("attachments: a corrupt, foreign or unknown-version file is logged and
       assertEquals(logs.length, 1, text);
       assertStringIncludes(logs[0], expect);
       assertStringIncludes(logs[0], path);
-      store.add(report());
+      store.add(reg());
       await store.save(); // the next save replaces the bad file
       assertEquals((await AttachmentStore.load(path)).size, 1);
     }
@@ -115,8 +119,8 @@ Deno.test("attachments: entries whose netns is gone are pruned", async () => {
   await withDir(async (dir) => {
     await Deno.writeTextFile(`${dir}/ns1`, "");
     const store = new AttachmentStore(`${dir}/a.json`);
-    store.add(report({ netns: `${dir}/ns1` }));
-    store.add(report({ containerId: "c2", netns: `${dir}/ns2` }));
+    store.add(reg({ netns: `${dir}/ns1` }));
+    store.add(reg({ containerId: "c2", netns: `${dir}/ns2` }));
     const gone = await store.pruneMissingNetns();
     assertEquals(gone.map((a) => a.containerId), ["c2"]);
     assertEquals(store.all().map((a) => a.containerId), ["c1"]);
@@ -131,19 +135,31 @@ Deno.test("attachments: entries whose netns is gone are pruned", async () => {
   });
 });
 
-Deno.test("attachments: the ADD's pod interfaces, chain policy and onError are kept and survive a reload", async () => {
+Deno.test("attachments: the ADD's pod interfaces, chain policy, onError and binaries are kept and survive a reload", async () => {
   await withDir(async (dir) => {
     const path = `${dir}/state/attachments.json`;
     const store = await AttachmentStore.load(path);
     const policy = { allow: ["route add|del dev=@current"], limits: { maxCommands: 2 } };
     const a = store.add(
-      report({ podInterfaces: ["eth0", "net1"], chainPolicy: policy, onError: "continue" }),
-      "",
+      reg({
+        podInterfaces: ["eth0", "net1"],
+        chainPolicy: policy,
+        onError: "continue",
+        ipPath: "/usr/sbin/ip",
+        nsenterPath: "/usr/bin/nsenter",
+      }, ""),
     );
     assertEquals(a?.podInterfaces, ["eth0", "net1"]);
     assertEquals(a?.chainPolicy, policy);
     assertEquals(a?.onError, "continue");
-    assertEquals(store.add(report({ containerId: "c2" }))?.chainPolicy, undefined);
+    assertEquals([a?.ipPath, a?.nsenterPath, a?.applied], ["/usr/sbin/ip", "/usr/bin/nsenter", ""]);
+    const b = store.add(reg({ containerId: "c2" }));
+    assertEquals([b?.chainPolicy, b?.ipPath, b?.nsenterPath, b?.applied], [
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+    ]);
     await store.save();
     const again = await AttachmentStore.load(path);
     assertEquals(again.all(), store.all());
@@ -177,7 +193,7 @@ Deno.test("attachments: a netns naming the daemon's own (any spelling) is neithe
     const logs: string[] = [];
     const store = await AttachmentStore.load(`${dir}/a.json`, { log: (m) => logs.push(m) });
     for (const netns of ["/proc/self/ns/net", "//proc/self/ns/net", `/proc/${Deno.pid}/ns/net`, "rel/ns"]) {
-      assertEquals(store.add(report({ netns })), undefined, netns);
+      assertEquals(store.add(reg({ netns })), undefined, netns);
     }
     assertEquals([store.size, logs.length], [0, 4]);
     assertStringIncludes(
@@ -185,9 +201,9 @@ Deno.test("attachments: a netns naming the daemon's own (any spelling) is neithe
       'not recording ns/p net1 (container c1): its netns "/proc/self/ns/net" is a /proc path',
     );
     // Recorded paths are normalised; a pod's /proc/PID path is kept (it is never re-applied).
-    assertEquals(store.add(report({ netns: "/var/run/netns//cni-1/" }))?.netns, "/var/run/netns/cni-1");
+    assertEquals(store.add(reg({ netns: "/var/run/netns//cni-1/" }))?.netns, "/var/run/netns/cni-1");
     assertEquals(
-      store.add(report({ containerId: "c2", netns: "/proc/77/ns/net" }))?.netns,
+      store.add(reg({ containerId: "c2", netns: "/proc/77/ns/net" }))?.netns,
       "/proc/77/ns/net",
     );
     // A tampered state file: the bad entry is dropped at load, the good one kept.

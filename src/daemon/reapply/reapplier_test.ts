@@ -4,6 +4,7 @@ import type { Pod } from "../../kube/client.ts";
 import { type CachedPod, PodCache } from "../pods/pod_cache.ts";
 import type { Report } from "../../report/report.ts";
 import { sampleReport } from "../../../tests/daemon_fixtures.ts";
+import type { AttachmentRegistration } from "../../wire/attachment.ts";
 import { AttachmentStore } from "../attachments/attachment_store.ts";
 import type { NetnsState } from "../../exec/netns_state.ts";
 import type { ReapplyStep } from "./plan.ts";
@@ -23,7 +24,8 @@ function pod(annotation: string | undefined, over: Partial<Pod["metadata"]> = {}
   };
 }
 
-function add(over: Partial<Report> = {}): Report {
+/** A re-apply's report (what `execute` returns). */
+function report(over: Partial<Report> = {}): Report {
   return sampleReport({
     netns: "/var/run/netns/cs-1",
     network: "net-a",
@@ -32,6 +34,24 @@ function add(over: Partial<Report> = {}): Report {
     commands: [],
     ...over,
   });
+}
+
+/**
+ * An ADD's registration (src/exec/add.ts): `applied` is the value the ADD found; absent (`applied: undefined`)
+ * when the ADD could not settle it (a failed lookup, an erred run).
+ */
+function add(over: Partial<AttachmentRegistration> = {}): AttachmentRegistration {
+  return {
+    containerId: "ctr-1",
+    netns: "/var/run/netns/cs-1",
+    ifname: "net1",
+    network: "net-a",
+    pod: { namespace: "default", name: "p1", uid: "uid-1" },
+    podInterfaces: ["eth0", "net1"],
+    onError: "fail",
+    applied: '["ip route"]',
+    ...over,
+  };
 }
 
 interface Harness {
@@ -71,7 +91,7 @@ async function harness(dir?: string): Promise<Harness> {
         ifname: step.attachment.ifname,
         commands,
       });
-      return add({
+      return report({
         verb: "REAPPLY",
         pod: { namespace: p.namespace, name: p.name, uid: p.uid },
         annotation: step.value,
@@ -101,8 +121,8 @@ async function withHarness(fn: (h: Harness) => Promise<void>): Promise<void> {
 Deno.test("reapplier: a changed annotation runs once per attachment and is remembered; the same value again runs nothing", async () => {
   await withHarness(async (h) => {
     h.cache.replace([pod('["ip route"]')]);
-    h.reapplier.onReport(add());
-    h.reapplier.onReport(add({ containerId: "ctr-1", ifname: "net2", network: "net-b" }));
+    h.reapplier.onRegister(add());
+    h.reapplier.onRegister(add({ containerId: "ctr-1", ifname: "net2", network: "net-b" }));
     h.cache.apply("MODIFIED", pod('["ip route add 198.51.100.0/24 dev CURRENT_INTERFACE"]'));
     await h.reapplier.idle();
     assertEquals(h.runs.map((r) => r.ifname).sort(), ["net1", "net2"]);
@@ -127,8 +147,8 @@ Deno.test("reapplier: the object form picks each attachment's network; unchanged
   await withHarness(async (h) => {
     const v1 = '{"net-a": ["ip route"], "*": ["ip addr"]}';
     h.cache.replace([pod(v1)]);
-    h.reapplier.onReport(add({ annotation: v1 }));
-    h.reapplier.onReport(add({ ifname: "net2", network: "net-b", annotation: v1 }));
+    h.reapplier.onRegister(add({ applied: v1 }));
+    h.reapplier.onRegister(add({ ifname: "net2", network: "net-b", applied: v1 }));
     h.cache.apply("MODIFIED", pod('{"net-a": ["ip -4 route"], "*": ["ip addr"]}'));
     await h.reapplier.idle();
     assertEquals(h.runs, [{
@@ -144,7 +164,7 @@ Deno.test("reapplier: a burst of edits during a run coalesces into one more run 
   await withHarness(async (h) => {
     h.slow.ms = 100;
     h.cache.replace([pod("ip route")]);
-    h.reapplier.onReport(add({ annotation: "ip route" }));
+    h.reapplier.onRegister(add({ applied: "ip route" }));
     h.cache.apply("MODIFIED", pod("ip addr"));
     await new Promise((r) => setTimeout(r, 20));
     for (const v of ["ip link", "ip neigh", "ip -6 route"]) h.cache.apply("MODIFIED", pod(v));
@@ -156,10 +176,10 @@ Deno.test("reapplier: a burst of edits during a run coalesces into one more run 
 Deno.test("reapplier: an ADD that read an older value than the cache has is caught up at once", async () => {
   await withHarness(async (h) => {
     h.cache.replace([pod("ip addr")]);
-    h.reapplier.onReport(add({ annotation: "ip route" }));
+    h.reapplier.onRegister(add({ applied: "ip route" }));
     await h.reapplier.idle();
     assertEquals(h.runs.map((r) => r.value), ["ip addr"]);
-    h.reapplier.onReport(add({ containerId: "ctr-2", annotation: "ip addr" }));
+    h.reapplier.onRegister(add({ containerId: "ctr-2", applied: "ip addr" }));
     await h.reapplier.idle();
     assertEquals(h.runs.length, 1);
   });
@@ -168,10 +188,10 @@ Deno.test("reapplier: an ADD that read an older value than the cache has is caug
 Deno.test("reapplier: DEL forgets; a gone netns is forgotten without a run; /proc paths are not re-applied", async () => {
   await withHarness(async (h) => {
     h.cache.replace([pod("ip route")]);
-    h.reapplier.onReport(add({ annotation: "ip route" }));
-    h.reapplier.onReport(add({ containerId: "ctr-2", netns: "/var/run/netns/gone", annotation: "ip route" }));
-    h.reapplier.onReport(add({ containerId: "ctr-3", netns: "/proc/42/ns/net", annotation: "ip route" }));
-    h.reapplier.onReport({ ...add(), verb: "DEL", commands: [], verdict: "nothing" });
+    h.reapplier.onRegister(add({ applied: "ip route" }));
+    h.reapplier.onRegister(add({ containerId: "ctr-2", netns: "/var/run/netns/gone", applied: "ip route" }));
+    h.reapplier.onRegister(add({ containerId: "ctr-3", netns: "/proc/42/ns/net", applied: "ip route" }));
+    assertEquals(h.reapplier.onForget({ containerId: "ctr-1", ifname: "net1" }), 1);
     assertEquals(h.store.size, 2);
     h.netns.set("/var/run/netns/gone", "gone");
     h.cache.apply("MODIFIED", pod("ip addr"));
@@ -191,12 +211,12 @@ Deno.test("reapplier: after a restart, orphans are forgotten and a change made w
   try {
     const first = await harness(dir);
     first.cache.replace([pod("ip route"), pod("ip route", { name: "p2", uid: "uid-2" })]);
-    first.reapplier.onReport(add({ annotation: "ip route" }));
-    first.reapplier.onReport(
+    first.reapplier.onRegister(add({ applied: "ip route" }));
+    first.reapplier.onRegister(
       add({
         containerId: "ctr-2",
         pod: { namespace: "default", name: "p2", uid: "uid-2" },
-        annotation: "ip route",
+        applied: "ip route",
       }),
     );
     await first.reapplier.save();
@@ -225,7 +245,7 @@ Deno.test("reapplier: after a restart, orphans are forgotten and a change made w
 Deno.test("reapplier: a pod leaving the node takes its attachments; an ADD whose lookup failed is not re-run blindly", async () => {
   await withHarness(async (h) => {
     h.cache.replace([pod("ip route")]);
-    h.reapplier.onReport(add({ verdict: "error", annotation: undefined }));
+    h.reapplier.onRegister(add({ applied: undefined })); // its lookup failed: the value is unknown
     assertEquals(h.store.all()[0].applied, undefined);
     h.reapplier.afterFirstList(h.store.all());
     await h.reapplier.idle();
@@ -241,7 +261,7 @@ Deno.test("reapplier: a pod leaving the node takes its attachments; an ADD whose
 Deno.test("reapplier: nothing new starts once stopped", async () => {
   await withHarness(async (h) => {
     h.cache.replace([pod("ip route")]);
-    h.reapplier.onReport(add({ annotation: "ip route" }));
+    h.reapplier.onRegister(add({ applied: "ip route" }));
     h.abort.abort();
     h.cache.apply("MODIFIED", pod("ip addr"));
     await h.reapplier.idle();

@@ -40,7 +40,8 @@ function deps(failing = new Set<string>()): { deps: ReapplyExecDeps; ran: string
         chainDocs.push(doc);
         return Promise.resolve(effectivePolicy(undefined, doc));
       },
-      binaries: () => ({ ipPath: "/usr/sbin/ip", nsenterPath: "/usr/bin/nsenter" }),
+      fileExists: (p) => p === "/usr/sbin/ip" || p === "/usr/bin/nsenter",
+      netnsState: () => Promise.resolve("present"),
       run: (command, argv, opts): Promise<CommandResult> => {
         ran.push([opts.netns, ...argv]);
         const bad = failing.has(command);
@@ -83,7 +84,6 @@ Deno.test("executeStep: runs the commands in the attachment's netns with its int
       network: "net-a",
       source: "daemon",
       annotation: value,
-      podInterfaces: ["eth0", "net1"],
       detected: ["ip route add 198.51.100.0/24 dev CURRENT_INTERFACE", "ip route"],
       commands: 2,
       verdict: "applied",
@@ -92,13 +92,38 @@ Deno.test("executeStep: runs the commands in the attachment's netns with its int
   );
 });
 
+Deno.test("executeStep: the pod interfaces kept with the attachment are @pod; other interfaces are not", async () => {
+  const t = deps();
+  const commands = ["ip link set dev eth0 mtu 1400", "ip link set dev eth9 mtu 1400"];
+  const ok = await executeStep(
+    { attachment: ATT, value: JSON.stringify([commands[0]]), commands: [commands[0]] },
+    POD,
+    t.deps,
+  );
+  assertEquals([ok.verdict, t.ran], ["applied", [[
+    "/var/run/netns/cs-x",
+    "link",
+    "set",
+    "dev",
+    "eth0",
+    "mtu",
+    "1400",
+  ]]]);
+  const no = await executeStep(
+    { attachment: ATT, value: JSON.stringify([commands[1]]), commands: [commands[1]] },
+    POD,
+    t.deps,
+  );
+  assertEquals([no.verdict, no.error?.code, t.ran.length], ["rejected", 101, 1]);
+});
+
 Deno.test("executeStep: the chain policy kept with the attachment narrows the policy; a rejection runs nothing", async () => {
   const t = deps();
   const chainPolicy = { allow: ["route show"] };
   const r = await executeStep(
     {
       attachment: { ...ATT, chainPolicy },
-      value: "x",
+      value: '["ip route add 10.0.0.0/8 dev CURRENT_INTERFACE"]',
       commands: ["ip route add 10.0.0.0/8 dev CURRENT_INTERFACE"],
     },
     POD,
@@ -113,18 +138,19 @@ Deno.test("executeStep: onError continue keeps going after a failure; fail stops
   const failing = new Set(["ip route add 192.0.3.0/24 dev CURRENT_INTERFACE"]);
   const commands = ["ip route add 192.0.3.0/24 dev CURRENT_INTERFACE", "ip route"];
   const stop = deps(failing);
-  const r1 = await executeStep({ attachment: ATT, value: "v", commands }, POD, stop.deps);
+  const value = JSON.stringify(commands);
+  const r1 = await executeStep({ attachment: ATT, value, commands }, POD, stop.deps);
   assertEquals([r1.verdict, r1.error?.code, stop.ran.length], ["failed", 100, 1]);
   const go = deps(failing);
   const r2 = await executeStep(
-    { attachment: { ...ATT, onError: "continue" }, value: "v", commands },
+    { attachment: { ...ATT, onError: "continue" }, value, commands },
     POD,
     go.deps,
   );
   assertEquals([r2.verdict, go.ran.length], ["failed", 2]);
 });
 
-Deno.test("executeStep: an unparsable value is rejected; a broken policy or missing binaries are errors", async () => {
+Deno.test("executeStep: an unparsable value is rejected; a broken policy, missing or disallowed binaries are errors", async () => {
   const t = deps();
   const bad = await executeStep({ attachment: ATT, value: "[", error: "not valid JSON" }, POD, t.deps);
   assertEquals([bad.verdict, bad.error?.code, bad.detected], ["rejected", 101, []]);
@@ -135,11 +161,18 @@ Deno.test("executeStep: an unparsable value is rejected; a broken policy or miss
   assertEquals([policy.verdict, policy.error?.code], ["error", 7]);
   const bins = await executeStep({ attachment: ATT, value: "ip route", commands: ["ip route"] }, POD, {
     ...t.deps,
-    binaries: () => {
-      throw new Error("ipPath: none of /usr/sbin/ip exists");
-    },
+    fileExists: () => false,
   });
-  assertEquals([bins.verdict, bins.error?.code], ["error", 999]);
+  assertEquals([bins.verdict, bins.error?.code], ["error", 7]);
+  assertStringIncludes(bins.error!.msg, "ipPath: none of ");
+  // The chain's ipPath kept with the attachment is checked against the allowed list, as on ADD.
+  const chosen = await executeStep(
+    { attachment: { ...ATT, ipPath: "/bin/sh" }, value: "ip route", commands: ["ip route"] },
+    POD,
+    t.deps,
+  );
+  assertEquals([chosen.verdict, chosen.error?.code], ["error", 7]);
+  assertStringIncludes(chosen.error!.msg, 'ipPath "/bin/sh" is not allowed');
   assertEquals(t.ran.length, 0);
 });
 
@@ -176,7 +209,7 @@ Deno.test("executeStep: a netns that is not a pod's (any spelling) or a UID-less
       t.deps,
     );
     assertEquals([r.verdict, r.error?.code, t.ran.length], ["error", 4, 0], netns);
-    assertStringIncludes(r.error!.msg, `netns ${JSON.stringify(netns)} `);
+    assertStringIncludes(r.error!.msg, `CNI_NETNS ${netns} `);
   }
   const t = deps();
   const r = await executeStep(
@@ -185,5 +218,6 @@ Deno.test("executeStep: a netns that is not a pod's (any spelling) or a UID-less
     t.deps,
   );
   assertEquals([r.verdict, r.error?.code, t.ran.length], ["error", 102, 0]);
-  assertStringIncludes(r.error!.msg, "has no UID but the attachment was set up for UID uid-1");
+  assertStringIncludes(r.error!.msg, "pod default/p1 has no UID but ");
+  assertStringIncludes(r.error!.msg, "UID uid-1: stale pod, nothing run");
 });
