@@ -184,6 +184,7 @@ export function reapplyExtension(deps: ReapplyExtensionDeps = defaultReapplyDeps
           namespaceLabels: client ? (ns) => client.getNamespaceLabels(ns) : undefined,
           run: deps.run,
           now: deps.now,
+          netnsState: deps.netnsState,
         }),
       accept: ctx.accept,
       netnsState: deps.netnsState,

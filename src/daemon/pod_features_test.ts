@@ -1,6 +1,6 @@
 /**
  * The extension inside an in-process daemon (no root needed): the fake API server's watch feeds the cache, the
- * socket answers lookups, an ADD report becomes an attachment, an edited annotation is re-applied (through a
+ * socket answers lookups, a registration becomes an attachment, an edited annotation is re-applied (through a
  * stub runner) and reported like an ADD, Events are posted, metrics count it all, and the daemon stops cleanly.
  */
 import { assert, assertEquals, assertStringIncludes } from "../../tests/support/assert.ts";
@@ -13,6 +13,8 @@ import { DAEMON_DEFAULTS } from "./defaults.ts";
 import { sampleValue } from "./metrics_registry.ts";
 import { type DaemonOptions, decodeDaemonOptions } from "./options.ts";
 import { reapplyExtension } from "./pod_features.ts";
+import type { AttachmentRegistration } from "../wire/attachment.ts";
+import { ROUTES } from "../wire/routes.ts";
 
 function sink(): { write(p: Uint8Array): Promise<number>; text(): string } {
   let text = "";
@@ -120,6 +122,7 @@ Deno.test("reapplyExtension in a daemon: cache lookups, attachments, a re-apply 
     const hit = await request(options.socket, "/v1/pods/default/p1?uid=uid-1&waitMs=500");
     assertEquals([hit.status, JSON.parse(hit.text).annotations[ANNOTATION]], [200, '["ip route"]']);
 
+    // An ADD the plugin ran itself: its report, then its attachment's registration (explicit messages).
     const add = sampleReport({
       node: "node-a",
       pod: { namespace: "default", name: "p1", uid: "uid-1" },
@@ -127,13 +130,27 @@ Deno.test("reapplyExtension in a daemon: cache lookups, attachments, a re-apply 
       ifname: "net1",
       source: "daemon",
       annotation: '["ip route"]',
-      podInterfaces: ["eth0", "net1"],
     });
-    const posted = await request(options.socket, "/v1/reports", {
+    const posted = await request(options.socket, ROUTES.reports.path, {
       method: "POST",
       body: JSON.stringify(add),
     });
     assertEquals(posted.status, 204);
+    const registration: AttachmentRegistration = {
+      containerId: add.containerId,
+      netns: add.netns,
+      ifname: add.ifname,
+      network: add.network,
+      pod: add.pod!,
+      podInterfaces: ["eth0", "net1"],
+      onError: "fail",
+      applied: '["ip route"]',
+    };
+    const registered = await request(options.socket, ROUTES.register.path, {
+      method: "POST",
+      body: JSON.stringify(registration),
+    });
+    assertEquals(registered.status, 204);
     await until("the state file", async () => {
       try {
         return JSON.parse(await Deno.readTextFile(options.stateFile)).attachments.length === 1;
