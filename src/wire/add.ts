@@ -8,41 +8,53 @@
  * @module
  */
 import * as z from "zod/mini";
-import { PodRefSchema } from "./pod_ref.ts";
+import { type PodRef, PodRefSchema } from "./pod_ref.ts";
 
-const shortText = z.string().check(z.maxLength(4096));
+const shortText: z.ZodMiniType<string> = z.string().check(z.maxLength(4096));
 
-/** The request body of `POST /v1/add`. */
-export const AddRequestSchema = z.object({
+/** The request body of `POST /v1/add`: what the plugin's ADD knows. */
+export interface AddRequest {
   /** The raw `CNI_CONTAINERID`, `CNI_NETNS`, `CNI_IFNAME`, `CNI_ARGS` (re-validated by the daemon). */
+  env: { containerId: string; netns: string; ifname: string; args: string };
+  /** The network (chain) name. */
+  network: string;
+  /** The request's cniVersion. */
+  cniVersion: string;
+  /** chainsaw's chain config keys as given: the daemon decodes them exactly as the plugin does. */
+  conf: Record<string, unknown>;
+  pod: PodRef;
+  /** `runtimeConfig["io.kubernetes.cri.pod-annotations"]`: absent when the runtime sent none, null for "none". */
+  runtimeAnnotations?: Record<string, string> | null;
+  /** The pod-side interfaces of the previous result plus `CNI_IFNAME`. */
+  podInterfaces: string[];
+  /** W3C trace context from the runtime, when valid. */
+  trace?: { traceparent: string; tracestate?: string };
+}
+
+/** The schema of {@link AddRequest}. */
+export const AddRequestSchema: z.ZodMiniType<AddRequest> = z.object({
   env: z.object({ containerId: shortText, netns: shortText, ifname: shortText, args: shortText }),
-  /** The network (chain) name and the request's cniVersion. */
   network: shortText,
   cniVersion: z.string().check(z.maxLength(32)),
-  /** chainsaw's chain config keys as given: the daemon decodes them exactly as the plugin does (ChainConfSchema). */
   conf: z.record(z.string(), z.unknown()),
   pod: PodRefSchema,
-  /** `runtimeConfig["io.kubernetes.cri.pod-annotations"]`: absent when the runtime sent none, null for "none". */
   runtimeAnnotations: z.optional(z.nullable(z.record(z.string(), z.string()))),
-  /** The pod-side interfaces of the previous result plus `CNI_IFNAME`. */
   podInterfaces: z.array(shortText).check(z.maxLength(256)),
-  /** W3C trace context from the runtime, when valid. */
   trace: z.optional(
     z.object({ traceparent: z.string().check(z.maxLength(64)), tracestate: z.optional(shortText) }),
   ),
 });
 
-/** A request. */
-export type AddRequest = z.infer<typeof AddRequestSchema>;
+/** The answer of `POST /v1/add`: declined before anything ran, or ran (with the CNI error when the ADD fails). */
+export type AddAnswer =
+  | { ran: false; reason: string }
+  | { ran: true; error?: { code: number; msg: string; details?: string } };
 
-/** The answer of `POST /v1/add`. */
-export const AddAnswerSchema = z.union([
+/** The schema of {@link AddAnswer}. */
+export const AddAnswerSchema: z.ZodMiniType<AddAnswer> = z.union([
   z.object({ ran: z.literal(false), reason: shortText }),
   z.object({
     ran: z.literal(true),
     error: z.optional(z.object({ code: z.int(), msg: z.string(), details: z.optional(z.string()) })),
   }),
 ]);
-
-/** An answer. */
-export type AddAnswer = z.infer<typeof AddAnswerSchema>;

@@ -5,22 +5,16 @@
  */
 import * as z from "zod/mini";
 
-const shortText = z.string().check(z.maxLength(512));
+import type { PodRef } from "../cni/env.ts";
 
-/** A pod's identity on the wire. */
-export const PodRefSchema = z.object({
-  namespace: shortText.check(z.minLength(1)),
-  name: shortText.check(z.minLength(1)),
-  uid: shortText,
+export type { PodRef };
+
+/** A pod's identity on the wire ({@link PodRef}, defined once with CNI_ARGS in src/cni/env.ts). */
+export const PodRefSchema: z.ZodMiniType<PodRef> = z.object({
+  namespace: z.string().check(z.minLength(1), z.maxLength(512)),
+  name: z.string().check(z.minLength(1), z.maxLength(512)),
+  uid: z.string().check(z.maxLength(512)),
 });
-
-/** A pod's identity. */
-export interface PodRef {
-  namespace: string;
-  name: string;
-  /** Empty when the runtime did not pass K8S_POD_UID. */
-  uid: string;
-}
 
 /** `namespace/name`. */
 export function podKeyOf(pod: PodRef): string {

@@ -4,7 +4,7 @@
  * (the daemon evaluates each step's commands against the policy with the attachment's interface, as ADD does).
  * @module
  */
-import { ANNOTATION, AnnotationError, parseAnnotation } from "../../annotation/annotation.ts";
+import { AnnotationError, parseAnnotation } from "../../annotation/annotation.ts";
 import type { CachedPod } from "../pods/pod_cache.ts";
 import type { Attachment } from "../attachments/attachment_store.ts";
 
