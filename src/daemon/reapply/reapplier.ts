@@ -13,6 +13,7 @@
 import { ANNOTATION } from "../../annotation/annotation.ts";
 import type { Logger } from "../daemon.ts";
 import type { CachedPod, PodCache } from "../pods/pod_cache.ts";
+import type { PodRef } from "../../cni/env.ts";
 import type { Report } from "../../report/report.ts";
 import type { AttachmentForget, AttachmentRegistration } from "../../wire/attachment.ts";
 import type { Attachment, AttachmentStore } from "../attachments/attachment_store.ts";
@@ -40,13 +41,6 @@ export interface ReapplierDeps {
   signal?: AbortSignal;
   /** Pods synced at the same time (default 4). */
   parallel?: number;
-}
-
-/** A pod a sync is about. */
-export interface PodRef {
-  namespace: string;
-  name: string;
-  uid: string;
 }
 
 interface Job {
