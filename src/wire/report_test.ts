@@ -1,4 +1,6 @@
-import { assertEquals, assertThrows } from "../../tests/support/assert.ts";
+import { assertEquals, assertStringIncludes, assertThrows } from "../../tests/support/assert.ts";
+import { describeZodIssue } from "../text/zod_issue.ts";
+import { type AttachmentRegistration, AttachmentRegistrationSchema } from "./attachment.ts";
 import { sampleDel, sampleReport } from "../../tests/daemon_fixtures.ts";
 import { decodeReport, podKey, ReportDecodeError } from "./report.ts";
 
@@ -23,7 +25,7 @@ Deno.test("unknown keys are dropped; malformed reports are refused naming the fi
     "verdict",
   );
   const badCmd = { ...sampleReport(), commands: [{ command: "x" }] };
-  assertThrows(() => decodeReport(JSON.stringify(badCmd)), ReportDecodeError, "commands.0");
+  assertThrows(() => decodeReport(JSON.stringify(badCmd)), ReportDecodeError, "commands[0]");
   assertThrows(
     () => decodeReport(JSON.stringify({ ...sampleReport(), verb: "X".repeat(17) })),
     ReportDecodeError,
@@ -36,22 +38,33 @@ Deno.test("podKey", () => {
   assertEquals(podKey(sampleDel({ pod: undefined })), undefined);
 });
 
-Deno.test("the ADD fields the daemon re-applies with are kept: annotation, pod interfaces, chain policy, onError", () => {
-  const r = sampleReport({
-    annotation: '{"net-a": ["ip route"], "*": "ip addr"}',
+Deno.test("a report keeps the annotation; the re-apply fields travel in the registration, never in a report", () => {
+  const r = sampleReport({ annotation: '{"net-a": ["ip route"], "*": "ip addr"}' });
+  assertEquals(decodeReport(JSON.stringify(r)), r);
+  // A sender that still puts the registration into a report: those keys are dropped (no chain policy in logs).
+  const old = {
+    ...r,
     podInterfaces: ["eth0", "net1"],
     chainPolicy: { allow: ["route add|del"], limits: { maxCommands: 4 } },
     onError: "continue",
-  });
-  assertEquals(decodeReport(JSON.stringify(r)), r);
-  assertThrows(
-    () => decodeReport(JSON.stringify({ ...r, onError: "ignore" })),
-    ReportDecodeError,
-    "onError",
-  );
-  assertThrows(
-    () => decodeReport(JSON.stringify({ ...r, podInterfaces: "eth0" })),
-    ReportDecodeError,
-    "podInterfaces",
-  );
+  };
+  assertEquals(decodeReport(JSON.stringify(old)), r);
+  const reg: AttachmentRegistration = {
+    containerId: r.containerId,
+    netns: r.netns,
+    ifname: r.ifname,
+    network: r.network,
+    pod: r.pod!,
+    podInterfaces: ["eth0", "net1"],
+    chainPolicy: { allow: ["route add|del"], limits: { maxCommands: 4 } },
+    onError: "continue",
+    applied: r.annotation,
+  };
+  assertEquals(AttachmentRegistrationSchema.parse(JSON.parse(JSON.stringify(reg))), reg);
+  const refused = (bad: unknown) => {
+    const p = AttachmentRegistrationSchema.safeParse(bad);
+    return p.success ? "accepted" : describeZodIssue(p.error);
+  };
+  assertStringIncludes(refused({ ...reg, onError: "ignore" }), "onError");
+  assertStringIncludes(refused({ ...reg, podInterfaces: "eth0" }), "podInterfaces");
 });
