@@ -8,7 +8,8 @@ import { assert, assertEquals, assertStringIncludes } from "./support/assert.ts"
 import { makePod, startFakeApiServer } from "./support/fake_apiserver.ts";
 import { Cleanup, createNetns, IP, requireRoot, run } from "./support/netns.ts";
 import { healthGet, scratchDir, socketRequest, startDaemon, waitFor } from "./daemon_harness.ts";
-import { sampleReport } from "./daemon_fixtures.ts";
+import type { AttachmentRegistration } from "../src/wire/attachment.ts";
+import { ROUTES } from "../src/wire/routes.ts";
 
 const NODE = "node-guard";
 const ANNOTATION = "k8s.v1.cni.cncf.io/chainsaw";
@@ -66,20 +67,20 @@ Deno.test({
       "proc/self/ns/net",
     ];
     const register = async (containerId: string, netns: string) => {
-      const r = await socketRequest(d.socket, "/v1/reports", {
+      const registration: AttachmentRegistration = {
+        containerId,
+        netns,
+        ifname: "lo",
+        network: "test-chainsaw-chain",
+        pod: POD,
+        podInterfaces: ["lo"],
+        onError: "fail",
+        applied: "ip route",
+      };
+      const r = await socketRequest(d.socket, ROUTES.register.path, {
         method: "POST",
         headers: { "Content-Type": "application/json" },
-        body: JSON.stringify(
-          sampleReport({
-            pod: POD,
-            containerId,
-            netns,
-            ifname: "lo",
-            podInterfaces: ["lo"],
-            annotation: "ip route",
-            detected: ["ip route"],
-          }),
-        ),
+        body: JSON.stringify(registration),
       });
       return r.status === 204 ? 204 : `${r.status} ${r.text}`;
     };
