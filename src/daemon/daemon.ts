@@ -212,11 +212,13 @@ export async function runDaemon(
       const addr = parseHealthAddr(opts.healthAddr);
       healthServer = serveHttp({
         listen: addr,
-        handler: createHealthHandler({
-          state,
-          registry: metrics.registry,
-          beforeScrape: () => metrics.ready.set(state.ready ? 1 : 0),
-        }),
+        handler: {
+          line: createHealthHandler({
+            state,
+            registry: metrics.registry,
+            beforeScrape: () => metrics.ready.set(state.ready ? 1 : 0),
+          }),
+        },
         maxConnections: opts.healthMaxConnections,
         limits,
         events: serverEvents("health", metrics, log, () => new Response("internal error\n", { status: 500 })),

@@ -10,6 +10,7 @@
  * @module
  */
 import type { DaemonState } from "./daemon_state.ts";
+import type { RequestLine } from "./http_conn.ts";
 import { METRICS_CONTENT_TYPE, type MetricsRegistry } from "./metrics_registry.ts";
 
 /** What the health API looks at. */
@@ -24,9 +25,9 @@ function text(status: number, body: string): Response {
   return new Response(body + "\n", { status, headers: { "Content-Type": "text/plain; charset=utf-8" } });
 }
 
-/** Builds the health port's handler. */
-export function createHealthHandler(deps: HealthApiDeps): (req: Request) => Response {
-  return (req: Request): Response => {
+/** Builds the health port's handler (it reads only the request line; a `Request` will do). */
+export function createHealthHandler(deps: HealthApiDeps): (req: RequestLine) => Response {
+  return (req: RequestLine): Response => {
     if (req.method !== "GET" && req.method !== "HEAD") return text(405, "use GET");
     switch (new URL(req.url).pathname) {
       case "/healthz":

@@ -45,6 +45,19 @@ export interface ConnEvents {
 /** A request handler. */
 export type Handler = (req: Request) => Response | Promise<Response>;
 
+/** What a {@link LineHandler} is given: the request line only (a `Request` is one too). */
+export interface RequestLine {
+  readonly method: string;
+  /** `http://localhost/path?query`. */
+  readonly url: string;
+}
+
+/**
+ * A handler that needs neither headers nor body (the health port): it is spared the `Request` object, which
+ * costs more than the rest of a small request's parsing.
+ */
+export type LineHandler = (req: RequestLine) => Response | Promise<Response>;
+
 const streaming = new WeakSet<Response>();
 
 /**
@@ -108,7 +121,7 @@ function httpDate(): string {
   return dateText;
 }
 
-function responseHead(res: Response, framing: string, close: boolean): Uint8Array {
+function responseHead(res: Response, framing: string, close: boolean): string {
   let head = `HTTP/1.1 ${res.status} ${
     REASONS[res.status] ?? res.statusText ?? ""
   }\r\ndate: ${httpDate()}\r\n`;
@@ -117,20 +130,13 @@ function responseHead(res: Response, framing: string, close: boolean): Uint8Arra
       head += `${k}: ${v}\r\n`;
     }
   }
-  return encoder.encode(`${head}${framing}${close ? "connection: close\r\n" : ""}\r\n`);
-}
-
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a, 0);
-  out.set(b, a.length);
-  return out;
+  return `${head}${framing}${close ? "connection: close\r\n" : ""}\r\n`;
 }
 
 /** One accepted connection; {@link run} serves it until it closes. */
 export class HttpConnection {
   readonly #conn: Deno.Conn;
-  readonly #handler: Handler;
+  readonly #handler: Handler | { line: LineHandler };
   readonly #limits: ConnLimits;
   readonly #events: ConnEvents;
   #buf: Uint8Array;
@@ -141,14 +147,21 @@ export class HttpConnection {
   #closed = false;
   #idle = true;
   #draining = false;
+  /** Where small answers are framed (reused: each write completes before the next answer is framed). */
+  #out = new Uint8Array(4096);
 
   /**
    * @param conn the accepted connection
-   * @param handler answers each request
+   * @param handler answers each request (`{line}`: given only the request line)
    * @param limits the connection's bounds
    * @param events what the server counts
    */
-  constructor(conn: Deno.Conn, handler: Handler, limits: ConnLimits, events: ConnEvents) {
+  constructor(
+    conn: Deno.Conn,
+    handler: Handler | { line: LineHandler },
+    limits: ConnLimits,
+    events: ConnEvents,
+  ) {
     this.#conn = conn;
     this.#handler = handler;
     this.#limits = limits;
@@ -225,6 +238,17 @@ export class HttpConnection {
     return true;
   }
 
+  /** Head text and payload as one byte array (in {@link #out} when small). */
+  #frame(head: string, payload: Uint8Array = EMPTY): Uint8Array {
+    const need = head.length * 3 + payload.length;
+    const out = need <= COALESCE_BYTES * 2
+      ? (this.#out.length >= need ? this.#out : (this.#out = new Uint8Array(need * 2)))
+      : new Uint8Array(need);
+    const { written } = encoder.encodeInto(head, out);
+    out.set(payload, written);
+    return out.subarray(0, written + payload.length);
+  }
+
   async #write(bytes: Uint8Array): Promise<void> {
     this.#arm("write", this.#limits.writeTimeoutMs);
     await writeAll(this.#conn, bytes);
@@ -293,19 +317,20 @@ export class HttpConnection {
       }, { highWaterMark: 0 });
     }
 
-    let req: Request;
-    try {
-      req = new Request(`http://localhost${head.target}`, {
-        method: head.method,
-        headers: head.headers,
-        body,
-      });
-    } catch (e) {
-      return await this.#refuse(new HttpHeadError(400, (e as Error).message, { cause: e }));
-    }
+    const url = `http://localhost${head.target}`;
     let res: Response;
     try {
-      res = await this.#handler(req);
+      if ("line" in this.#handler) {
+        res = await this.#handler.line({ method: head.method, url });
+      } else {
+        let req: Request;
+        try {
+          req = new Request(url, { method: head.method, headers: head.headers, body });
+        } catch (e) {
+          return await this.#refuse(new HttpHeadError(400, (e as Error).message, { cause: e }));
+        }
+        res = await this.#handler(req);
+      }
     } catch (e) {
       res = this.#events.handlerError(e);
     }
@@ -313,7 +338,7 @@ export class HttpConnection {
     const noBody = head.method === "HEAD" || res.status === 204 || res.status === 304;
 
     if (streaming.has(res) && res.body) {
-      await this.#write(responseHead(res, noBody ? "" : "transfer-encoding: chunked\r\n", true));
+      await this.#write(this.#frame(responseHead(res, noBody ? "" : "transfer-encoding: chunked\r\n", true)));
       if (noBody) {
         await res.body.cancel();
         return false;
@@ -324,14 +349,14 @@ export class HttpConnection {
 
     const bodyless = res.status === 204 || res.status === 304;
     // HEAD: the length the GET would have, without the bytes.
-    const payload = bodyless || res.body === null ? EMPTY : new Uint8Array(await res.arrayBuffer());
-    if (bodyless) await res.body?.cancel();
+    // `bytes()` without touching `res.body`: the getter would build a stream around a static body (4x the cost).
+    const payload = bodyless ? EMPTY : await res.bytes();
     const close = !head.keepAlive || this.#draining || remaining > 0;
-    const headBytes = responseHead(res, bodyless ? "" : `content-length: ${payload.length}\r\n`, close);
-    if (noBody || payload.length === 0) await this.#write(headBytes);
-    else if (payload.length <= COALESCE_BYTES) await this.#write(concat(headBytes, payload));
+    const text = responseHead(res, bodyless ? "" : `content-length: ${payload.length}\r\n`, close);
+    if (noBody || payload.length === 0) await this.#write(this.#frame(text));
+    else if (payload.length <= COALESCE_BYTES) await this.#write(this.#frame(text, payload));
     else {
-      await this.#write(headBytes);
+      await this.#write(this.#frame(text));
       await this.#write(payload);
     }
     // A body the handler did not read (e.g. refused with 413): read and drop it before closing, so that the
@@ -385,7 +410,7 @@ export class HttpConnection {
       headers: { "content-type": "text/plain; charset=utf-8" },
     });
     const payload = encoder.encode(`${e.message}\n`);
-    await this.#write(concat(responseHead(res, `content-length: ${payload.length}\r\n`, true), payload));
+    await this.#write(this.#frame(responseHead(res, `content-length: ${payload.length}\r\n`, true), payload));
     return false;
   }
 }

@@ -9,7 +9,13 @@
  * the daemon's port away even when the rejection is handled.
  * @module
  */
-import { type ConnLimits, type Handler, HttpConnection, type TimeoutPhase } from "./http_conn.ts";
+import {
+  type ConnLimits,
+  type Handler,
+  HttpConnection,
+  type LineHandler,
+  type TimeoutPhase,
+} from "./http_conn.ts";
 
 /** What the server reports (the daemon turns these into metrics and log lines). */
 export interface ServerEvents {
@@ -31,7 +37,8 @@ export interface ServerEvents {
 export interface ServeOptions {
   /** A TCP address, or a unix socket path. */
   listen: { hostname: string; port: number } | { path: string };
-  handler: Handler;
+  /** Answers each request; `{line}` for a handler that needs only the request line (cheaper). */
+  handler: Handler | { line: LineHandler };
   /** Most connections served at once. */
   maxConnections: number;
   limits: ConnLimits;
