@@ -9,7 +9,7 @@
 import { assert, assertEquals, assertStringIncludes } from "./support/assert.ts";
 import { Cleanup, requireRoot, run } from "./support/netns.ts";
 import { sampleValue } from "../src/daemon/metrics_registry.ts";
-import { parseHttpResponse } from "../src/report/daemon_socket.ts";
+import { parseHttpResponse } from "../src/wire/client.ts";
 import { sampleCommand, sampleReport } from "./daemon_fixtures.ts";
 import {
   childPath,
@@ -57,7 +57,7 @@ async function request(
     chunks.reduce((off, c) => (all.set(c, off), off + c.length), 0);
     if (all.length === 0) throw new Error(`no answer to ${path}: the daemon closed the connection`);
     const res = parseHttpResponse(all);
-    return { status: res.status, text: await res.text() };
+    return { status: res.status, text: res.text() };
   } finally {
     try {
       conn.close();
