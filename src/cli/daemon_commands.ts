@@ -38,6 +38,11 @@ function podRef(value: string): string {
   return value;
 }
 
+function traceId(value: string): string {
+  if (!/^[0-9a-fA-F]{32}$/.test(value)) throw new InvalidArgumentError("must be a trace id (32 hex digits)");
+  return value.toLowerCase();
+}
+
 /** Adds the options `daemon` and `install` share (where the host's directories are). */
 function hostOptions(cmd: Command): Command {
   return cmd
@@ -222,6 +227,7 @@ export function registerDaemonCommands(program: Command, setExit: (code: number)
     .description("print the reports the daemon collected on this node (human format; --json for JSON lines)")
     .option("-f, --follow", "keep printing new reports as they arrive")
     .option("--pod <namespace/name>", "only this pod's reports", podRef)
+    .option("--trace <id>", "only reports with this W3C trace id (32 hex digits, from TRACEPARENT)", traceId)
     .option("--limit <n>", "how many recent reports to print first", wholeNumber, 100)
     .option("--socket <path>", "the daemon's socket", DAEMON_DEFAULTS.socket)
     .option("--json", "print JSON lines as served")
@@ -232,6 +238,7 @@ export function registerDaemonCommands(program: Command, setExit: (code: number)
           {
             socket: String(opts.socket),
             pod: opts.pod as string | undefined,
+            trace: opts.trace as string | undefined,
             limit: Number(opts.limit),
             follow: opts.follow === true,
             json: opts.json === true,

@@ -79,3 +79,14 @@ Deno.test("hostile daemon messages: one line, nothing raw, in both formats", () 
     "2026-01-02T03:04:05.000Z chainsaw daemon: a\\nb k=x\\x1b[2J\n",
   );
 });
+
+Deno.test("a report's trace id is in both record formats: `trace=<id>` in the human header, traceId in JSON", () => {
+  const traceId = "4bf92f3577b34da6a3ce929d0e0e4736";
+  const r = sampleReport({ traceId });
+  const header = formatReportRecord(r, "human").split("\n")[0];
+  assert(header.endsWith(` trace=${traceId}`), header);
+  assertEquals(JSON.parse(formatReportRecord(r, "json")).traceId, traceId);
+  const none = sampleReport();
+  assert(!formatReportRecord(none, "human").includes("trace="));
+  assertEquals("traceId" in JSON.parse(formatReportRecord(none, "json")), false);
+});

@@ -16,6 +16,8 @@ import { LOGS_PATH } from "./socket_api.ts";
 export interface LogsOptions {
   socket: string;
   pod?: string;
+  /** Only reports with this trace id. */
+  trace?: string;
   limit: number;
   follow: boolean;
   json: boolean;
@@ -52,7 +54,12 @@ export async function printLogs(
   try {
     let res: Response;
     try {
-      const query = logsQueryString({ pod: opts.pod, limit: opts.limit, follow: opts.follow });
+      const query = logsQueryString({
+        pod: opts.pod,
+        trace: opts.trace,
+        limit: opts.limit,
+        follow: opts.follow,
+      });
       res = await fetch(`http://chainsaw${LOGS_PATH}?${query}`, { client, signal } as RequestInit);
     } catch (e) {
       await output.err(

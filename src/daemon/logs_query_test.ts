@@ -29,3 +29,15 @@ Deno.test("logsQueryString is the inverse of parseLogsQuery", () => {
   assertEquals(q(s), { pod: "ns/p", limit: 7, follow: true });
   assertEquals(logsQueryString({}), "");
 });
+
+Deno.test("logs query: trace=ID (32 hex digits, lower-cased), encoded and decoded", () => {
+  const id = "4bf92f3577b34da6a3ce929d0e0e4736";
+  assertEquals(q(`trace=${id.toUpperCase()}`).trace, id);
+  assertEquals("trace" in q(""), false);
+  for (const bad of ["xyz", id + "0", id.slice(1), "g".repeat(32)]) {
+    assertThrows(() => q(`trace=${bad}`), LogsQueryError, "trace");
+  }
+  const s = logsQueryString({ pod: "ns/p", trace: id, limit: 1 });
+  assertEquals(s, `pod=ns%2Fp&trace=${id}&limit=1`);
+  assertEquals(q(s), { pod: "ns/p", trace: id, limit: 1, follow: false });
+});

@@ -26,7 +26,7 @@ export interface IntakeDeps {
 /** Builds the accept function. */
 export function createIntake(deps: IntakeDeps): (report: Report) => void {
   return (report: Report): void => {
-    deps.ring.push(podKey(report), visibleJson(report));
+    deps.ring.push(podKey(report), visibleJson(report), report.traceId);
     deps.metrics.ringReports.set(deps.ring.size);
     recordReport(deps.metrics, report);
     deps.print(formatReportRecord(report, deps.format));

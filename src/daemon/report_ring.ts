@@ -13,12 +13,16 @@ export interface RingEntry {
   readonly pod: string | undefined;
   /** The report as one JSON line (no trailing newline). */
   readonly json: string;
+  /** The report's trace id, when it has one. */
+  readonly traceId?: string;
 }
 
 /** Which reports a reader wants. */
 export interface RingFilter {
   /** Only this pod (`namespace/name`). */
   pod?: string;
+  /** Only reports with this trace id. */
+  trace?: string;
 }
 
 /** A follower's callback; returns false when it wants no more (it is then removed). */
@@ -26,7 +30,8 @@ export type RingListener = (entry: RingEntry) => boolean;
 
 /** Whether `entry` passes `filter`. */
 export function matches(entry: RingEntry, filter: RingFilter): boolean {
-  return filter.pod === undefined || entry.pod === filter.pod;
+  return (filter.pod === undefined || entry.pod === filter.pod) &&
+    (filter.trace === undefined || entry.traceId === filter.trace);
 }
 
 /** The ring. */
@@ -60,8 +65,10 @@ export class ReportRing {
   }
 
   /** Stores a report's JSON line, evicting the oldest as needed, and hands it to matching followers. */
-  push(pod: string | undefined, json: string): RingEntry {
-    const entry: RingEntry = { seq: ++this.#seq, pod, json };
+  push(pod: string | undefined, json: string, traceId?: string): RingEntry {
+    const entry: RingEntry = traceId === undefined
+      ? { seq: ++this.#seq, pod, json }
+      : { seq: ++this.#seq, pod, json, traceId };
     this.#entries.push(entry);
     this.#bytes += json.length;
     while (

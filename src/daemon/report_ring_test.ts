@@ -47,3 +47,18 @@ Deno.test("followers get new matching reports until they unsubscribe or decline"
   assertEquals(seen, ["1", "3"]);
   assertEquals(ring.listenerCount, 0);
 });
+
+Deno.test("the ring filters by trace id, for the backlog and for followers", () => {
+  const ring = new ReportRing(10);
+  const id = "4bf92f3577b34da6a3ce929d0e0e4736";
+  ring.push("ns/a", '{"n":1}', id);
+  ring.push("ns/a", '{"n":2}');
+  ring.push("ns/b", '{"n":3}', id);
+  assertEquals(ring.recent({ trace: id }, 10).map((e) => e.json), ['{"n":1}', '{"n":3}']);
+  assertEquals(ring.recent({ trace: id, pod: "ns/b" }, 10).map((e) => e.json), ['{"n":3}']);
+  const seen: string[] = [];
+  ring.subscribe({ trace: id }, (e) => (seen.push(e.json), true));
+  ring.push("ns/a", '{"n":4}');
+  ring.push("ns/a", '{"n":5}', id);
+  assertEquals(seen, ['{"n":5}']);
+});

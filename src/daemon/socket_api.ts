@@ -6,7 +6,7 @@
  * |---|---|
  * | `GET /healthz` | 200 `ok` (the plugin's STATUS asks this) |
  * | `POST /v1/reports` (a Report as JSON) | 204; 400 malformed; 413 over 1 MiB |
- * | `GET /v1/logs?pod=ns/name&limit=N` | 200 NDJSON: the last N (default 100) matching reports, oldest first |
+ * | `GET /v1/logs?pod=ns/name&trace=ID&limit=N` | 200 NDJSON: the last N (default 100) matching reports, oldest first |
  * | `GET /v1/logs?...&follow=1` | 200 NDJSON stream: the same, then each new matching report as it arrives; a follower more than `followerMaxBytes` behind is dropped (follow_stream.ts) |
  *
  * Later features add their own paths with {@link SocketApi.addRoute} (e.g. the pod cache's `/v1/pods/...`).
@@ -123,7 +123,7 @@ export function createSocketApi(deps: SocketApiDeps): SocketApi {
       if (e instanceof LogsQueryError) return text(400, e.message);
       throw e;
     }
-    const filter = { pod: q.pod };
+    const filter = { pod: q.pod, trace: q.trace };
     const backlog = deps.ring.recent(filter, q.limit);
     if (!q.follow) {
       return new Response(backlog.map((e) => e.json + "\n").join(""), {

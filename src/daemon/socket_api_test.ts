@@ -16,7 +16,7 @@ function setup(maxReportBytes?: number) {
     maxReportBytes,
     accept: (r) => {
       accepted.push(r);
-      ring.push(podKey(r), JSON.stringify(r));
+      ring.push(podKey(r), JSON.stringify(r), r.traceId);
     },
   });
   const call = (method: string, path: string, body?: string) =>
@@ -138,4 +138,29 @@ Deno.test("added routes serve their prefix and below; built-in paths cannot be t
     }
     assert(threw, bad);
   }
+});
+
+Deno.test("GET /v1/logs?trace=ID returns only that trace's reports (upper-case hex accepted); a bad id is 400", async () => {
+  const { call } = setup();
+  const trace = "4bf92f3577b34da6a3ce929d0e0e4736";
+  for (
+    const r of [
+      sampleReport({ containerId: "c1", traceId: trace }),
+      sampleReport({ containerId: "c2", traceId: "0af7651916cd43dd8448eb211c80319c" }),
+      sampleReport({ containerId: "c3" }),
+      sampleReport({ containerId: "c4", traceId: trace }),
+    ]
+  ) await call("POST", "/v1/reports", JSON.stringify(r));
+  for (const t of [trace, trace.toUpperCase()]) {
+    const got = await call("GET", `/v1/logs?trace=${t}`);
+    assertEquals((await got.text()).trimEnd().split("\n").map((l) => JSON.parse(l).containerId), [
+      "c1",
+      "c4",
+    ]);
+  }
+  const both = await call("GET", `/v1/logs?trace=${trace}&pod=other/q`);
+  assertEquals(await both.text(), "");
+  const bad = await call("GET", "/v1/logs?trace=xyz");
+  assertEquals(bad.status, 400);
+  assertStringIncludes(await bad.text(), "trace");
 });

@@ -60,6 +60,9 @@ export const OUTPUT_INDENT = "    ";
  * Formats a report the way the original chainsaw printed to its DaemonSet log (`Detected commands: [...]`,
  * `Running ip ... ===============`, the output), with the pod and verdict added.
  *
+ * The header ends with `trace=<trace id>` when the runtime passed a valid `TRACEPARENT` (ADD only; a re-apply has
+ * no trace), so the record can be joined to the runtime's trace.
+ *
  * Every string that came from the pod, the runtime or the report's sender is neutralised with
  * {@link visible} (controls, line breaks, bidi controls escaped; the header's values with {@link visibleWord},
  * blanks escaped too), so a record is always exactly the lines written here: it starts with the time at the
@@ -81,7 +84,7 @@ export function formatHuman(r: Report): string {
   const lines: string[] = [
     `${w(r.time)} ${w(r.verb)} ${who} container=${w(r.containerId)} netns=${w(r.netns)} ifname=${
       w(r.ifname)
-    } network=${w(r.network)}`,
+    } network=${w(r.network)}${r.traceId === undefined ? "" : ` trace=${w(r.traceId)}`}`,
   ];
   if (r.detected.length > 0) lines.push(`Detected commands: [${r.detected.map(v).join(", ")}]`);
   for (const c of r.commands) {

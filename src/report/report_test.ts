@@ -70,3 +70,14 @@ Deno.test("formatHuman: an ordinary report is unchanged apart from the output's 
       "Result: applied in 12.5 ms\n",
   );
 });
+
+Deno.test("formatHuman: a report with a trace id ends its header with trace=<id>; without one, no trace", () => {
+  const traceId = "4bf92f3577b34da6a3ce929d0e0e4736";
+  const header = formatHuman(sampleReport({ traceId })).split("\n")[0];
+  assert(header.endsWith(` network=test-chainsaw-chain trace=${traceId}`), header);
+  assert(!formatHuman(sampleReport()).includes("trace"), "no trace id, no trace= field");
+  // a hostile sender's trace id (the wire schema refuses it, but the renderer does not rely on that)
+  const forged = formatHuman(sampleReport({ traceId: `x\n${FAKE_HEADER} y` }));
+  assertEquals(countRecords(forged), { headers: 1, ends: 1 });
+  assertNoRawControl(forged, "forged trace id");
+});

@@ -288,6 +288,9 @@ function excerpt(c: CommandResult): string {
  * runs are counted on one Event), capped at {@link MAX_EVENT_MESSAGE} characters. One line per command: every
  * string from the pod or the report (names, commands, output, error messages) is neutralised with
  * {@link visible}, so a message cannot hold a line, a terminal control sequence or a bidi control of its own.
+ * When the report has a trace id (an ADD whose runtime passed a valid `TRACEPARENT`), the message ends with a
+ * line `trace <trace id>`, kept whole when the rest is capped; since the message is part of the deduplication
+ * key, ADDs under different traces are separate Events. A re-apply has no trace.
  *
  * @param report The report.
  * @returns What to post, or undefined.
@@ -331,10 +334,11 @@ export function eventForReport(report: Report): EventSpec | undefined {
   } else if (report.detected.length > 0) {
     lines.push(`commands: ${report.detected.map(v).join("; ")}`);
   }
+  const trace = report.traceId === undefined ? "" : `\ntrace ${v(report.traceId)}`;
   return {
     reason,
     type,
-    message: capText(lines.join("\n"), MAX_EVENT_MESSAGE),
+    message: capText(lines.join("\n"), MAX_EVENT_MESSAGE - trace.length) + trace,
     action: report.verb,
   };
 }

@@ -298,3 +298,34 @@ Deno.test("capText never splits a surrogate pair", () => {
   assertEquals(capText("abc🙂d", 5), "abc…");
   assert(capText("🙂".repeat(600), MAX_EVENT_MESSAGE).isWellFormed());
 });
+
+Deno.test("eventForReport: a trace id ends the message as `trace <id>`, kept whole when the rest is capped", () => {
+  const traceId = "4bf92f3577b34da6a3ce929d0e0e4736";
+  const applied = eventForReport(report({ verdict: "applied", traceId, commands: [cmd("ip route", 0)] }))!;
+  assertEquals(applied.message.split("\n"), [
+    "ADD on net1 (network macvlan-a): applied 1 command",
+    "[ok] ip route",
+    `trace ${traceId}`,
+  ]);
+  const rejected = eventForReport(report({
+    verdict: "rejected",
+    traceId,
+    detected: ["ip link del eth0"],
+    error: { code: 100, msg: "rejected" },
+  }))!;
+  assert(rejected.message.endsWith(`\ncommands: ip link del eth0\ntrace ${traceId}`), rejected.message);
+  const many = eventForReport(report({
+    verdict: "applied",
+    traceId,
+    commands: Array.from({ length: 40 }, (_, i) => cmd(`ip route add 10.${i}.0.0/16`, 0, "x".repeat(100))),
+  }))!;
+  assertEquals(many.message.length, MAX_EVENT_MESSAGE);
+  assert(many.message.endsWith(`…\ntrace ${traceId}`), many.message.slice(-80));
+  // no trace id: no trace line, and the message is as before
+  const plain = eventForReport(report({ verdict: "applied", commands: [cmd("ip route", 0)] }))!;
+  assert(!plain.message.includes("trace"), plain.message);
+  // a forged trace id cannot add a line of its own
+  const forged = eventForReport(report({ verdict: "applied", traceId: `x\n${HOSTILE.clear}` }))!;
+  assertNoRawControl(forged.message.replaceAll("\n", " "), "forged trace id");
+  assertEquals(forged.message.split("\n").length, 2, forged.message);
+});
