@@ -6,6 +6,7 @@ import { Command, CommanderError } from "commander";
 import { VERSION } from "../version.ts";
 import { SUPPORTED_VERSIONS } from "../cni/versions.ts";
 import { registerDaemonCommands } from "./daemon_commands.ts";
+import { registerExplainCommand } from "./explain.ts";
 import { visible } from "../text/visible.ts";
 
 function collect(value: string, previous: string[]): string[] {
@@ -60,6 +61,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
     });
 
   registerDaemonCommands(program, setExit);
+  registerExplainCommand(program, setExit);
   return program;
 }
 

@@ -10,13 +10,15 @@
  * - a change of a pod's chainsaw annotation is **re-applied** in each of its attachments' netns with the same
  *   policy (`--policy-dir` plus the chain's) and reported as a `REAPPLY` report, like an ADD;
  * - every ADD and REAPPLY execution is recorded as an **Event** on the pod;
- * - and sets the **pod condition** `chainsaw.cni.cncf.io/applied` (`--pod-condition`, src/daemon/conditions/).
+ * - sets the **pod condition** `chainsaw.cni.cncf.io/applied` (`--pod-condition`, src/daemon/conditions/);
+ * - and answers `chainsaw explain` (`GET /v1/explain`, src/daemon/explain/): what it would do, running nothing.
  *
  * Without a node name or credentials only the attachment store runs (logged at start).
  * @module
  */
 import { createGcRoute, GC_ROUTE } from "./attachments/gc_route.ts";
 import { createAddRoute } from "./add/add_route.ts";
+import { createExplainRoute, EXPLAIN_ROUTE } from "./explain/explain_route.ts";
 import { createAttachmentRoute } from "./attachments/attachment_route.ts";
 import { CniError, ErrorCode } from "../cni/errors.ts";
 import type { FoundPod } from "../exec/add.ts";
@@ -243,6 +245,18 @@ export function reapplyExtension(deps: ReapplyExtensionDeps = defaultReapplyDeps
           await reapplier.save();
         },
         log: (msg) => log("info", msg),
+      }),
+    );
+    ctx.addSocketRoute(
+      EXPLAIN_ROUTE,
+      createExplainRoute({
+        node: o.nodeName,
+        attachments: (ns, name) => store.forPodName(ns, name),
+        cache: watcher ? cache : undefined,
+        synced: () => watcher?.synced() ?? false,
+        loadPolicy: (doc) => loadPolicy(doc, o.policyDir),
+        namespaceLabels: client ? (ns) => client.getNamespaceLabels(ns) : undefined,
+        netnsState: deps.netnsState,
       }),
     );
 

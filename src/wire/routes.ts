@@ -12,6 +12,7 @@
  * | `POST /v1/attachments` | AttachmentRegistration → 204 | `attachment.ts` |
  * | `POST /v1/attachments/forget` | AttachmentForget → `{removed}` | `attachment.ts` |
  * | `POST /v1/gc` | GcRequest → `{removed}` | `gc.ts` |
+ * | `GET /v1/explain?pod=ns/name` | → ExplainAnswer (runs nothing) | `explain.ts` |
  * @module
  */
 
@@ -33,6 +34,7 @@ export const ROUTES = {
   register: { method: "POST", path: "/v1/attachments" },
   forget: { method: "POST", path: "/v1/attachments/forget" },
   gc: { method: "POST", path: "/v1/gc" },
+  explain: { method: "GET", path: "/v1/explain" },
 } as const satisfies Record<string, Route>;
 
 /** A route's name. */

@@ -1,0 +1,99 @@
+/**
+ * `chainsaw explain` on the daemon socket: what the daemon would do with a pod's current annotation on each of
+ * the pod's attachments on this node, without running anything.
+ *
+ * | request | answer |
+ * |---|---|
+ * | `GET /v1/explain?pod=NAMESPACE/NAME` | 200 {@link ExplainAnswer} |
+ * | `pod` missing or not `namespace/name` | 400 |
+ * | no attachment of that pod on this node | 404 |
+ * | no pod cache (no pod watch), or not synced yet | 503 |
+ *
+ * Per attachment: the commands of the annotation for its network with `CURRENT_INTERFACE` substituted and each
+ * one's policy verdict (the same policy a re-apply is checked against: the node's, narrowed by the chain's), the
+ * problems that refuse the list as a whole (malformed annotation, invalid policy, a limit), and what a re-apply
+ * would do now (the re-apply planner's decision: e.g. the value is already applied, nothing to re-apply).
+ * @module
+ */
+import * as z from "zod/mini";
+import { ON_ERROR_MODES } from "./chain_conf.ts";
+import { ROUTES } from "./routes.ts";
+
+/** One command of the annotation and the policy's verdict on it. */
+export const ExplainCommandSchema = z.object({
+  /** The command as written in the annotation. */
+  source: z.string(),
+  /** The arguments given to `ip`, after `CURRENT_INTERFACE` substitution (empty when it cannot be split). */
+  argv: z.array(z.string()),
+  allowed: z.boolean(),
+  /** The stable rule id: a rule's id, `escape:…`, `parse:…`, `namespace:…`, `default-deny`. */
+  rule: z.string(),
+  /** The allowing rule as written in the policy. */
+  ruleText: z.optional(z.string()),
+  /** Why it is refused. */
+  reason: z.optional(z.string()),
+});
+
+/** A command's explanation. */
+export type ExplainCommand = z.infer<typeof ExplainCommandSchema>;
+
+/** What a re-apply would do now: run the commands, refuse the list (nothing runs), or nothing. */
+export const REAPPLY_ACTIONS = ["run", "refuse", "none"] as const;
+
+/** One attachment's explanation. */
+export const ExplainAttachmentSchema = z.object({
+  containerId: z.string(),
+  ifname: z.string(),
+  network: z.string(),
+  netns: z.string(),
+  onError: z.enum(ON_ERROR_MODES),
+  /** The pod's current annotation value (the daemon's pod cache); absent: the pod has none. */
+  annotation: z.optional(z.string()),
+  /** The value last run on this attachment (at ADD or by a re-apply); absent: unknown. */
+  applied: z.optional(z.string()),
+  /** The annotation's commands for this attachment's network, in order. */
+  commands: z.array(ExplainCommandSchema),
+  /** Refuses the list as a whole: malformed annotation (101), invalid policy (7), a limit or the namespace (101). */
+  error: z.optional(z.object({ code: z.int(), rule: z.optional(z.string()), msg: z.string() })),
+  /** True when every command is allowed and nothing refuses the list. */
+  allowed: z.boolean(),
+  /** What a re-apply would do now, and why. */
+  reapply: z.object({
+    action: z.enum(REAPPLY_ACTIONS),
+    reason: z.string(),
+    /** The commands it would run (indexes into `commands`). */
+    run: z.array(z.int()),
+  }),
+});
+
+/** An attachment's explanation. */
+export type ExplainAttachment = z.infer<typeof ExplainAttachmentSchema>;
+
+/** The answer of `GET /v1/explain`. */
+export const ExplainAnswerSchema = z.object({
+  pod: z.object({ namespace: z.string(), name: z.string(), uid: z.string() }),
+  /** The node (`--node-name`), when the daemon knows it. */
+  node: z.optional(z.string()),
+  /** True when every attachment's list is allowed. */
+  allowed: z.boolean(),
+  attachments: z.array(ExplainAttachmentSchema),
+});
+
+/** An answer. */
+export type ExplainAnswer = z.infer<typeof ExplainAnswerSchema>;
+
+/** The query parameter naming the pod. */
+export const EXPLAIN_POD_PARAM = "pod";
+
+/** `namespace/name`, each part non-empty and without `/` or blanks. */
+export const POD_KEY_PATTERN: RegExp = /^[^/\s]+\/[^/\s]+$/;
+
+/**
+ * The request path for a pod.
+ *
+ * @param pod `namespace/name`
+ * @returns the path with its query
+ */
+export function explainPath(pod: string): string {
+  return `${ROUTES.explain.path}?${new URLSearchParams({ [EXPLAIN_POD_PARAM]: pod })}`;
+}
