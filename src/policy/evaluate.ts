@@ -25,7 +25,7 @@ export interface EvalContext extends MatchContext {
 }
 
 /** The decision on one command. `rule` is a stable id (`escape:...`, `parse:...`, `default-deny`, a rule id). */
-export type Verdict =
+export type CommandVerdict =
   | { readonly allowed: true; readonly rule: string; readonly source?: string }
   | { readonly allowed: false; readonly rule: string; readonly reason: string };
 
@@ -50,7 +50,7 @@ export type ListVerdict =
     readonly prepared: PreparedCommand[];
   };
 
-function refuse(hit: EscapeHit): Verdict {
+function refuse(hit: EscapeHit): CommandVerdict {
   return { allowed: false, rule: hit.rule, reason: hit.reason };
 }
 
@@ -72,7 +72,7 @@ function firstDeny(
  * must allow it). No allow rule → `default-deny`. Namespace scoping ({@link checkNamespace}) applies after
  * the escape list.
  */
-export function evaluateCommand(argv: readonly string[], policy: Policy, ctx: EvalContext): Verdict {
+export function evaluateCommand(argv: readonly string[], policy: Policy, ctx: EvalContext): CommandVerdict {
   const n = normalize(argv);
   if (n.kind === "error") {
     const hit = checkGlobalEscapes(n.globals) ??
@@ -117,7 +117,7 @@ function ungrantedReason(allow: readonly Rule[], n: Normalized, ctx: MatchContex
 }
 
 /** Checks namespace scoping; returns a rejection verdict, or undefined when the namespace may run commands. */
-export function checkNamespace(policy: Policy, ctx: EvalContext): Verdict | undefined {
+export function checkNamespace(policy: Policy, ctx: EvalContext): CommandVerdict | undefined {
   if (policy.namespaces && !(ctx.namespace !== undefined && policy.namespaces.includes(ctx.namespace))) {
     return {
       allowed: false,

@@ -17,7 +17,7 @@ import { prepareCommand } from "../../annotation/prepare.ts";
 import { CniError, ErrorCode } from "../../cni/errors.ts";
 import { type AttachmentTarget, type ExecutorDeps, planOnAttachment } from "../../exec/executor.ts";
 import { isProcNetns, type NetnsState } from "../../exec/netns_state.ts";
-import { evaluateCommand, evaluateList, type Verdict } from "../../policy/evaluate.ts";
+import { type CommandVerdict, evaluateCommand, evaluateList } from "../../policy/evaluate.ts";
 import { errorText } from "../../text/error_text.ts";
 import {
   EXPLAIN_POD_PARAM,
@@ -68,7 +68,7 @@ function targetOf(a: Attachment, pod: CachedPod): AttachmentTarget {
   };
 }
 
-function commandOf(source: string, argv: string[], v: Verdict): ExplainCommand {
+function commandOf(source: string, argv: string[], v: CommandVerdict): ExplainCommand {
   const c: ExplainCommand = { source, argv, allowed: v.allowed, rule: v.rule };
   if (v.allowed && v.source !== undefined) c.ruleText = v.source;
   if (!v.allowed) c.reason = v.reason;
@@ -174,7 +174,7 @@ export async function explainAttachment(
   const { commands, policy, ctx } = plan;
   for (const source of commands) {
     let argv: string[] = [];
-    let v: Verdict;
+    let v: CommandVerdict;
     try {
       argv = prepareCommand(source, ctx.ifname).argv;
       v = evaluateCommand(argv, policy, ctx);
