@@ -42,6 +42,8 @@ export interface DaemonMetrics {
   readonly kubeconfigSyncs: Counter;
   /** `chainsaw_ready`: 1 while /readyz answers 200. */
   readonly ready: Gauge;
+  /** `chainsaw_rollbacks_total{result}`: `onError: "rollback"` restores after a failed list (restored, failed). */
+  readonly rollbacks: Counter;
 }
 
 /** Registers the daemon's metrics on a new (or the given) registry. */
@@ -117,6 +119,11 @@ export function createDaemonMetrics(
       "chainsaw_ready",
       "1 when the daemon is ready (installed, socket up, not draining).",
     ),
+    rollbacks: registry.counter(
+      "chainsaw_rollbacks_total",
+      "Rollbacks of a pod netns after a failed command list (onError rollback), by result (restored, failed).",
+      ["result"],
+    ),
   };
 }
 
@@ -138,4 +145,5 @@ export function recordReport(m: DaemonMetrics, r: Report): void {
   m.invocations.inc({ verb, result: r.verdict });
   for (const c of r.commands) m.commands.inc({ result: commandResult(c) });
   m.duration.observe(Math.max(0, r.durationMs) / 1000, { verb });
+  if (r.rollback) m.rollbacks.inc({ result: r.rollback.restored ? "restored" : "failed" });
 }

@@ -27,6 +27,12 @@ export interface ApplyInput {
   run(command: string, argv: readonly string[], opts: RunnerOptions): Promise<CommandResult>;
   /** A monotonic clock in milliseconds for the list's deadline (default `performance.now`). */
   now?(): number;
+  /**
+   * Called once the policy accepted the whole list, before the first command runs (and before the list's
+   * deadline starts): the executor's snapshot for `onError: "rollback"`. A thrown error stops the list with
+   * nothing run and propagates to the caller.
+   */
+  beforeRun?(): Promise<void>;
 }
 
 /** What happened. */
@@ -58,7 +64,7 @@ export async function applyCommands(input: ApplyInput): Promise<ApplyOutcome> {
   if (input.commands.length === 0) return { verdict: "nothing", results: [], notStarted: 0 };
   const now = input.now ?? (() => performance.now());
   const listTimeoutMs = input.policy.limits.listTimeoutMs;
-  const deadline = now() + listTimeoutMs;
+  let deadline = now() + listTimeoutMs;
   const verdict = evaluateList(input.commands, input.policy, input.ctx, input.annotationBytes);
   let error: CniError | undefined;
   if (!verdict.allowed) {
@@ -69,6 +75,10 @@ export async function applyCommands(input: ApplyInput): Promise<ApplyOutcome> {
       }`,
     );
     if (input.onError === "fail") return { verdict: "rejected", results: [], error, notStarted: 0 };
+  }
+  if (input.beforeRun && verdict.allowed) {
+    await input.beforeRun();
+    deadline = now() + listTimeoutMs;
   }
   const opts: RunnerOptions = {
     ...input.runner,

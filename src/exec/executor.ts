@@ -8,6 +8,12 @@
  * one that is gone; resolve `ip` and `nsenter` (the chain's `ipPath`/`nsenterPath` too); check the whole list
  * against the policy and run it ({@link applyCommands}); build the report.
  *
+ * With `onError: "rollback"` (the default), once the policy accepted the whole list the netns is snapshotted
+ * ({@link snapshotNetns}); the list runs as with `"fail"` (stops at the first failing or timed-out command, or at
+ * the list's deadline) and on a failure the snapshot is restored ({@link restoreNetns}): code 100 saying it
+ * rolled back, or that the rollback failed and what still differs (`report.rollback`). A snapshot that cannot be
+ * taken fails closed: code 100, verdict "error", nothing run.
+ *
  * @example
  * ```ts
  * const { report, error, fatal } = await runOnAttachment(target, pod.annotations[ANNOTATION], deps);
@@ -20,6 +26,13 @@ import { AnnotationError, parseAnnotation } from "../annotation/annotation.ts";
 import { applyCommands, type ApplyInput } from "./apply.ts";
 import { IP_CANDIDATES, NSENTER_CANDIDATES, resolveBinary } from "./binaries.ts";
 import { type NetnsState, netnsState as realNetnsState } from "./netns_state.ts";
+import {
+  type NetnsSnapshot,
+  restoreNetns,
+  type RestoreOutcome,
+  type SnapshotBinaries,
+  snapshotNetns,
+} from "./netns_snapshot.ts";
 import type { EvalContext } from "../policy/evaluate.ts";
 import { type Policy, PolicyError } from "../policy/rules.ts";
 import type { Report } from "../report/report.ts";
@@ -70,6 +83,10 @@ export interface ExecutorDeps {
   netnsProblem?(path: string): string | undefined;
   /** Whether `path` exists, for finding `ip`/`nsenter` (tests). */
   fileExists?(path: string): boolean;
+  /** Takes the snapshot before a `"rollback"` list runs (default: {@link snapshotNetns}). */
+  snapshot?(netns: string, bins: SnapshotBinaries): Promise<NetnsSnapshot>;
+  /** Restores it after a failure (default: {@link restoreNetns}). */
+  restore?(snapshot: NetnsSnapshot, bins: SnapshotBinaries): Promise<RestoreOutcome>;
 }
 
 /** What one run did. */
@@ -79,14 +96,50 @@ export interface ExecOutcome {
   error?: CniError;
   /**
    * True when an ADD must fail with `error`: every problem found before running (annotation, policy, netns,
-   * binaries, API) and, in `fail` mode, a rejected or failing command. With `continue` a list's own failures are
-   * reported and the ADD succeeds.
+   * binaries, API, the rollback snapshot) and, in `rollback` and `fail` mode, a rejected or failing command.
+   * With `continue` a list's own failures are reported and the ADD succeeds.
    */
   fatal: boolean;
 }
 
 function round(ms: number): number {
   return Math.round(ms * 100) / 100;
+}
+
+/** At most this many restore failures are kept in a report, and this many named in the error message. */
+const MAX_ROLLBACK_FAILURES = 32;
+const MESSAGE_ROLLBACK_FAILURES = 4;
+const MAX_FAILURE_CHARS = 512;
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? "" : "s"}`;
+}
+
+/**
+ * The error of a list that failed and was rolled back (or whose rollback failed): the list's error with a
+ * sentence about the rollback added.
+ */
+function rolledBackError(error: CniError, ran: number, outcome: RestoreOutcome): CniError {
+  if (outcome.ok) {
+    return new CniError(
+      error.code,
+      `${error.message}; rolled back ${plural(ran, "command")}: the netns is as before the list`,
+      error.details,
+    );
+  }
+  const shown = outcome.failures.slice(0, MESSAGE_ROLLBACK_FAILURES).map((f) =>
+    f.slice(0, MAX_FAILURE_CHARS)
+  );
+  const more = outcome.failures.length - shown.length;
+  return new CniError(
+    ErrorCode.CommandFailed,
+    `${error.message}; ROLLBACK FAILED after ${
+      plural(ran, "command")
+    }, the netns is NOT as before the list: ${shown.join("; ") || "unknown"}${
+      more > 0 ? `; and ${more} more` : ""
+    }`,
+    error.details,
+  );
 }
 
 function baseReport(target: AttachmentTarget, deps: ReportDeps): Report {
@@ -245,18 +298,44 @@ export async function runOnAttachment(
       );
     }
 
+    const rollback = target.onError === "rollback";
+    let before: NetnsSnapshot | undefined;
     const outcome = await applyCommands({
       commands,
       annotationBytes: new TextEncoder().encode(annotation ?? "").length,
       policy,
       ctx,
-      onError: target.onError,
+      onError: target.onError === "continue" ? "continue" : "fail",
       runner: { ...binaries, netns: target.netns },
       who,
       run: deps.run,
+      beforeRun: rollback
+        ? async () => {
+          try {
+            before = await (deps.snapshot ?? snapshotNetns)(target.netns, binaries);
+          } catch (e) {
+            throw new CniError(
+              ErrorCode.CommandFailed,
+              `${who}: onError "rollback" needs a snapshot of the netns first, and it failed: ${
+                errorText(e)
+              }; nothing run`,
+            );
+          }
+        }
+        : undefined,
     });
     report.commands = outcome.results;
-    return finish(outcome.verdict, outcome.error, outcome.error !== undefined && target.onError === "fail");
+    let error = outcome.error;
+    if (rollback && before && outcome.verdict === "failed" && error) {
+      const restored = await (deps.restore ?? restoreNetns)(before, binaries);
+      report.rollback = restored.ok ? { restored: true, durationMs: round(restored.durationMs) } : {
+        restored: false,
+        durationMs: round(restored.durationMs),
+        failures: restored.failures.slice(0, MAX_ROLLBACK_FAILURES).map((f) => f.slice(0, MAX_FAILURE_CHARS)),
+      };
+      error = rolledBackError(error, outcome.results.length, restored);
+    }
+    return finish(outcome.verdict, error, error !== undefined && target.onError !== "continue");
   } catch (e) {
     if (e instanceof CniError) return finish("error", e);
     return finish("error", new CniError(ErrorCode.Internal, `internal error: ${errorText(e)}`));

@@ -19,6 +19,22 @@ export type Verdict =
   /** The invocation failed before commands were considered (pod lookup, config). */
   | "error";
 
+/** What `onError: "rollback"` did after a failed list. */
+export type RollbackRecord =
+  | {
+    /** The netns equals its snapshot from before the list again. */
+    restored: true;
+    /** Wall time of the restore, in milliseconds. */
+    durationMs: number;
+  }
+  | {
+    /** Restoring failed: the netns still differs from before the list. */
+    restored: false;
+    durationMs: number;
+    /** Why, one line each: failed restore commands, what cannot be restored, what still differs. */
+    failures: string[];
+  };
+
 /** One invocation's record. */
 export interface Report {
   /** Report schema version. */
@@ -47,6 +63,8 @@ export interface Report {
   verdict: Verdict;
   /** For rejected/failed/error: the CNI error code and message. */
   error?: { code: number; msg: string };
+  /** With `onError: "rollback"`, when a command failed: whether the netns was restored. */
+  rollback?: RollbackRecord;
   /** Total wall time of the invocation, in milliseconds. */
   durationMs: number;
 }
@@ -97,6 +115,15 @@ export function formatHuman(r: Report): string {
       ? `killed by ${v(String(c.signal))}`
       : `exit ${c.exitCode}`;
     lines.push(`(${end}, ${c.durationMs} ms${c.truncated ? ", output truncated" : ""})`);
+  }
+  if (r.rollback?.restored === true) {
+    lines.push(`Rollback: restored, the netns is as before the list (${r.rollback.durationMs} ms)`);
+  } else if (r.rollback) {
+    lines.push(
+      `Rollback: FAILED, the netns is NOT as before the list (${r.rollback.durationMs} ms): ${
+        r.rollback.failures.map(v).join("; ") || "unknown"
+      }`,
+    );
   }
   lines.push(
     `Result: ${v(r.verdict)}${

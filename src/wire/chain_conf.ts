@@ -10,10 +10,16 @@ import { describeZodIssue } from "../text/zod_issue.ts";
 
 const absolutePath = z.string().check(z.refine((s) => s.startsWith("/"), "must be an absolute path"));
 
-/** What a failing command does to the rest of its list. */
-export const ON_ERROR_MODES = ["fail", "continue"] as const;
+/**
+ * What a failing command does to the rest of its list: `"rollback"` (the default) stops and restores the netns
+ * to its state before the list, `"fail"` stops and leaves it as is, `"continue"` runs the rest.
+ */
+export const ON_ERROR_MODES = ["rollback", "fail", "continue"] as const;
 /** One of {@link ON_ERROR_MODES}. */
 export type OnError = (typeof ON_ERROR_MODES)[number];
+
+/** The `onError` mode of a chain config that names none. */
+export const DEFAULT_ON_ERROR: OnError = "rollback";
 
 /** chainsaw's chain config keys (see README "Configuration"); every one optional. */
 export const ChainConfSchema = z.object({
@@ -63,7 +69,7 @@ export function decodeChainsawConf(raw: Record<string, unknown>): ChainsawConf {
   }
   return {
     kubeconfig: r.data.kubeconfig,
-    onError: r.data.onError ?? "fail",
+    onError: r.data.onError ?? DEFAULT_ON_ERROR,
     apiTimeoutMs: r.data.apiTimeoutMs ?? DEFAULT_API_TIMEOUT_MS,
     ipPath: r.data.ipPath,
     nsenterPath: r.data.nsenterPath,

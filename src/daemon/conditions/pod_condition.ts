@@ -116,8 +116,13 @@ export function outcomeOfReport(report: Report): AttachmentOutcome | undefined {
     case "rejected":
       return { ...base, result: "rejected", detail: error ?? `rejected: ${report.detected.join("; ")}` };
     case "failed": {
+      const result: OutcomeResult = report.rollback?.restored === true
+        ? "rolledBack"
+        : report.rollback
+        ? "rollbackFailed"
+        : "failed";
       const bad = report.commands.find((c) => c.timedOut || c.exitCode !== 0);
-      if (!bad) return { ...base, result: "failed", detail: error ?? "failed" };
+      if (!bad) return { ...base, result, detail: error ?? "failed" };
       const why = bad.timedOut
         ? "timed out"
         : bad.exitCode === null
@@ -126,7 +131,7 @@ export function outcomeOfReport(report: Report): AttachmentOutcome | undefined {
       const stderr = cut(flatten(bad.stderr || bad.stdout), STDERR_EXCERPT); // neutralised with the message
       return {
         ...base,
-        result: "failed",
+        result,
         detail: `"${bad.command}" failed: ${why}${stderr ? `: ${stderr}` : ""}`,
       };
     }

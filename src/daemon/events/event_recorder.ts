@@ -17,7 +17,11 @@ import { visible } from "../../text/visible.ts";
 export type EventClient = Pick<KubeClient, "fetch">;
 
 /** Event reasons chainsaw posts. */
-export type ChainsawReason = "ChainsawApplied" | "ChainsawFailed" | "ChainsawRejected";
+export type ChainsawReason =
+  | "ChainsawApplied"
+  | "ChainsawFailed"
+  | "ChainsawRejected"
+  | "ChainsawRollbackFailed";
 
 /** What to say about one execution. */
 export interface EventSpec {
@@ -316,7 +320,7 @@ export function eventForReport(report: Report): EventSpec | undefined {
       head = `${where}: applied ${report.commands.length} command${report.commands.length === 1 ? "" : "s"}`;
       break;
     case "failed":
-      reason = "ChainsawFailed";
+      reason = report.rollback?.restored === false ? "ChainsawRollbackFailed" : "ChainsawFailed";
       head = `${where}: failed${why}`;
       break;
     case "rejected":
@@ -327,6 +331,15 @@ export function eventForReport(report: Report): EventSpec | undefined {
       return undefined;
   }
   const lines = [head];
+  if (report.rollback?.restored === true) {
+    lines.push(`rolled back: the netns is as before the list (${report.rollback.durationMs} ms)`);
+  } else if (report.rollback) {
+    lines.push(
+      `ROLLBACK FAILED: the netns is NOT as before the list: ${
+        report.rollback.failures.map(v).join("; ") || "unknown"
+      }`,
+    );
+  }
   if (report.commands.length > 0) {
     for (const c of report.commands) lines.push(`[${outcome(c)}] ${v(c.command)}${excerpt(c)}`);
     const skipped = report.detected.length - report.commands.length;

@@ -1,0 +1,216 @@
+import { assert, assertEquals } from "../../tests/support/assert.ts";
+import { sampleCommand } from "../../tests/daemon_fixtures.ts";
+import { defaultPolicy } from "../policy/default_policy.ts";
+import { formatHuman } from "../report/report.ts";
+import { decodeReport } from "../wire/report.ts";
+import type { CommandResult } from "./runner.ts";
+import type { NetnsSnapshot, RestoreOutcome } from "./netns_snapshot.ts";
+import { type AttachmentTarget, type ExecutorDeps, runOnAttachment } from "./executor.ts";
+
+const target: AttachmentTarget = {
+  containerId: "c1",
+  netns: "/var/run/netns/x",
+  ifname: "net1",
+  network: "net-a",
+  pod: { namespace: "ns", name: "p", uid: "u1" },
+  podInterfaces: ["eth0", "net1"],
+  onError: "rollback",
+};
+
+const SNAPSHOT = { netns: "/var/run/netns/x" } as unknown as NetnsSnapshot;
+
+interface Calls {
+  ran: string[];
+  snapshots: number;
+  restores: number;
+  /** What happened, in order: "snapshot", "run <command>", "restore". */
+  order: string[];
+}
+
+function deps(
+  failing: ReadonlySet<string>,
+  over: {
+    restore?: () => Promise<RestoreOutcome>;
+    snapshot?: () => Promise<NetnsSnapshot>;
+    timedOut?: ReadonlySet<string>;
+  } = {},
+): ExecutorDeps & Calls {
+  const calls: Calls = { ran: [], snapshots: 0, restores: 0, order: [] };
+  return Object.assign(calls, {
+    verb: "ADD" as const,
+    source: "runtime" as const,
+    node: "n1",
+    now: () => new Date("2026-12-01T00:00:00Z"),
+    loadPolicy: () => Promise.resolve(defaultPolicy()),
+    run: (command: string, argv: readonly string[]): Promise<CommandResult> => {
+      calls.ran.push(command);
+      calls.order.push(`run ${command}`);
+      const timedOut = over.timedOut?.has(command) ?? false;
+      return Promise.resolve(sampleCommand({
+        command,
+        argv: [...argv],
+        exitCode: timedOut ? null : failing.has(command) ? 2 : 0,
+        signal: timedOut ? "SIGKILL" : null,
+        timedOut,
+        stdout: "",
+        stderr: failing.has(command) ? "RTNETLINK answers: File exists" : "",
+      }));
+    },
+    netnsState: () => Promise.resolve("present" as const),
+    fileExists: () => true,
+    snapshot: (netns: string, bins: { ipPath: string; nsenterPath: string }) => {
+      calls.snapshots++;
+      calls.order.push("snapshot");
+      assertEquals([netns, bins.ipPath, bins.nsenterPath], [
+        "/var/run/netns/x",
+        "/usr/sbin/ip",
+        "/usr/bin/nsenter",
+      ]);
+      return over.snapshot?.() ?? Promise.resolve(SNAPSHOT);
+    },
+    restore: (snap: NetnsSnapshot) => {
+      calls.restores++;
+      calls.order.push("restore");
+      assert(snap === SNAPSHOT, "restores the snapshot taken before the list");
+      return over.restore?.() ??
+        Promise.resolve({ ok: true, passes: 1, steps: [], durationMs: 4.5 } as const);
+    },
+  });
+}
+
+const LIST = JSON.stringify([
+  "ip route add 198.51.100.0/24 dev net1",
+  "ip route add 10.99.0.0/24 dev net1",
+  "ip route add 198.51.100.0/25 dev net1",
+  "ip route",
+]);
+const THIRD = "ip route add 198.51.100.0/25 dev net1";
+
+Deno.test("executor rollback: snapshot after the policy, stop at the third command, restore, code 100 saying so", async () => {
+  const d = deps(new Set([THIRD]));
+  const out = await runOnAttachment(target, LIST, d);
+  assertEquals(d.order, [
+    "snapshot",
+    "run ip route add 198.51.100.0/24 dev net1",
+    "run ip route add 10.99.0.0/24 dev net1",
+    `run ${THIRD}`,
+    "restore",
+  ]);
+  assertEquals([out.report.verdict, out.error?.code, out.fatal], ["failed", 100, true]);
+  assertEquals(out.report.rollback, { restored: true, durationMs: 4.5 });
+  assertEquals(
+    out.error?.message,
+    `pod ns/p: command "${THIRD}" exited with code 2: RTNETLINK answers: File exists; ` +
+      "rolled back 3 commands: the netns is as before the list",
+  );
+  assertEquals(out.report.error?.msg, out.error?.message);
+  // The wire schema keeps the field, and the human format says it in one line.
+  const back = decodeReport(JSON.stringify(out.report));
+  assertEquals(back.rollback, { restored: true, durationMs: 4.5 });
+  const human = formatHuman(back).split("\n").filter((l) => l.startsWith("Rollback:"));
+  assertEquals(human, ["Rollback: restored, the netns is as before the list (4.5 ms)"]);
+});
+
+Deno.test("executor rollback: a timed-out command is rolled back too", async () => {
+  const d = deps(new Set(), { timedOut: new Set(["ip route add 10.99.0.0/24 dev net1"]) });
+  const out = await runOnAttachment(target, LIST, d);
+  assertEquals([d.ran.length, d.restores, out.report.verdict, out.error?.code], [2, 1, "failed", 100]);
+  assert(out.error!.message.includes("rolled back 2 commands"), out.error!.message);
+});
+
+Deno.test("executor rollback: a failed restore is loud: report, message, human line", async () => {
+  const failures = [
+    "ip route del 198.51.100.0/24 dev net1: exit 2: RTNETLINK answers: No such process",
+    "still differs: link net1 mtu",
+  ];
+  const d = deps(new Set([THIRD]), {
+    restore: () => Promise.resolve({ ok: false, passes: 3, steps: [], durationMs: 12, failures }),
+  });
+  const out = await runOnAttachment(target, LIST, d);
+  assertEquals([out.report.verdict, out.error?.code, out.fatal], ["failed", 100, true]);
+  assertEquals(out.report.rollback, { restored: false, durationMs: 12, failures });
+  assert(out.error!.message.includes("ROLLBACK FAILED after 3 commands"), out.error!.message);
+  assert(out.error!.message.includes("NOT as before the list"), out.error!.message);
+  assert(out.error!.message.endsWith(failures.join("; ")), out.error!.message);
+  const back = decodeReport(JSON.stringify(out.report));
+  assertEquals(back.rollback, out.report.rollback);
+  const human = formatHuman(back).split("\n").filter((l) => l.startsWith("Rollback:"));
+  assertEquals(human.length, 1);
+  assert(human[0].startsWith("Rollback: FAILED, the netns is NOT as before the list (12 ms): ip route del"));
+});
+
+Deno.test("executor rollback: a snapshot that fails closes: nothing runs, code 100, verdict error", async () => {
+  const d = deps(new Set(), {
+    snapshot: () => Promise.reject(new Error("cannot snapshot /var/run/netns/x: ip timed out")),
+  });
+  const out = await runOnAttachment(target, LIST, d);
+  assertEquals([d.ran.length, d.restores, out.report.verdict, out.error?.code, out.fatal], [
+    0,
+    0,
+    "error",
+    100,
+    true,
+  ]);
+  assertEquals(
+    out.error?.message,
+    'pod ns/p: onError "rollback" needs a snapshot of the netns first, and it failed: ' +
+      "cannot snapshot /var/run/netns/x: ip timed out; nothing run",
+  );
+  assertEquals(out.report.rollback, undefined);
+});
+
+Deno.test("executor rollback: no snapshot when nothing would run, the list is rejected, or it all succeeds", async () => {
+  const none = deps(new Set());
+  await runOnAttachment(target, "", none);
+  const rejected = deps(new Set());
+  const r = await runOnAttachment(target, '["ip route", "ip -batch /tmp/x"]', rejected);
+  assertEquals([r.report.verdict, r.error?.code, rejected.ran.length], ["rejected", 101, 0]);
+  const ok = deps(new Set());
+  const o = await runOnAttachment(target, LIST, ok);
+  assertEquals([o.report.verdict, o.report.rollback, o.fatal], ["applied", undefined, false]);
+  assertEquals([none.snapshots, rejected.snapshots, ok.snapshots, ok.restores], [0, 0, 1, 0]);
+});
+
+Deno.test("executor rollback: fail and continue never snapshot nor restore, and keep their behaviour", async () => {
+  const f = deps(new Set([THIRD]));
+  const fo = await runOnAttachment({ ...target, onError: "fail" }, LIST, f);
+  assertEquals([fo.report.verdict, fo.fatal, f.ran.length, fo.report.rollback], [
+    "failed",
+    true,
+    3,
+    undefined,
+  ]);
+  assert(!fo.error!.message.includes("rolled back"));
+  const c = deps(new Set([THIRD]));
+  const co = await runOnAttachment({ ...target, onError: "continue" }, LIST, c);
+  assertEquals([co.report.verdict, co.fatal, c.ran.length, co.report.rollback], [
+    "failed",
+    false,
+    4,
+    undefined,
+  ]);
+  assertEquals([f.snapshots, f.restores, c.snapshots, c.restores], [0, 0, 0, 0]);
+});
+
+Deno.test("executor rollback: annotations still cannot use restore, -batch or any stdin-reading form", async () => {
+  for (
+    const cmd of [
+      "ip -j -d -batch -",
+      "ip -4 -b -",
+      "ip -force -batch /dev/stdin",
+      "ip route restore",
+      "ip -6 route restore",
+      "ip addr restore",
+      "ip rule restore",
+      "ip a showdump",
+    ]
+  ) {
+    const d = deps(new Set());
+    const out = await runOnAttachment(target, JSON.stringify(["ip route", cmd]), d);
+    assertEquals(
+      [out.report.verdict, out.error?.code, d.ran.length, d.snapshots],
+      ["rejected", 101, 0, 0],
+      cmd,
+    );
+  }
+});
