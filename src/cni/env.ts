@@ -3,7 +3,7 @@
  * @module
  */
 import { CniError, ErrorCode } from "./errors.ts";
-import { netnsPathProblem, normalizeNetnsPath, type OwnProcesses, ownProcesses } from "../exec/netns_path.ts";
+import { netnsPathProblem, normalizeNetnsPath, type OwnProcesses, ownProcesses } from "./netns_path.ts";
 
 /** The verbs of the spec, spelled exactly (libcni's skel refuses anything else with code 4). */
 export const CNI_VERBS: readonly string[] = ["ADD", "DEL", "CHECK", "VERSION", "STATUS", "GC"];

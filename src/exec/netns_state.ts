@@ -11,7 +11,7 @@
  * Paths are normalised first ({@link normalizeNetnsPath}): `//proc/self/ns/net` is a `/proc` path too.
  * @module
  */
-import { isUnderProc, normalizeNetnsPath } from "./netns_path.ts";
+import { isUnderProc, normalizeNetnsPath } from "../cni/netns_path.ts";
 
 /** What is known about a netns path. */
 export type NetnsState = "present" | "gone" | "unknown";

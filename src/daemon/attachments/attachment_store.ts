@@ -8,7 +8,7 @@
  */
 import { describeZodIssue } from "../../text/zod_issue.ts";
 import * as z from "zod/mini";
-import { netnsPathProblem, normalizeNetnsPath } from "../../exec/netns_path.ts";
+import { netnsPathProblem, normalizeNetnsPath } from "../../cni/netns_path.ts";
 import { netnsState } from "../../exec/netns_state.ts";
 import { atomicWriteFile, dirOf, removeStaleTemps } from "../atomic_file.ts";
 import type { AttachmentRegistration } from "../../wire/attachment.ts";

@@ -67,7 +67,7 @@ export function createGcRoute(deps: GcRouteDeps): SocketRouteHandler {
       return new Response("body is not JSON\n", { status: 400 });
     }
     const r = GcRequestSchema.safeParse(body);
-    if (!r.success) return new Response(`${describeZodIssue(r.error, "body")}\n`, { status: 400 });
+    if (!r.success) return new Response(`${describeZodIssue(r.error)}\n`, { status: 400 });
     const stale = staleAttachments(deps.all(), r.data);
     if (stale.length > 0) await deps.remove(stale);
     deps.log(gcLogLine(r.data, stale));

@@ -5,7 +5,7 @@
  * the attachment's netns. The outcome is a `REAPPLY` report shaped like an ADD report.
  * @module
  */
-import { netnsPathProblem } from "../../exec/netns_path.ts";
+import { netnsPathProblem } from "../../cni/netns_path.ts";
 import { isProcNetns } from "../../exec/netns_state.ts";
 import { stalePod } from "../../exec/add.ts";
 import { type AttachmentTarget, type ExecutorDeps, refusal, runOnAttachment } from "../../exec/executor.ts";
