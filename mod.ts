@@ -38,12 +38,12 @@ export { type CommandResult, runInNetns, type RunnerOptions } from "./src/exec/r
 // Policy.
 export { defaultPolicy } from "./src/policy/default_policy.ts";
 export {
+  type CommandVerdict,
   type EvalContext,
   evaluateCommand,
   evaluateList,
   type ListVerdict,
   type Rejection,
-  type Verdict as PolicyVerdict,
 } from "./src/policy/evaluate.ts";
 export { effectivePolicy, loadPolicy, NODE_POLICY_DIR, readNodePolicy } from "./src/policy/load.ts";
 export { type Limits, type Policy, PolicyError } from "./src/policy/rules.ts";

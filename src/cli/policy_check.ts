@@ -4,7 +4,7 @@
  * @module
  */
 import { prepareCommand } from "../annotation/prepare.ts";
-import { evaluateCommand, type Verdict } from "../policy/evaluate.ts";
+import { type CommandVerdict, evaluateCommand } from "../policy/evaluate.ts";
 import { effectivePolicy, findNodePolicy, readPolicyFile } from "../policy/load.ts";
 import type { Policy } from "../policy/rules.ts";
 import { visible } from "../text/visible.ts";
@@ -34,7 +34,7 @@ async function loadForCheck(opts: PolicyCheckOptions): Promise<Policy> {
 }
 
 /** One line per command; the command (often pasted from a pod's annotation) and the reason are neutralised. */
-function verdictLine(command: string, v: Verdict): string {
+function verdictLine(command: string, v: CommandVerdict): string {
   return v.allowed
     ? `allowed  ${visible(command)}  (rule: ${visible(v.rule)}${v.source ? ` "${visible(v.source)}"` : ""})`
     : `denied   ${visible(command)}  (rule: ${visible(v.rule)}: ${visible(v.reason)})`;
@@ -64,7 +64,7 @@ export async function policyCheck(opts: PolicyCheckOptions, out: (line: string) 
   };
   let code = 0;
   for (const command of opts.commands) {
-    let v: Verdict;
+    let v: CommandVerdict;
     try {
       v = evaluateCommand(prepareCommand(command, opts.ifname).argv, policy, ctx);
     } catch (e) {
