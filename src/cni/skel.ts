@@ -73,7 +73,7 @@ export async function pluginMain(handlers: VerbHandlers, io: PluginIo): Promise<
     if (verb === undefined) {
       throw new CniError(ErrorCode.InvalidEnvironment, `unknown CNI_COMMAND ${JSON.stringify(env.command)}`);
     }
-    const conf = decodeNetConf(stdin);
+    const conf = await decodeNetConf(stdin);
     cniVersion = conf.cniVersion;
     checkVersion(env.command, conf.cniVersion);
     const out = await handlers[verb]({ env, conf, stdin });

@@ -71,8 +71,8 @@ export function passThrough(stdin: string, prev: PrevResult, cniVersion: string)
   return JSON.stringify({ cniVersion, ...rest });
 }
 
-function requirePrevResult(args: CmdArgs, verb: string): PrevResult {
-  const prev = decodePrevResult(args.conf.raw);
+async function requirePrevResult(args: CmdArgs, verb: string): Promise<PrevResult> {
+  const prev = await decodePrevResult(args.conf.raw);
   if (!prev) {
     throw new CniError(
       ErrorCode.InvalidNetworkConfig,
@@ -109,9 +109,9 @@ function chainKeys(raw: Record<string, unknown>): Record<string, unknown> {
 
 async function add(args: CmdArgs, deps: PluginDeps): Promise<string> {
   const { env, conf: net } = args;
-  const prev = requirePrevResult(args, "ADD");
+  const prev = await requirePrevResult(args, "ADD");
   const out = passThrough(args.stdin, prev, net.cniVersion);
-  const conf = decodeChainsawConf(net.raw);
+  const conf = await decodeChainsawConf(net.raw);
   const pod = podRefFrom(parseCniArgs(env.args), net.raw.args);
   if (!pod) return out; // not a Kubernetes pod: nothing to look up, nothing to report
   const socket = conf.daemonSocket || DEFAULT_DAEMON_SOCKET;
@@ -123,7 +123,7 @@ async function add(args: CmdArgs, deps: PluginDeps): Promise<string> {
     pod,
     podInterfaces: podInterfaces(prev, env.ifname),
   };
-  const fromRuntime = runtimeAnnotations(net.raw);
+  const fromRuntime = await runtimeAnnotations(net.raw);
   if (fromRuntime !== undefined) request.runtimeAnnotations = fromRuntime;
   const trace = traceContextFromEnv(deps.getenv);
   if (trace) request.trace = { traceparent: trace.traceparent, tracestate: trace.tracestate };
@@ -217,9 +217,9 @@ function daemonSocketOf(raw: Record<string, unknown>): string {
     : DEFAULT_DAEMON_SOCKET;
 }
 
-function check(args: CmdArgs): Promise<string> {
-  requirePrevResult(args, "CHECK");
-  return Promise.resolve("");
+async function check(args: CmdArgs): Promise<string> {
+  await requirePrevResult(args, "CHECK");
+  return "";
 }
 
 async function del(args: CmdArgs, deps: PluginDeps): Promise<string> {

@@ -3,7 +3,6 @@
  * first (no API call at all), then the Kubernetes API with the plugin kubeconfig or in-cluster credentials.
  * @module
  */
-import * as z from "zod/mini";
 import { CniError, ErrorCode } from "../cni/errors.ts";
 import { DEFAULT_KUBECONFIG, OPENSHIFT_KUBECONFIG } from "../host_paths.ts";
 import type { FoundPod } from "../exec/add.ts";
@@ -16,7 +15,17 @@ import type { PodRef } from "../wire/pod_ref.ts";
 /** The runtimeConfig key CRI runtimes fill with the pod's annotations when a plugin declares the capability. */
 export const POD_ANNOTATIONS_CAPABILITY = "io.kubernetes.cri.pod-annotations";
 
-const Annotations = z.record(z.string(), z.string());
+/**
+ * The plain check of an annotation map (a JSON object of strings): true when it is plainly valid; anything else is
+ * decided by the schema of `pod_source_schema.ts`.
+ */
+export function plainAnnotations(v: unknown): v is Record<string, string> {
+  if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
+  // A `__proto__` key (an own property after JSON.parse) is left to the schema, which decodes it differently.
+  if (Object.hasOwn(v, "__proto__")) return false;
+  for (const k in v) if (typeof (v as Record<string, unknown>)[k] !== "string") return false;
+  return true;
+}
 
 /**
  * Asks the daemon's node-local pod cache (used when the daemon declined the ADD but is up). Undefined when the
@@ -32,13 +41,16 @@ export async function daemonAnnotations(socket: string, pod: PodRef): Promise<Fo
  * The annotations the runtime passed in `runtimeConfig`, if it did. JSON `null` is a pod without annotations:
  * containerd sends a nil Go map that way.
  */
-export function runtimeAnnotations(raw: Record<string, unknown>): Record<string, string> | undefined {
+export async function runtimeAnnotations(
+  raw: Record<string, unknown>,
+): Promise<Record<string, string> | undefined> {
   const rc = raw.runtimeConfig;
   if (typeof rc !== "object" || rc === null) return undefined;
   const value = (rc as Record<string, unknown>)[POD_ANNOTATIONS_CAPABILITY];
   if (value === undefined) return undefined;
   if (value === null) return {};
-  const r = Annotations.safeParse(value);
+  if (plainAnnotations(value)) return value;
+  const r = (await import("./pod_source_schema.ts")).RuntimeAnnotationsSchema.safeParse(value);
   if (!r.success) {
     throw new CniError(
       ErrorCode.InvalidNetworkConfig,

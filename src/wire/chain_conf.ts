@@ -1,14 +1,11 @@
 /**
- * chainsaw's own keys in its entry of a CNI chain (README "Configuration"): the schema, the defaults and the
+ * chainsaw's own keys in its entry of a CNI chain (README "Configuration"): the types, the defaults and the
  * decoder (a bad value is CNI code 7 naming the key). It lives in the contract because the plugin decodes them
- * from stdin and the daemon decodes the same keys from an ADD request, with this one function.
+ * from stdin and the daemon decodes the same keys from an ADD request, both by the schema of
+ * `chain_conf_schema.ts`. The plugin's {@link decodeChainsawConf} first accepts the usual valid keys by plain
+ * checks and loads the schema only to decide and word anything else (zod costs ≈ 3–5 ms of every pod's start).
  * @module
  */
-import * as z from "zod/mini";
-import { CniError, ErrorCode } from "../cni/errors.ts";
-import { describeZodIssue } from "../text/zod_issue.ts";
-
-const absolutePath = z.string().check(z.refine((s) => s.startsWith("/"), "must be an absolute path"));
 
 /**
  * What a failing command does to the rest of its list: `"rollback"` (the default) stops and restores the netns
@@ -20,20 +17,6 @@ export type OnError = (typeof ON_ERROR_MODES)[number];
 
 /** The `onError` mode of a chain config that names none. */
 export const DEFAULT_ON_ERROR: OnError = "rollback";
-
-/** chainsaw's chain config keys (see README "Configuration"); every one optional. */
-export const ChainConfSchema = z.object({
-  kubeconfig: z.optional(absolutePath),
-  onError: z.optional(z.enum(ON_ERROR_MODES)),
-  apiTimeoutMs: z.optional(z.int().check(z.positive(), z.lte(120_000))),
-  ipPath: z.optional(absolutePath),
-  nsenterPath: z.optional(absolutePath),
-  daemonSocket: z.optional(z.string()),
-  policy: z.optional(z.unknown()),
-});
-
-/** The keys as given (before defaults). */
-export type ChainConfInput = z.infer<typeof ChainConfSchema>;
 
 /** The default bound on one Kubernetes API request, in milliseconds. */
 export const DEFAULT_API_TIMEOUT_MS = 5000;
@@ -50,30 +33,37 @@ export interface ChainsawConf {
   policy?: unknown;
 }
 
-/** Validates chainsaw's own keys; code 7 names the offending key. */
-export function decodeChainsawConf(raw: Record<string, unknown>): ChainsawConf {
-  const r = ChainConfSchema.safeParse({
-    kubeconfig: raw.kubeconfig,
-    onError: raw.onError,
-    apiTimeoutMs: raw.apiTimeoutMs,
-    ipPath: raw.ipPath,
-    nsenterPath: raw.nsenterPath,
-    daemonSocket: raw.daemonSocket,
-    policy: raw.policy,
-  });
-  if (!r.success) {
-    throw new CniError(
-      ErrorCode.InvalidNetworkConfig,
-      `invalid chainsaw config key ${describeZodIssue(r.error)}`,
-    );
+const optAbsolute = (v: unknown): boolean => v === undefined || (typeof v === "string" && v.startsWith("/"));
+
+/**
+ * The plain check of chainsaw's keys: the decoded {@link ChainsawConf} when they are plainly valid, undefined when
+ * the schema must decide (never a different answer than the schema's).
+ */
+export function plainChainsawConf(raw: Record<string, unknown>): ChainsawConf | undefined {
+  const { kubeconfig, onError, apiTimeoutMs, ipPath, nsenterPath, daemonSocket, policy } = raw;
+  if (
+    !optAbsolute(kubeconfig) || !optAbsolute(ipPath) || !optAbsolute(nsenterPath) ||
+    !(daemonSocket === undefined || typeof daemonSocket === "string") ||
+    !(onError === undefined || (ON_ERROR_MODES as readonly unknown[]).includes(onError)) ||
+    !(apiTimeoutMs === undefined ||
+      (Number.isSafeInteger(apiTimeoutMs) && (apiTimeoutMs as number) > 0 &&
+        (apiTimeoutMs as number) <= 120_000))
+  ) {
+    return undefined;
   }
   return {
-    kubeconfig: r.data.kubeconfig,
-    onError: r.data.onError ?? DEFAULT_ON_ERROR,
-    apiTimeoutMs: r.data.apiTimeoutMs ?? DEFAULT_API_TIMEOUT_MS,
-    ipPath: r.data.ipPath,
-    nsenterPath: r.data.nsenterPath,
-    daemonSocket: r.data.daemonSocket,
-    policy: r.data.policy,
+    kubeconfig: kubeconfig as string | undefined,
+    onError: (onError as OnError | undefined) ?? DEFAULT_ON_ERROR,
+    apiTimeoutMs: (apiTimeoutMs as number | undefined) ?? DEFAULT_API_TIMEOUT_MS,
+    ipPath: ipPath as string | undefined,
+    nsenterPath: nsenterPath as string | undefined,
+    daemonSocket: daemonSocket as string | undefined,
+    policy,
   };
+}
+
+/** Validates chainsaw's own keys; code 7 names the offending key. */
+export async function decodeChainsawConf(raw: Record<string, unknown>): Promise<ChainsawConf> {
+  return plainChainsawConf(raw) ??
+    (await import("./chain_conf_schema.ts")).decodeChainsawConfStrict(raw);
 }

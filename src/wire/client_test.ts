@@ -1,5 +1,7 @@
-import { assertEquals, assertThrows } from "../../tests/support/assert.ts";
-import { daemonRequest, parseHttpResponse, requestAdd } from "./client.ts";
+import * as fc from "fast-check";
+import { assert, assertEquals, assertThrows } from "../../tests/support/assert.ts";
+import { AddAnswerSchema } from "./add.ts";
+import { daemonRequest, exchange, parseHttpResponse, plainAddAnswer, requestAdd } from "./client.ts";
 
 const bytes = (s: string) => new TextEncoder().encode(s);
 
@@ -83,6 +85,74 @@ Deno.test("requestAdd: unreachable and 4xx are declined, a valid answer ran, sil
     }
   } finally {
     await server.shutdown();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("plainAddAnswer accepts only what AddAnswerSchema accepts, with the same decoded answer", () => {
+  const str = fc.oneof(fc.string(), fc.constant("x".repeat(4097)), fc.constant("x".repeat(4096)));
+  const junk = fc.oneof(
+    fc.string(),
+    fc.integer(),
+    fc.double(),
+    fc.boolean(),
+    fc.constant(null),
+    fc.jsonValue(),
+  );
+  const answer = fc.oneof(
+    fc.record({ ran: fc.constant(false), reason: fc.oneof(str, junk), more: junk }, {
+      requiredKeys: ["ran"],
+    }),
+    fc.record({
+      ran: fc.constant(true),
+      error: fc.option(
+        fc.record({
+          code: fc.oneof(fc.integer(), fc.constantFrom(1.5, 2 ** 60), junk),
+          msg: fc.oneof(fc.string(), junk),
+          details: fc.oneof(fc.string(), junk),
+          more: junk,
+        }, { requiredKeys: [] }),
+        { nil: undefined },
+      ),
+      more: junk,
+    }, { requiredKeys: ["ran"] }),
+    fc.record({ ran: junk, reason: junk, error: junk }, { requiredKeys: [] }),
+    junk,
+  ).map((v) => JSON.parse(JSON.stringify(v ?? null)));
+  let accepted = 0;
+  fc.assert(
+    fc.property(answer, (body) => {
+      const plain = plainAddAnswer(body);
+      const r = AddAnswerSchema.safeParse(body);
+      if (plain) {
+        accepted++;
+        assert(r.success, JSON.stringify(body));
+        assertEquals(plain, r.data);
+      }
+    }),
+    { numRuns: 3000 },
+  );
+  assert(accepted > 500, `the generator reached the plain path only ${accepted} times`);
+});
+
+Deno.test("exchange: a daemon that never answers is cut at the deadline (AbortSignal.timeout)", async () => {
+  const dir = await Deno.makeTempDir();
+  const path = `${dir}/silent.sock`;
+  const listener = Deno.listen({ transport: "unix", path });
+  const held: Deno.Conn[] = [];
+  const accepting = (async () => {
+    for await (const c of listener) held.push(c); // accepts, reads nothing, never answers
+  })();
+  try {
+    const started = performance.now();
+    const x = await exchange(path, "/v1/add", { method: "POST", body: "{}" }, 150);
+    const took = performance.now() - started;
+    assertEquals(x, { state: "lost", reason: "no answer within 150 ms" });
+    assert(took >= 140 && took < 2000, `took ${took} ms`);
+  } finally {
+    listener.close();
+    await accepting.catch(() => {});
+    for (const c of held) c.close();
     await Deno.remove(dir, { recursive: true });
   }
 });

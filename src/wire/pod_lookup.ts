@@ -1,10 +1,10 @@
 /**
  * The pod lookup on the daemon socket, answered from the node-local pod cache so that the plugin's ADD does not
  * GET the pod from the API server: `GET /v1/pods/{namespace}/{name}?uid=U&waitMs=N` → 200 {@link PodAnswer},
- * 404 when the pod (with that UID) is not cached within `waitMs`, 503 before the cache's first list.
+ * 404 when the pod (with that UID) is not cached within `waitMs`, 503 before the cache's first list. The answer's
+ * schema is in `pod_lookup_schema.ts`, loaded by the plugin only when it looks a pod up (zod is not on its start).
  * @module
  */
-import * as z from "zod/mini";
 import { ROUTES } from "./routes.ts";
 
 /** How long the plugin lets the daemon wait for a pod its watch has not seen yet (a fresh pod racing the watch). */
@@ -13,11 +13,11 @@ export const DAEMON_WAIT_MS = 1000;
 /** The longest the daemon waits, whatever the request says. */
 export const MAX_WAIT_MS = 2000;
 
-/** The answer: the pod's UID and the annotations the cache keeps (chainsaw's). */
-export const PodAnswerSchema = z.object({ uid: z.string(), annotations: z.record(z.string(), z.string()) });
-
-/** An answer. */
-export type PodAnswer = z.infer<typeof PodAnswerSchema>;
+/** An answer: the pod's UID and the annotations the cache keeps (chainsaw's); `PodAnswerSchema` checks it. */
+export interface PodAnswer {
+  uid: string;
+  annotations: Record<string, string>;
+}
 
 /**
  * The request path for a pod.

@@ -16,7 +16,7 @@
  * @module
  */
 import { CniError } from "../../cni/errors.ts";
-import { decodeChainsawConf } from "../../wire/chain_conf.ts";
+import { decodeChainsawConfStrict as decodeChainsawConf } from "../../wire/chain_conf_schema.ts";
 import { readCniEnv } from "../../cni/env.ts";
 import { parseTraceContext } from "../../cni/trace_context.ts";
 import { isProcNetns } from "../../exec/netns_state.ts";

@@ -1,0 +1,150 @@
+/**
+ * The plain checks of `config.ts` against the zod schemas of `config_schema.ts` (the source of truth): whenever a
+ * plain check accepts, the schema accepts the same value with the same decoded result, and the plugin's decoders
+ * answer every input (valid or not) exactly as the strict decoders do: same result, or same code and message.
+ */
+import * as fc from "fast-check";
+import { assert, assertEquals } from "../../tests/support/assert.ts";
+import { CniError } from "./errors.ts";
+import { decodeNetConf, decodePrevResult, plainNetConf, plainPrevResult } from "./config.ts";
+import {
+  BaseConfSchema,
+  decodeNetConfStrict,
+  decodePrevResultStrict,
+  PrevResultSchema,
+} from "./config_schema.ts";
+
+type Outcome = { ok: unknown } | { code: number; msg: string; details: string };
+
+async function outcome(fn: () => unknown): Promise<Outcome> {
+  try {
+    return { ok: await fn() };
+  } catch (e) {
+    if (!(e instanceof CniError)) throw e;
+    return { code: e.code, msg: e.message, details: e.details };
+  }
+}
+
+/** A value that is often what the schema wants and often not. */
+const str = fc.oneof(
+  fc.constantFrom("", "1.0.0", "0.4.0", "eth0", "net1", "10.0.0.2/24", "/var/run/netns/x"),
+  fc.string(),
+);
+const loose = fc.oneof(str, fc.integer(), fc.boolean(), fc.constant(null), fc.jsonValue());
+const maybe = <T>(a: fc.Arbitrary<T>) => fc.option(a, { nil: undefined, freq: 3 });
+const extra = fc.dictionary(
+  fc.constantFrom("foo", "args", "runtimeConfig", "ipam", "dns", "x"),
+  fc.jsonValue(),
+  {
+    maxKeys: 3,
+  },
+);
+
+const netConf = fc.record(
+  {
+    cniVersion: fc.oneof(str, loose),
+    name: fc.oneof(fc.constantFrom("mynet", "a.b-c_d", "-bad", "bad name", "ünicode", ""), str, loose),
+    type: fc.oneof(fc.constant("chainsaw"), loose),
+  },
+  { requiredKeys: [] },
+).chain((base) => extra.map((e) => ({ ...e, ...base })));
+
+const element = (key: string, optKey?: string) =>
+  fc.oneof(
+    fc.record({ [key]: str, ...(optKey ? { [optKey]: maybe(str) } : {}) }, { requiredKeys: [key] }),
+    fc.record({
+      [key]: loose,
+      ...(optKey ? { [optKey]: loose } : {}),
+      more: fc.jsonValue(),
+      ["__proto__"]: fc.jsonValue(),
+    }, {
+      requiredKeys: [],
+    }),
+    loose,
+  ).map((v) => JSON.parse(JSON.stringify(v ?? null)));
+const validPrev = fc.record(
+  {
+    cniVersion: str,
+    interfaces: fc.array(fc.record({ name: str, sandbox: maybe(str), mac: str }, { requiredKeys: ["name"] })),
+    ips: fc.array(fc.record({ address: str, gateway: maybe(str), interface: maybe(fc.nat()) })),
+    routes: fc.array(fc.record({ dst: str, gw: maybe(str) })),
+    dns: fc.jsonValue(),
+  },
+  { requiredKeys: [] },
+);
+const prevResult = fc.oneof(
+  validPrev,
+  fc.record(
+    {
+      cniVersion: fc.oneof(str, loose),
+      interfaces: fc.oneof(fc.array(element("name", "sandbox"), { maxLength: 4 }), loose),
+      ips: fc.oneof(fc.array(element("address"), { maxLength: 3 }), loose),
+      routes: fc.oneof(fc.array(element("dst"), { maxLength: 3 }), loose),
+      dns: fc.jsonValue(),
+      ["__proto__"]: fc.jsonValue(),
+    },
+    { requiredKeys: [] },
+  ),
+  loose,
+).map((v) => JSON.parse(JSON.stringify(v ?? null)));
+
+Deno.test("plainNetConf accepts only what BaseConfSchema accepts, with the same decoded result", async () => {
+  await fc.assert(
+    fc.asyncProperty(netConf, async (conf) => {
+      const text = JSON.stringify(conf);
+      const data = JSON.parse(text);
+      const plain = plainNetConf(data);
+      if (plain) assert(BaseConfSchema.safeParse(data).success, text);
+      assertEquals(
+        await outcome(() => decodeNetConf(text)),
+        await outcome(() => decodeNetConfStrict(text)),
+        text,
+      );
+    }),
+    { numRuns: 2000 },
+  );
+});
+
+Deno.test("decodeNetConf words non-JSON, non-objects and bad names exactly as the schema's decoder", async () => {
+  for (
+    const text of [
+      "",
+      "{",
+      "[]",
+      "null",
+      "3",
+      '"x"',
+      "{}",
+      '{"name":3}',
+      '{"name":"a b"}',
+      '{"name":"n","cniVersion":1}',
+    ]
+  ) {
+    const got = await outcome(() => decodeNetConf(text));
+    assert(!("ok" in got), text);
+    assertEquals(got, await outcome(() => decodeNetConfStrict(text)), text);
+  }
+  assertEquals(await decodeNetConf('{"name":"n"}'), { cniVersion: "0.1.0", name: "n", raw: { name: "n" } });
+});
+
+Deno.test("plainPrevResult accepts only what PrevResultSchema accepts, and decodes to the same value", async () => {
+  let accepted = 0;
+  await fc.assert(
+    fc.asyncProperty(prevResult, async (prev) => {
+      const plain = plainPrevResult(prev);
+      if (plain) {
+        accepted++;
+        const r = PrevResultSchema.safeParse(prev);
+        assert(r.success, JSON.stringify(prev));
+        assertEquals(plain, r.data);
+      }
+      const raw = { name: "n", prevResult: prev };
+      assertEquals(
+        await outcome(() => decodePrevResult(raw)),
+        await outcome(() => decodePrevResultStrict(raw)),
+      );
+    }),
+    { numRuns: 2000 },
+  );
+  assert(accepted > 500, `the generator reached the plain path only ${accepted} times`);
+});

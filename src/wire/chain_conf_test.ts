@@ -1,0 +1,102 @@
+/**
+ * The plugin's plain check of chainsaw's chain keys against the zod schema the daemon decodes them with
+ * (`chain_conf_schema.ts`, the source of truth): same acceptance, same decoded result, same code and message.
+ */
+import * as fc from "fast-check";
+import { assert, assertEquals } from "../../tests/support/assert.ts";
+import { CniError } from "../cni/errors.ts";
+import { decodeChainsawConf, DEFAULT_ON_ERROR, ON_ERROR_MODES, plainChainsawConf } from "./chain_conf.ts";
+import { ChainConfSchema, decodeChainsawConfStrict } from "./chain_conf_schema.ts";
+
+type Outcome = { ok: unknown } | { code: number; msg: string; details: string };
+
+async function outcome(fn: () => unknown): Promise<Outcome> {
+  try {
+    return { ok: await fn() };
+  } catch (e) {
+    if (!(e instanceof CniError)) throw e;
+    return { code: e.code, msg: e.message, details: e.details };
+  }
+}
+
+const junk = fc.oneof(
+  fc.string(),
+  fc.integer(),
+  fc.double(),
+  fc.boolean(),
+  fc.constant(null),
+  fc.jsonValue(),
+);
+const path = fc.oneof(
+  fc.constantFrom("/etc/kube.conf", "/usr/sbin/ip", "/", "relative/ip", ""),
+  fc.string(),
+  junk,
+);
+const validKeys = fc.record(
+  {
+    kubeconfig: fc.constantFrom("/etc/kube.conf", "/"),
+    onError: fc.constantFrom(...ON_ERROR_MODES),
+    apiTimeoutMs: fc.integer({ min: 1, max: 120_000 }),
+    ipPath: fc.constantFrom("/usr/sbin/ip", "/sbin/ip"),
+    nsenterPath: fc.constant("/usr/bin/nsenter"),
+    daemonSocket: fc.string(),
+    policy: fc.jsonValue(),
+  },
+  { requiredKeys: [] },
+);
+const anyKeys = fc.record(
+  {
+    kubeconfig: path,
+    onError: fc.oneof(fc.constantFrom(...ON_ERROR_MODES), fc.constantFrom("Fail", ""), junk),
+    apiTimeoutMs: fc.oneof(
+      fc.integer({ min: -5, max: 130_000 }),
+      fc.constantFrom(1, 120_000, 120_001, 0, 1.5, Number.MAX_SAFE_INTEGER + 2, "5000"),
+      junk,
+    ),
+    ipPath: path,
+    nsenterPath: path,
+    daemonSocket: fc.oneof(fc.constantFrom("/run/chainsaw/chainsaw.sock", ""), junk),
+    policy: fc.jsonValue(),
+    foo: fc.jsonValue(),
+  },
+  { requiredKeys: [] },
+);
+const chainKeys = fc.oneof(validKeys, anyKeys).map((v) =>
+  JSON.parse(JSON.stringify(v)) as Record<string, unknown>
+);
+
+Deno.test("plainChainsawConf accepts only what ChainConfSchema accepts; decodeChainsawConf answers as the daemon's decoder", async () => {
+  let accepted = 0;
+  await fc.assert(
+    fc.asyncProperty(chainKeys, async (raw) => {
+      if (plainChainsawConf(raw)) {
+        accepted++;
+        assert(ChainConfSchema.safeParse({ ...raw, foo: undefined }).success, JSON.stringify(raw));
+      }
+      assertEquals(
+        await outcome(() => decodeChainsawConf(raw)),
+        await outcome(() => decodeChainsawConfStrict(raw)),
+      );
+    }),
+    { numRuns: 3000 },
+  );
+  assert(accepted > 500, `the generator reached the plain path only ${accepted} times`);
+});
+
+Deno.test("decodeChainsawConf: defaults when absent, code 7 naming the key when bad", async () => {
+  assertEquals(await decodeChainsawConf({}), {
+    kubeconfig: undefined,
+    onError: DEFAULT_ON_ERROR,
+    apiTimeoutMs: 5000,
+    ipPath: undefined,
+    nsenterPath: undefined,
+    daemonSocket: undefined,
+    policy: undefined,
+  });
+  const bad = await outcome(() => decodeChainsawConf({ ipPath: "ip" }));
+  assertEquals(bad, {
+    code: 7,
+    msg: "invalid chainsaw config key ipPath: must be an absolute path",
+    details: "",
+  });
+});
