@@ -6,11 +6,11 @@
  * In order: read the annotation for the attachment's network; load the policy (node ceiling narrowed by the
  * chain's); the namespace's labels when the policy is scoped by them; refuse a netns path that is not a pod's and
  * one that is gone; resolve `ip` and `nsenter` (the chain's `ipPath`/`nsenterPath` too); check the whole list
- * against the policy and run it ({@link applyCommands}); build the report.
+ * against the policy and run it (`applyCommands`); build the report.
  *
  * With `onError: "rollback"` (the default), once the policy accepted the whole list the netns is snapshotted
- * ({@link snapshotNetns}); the list runs as with `"fail"` (stops at the first failing or timed-out command, or at
- * the list's deadline) and on a failure the snapshot is restored ({@link restoreNetns}): code 100 saying it
+ * (`snapshotNetns`); the list runs as with `"fail"` (stops at the first failing or timed-out command, or at
+ * the list's deadline) and on a failure the snapshot is restored (`restoreNetns`): code 100 saying it
  * rolled back, or that the rollback failed and what still differs (`report.rollback`). A snapshot that cannot be
  * taken fails closed: code 100, verdict "error", nothing run.
  *
@@ -22,23 +22,50 @@
  * @module
  */
 import { CniError, ErrorCode } from "../cni/errors.ts";
-import { AnnotationError, parseAnnotation } from "../annotation/annotation.ts";
-import { applyCommands, type ApplyInput } from "./apply.ts";
-import { IP_CANDIDATES, NSENTER_CANDIDATES, resolveBinary } from "./binaries.ts";
-import { type NetnsState, netnsState as realNetnsState } from "./netns_state.ts";
-import {
-  type NetnsSnapshot,
-  restoreNetns,
-  type RestoreOutcome,
-  type SnapshotBinaries,
-  snapshotNetns,
-} from "./netns_snapshot.ts";
+import type { ApplyInput } from "./apply.ts";
+import type { NetnsState } from "./netns_state.ts";
+import type { NetnsSnapshot, RestoreOutcome, SnapshotBinaries } from "./netns_snapshot.ts";
 import type { EvalContext } from "../policy/evaluate.ts";
-import { type Policy, PolicyError } from "../policy/rules.ts";
+import type { Policy } from "../policy/rules.ts";
 import type { Report } from "../report/report.ts";
 import { errorText } from "../text/error_text.ts";
 import type { OnError } from "../wire/chain_conf.ts";
 import type { PodRef } from "../wire/pod_ref.ts";
+
+/**
+ * What a run needs beyond building a report, loaded on first use: an ADD of a pod without the annotation (the
+ * common case, and every plugin process that runs an ADD itself) loads none of the annotation parser, the policy
+ * engine, the runner or the snapshot code.
+ */
+let modules:
+  | Promise<{
+    annotation: typeof import("../annotation/annotation.ts");
+    apply: typeof import("./apply.ts");
+    binaries: typeof import("./binaries.ts");
+    netns: typeof import("./netns_state.ts");
+    snapshot: typeof import("./netns_snapshot.ts");
+    rules: typeof import("../policy/rules.ts");
+  }>
+  | undefined;
+
+function runModules() {
+  modules ??= Promise.all([
+    import("../annotation/annotation.ts"),
+    import("./apply.ts"),
+    import("./binaries.ts"),
+    import("./netns_state.ts"),
+    import("./netns_snapshot.ts"),
+    import("../policy/rules.ts"),
+  ]).then(([annotation, apply, binaries, netns, snapshot, rules]) => ({
+    annotation,
+    apply,
+    binaries,
+    netns,
+    snapshot,
+    rules,
+  }));
+  return modules;
+}
 
 /** Where and how to run: one pod interface and the chain config it was set up with. */
 export interface AttachmentTarget {
@@ -77,15 +104,15 @@ export interface ExecutorDeps {
   namespaceLabels?(namespace: string): Promise<Record<string, string>>;
   /** Runs one command (runInNetns in production). */
   run: ApplyInput["run"];
-  /** The netns existence check (default: {@link realNetnsState}). */
+  /** The netns existence check (default: `netnsState`). */
   netnsState?(path: string): Promise<NetnsState>;
   /** Why a netns path must not be entered (the caller's own namespace), or undefined. */
   netnsProblem?(path: string): string | undefined;
   /** Whether `path` exists, for finding `ip`/`nsenter` (tests). */
   fileExists?(path: string): boolean;
-  /** Takes the snapshot before a `"rollback"` list runs (default: {@link snapshotNetns}). */
+  /** Takes the snapshot before a `"rollback"` list runs (default: `snapshotNetns`). */
   snapshot?(netns: string, bins: SnapshotBinaries): Promise<NetnsSnapshot>;
-  /** Restores it after a failure (default: {@link restoreNetns}). */
+  /** Restores it after a failure (default: `restoreNetns`). */
   restore?(snapshot: NetnsSnapshot, bins: SnapshotBinaries): Promise<RestoreOutcome>;
 }
 
@@ -208,6 +235,7 @@ export async function planOnAttachment(
   deps: Pick<ExecutorDeps, "loadPolicy" | "namespaceLabels">,
 ): Promise<RunPlan> {
   const who = `pod ${target.pod.namespace}/${target.pod.name}`;
+  const { annotation: { AnnotationError, parseAnnotation }, rules: { PolicyError } } = await runModules();
   let commands: string[];
   try {
     commands = parseAnnotation(annotation, target.network);
@@ -261,8 +289,16 @@ export async function runOnAttachment(
     report.durationMs = round(performance.now() - started);
     return { report, error, fatal };
   };
+  // No annotation (the common case): nothing to read, check or run, and nothing to load for it.
+  if ((annotation ?? "").trim() === "") return finish("nothing");
   try {
     const plan = await planOnAttachment(target, annotation, deps);
+    const {
+      apply: { applyCommands },
+      binaries: { IP_CANDIDATES, NSENTER_CANDIDATES, resolveBinary },
+      netns: { netnsState: realNetnsState },
+      snapshot: { restoreNetns, snapshotNetns },
+    } = await runModules();
     if ("error" in plan) {
       report.detected = plan.commands;
       return finish(plan.verdict, plan.error);

@@ -170,11 +170,8 @@ async function addHere(
   daemonUp: boolean,
   deps: PluginDeps,
 ): Promise<AddOutcome> {
-  const [{ addAttachment }, { loadPolicy }, runner] = await Promise.all([
-    import("../exec/add.ts"),
-    import("../policy/load.ts"),
-    deps.run ? undefined : import("../exec/runner.ts"),
-  ]);
+  // The policy engine and the runner load only when the pod has commands (the executor asks for them).
+  const { addAttachment } = await import("../exec/add.ts");
   const api = new ApiAccess(() => findCredentials(conf.kubeconfig, deps.getenv), conf.apiTimeoutMs);
   try {
     return await addAttachment(
@@ -195,9 +192,9 @@ async function addHere(
         node: deps.getenv("NODE_NAME") || undefined,
         traceId: request.trace ? request.trace.traceparent.split("-")[1] : undefined,
         now: deps.now,
-        loadPolicy: (doc) => loadPolicy(doc, policyDir),
+        loadPolicy: async (doc) => (await import("../policy/load.ts")).loadPolicy(doc, policyDir),
         namespaceLabels: (ns) => api.namespaceLabels(ns),
-        run: deps.run ?? runner!.runInNetns,
+        run: deps.run ?? (async (...a) => (await import("../exec/runner.ts")).runInNetns(...a)),
         lookUp: async (p) =>
           (daemonUp ? await daemonAnnotations(socket, p) : undefined) ?? api.podAnnotations(p),
       },
