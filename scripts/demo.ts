@@ -1,23 +1,29 @@
 /**
- * The live re-apply demo, end to end on this machine (as root, after the test set-up step):
+ * The demo, end to end on this machine (as root, after the test set-up step):
  *
  * ```sh
  * deno task demo
  * ```
  *
- * 1. a fake Kubernetes API server (tests/support/fake_apiserver.ts) holding the pod of `deployments/example.yaml`,
- *    scheduled on a demo node, with its annotation (one route);
+ * 1. a fake Kubernetes API server (tests/support/fake_apiserver.ts) holding the gated pod of
+ *    `deployments/example.yaml` (its annotation, one route, and `spec.readinessGates` on
+ *    `chainsaw.cni.cncf.io/applied`), scheduled on a demo node;
  * 2. the real `chainsaw daemon` (the bundle, under the shipped permission flags) watching that node's pods with
  *    its own kubeconfig, its socket and state under `/run/chainsaw/demo-*`;
- * 3. a scratch network namespace and the example's chain (bridge + host-local on 192.0.2.0/24, then chainsaw
- *    asking the daemon), run by the libcni driver: ADD adds the route;
- * 4. the annotation is edited on the API server to add a second route; the daemon re-applies it in the netns;
- * 5. the netns routes, the two Events on the pod, and the daemon's log;
- * 6. DEL, and everything removed (netns, bridge, processes, directories), also when a step fails.
+ * 3. a scratch network namespace and the example's chain (bridge + host-local on 192.0.2.0/24, then chainsaw),
+ *    run by the libcni driver with a `TRACEPARENT`: the daemon runs the ADD (its log line, with the trace id),
+ *    the route appears and the pod condition turns True/Applied;
+ * 4. the annotation is edited on the API server: the daemon re-applies it live (a second route);
+ * 5. an edit whose third command fails: the daemon rolls the re-apply back (the netns routes before and after
+ *    are equal) and the condition turns False/RolledBack naming the command;
+ * 6. `chainsaw explain --pod` for the pod;
+ * 7. the Events on the pod and the daemon's own messages;
+ * 8. DEL, and everything removed (netns, bridge, processes, directories), also when a step fails.
  * @module
  */
 import { parseAllDocuments } from "yaml";
 import { ANNOTATION } from "../src/annotation/annotation.ts";
+import { APPLIED_CONDITION } from "../src/kube/pod_status.ts";
 import { permissionFlags } from "../src/permissions.ts";
 import {
   type FakeApiServer,
@@ -39,22 +45,48 @@ import {
   uniqueName,
 } from "../tests/support/netns.ts";
 import { pathWithDeno } from "../tests/support/plugin.ts";
-import { healthGet, startDaemon, waitFor as waitUntil } from "../tests/daemon_harness.ts";
+import {
+  type Daemon,
+  healthGet,
+  runChainsaw,
+  startDaemon,
+  waitFor as waitUntil,
+} from "../tests/daemon_harness.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
 const NODE = "demo-node";
 const IFNAME = "net1";
 /** The edited value: the whole list runs again, so the first route is `replace`d (idempotent) and one is added. */
-const EDITED =
-  '["ip route replace 192.0.3.0/24 dev CURRENT_INTERFACE", "ip route add 198.51.100.0/24 dev CURRENT_INTERFACE", ' +
-  '"ip route"]';
+const EDITED = '["ip route replace 192.0.3.0/24 dev CURRENT_INTERFACE", ' +
+  '"ip route add 198.51.100.0/24 dev CURRENT_INTERFACE"]';
+/** The command of {@link FAILING} that fails: there is no such route. */
+const FAILING_COMMAND = "ip route del 192.0.3.99/32 dev CURRENT_INTERFACE";
+/** An edit whose third command fails, after the first two changed the routes (one added, one deleted). */
+const FAILING = '["ip route replace 203.0.113.0/24 dev CURRENT_INTERFACE", ' +
+  `"ip route del 198.51.100.0/24 dev CURRENT_INTERFACE", "${FAILING_COMMAND}"]`;
+/** The runtime's span (W3C trace context), passed to the chain like a newer libcni does. */
+const TRACE_ID = randomHex(32);
+const TRACEPARENT = `00-${TRACE_ID}-${randomHex(16)}-01`;
 
 type Doc = Record<string, unknown>;
 
-/** The example's network configuration and pod. */
+/** The example's network configuration and gated pod. */
 interface Example {
   conf: { cniVersion: string; name: string; plugins: Doc[] };
-  pod: { name: string; namespace: string; annotation: string };
+  pod: {
+    name: string;
+    namespace: string;
+    annotation: string;
+    readinessGates: Array<{ conditionType: string }>;
+  };
+}
+
+interface Condition {
+  type: string;
+  status: string;
+  reason?: string;
+  message?: string;
+  lastTransitionTime?: string | null;
 }
 
 function header(title: string): void {
@@ -72,16 +104,24 @@ async function readExample(): Promise<Example> {
   const nad = docs.find((d) => d.kind === "NetworkAttachmentDefinition") as
     | { spec: { config: string } }
     | undefined;
-  const pod = docs.find((d) => d.kind === "Pod") as
-    | { metadata: { name: string; namespace?: string; annotations: Record<string, string> } }
-    | undefined;
-  if (!nad || !pod) throw new Error("deployments/example.yaml: no NetworkAttachmentDefinition or Pod");
+  type PodDoc = {
+    metadata: { name: string; namespace?: string; annotations: Record<string, string> };
+    spec: { readinessGates?: Array<{ conditionType: string }> };
+  };
+  const pod = (docs.filter((d) => d.kind === "Pod") as PodDoc[])
+    .find((p) => p.spec.readinessGates?.some((g) => g.conditionType === APPLIED_CONDITION));
+  if (!nad || !pod) {
+    throw new Error(
+      `deployments/example.yaml: no NetworkAttachmentDefinition or Pod gated on ${APPLIED_CONDITION}`,
+    );
+  }
   return {
     conf: JSON.parse(nad.spec.config),
     pod: {
       name: pod.metadata.name,
       namespace: pod.metadata.namespace ?? "default",
       annotation: pod.metadata.annotations[ANNOTATION],
+      readinessGates: pod.spec.readinessGates!,
     },
   };
 }
@@ -114,10 +154,45 @@ function podEvents(api: FakeApiServer, name: string): KubeEvent[] {
   return api.events().filter((e) => (e.involvedObject as { name?: string } | undefined)?.name === name);
 }
 
-function withAnnotation(pod: Pod, value: string): Pod {
-  const edited = structuredClone(pod);
+function withAnnotation(api: FakeApiServer, name: string, value: string): Pod {
+  // The pod as the API server has it now (its status carries chainsaw's condition), with the annotation edited.
+  const edited = structuredClone(api.pods().find((p) => p.metadata.name === name)!);
   edited.metadata.annotations = { ...edited.metadata.annotations, [ANNOTATION]: value };
   return edited;
+}
+
+function conditionOf(api: FakeApiServer, name: string): Condition | undefined {
+  const p = api.pods().find((x) => x.metadata.name === name);
+  return (p?.status.conditions as Condition[] | undefined)?.find((c) => c.type === APPLIED_CONDITION);
+}
+
+async function waitForCondition(
+  api: FakeApiServer,
+  name: string,
+  status: string,
+  reason: string,
+): Promise<Condition> {
+  await waitUntil(
+    `condition ${status}/${reason} (now ${JSON.stringify(conditionOf(api, name))})`,
+    () => conditionOf(api, name)?.status === status && conditionOf(api, name)?.reason === reason,
+  );
+  return conditionOf(api, name)!;
+}
+
+/** The condition as `kubectl get pod NAME -o jsonpath='{.status.conditions[?(@.type=="…")]}'` prints it. */
+function printCondition(ex: Example, c: Condition): void {
+  console.log(
+    `    kubectl get pod -n ${ex.pod.namespace} ${ex.pod.name} ` +
+      `-o jsonpath='{.status.conditions[?(@.type=="${APPLIED_CONDITION}")]}'`,
+  );
+  console.log(indent(JSON.stringify(c), "      "));
+}
+
+/** The daemon's stdout past `from`: the report blocks written since, once one ends (its `Result:` line). */
+async function newReports(daemon: Daemon, from: number, verb: "ADD" | "REAPPLY"): Promise<string> {
+  const pattern = new RegExp(`^\\S+ ${verb} [^\\n]*\\n(?:[^\\n]*\\n)*?Result: [^\\n]*\\n`, "m");
+  await waitUntil(`the daemon's ${verb} report`, () => pattern.test(daemon.stdout().slice(from)));
+  return daemon.stdout().slice(from);
 }
 
 async function demo(cleanup: Cleanup): Promise<void> {
@@ -126,7 +201,9 @@ async function demo(cleanup: Cleanup): Promise<void> {
   await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
   cleanup.defer(() => Deno.remove(dir, { recursive: true }), `remove ${dir}`);
 
-  header(`1. A fake API server with the pod ${ex.pod.namespace}/${ex.pod.name} of deployments/example.yaml`);
+  header(
+    `1. A fake API server with the gated pod ${ex.pod.namespace}/${ex.pod.name} of deployments/example.yaml`,
+  );
   const podSpec = makePod({
     namespace: ex.pod.namespace,
     name: ex.pod.name,
@@ -134,12 +211,16 @@ async function demo(cleanup: Cleanup): Promise<void> {
     nodeName: NODE,
     annotations: { "k8s.v1.cni.cncf.io/networks": "test-chainsaw", [ANNOTATION]: ex.pod.annotation },
   });
+  podSpec.spec.readinessGates = ex.pod.readinessGates;
+  // What the kubelet reports while a readiness gate is not True yet.
+  podSpec.status.conditions = [{ type: "Ready", status: "False", reason: "ReadinessGatesNotReady" }];
   const api = await startFakeApiServer({ pods: [podSpec] });
   cleanup.defer(() => api.close(), "stop the fake API server");
   const kubeconfig = `${dir}/daemon.kubeconfig`;
   await Deno.writeTextFile(kubeconfig, api.kubeconfig(), { mode: 0o600 });
   console.log(`    ${api.url}, pod on node ${NODE} with`);
   console.log(`    ${ANNOTATION}: ${ex.pod.annotation.trim()}`);
+  console.log(`    spec.readinessGates: ${JSON.stringify(ex.pod.readinessGates)}`);
 
   header("2. The chainsaw daemon (the bundle, under its shipped permission flags)");
   const args = [
@@ -149,6 +230,8 @@ async function demo(cleanup: Cleanup): Promise<void> {
     kubeconfig,
     "--node-name",
     NODE,
+    "--pod-condition",
+    "gated",
     "--log-format",
     "human",
     "--shutdown-delay-seconds",
@@ -167,7 +250,9 @@ async function demo(cleanup: Cleanup): Promise<void> {
   );
   console.log("    ready: the pod list of the node is synced");
 
-  header(`3. A scratch netns and the example's chain (bridge on 192.0.2.0/24, then chainsaw): ADD`);
+  header(
+    `3. A scratch netns and the example's chain (bridge on 192.0.2.0/24, then chainsaw): ADD, run by the daemon`,
+  );
   const ns = await createNetns("demo");
   cleanup.defer(() => ns.delete(), `delete netns ${ns.name}`);
   const bridge = uniqueName("csdemo");
@@ -185,44 +270,93 @@ async function demo(cleanup: Cleanup): Promise<void> {
       K8S_POD_UID: String(podSpec.metadata.uid),
     },
     cacheDir: `${dir}/cni-cache`,
-    env: { PATH: pathWithDeno() },
+    env: { PATH: pathWithDeno(), TRACEPARENT },
   };
   let added = false;
   cleanup.defer(async () => {
     if (added) await runChain({ ...cni, cmd: "del" });
   }, "CNI DEL");
+  let logAt = daemon.stdout().length;
   const add = await runChain({ ...cni, cmd: "add" });
   if (add.code !== 0) throw new Error(`ADD failed: ${add.stdout}${add.stderr}`);
   added = true;
   console.log(`    netns ${ns.path}, bridge ${bridge}, ${IFNAME} ${add.json?.ips?.[0]?.address}`);
+  console.log(`    TRACEPARENT=${TRACEPARENT} (the runtime's span)`);
   const podGets = api.requests.filter((r) => r.method === "GET" && r.path.includes("/pods/")).length;
   console.log(
-    `    the plugin read the annotation from the daemon's pod cache (API GETs of the pod: ${podGets})`,
+    `    the plugin handed the ADD to the daemon (POST /v1/add on its socket); the daemon took the annotation` +
+      `\n    from its pod cache (API GETs of the pod: ${podGets}) and ran the list. Its log (kubectl logs):`,
   );
+  const addLog = await newReports(daemon, logAt, "ADD");
+  logAt += addLog.length;
+  console.log(indent(addLog, "      | "));
   console.log(`    ip -n ${ns.name} route:`);
   console.log(indent(await routes(ns), "      "));
+  const applied = await waitForCondition(api, ex.pod.name, "True", "Applied");
+  console.log("    the pod condition (the readiness gate: the kubelet may now mark the pod Ready):");
+  printCondition(ex, applied);
 
-  header("4. The annotation is edited on the API server: a second route");
+  header("4. The annotation is edited on the API server: the daemon re-applies it live, a second route");
   console.log(`    ${ANNOTATION}: ${EDITED}`);
-  api.setPod(withAnnotation(podSpec, EDITED));
+  api.setPod(withAnnotation(api, ex.pod.name, EDITED));
   await waitUntil(
     "the second route in the netns",
     async () => (await routes(ns)).includes("198.51.100.0/24"),
   );
-  console.log("    the daemon saw the change on its watch and re-applied the list in the pod's netns");
-
-  header(`5. What it did: the netns, the Events on the pod, the daemon's log`);
+  const reapplyLog = await newReports(daemon, logAt, "REAPPLY");
+  logAt += reapplyLog.length;
+  console.log("    the daemon saw the change on its watch and re-applied the list in the pod's netns:");
+  console.log(indent(reapplyLog, "      | "));
   console.log(`    ip -n ${ns.name} route:`);
   console.log(indent(await routes(ns), "      "));
-  await waitUntil("two Events on the pod", () => podEvents(api, ex.pod.name).length >= 2);
-  console.log(`\n    Events on pod ${ex.pod.namespace}/${ex.pod.name} (what kubectl describe pod shows):`);
+  const still = await waitForCondition(api, ex.pod.name, "True", "Applied");
+  console.log(
+    `    condition still True/Applied, lastTransitionTime ${
+      still.lastTransitionTime === applied.lastTransitionTime ? "unchanged" : "CHANGED"
+    }`,
+  );
+
+  header("5. An edit whose third command fails: the re-apply is rolled back");
+  const before = await routes(ns);
+  console.log(`    ip -n ${ns.name} route (before):`);
+  console.log(indent(before, "      "));
+  console.log(`    ${ANNOTATION}: ${FAILING}`);
+  api.setPod(withAnnotation(api, ex.pod.name, FAILING));
+  const rolledBack = await waitForCondition(api, ex.pod.name, "False", "RolledBack");
+  const failedLog = await newReports(daemon, logAt, "REAPPLY");
+  logAt += failedLog.length;
+  console.log("    the daemon ran the first two, the third failed, it restored the netns snapshot:");
+  console.log(indent(failedLog, "      | "));
+  const after = await routes(ns);
+  console.log(`    ip -n ${ns.name} route (after):`);
+  console.log(indent(after, "      "));
+  if (after !== before) throw new Error("the routes after the rollback differ from those before the list");
+  console.log("    equal to the routes before the list");
+  printCondition(ex, rolledBack);
+  if (!String(rolledBack.message).includes(FAILING_COMMAND.split(" dev ")[0])) {
+    throw new Error(`the condition's message does not name the failing command: ${rolledBack.message}`);
+  }
+
+  header(`6. chainsaw explain --pod ${ex.pod.namespace}/${ex.pod.name} (what it would do, running nothing)`);
+  const explain = await runChainsaw([
+    "explain",
+    "--socket",
+    socket,
+    "--pod",
+    `${ex.pod.namespace}/${ex.pod.name}`,
+  ]);
+  if (explain.code === 2) throw new Error(`chainsaw explain failed: ${explain.stderr}`);
+  console.log(indent(explain.stdout + explain.stderr, "      "));
+  console.log(`    (exit ${explain.code})`);
+
+  header(`7. The Events on the pod and the daemon's own messages`);
+  await waitUntil("three Events on the pod", () => podEvents(api, ex.pod.name).length >= 3);
+  console.log(`    Events on pod ${ex.pod.namespace}/${ex.pod.name} (what kubectl describe pod shows):`);
   console.log(indent(describeEvents(podEvents(api, ex.pod.name)), "      "));
-  console.log("\n    daemon stdout (kubectl logs on the DaemonSet pod):");
-  console.log(indent(daemon.stdout(), "      | "));
   console.log("\n    daemon stderr (its own messages):");
   console.log(indent(daemon.stderr(), "      | "));
 
-  header("6. DEL and clean-up");
+  header("8. DEL and clean-up");
   const del = await runChain({ ...cni, cmd: "del" });
   added = false;
   if (del.code !== 0) throw new Error(`DEL failed: ${del.stdout}${del.stderr}`);
