@@ -28,7 +28,12 @@ function request(over: Partial<AddRequest> = {}): AddRequest {
 }
 
 function setup(draining = false) {
-  const seen = { registered: [] as AttachmentRegistration[], reports: [] as Report[], ran: 0 };
+  const seen = {
+    registered: [] as AttachmentRegistration[],
+    reports: [] as Report[],
+    ran: 0,
+    snapshots: [] as string[],
+  };
   const deps: AddRouteDeps = {
     now: () => new Date(0),
     loadPolicy: () => Promise.resolve(defaultPolicy()),
@@ -38,6 +43,13 @@ function setup(draining = false) {
     },
     netnsState: () => Promise.resolve("present"),
     fileExists: () => true,
+    // onError "rollback" (the default) snapshots the netns before the list: a stub, no netns here.
+    snapshot: (netns) => {
+      seen.snapshots.push(netns);
+      return Promise.resolve(
+        { netns, links: [], addresses: [], routes: [], rules: [], neighbours: [], tentative: [] },
+      );
+    },
     lookUp: () => Promise.resolve({ annotations: { [KEY]: "ip route" }, uid: "u1", source: "daemon" }),
     register: (r) => void seen.registered.push(r),
     accept: (r) => void seen.reports.push(r),
@@ -59,6 +71,7 @@ Deno.test("add route: runs, registers, reports, answers ran", async () => {
   const { seen, post } = setup();
   assertEquals(await post(request()), { status: 200, body: { ran: true } });
   assertEquals([seen.ran, seen.registered.length, seen.reports.length], [1, 1, 1]);
+  assertEquals(seen.snapshots, ["/var/run/netns/x"], "the default onError (rollback) snapshots first");
   assertEquals(seen.registered[0].applied, "ip route");
   assertEquals(seen.reports[0].source, "runtime");
 });
