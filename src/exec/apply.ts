@@ -7,6 +7,7 @@ import { CniError, ErrorCode } from "../cni/errors.ts";
 import { describeRejection, type EvalContext, evaluateList } from "../policy/evaluate.ts";
 import type { Policy } from "../policy/rules.ts";
 import type { Verdict } from "../report/report.ts";
+import { errorText } from "../text/error_text.ts";
 import { type CommandResult, describeFailure, type RunnerOptions, succeeded } from "./runner.ts";
 
 /** What to apply and how. */
@@ -43,6 +44,36 @@ export interface ApplyOutcome {
   error?: CniError;
   /** Commands not started because the list's deadline (`limits.listTimeoutMs`) had passed. */
   notStarted: number;
+}
+
+/**
+ * Runs one command. A runner that throws (the spawn itself failed: EAGAIN under a pids limit, EMFILE, a binary
+ * gone) is a failed command like any other, so the list stops (or continues), is reported and rolled back the
+ * same way, instead of the error escaping with the commands that already ran unreported and not undone.
+ */
+async function runOne(
+  input: ApplyInput,
+  command: string,
+  argv: readonly string[],
+  opts: RunnerOptions,
+): Promise<CommandResult> {
+  const started = performance.now();
+  try {
+    return await input.run(command, argv, opts);
+  } catch (e) {
+    return {
+      command,
+      argv: [...argv],
+      // 127, the shell's "could not be executed": describeFailure words it as an exit, the stderr says why.
+      exitCode: 127,
+      signal: null,
+      timedOut: false,
+      durationMs: Math.round((performance.now() - started) * 100) / 100,
+      stdout: "",
+      stderr: `chainsaw could not start it: ${errorText(e)}`,
+      truncated: false,
+    };
+  }
 }
 
 /**
@@ -96,7 +127,7 @@ export async function applyCommands(input: ApplyInput): Promise<ApplyOutcome> {
       break;
     }
     const cut = left < opts.timeoutMs;
-    const r = await input.run(cmd.source, cmd.argv, cut ? { ...opts, timeoutMs: left } : opts);
+    const r = await runOne(input, cmd.source, cmd.argv, cut ? { ...opts, timeoutMs: left } : opts);
     results.push(r);
     if (cut && r.timedOut) {
       deadlineHit = true;

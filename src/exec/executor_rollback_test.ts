@@ -214,3 +214,34 @@ Deno.test("executor rollback: annotations still cannot use restore, -batch or an
     );
   }
 });
+
+Deno.test("executor rollback: a command that cannot even be spawned (EAGAIN) mid-list is a failure: reported, rolled back", async () => {
+  // Before: the runner's throw escaped applyCommands, the executor turned it into code 999 with
+  // report.commands empty, and the two commands that had already changed the netns were never rolled back.
+  const d = deps(new Set());
+  const spawning = d.run;
+  d.run = (command, argv, opts) => {
+    if (command === THIRD) {
+      d.order.push(`run ${command}`);
+      return Promise.reject(new Error("Resource temporarily unavailable (os error 11)"));
+    }
+    return spawning(command, argv, opts);
+  };
+  const out = await runOnAttachment(target, LIST, d);
+  assertEquals(d.order, [
+    "snapshot",
+    "run ip route add 198.51.100.0/24 dev net1",
+    "run ip route add 10.99.0.0/24 dev net1",
+    `run ${THIRD}`,
+    "restore",
+  ]);
+  assertEquals([out.report.verdict, out.error?.code, out.fatal], ["failed", 100, true]);
+  assertEquals(out.report.commands.map((c) => [c.command, c.exitCode]), [
+    ["ip route add 198.51.100.0/24 dev net1", 0],
+    ["ip route add 10.99.0.0/24 dev net1", 0],
+    [THIRD, 127],
+  ]);
+  assertEquals(out.report.rollback, { restored: true, durationMs: 4.5 });
+  assert(out.error!.message.includes("Resource temporarily unavailable"), out.error!.message);
+  assert(out.error!.message.includes("rolled back 3 commands"), out.error!.message);
+});
