@@ -179,7 +179,11 @@ Deno.test({
         uid = given;
         const r = await invokePlugin(env(w.dir, { CNI_NETNS: w.ns.path }), conf);
         assertEquals([r.code, r.json?.code], [1, 102], r.stdout + r.stderr);
-        assertStringIncludes(String(r.json?.msg), "pod default/guard has no metadata.uid");
+        // The one stale-pod check (src/exec/add.ts stalePod) words it for every lookup source.
+        assertStringIncludes(
+          String(r.json?.msg),
+          "pod default/guard has no UID but the runtime is setting up UID",
+        );
       }
       assertEquals(await nsProbe(w.ns), "", "nothing ran");
     } finally {
