@@ -26,6 +26,7 @@ import {
   requestAdd,
 } from "../wire/client.ts";
 import type { PodRef } from "../wire/pod_ref.ts";
+import { ADD_ANSWER_WAIT_MS } from "../wire/routes.ts";
 import { ApiAccess, daemonAnnotations, findCredentials, runtimeAnnotations } from "./pod_source.ts";
 import { deliverReport } from "./report_sink.ts";
 
@@ -33,10 +34,10 @@ import { deliverReport } from "./report_sink.ts";
 export const POLICY_DIR_ENV = "CHAINSAW_POLICY_DIR";
 
 /**
- * How long the plugin waits for the daemon to run an ADD once it has taken it. The daemon cuts the list's own
- * bound (`limits.listTimeoutMs`) to fit inside it.
+ * How long the plugin waits for the daemon to run an ADD once it has taken it ({@link ADD_ANSWER_WAIT_MS}, the
+ * contract's: the daemon cuts the list's own bound, `limits.listTimeoutMs`, to fit inside it).
  */
-export const DAEMON_ADD_TIMEOUT_MS = 60_000;
+export const DAEMON_ADD_TIMEOUT_MS: number = ADD_ANSWER_WAIT_MS;
 
 /** Process edges the handlers need (replaceable in tests). */
 export interface PluginDeps {

@@ -37,5 +37,13 @@ export const ROUTES = {
   explain: { method: "GET", path: "/v1/explain" },
 } as const satisfies Record<string, Route>;
 
+/**
+ * How long the plugin waits for the answer of `POST /v1/add` once the daemon has taken the request (then it is
+ * code 11, never run again). The daemon fits its work inside it: it cuts the list's deadline
+ * (`limits.listTimeoutMs`) to what is left of this wait after the pod lookup, less its reserve for the snapshot,
+ * the rollback and the answer.
+ */
+export const ADD_ANSWER_WAIT_MS = 60_000;
+
 /** A route's name. */
 export type RouteName = keyof typeof ROUTES;

@@ -26,11 +26,29 @@ import type { Report } from "../../report/report.ts";
 import { describeZodIssue } from "../../text/zod_issue.ts";
 import { type AddAnswer, type AddRequest, AddRequestSchema } from "../../wire/add.ts";
 import type { AttachmentRegistration } from "../../wire/attachment.ts";
-import { ROUTES } from "../../wire/routes.ts";
+import { ADD_ANSWER_WAIT_MS, ROUTES } from "../../wire/routes.ts";
+import type { Policy } from "../../policy/rules.ts";
 import { readBodyCapped, type SocketRouteHandler } from "../socket_api.ts";
 
 /** Largest request body. */
 export const MAX_ADD_BODY_BYTES = 1 << 20;
+
+/**
+ * What the daemon keeps of the plugin's wait ({@link ADD_ANSWER_WAIT_MS}) for the work around the list: the
+ * rollback snapshot (≤ 2 s) before it, the restore (≤ 5 s) after it, registering, reporting and answering.
+ */
+export const ADD_ANSWER_RESERVE_MS = 10_000;
+
+/**
+ * `policy` with the list's deadline cut to `leftMs` (at least 1 ms: a list with no time left starts nothing
+ * and fails naming the deadline), so that the daemon answers before the plugin stops waiting and calls the
+ * ADD lost (code 11) while the list still runs here.
+ */
+export function fitListDeadline(policy: Policy, leftMs: number): Policy {
+  const listTimeoutMs = Math.max(1, Math.min(policy.limits.listTimeoutMs, Math.floor(leftMs)));
+  if (listTimeoutMs === policy.limits.listTimeoutMs) return policy;
+  return { ...policy, limits: { ...policy.limits, listTimeoutMs } };
+}
 
 /** What the route works with. */
 export interface AddRouteDeps extends AddDeps {
@@ -88,6 +106,7 @@ export function checkAddRequest(req: AddRequest): AttachmentTarget {
  */
 export function createAddRoute(deps: AddRouteDeps): SocketRouteHandler {
   return async (req, url) => {
+    const started = performance.now();
     if (url.pathname !== ROUTES.add.path) {
       return new Response(`no such path ${url.pathname}\n`, { status: 404 });
     }
@@ -119,10 +138,16 @@ export function createAddRoute(deps: AddRouteDeps): SocketRouteHandler {
     const traceId = parsed.data.trace
       ? parseTraceContext(parsed.data.trace.traceparent, undefined)?.traceId
       : undefined;
+    // The list's deadline is cut to what is left of the plugin's wait once the pod was found and the policy read.
+    const loadPolicy = async (doc: unknown) =>
+      fitListDeadline(
+        await deps.loadPolicy(doc),
+        ADD_ANSWER_WAIT_MS - ADD_ANSWER_RESERVE_MS - (performance.now() - started),
+      );
     const outcome = await addAttachment(
       target,
       parsed.data.runtimeAnnotations,
-      traceId ? { ...deps, traceId } : deps,
+      traceId ? { ...deps, loadPolicy, traceId } : { ...deps, loadPolicy },
     );
     deps.register(outcome.registration);
     deps.accept(outcome.report);

@@ -1,11 +1,11 @@
-import { assertEquals } from "../../../tests/support/assert.ts";
+import { assert, assertEquals } from "../../../tests/support/assert.ts";
 import { sampleCommand } from "../../../tests/daemon_fixtures.ts";
 import { defaultPolicy } from "../../policy/default_policy.ts";
 import type { Report } from "../../report/report.ts";
 import type { AddRequest } from "../../wire/add.ts";
 import type { AttachmentRegistration } from "../../wire/attachment.ts";
-import { ROUTES } from "../../wire/routes.ts";
-import { type AddRouteDeps, createAddRoute } from "./add_route.ts";
+import { ADD_ANSWER_WAIT_MS, ROUTES } from "../../wire/routes.ts";
+import { ADD_ANSWER_RESERVE_MS, type AddRouteDeps, createAddRoute, fitListDeadline } from "./add_route.ts";
 
 const KEY = "k8s.v1.cni.cncf.io/chainsaw";
 
@@ -113,4 +113,45 @@ Deno.test("add route: a stale pod from the cache is 102 and nothing runs", async
     request({ runtimeAnnotations: undefined, pod: { namespace: "ns", name: "p", uid: "u2" } }),
   );
   assertEquals([r.body.error?.code, seen.ran], [102, 0]);
+});
+
+Deno.test("add route: the list's deadline is cut to fit the plugin's wait (a 300 s policy bound cannot outlive it)", async () => {
+  // Before: the daemon ran the list with the policy's own bound (up to 300 s); the plugin gave up after 60 s
+  // (code 11, "it may have run") while the list went on here, and the rollback after it.
+  const timeouts: number[] = [];
+  const slow = defaultPolicy();
+  const policy = { ...slow, limits: { ...slow.limits, listTimeoutMs: 300_000, commandTimeoutMs: 300_000 } };
+  const route = createAddRoute({
+    now: () => new Date(0),
+    loadPolicy: () => Promise.resolve(policy),
+    run: (command, argv, opts) => {
+      timeouts.push(opts.timeoutMs);
+      return Promise.resolve(sampleCommand({ command, argv: [...argv], exitCode: 0 }));
+    },
+    netnsState: () => Promise.resolve("present"),
+    fileExists: () => true,
+    snapshot: (netns) =>
+      Promise.resolve({
+        netns,
+        links: [],
+        addresses: [],
+        routes: [],
+        rules: [],
+        neighbours: [],
+        tentative: [],
+      }),
+    lookUp: () => Promise.reject(new Error("not asked")),
+    register: () => {},
+    accept: () => {},
+    draining: () => false,
+  });
+  const url = new URL(`http://chainsaw${ROUTES.add.path}`);
+  const res = await route(new Request(url, { method: "POST", body: JSON.stringify(request()) }), url);
+  assertEquals((await res.json()).ran, true);
+  assertEquals(timeouts.length, 1);
+  const cap = ADD_ANSWER_WAIT_MS - ADD_ANSWER_RESERVE_MS;
+  assert(timeouts[0] <= cap && timeouts[0] > cap - 5_000, `command timeout ${timeouts[0]} ms, cap ${cap} ms`);
+  // A policy bound already inside the wait is kept as it is.
+  assertEquals(fitListDeadline(policy, 1e9), policy);
+  assertEquals(fitListDeadline(policy, -5).limits.listTimeoutMs, 1);
 });
