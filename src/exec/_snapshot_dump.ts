@@ -168,7 +168,12 @@ export function parseDocuments(text: string, expected: number, what = "ip -j -ba
   }
   return lines.map((line, i) => {
     try {
-      return JSON.parse(line);
+      // `ip -j` escapes \n, \r, \t and `"` in names and aliases but prints other control characters raw (an
+      // interface named "e\x1b[2Jx", an alias with \x01): JSON forbids them unescaped, so escape them here.
+      return JSON.parse(
+        // deno-lint-ignore no-control-regex
+        line.replace(/[\x00-\x1f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`),
+      );
     } catch (e) {
       throw new DumpError(`${what}: document ${i + 1} is not JSON`, { cause: e });
     }

@@ -104,6 +104,11 @@ function snap(over: Partial<RawDumps> = {}): NetnsSnapshot {
 
 Deno.test("parseDocuments splits ip -j -batch output into one document per line", () => {
   assertEquals(parseDocuments('[{"a":1}]\n[]\n\n', 2), [[{ a: 1 }], []]);
+  // Control characters `ip -j` leaves raw inside strings (an ESC in an interface name, \x01 in an alias).
+  assertEquals(parseDocuments('[{"ifname":"e\x1b[2Jx","ifalias":"a\\nb\x01"}]\n', 1), [[{
+    ifname: "e\x1b[2Jx",
+    ifalias: "a\nb\x01",
+  }]]);
   assertThrows(() => parseDocuments("[]\n", 2), DumpError, "expected 2 JSON documents, got 1");
   const e = assertThrows(() => parseDocuments("[]\n[{\n", 2), DumpError, "document 2 is not JSON");
   assert(e.cause instanceof SyntaxError, "keeps the parse error as cause");
