@@ -206,7 +206,8 @@ Deno.test({
     assert(d.stdout().includes(`${OUTPUT_INDENT}    alias a\n${OUTPUT_INDENT}${FAKE_HEADER}\n`), d.stdout());
     assert(d.stdout().includes(String.raw`e\x1b[2Jx`), "the ESC in the interface name is shown escaped");
     assert(d.stdout().includes("\ufffd"), "invalid UTF-8 in the output shows as U+FFFD");
-    assertHumanRecords(add.stderr, 1, "plugin stderr (ADD)");
+    // The daemon ran this ADD: the plugin printed no record (its own record is checked in step 4).
+    assertEquals(add.stderr, "", "plugin stderr (ADD run by the daemon)");
 
     // 2. A malformed annotation quoting a fake record, then a list of commands with terminal sequences: each
     //    is one REAPPLY record, rejected.
@@ -256,6 +257,17 @@ Deno.test({
 
     const del = await f.chain("del");
     assertEquals(del.code, 0, del.stdout + del.stderr);
+
+    // 4. The same ADD run by the plugin itself (the daemon is gone): its stderr record is neutralised too.
+    assertEquals((await d.stop()).code, 0);
+    api.setPod(pod('["ip link show", "ip route"]'));
+    const here = await f.chain("add");
+    assertEquals(here.code, 0, here.stdout + here.stderr);
+    assertHumanRecords(here.stderr, 1, "plugin stderr (ADD run in the plugin)");
+    assert(here.stderr.includes(String.raw`e\x1b[2Jx`), "the ESC in the interface name is shown escaped");
+    assert(here.stderr.includes("\ufffd"), "invalid UTF-8 in the output shows as U+FFFD");
+    const del2 = await f.chain("del");
+    assertEquals(del2.code, 0, del2.stdout + del2.stderr);
   },
 });
 
