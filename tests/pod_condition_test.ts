@@ -135,6 +135,9 @@ async function world(pods: Pod[]): Promise<World> {
             kubeconfig,
             daemonSocket: socket,
             capabilities: { "io.kubernetes.cri.pod-annotations": true },
+            // A failing list stops where it failed (False/Failed); the default "rollback" writes
+            // False/RolledBack instead (src/daemon/conditions/pod_condition_test.ts).
+            onError: "fail",
           },
           "1.0.0",
           podArgs,
