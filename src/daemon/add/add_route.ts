@@ -15,9 +15,9 @@
  * name one of its own processes), and a daemon that is shutting down.
  * @module
  */
-import { CniError } from "../../cni/errors.ts";
+import { CniError, ErrorCode } from "../../cni/errors.ts";
 import { decodeChainsawConfStrict as decodeChainsawConf } from "../../wire/chain_conf_schema.ts";
-import { readCniEnv } from "../../cni/env.ts";
+import { parseCniArgs, readCniEnv } from "../../cni/env.ts";
 import { parseTraceContext } from "../../cni/trace_context.ts";
 import { isProcNetns } from "../../exec/netns_state.ts";
 import { addAttachment, type AddDeps } from "../../exec/add.ts";
@@ -81,6 +81,25 @@ export function checkAddRequest(req: AddRequest): AttachmentTarget {
     CNI_PATH: "/",
   };
   const env = readCniEnv((n) => vars[n]);
+  // The plugin takes the pod from CNI_ARGS (args.cni only fills keys CNI_ARGS lacks): a request naming another
+  // pod than its own CNI_ARGS would run that pod's annotation in this netns.
+  const args = parseCniArgs(env.args);
+  for (
+    const [key, field] of [
+      ["K8S_POD_NAMESPACE", "namespace"],
+      ["K8S_POD_NAME", "name"],
+      ["K8S_POD_UID", "uid"],
+    ] as const
+  ) {
+    const given = args.get(key);
+    if (given && given !== req.pod[field]) {
+      throw new CniError(
+        ErrorCode.InvalidEnvironment,
+        `the request's pod ${field} ${JSON.stringify(req.pod[field])} is not CNI_ARGS' ${key} ` +
+          `${JSON.stringify(given)}: nothing run`,
+      );
+    }
+  }
   const conf = decodeChainsawConf(req.conf as Record<string, unknown>);
   const podInterfaces = new Set(req.podInterfaces);
   podInterfaces.add(env.ifname);

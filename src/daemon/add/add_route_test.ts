@@ -84,12 +84,21 @@ Deno.test("add route: the plugin's checks apply to the request (env syntax, own 
     [{ env: { ...request().env, netns: "/var/run/netns/../../proc/self/ns/net" } }, 4],
     [{ conf: { onError: "sometimes" as never } }, 7],
     [{ conf: { ipPath: "/tmp/ip" } }, 7],
+    // The pod must be the one CNI_ARGS names (the plugin takes it from there): not another pod's annotation.
+    [{ pod: { namespace: "ns", name: "other", uid: "u1" } }, 4],
+    [{ pod: { namespace: "kube-system", name: "p", uid: "u1" } }, 4],
+    [{ pod: { namespace: "ns", name: "p", uid: "u9" } }, 4],
+    [{ pod: { namespace: "ns", name: "p", uid: "" } }, 4],
+    [{ env: { ...request().env, args: "garbage" } }, 4],
   ];
   for (const [over, code] of bad) {
     const r = await post(request(over));
     assertEquals([r.status, r.body.ran, r.body.error?.code], [200, true, code], JSON.stringify(over));
   }
   assertEquals(seen.ran, 0);
+  // CNI_ARGS without the pod keys (args.cni supplied them in the plugin): the request's pod is taken as given.
+  const fromConf = await post(request({ env: { ...request().env, args: "IgnoreUnknown=1" } }));
+  assertEquals([fromConf.body.ran, fromConf.body.error, seen.ran], [true, undefined, 1]);
 });
 
 Deno.test("add route: /proc netns and shutdown are declined before anything runs", async () => {
@@ -110,7 +119,11 @@ Deno.test("add route: malformed bodies are 400 and run nothing", async () => {
 Deno.test("add route: a stale pod from the cache is 102 and nothing runs", async () => {
   const { seen, post } = setup();
   const r = await post(
-    request({ runtimeAnnotations: undefined, pod: { namespace: "ns", name: "p", uid: "u2" } }),
+    request({
+      runtimeAnnotations: undefined,
+      env: { ...request().env, args: "K8S_POD_NAMESPACE=ns;K8S_POD_NAME=p;K8S_POD_UID=u2" },
+      pod: { namespace: "ns", name: "p", uid: "u2" },
+    }),
   );
   assertEquals([r.body.error?.code, seen.ran], [102, 0]);
 });
