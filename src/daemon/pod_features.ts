@@ -39,7 +39,7 @@ import { loadPolicy } from "../policy/load.ts";
 import { daemonCredentials } from "./api_credentials.ts";
 import { type Attachment, AttachmentStore } from "./attachments/attachment_store.ts";
 import { type NetnsState, netnsState } from "../exec/netns_state.ts";
-import { createPodRoute, POD_ROUTE } from "./pods/pod_route.ts";
+import { createPodRoute, type LookupResult, POD_ROUTE } from "./pods/pod_route.ts";
 import { Reapplier } from "./reapply/reapplier.ts";
 import { executeStep } from "./reapply/reapply_step.ts";
 import { createReapplyMetrics } from "./pod_features_metrics.ts";
@@ -118,12 +118,19 @@ async function loadStore(
  */
 async function lookUpPod(
   pod: PodRef,
-  cache: PodCache | undefined,
+  cache: { cache: PodCache; synced(): boolean; count(result: LookupResult): void } | undefined,
   client: KubeClient | undefined,
   signal: AbortSignal,
 ): Promise<FoundPod> {
-  const cached = await cache?.waitFor(pod.namespace, pod.name, pod.uid || undefined, DAEMON_WAIT_MS, signal);
-  if (cached) return { annotations: { ...cached.annotations }, uid: cached.uid, source: "daemon" };
+  // Like the pod route: an unsynced cache is not asked; every lookup counts in chainsaw_pod_lookups_total.
+  if (cache && !cache.synced()) {
+    cache.count("unsynced");
+  } else if (cache) {
+    const { namespace, name } = pod;
+    const cached = await cache.cache.waitFor(namespace, name, pod.uid || undefined, DAEMON_WAIT_MS, signal);
+    cache.count(cached ? "hit" : "miss");
+    if (cached) return { annotations: { ...cached.annotations }, uid: cached.uid, source: "daemon" };
+  }
   if (!client) {
     throw new CniError(
       ErrorCode.TryAgainLater,
@@ -220,7 +227,13 @@ export function reapplyExtension(deps: ReapplyExtensionDeps = defaultReapplyDeps
         namespaceLabels: client ? (ns) => client.getNamespaceLabels(ns) : undefined,
         run: deps.run,
         netnsState: deps.netnsState,
-        lookUp: (pod) => lookUpPod(pod, watcher ? cache : undefined, client, ctx.state.drainSignal),
+        lookUp: (pod) =>
+          lookUpPod(
+            pod,
+            watcher ? { cache, synced: () => watcher.synced(), count: m.lookups } : undefined,
+            client,
+            ctx.state.drainSignal,
+          ),
         register: (reg) => reapplier.onRegister(reg),
         accept: ctx.accept,
         draining: () => ctx.state.draining,

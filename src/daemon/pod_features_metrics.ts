@@ -27,7 +27,7 @@ export interface ReapplySources {
 
 /** The handles the extension increments itself. */
 export interface ReapplyMetrics {
-  /** `chainsaw_pod_lookups_total{result}`: the plugin's lookups on the socket (hit, miss, unsynced). */
+  /** `chainsaw_pod_lookups_total{result}`: ADDs' pod cache lookups, the daemon's and the socket's (hit, miss, unsynced). */
   lookups(result: LookupResult): void;
   /** `chainsaw_pod_annotation_sources_total{source}`: where the plugin's ADDs got the annotation. */
   annotationSource(source: string): void;
@@ -54,8 +54,9 @@ function setGauge(g: Gauge, value: number): void {
 export function createReapplyMetrics(registry: MetricsRegistry, sources: ReapplySources): ReapplyMetrics {
   const lookups = registry.counter(
     "chainsaw_pod_lookups_total",
-    "Pod lookups by the plugin on the daemon socket, by result (hit: answered from the pod cache; miss: not " +
-      "cached, the plugin asks the API server; unsynced: the cache has not listed the node's pods yet).",
+    "Pod lookups in the pod cache for ADDs (the daemon's own and the plugin's on the socket), by result (hit: " +
+      "answered from the pod cache; miss: not cached, the API server is asked; unsynced: the cache has not " +
+      "listed the node's pods yet).",
     ["result"],
   );
   const annotationSources = registry.counter(
