@@ -16,7 +16,6 @@ import { Cleanup, requireRoot } from "./support/netns.ts";
 import {
   type Daemon,
   healthGet,
-  postReport,
   scratchDir,
   sleep,
   socketRequest,
@@ -25,6 +24,8 @@ import {
 } from "./daemon_harness.ts";
 import { sampleValue } from "../src/daemon/metrics_registry.ts";
 import { sampleReport } from "./daemon_fixtures.ts";
+import type { AttachmentRegistration } from "../src/wire/attachment.ts";
+import { ROUTES } from "../src/wire/routes.ts";
 import { invokePlugin } from "./support/plugin.ts";
 
 const NODE = "node-a";
@@ -474,8 +475,26 @@ Deno.test({
   async fn() {
     await using w = await world();
     const d = await w.start();
-    const add = (containerId: string, network = "test-chainsaw-chain") =>
-      postReport(w.socket, sampleReport({ containerId, network, annotation: SEED }));
+    // Three attachments registered (as after three ADDs), two on this network.
+    const add = async (containerId: string, network = "test-chainsaw-chain") => {
+      const r = sampleReport({ containerId, network, annotation: SEED });
+      const registration: AttachmentRegistration = {
+        containerId,
+        netns: r.netns,
+        ifname: r.ifname,
+        network,
+        pod: r.pod!,
+        podInterfaces: [r.ifname],
+        onError: "fail",
+        applied: SEED,
+      };
+      const res = await socketRequest(w.socket, ROUTES.register.path, {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify(registration),
+      });
+      return res.status;
+    };
     assertEquals([await add("ctr-keep"), await add("ctr-stale"), await add("ctr-other", "other-net")], [
       204,
       204,
