@@ -211,11 +211,29 @@ export function reapplyExtension(deps: ReapplyExtensionDeps = defaultReapplyDeps
     ctx.onReport((r) => {
       if (r.verb === "ADD" && r.pod) m.annotationSource(r.source ?? "none");
     });
+    const conditions = startPodConditions({
+      mode: o.podCondition ?? "gated",
+      client,
+      cache: watcher ? cache : undefined,
+      registry: ctx.metrics.registry,
+      log,
+    });
     ctx.addSocketRoute(
       ROUTES.register.path,
       createAttachmentRoute({
         register: (reg) => reapplier.onRegister(reg),
-        forget: (f) => reapplier.onForget(f),
+        forget: (f) => {
+          // The DEL's attachments leave the pod condition's outcomes too (a DEL sends no report).
+          for (const a of store.all()) {
+            if (a.containerId !== f.containerId || (f.ifname && a.ifname !== f.ifname)) continue;
+            conditions?.writer.forgetAttachment(
+              { namespace: a.namespace, name: a.name, uid: a.podUid },
+              a.containerId,
+              a.ifname,
+            );
+          }
+          return reapplier.onForget(f);
+        },
       }),
     );
     ctx.addSocketRoute(
@@ -240,13 +258,6 @@ export function reapplyExtension(deps: ReapplyExtensionDeps = defaultReapplyDeps
       }),
     );
     if (recorder) ctx.onReport(reportEventListener(recorder));
-    const conditions = startPodConditions({
-      mode: o.podCondition ?? "gated",
-      client,
-      cache: watcher ? cache : undefined,
-      registry: ctx.metrics.registry,
-      log,
-    });
     if (conditions) ctx.onReport(conditions.onReport);
     ctx.addSocketRoute(
       GC_ROUTE,

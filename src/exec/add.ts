@@ -47,14 +47,19 @@ export interface AddOutcome extends ExecOutcome {
  *
  * @param pod the pod the runtime is setting up
  * @param uid the UID the lookup found
+ * @param expected who expects `pod.uid` (default: the runtime, for ADD; re-apply: the attachment)
  * @returns the CNI error (102), or undefined when the pod is current
  */
-export function stalePod(pod: PodRef, uid: string | undefined): CniError | undefined {
+export function stalePod(
+  pod: PodRef,
+  uid: string | undefined,
+  expected = "the runtime is setting up",
+): CniError | undefined {
   if (!pod.uid || uid === pod.uid) return undefined;
   const has = uid ? `has UID ${uid}` : "has no UID";
   return new CniError(
     ErrorCode.PodLookupFailed,
-    `pod ${pod.namespace}/${pod.name} ${has} but the runtime is setting up UID ${pod.uid}: stale pod, nothing run`,
+    `pod ${pod.namespace}/${pod.name} ${has} but ${expected} UID ${pod.uid}: stale pod, nothing run`,
   );
 }
 

@@ -118,10 +118,19 @@ Deno.test("executor: an unexpected error is code 999 in the report, never a thro
   const out = await runOnAttachment(
     target,
     "ip route",
-    deps({ run: () => Promise.reject(new TypeError("boom")) }),
+    deps({ loadPolicy: () => Promise.reject(new TypeError("boom")) }),
   );
   assertEquals([out.report.verdict, out.error?.code, out.fatal], ["error", 999, true]);
   assertEquals(out.report.error?.msg, "internal error: TypeError: boom");
+});
+
+Deno.test("executor: a command that cannot be started is a failed command (127), not an escape", async () => {
+  const out = await runOnAttachment(
+    { ...target, onError: "fail" },
+    "ip route",
+    deps({ run: () => Promise.reject(new TypeError("spawn failed")) }),
+  );
+  assertEquals([out.report.verdict, out.error?.code, out.report.commands[0]?.exitCode], ["failed", 100, 127]);
 });
 
 Deno.test("executor: namespace labels are asked only for a policy scoped by them", async () => {

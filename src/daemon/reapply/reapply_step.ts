@@ -62,7 +62,7 @@ export async function executeStep(step: ReapplyStep, pod: CachedPod, deps: Reapp
     nsenterPath: a.nsenterPath,
   };
   const run = { ...deps, verb: REAPPLY_VERB, source: "daemon" as const };
-  const stale = stalePod({ ...target.pod, uid: a.podUid }, pod.uid);
+  const stale = stalePod({ ...target.pod, uid: a.podUid }, pod.uid, "the attachment was set up for");
   if (stale) return refusal(target, run, stale).report;
   const outcome = await runOnAttachment(target, step.value, {
     ...run,
