@@ -15,7 +15,7 @@
 import { ANNOTATION } from "../../annotation/annotation.ts";
 import { prepareCommand } from "../../annotation/prepare.ts";
 import { CniError, ErrorCode } from "../../cni/errors.ts";
-import { type AttachmentTarget, type ExecutorDeps, planOnAttachment } from "../../exec/executor.ts";
+import { type ExecutorDeps, planOnAttachment } from "../../exec/executor.ts";
 import { isProcNetns, type NetnsState } from "../../exec/netns_state.ts";
 import { type CommandVerdict, evaluateCommand, evaluateList } from "../../policy/evaluate.ts";
 import { errorText } from "../../text/error_text.ts";
@@ -30,6 +30,7 @@ import { ROUTES } from "../../wire/routes.ts";
 import type { Attachment } from "../attachments/attachment_store.ts";
 import type { CachedPod, PodCache } from "../pods/pod_cache.ts";
 import { attachmentOf, planReapply } from "../reapply/plan.ts";
+import { attachmentTarget } from "../reapply/reapply_step.ts";
 import type { SocketRouteHandler } from "../socket_api.ts";
 
 /** The route's path. */
@@ -51,21 +52,6 @@ export interface ExplainRouteDeps extends ExplainDeps {
   cache?: Pick<PodCache, "get">;
   /** True once the cache holds a complete list. */
   synced(): boolean;
-}
-
-function targetOf(a: Attachment, pod: CachedPod): AttachmentTarget {
-  return {
-    containerId: a.containerId,
-    netns: a.netns,
-    ifname: a.ifname,
-    network: a.network,
-    pod: { namespace: pod.namespace, name: pod.name, uid: pod.uid || a.podUid },
-    podInterfaces: a.podInterfaces ?? [a.ifname],
-    chainPolicy: a.chainPolicy,
-    onError: a.onError ?? "fail",
-    ipPath: a.ipPath,
-    nsenterPath: a.nsenterPath,
-  };
 }
 
 function commandOf(source: string, argv: string[], v: CommandVerdict): ExplainCommand {
@@ -124,7 +110,7 @@ export async function explainAttachment(
   deps: ExplainDeps,
 ): Promise<ExplainAttachment> {
   const value = pod.annotations[ANNOTATION];
-  const target = targetOf(a, pod);
+  const target = attachmentTarget(a, pod);
   const out: ExplainAttachment = {
     containerId: a.containerId,
     ifname: a.ifname,

@@ -9,6 +9,7 @@ import { netnsPathProblem } from "../../cni/netns_path.ts";
 import { isProcNetns } from "../../exec/netns_state.ts";
 import { stalePod } from "../../exec/add.ts";
 import { type AttachmentTarget, type ExecutorDeps, refusal, runOnAttachment } from "../../exec/executor.ts";
+import type { Attachment } from "../attachments/attachment_store.ts";
 import type { CachedPod } from "../pods/pod_cache.ts";
 import type { Report } from "../../report/report.ts";
 import type { ReapplyStep } from "./plan.ts";
@@ -42,14 +43,16 @@ export function reapplyNetnsProblem(path: string): string | undefined {
 }
 
 /**
- * Runs `step` for `pod` with the one executor (as an ADD would: the attachment's chain policy, `onError`,
- * `ipPath`/`nsenterPath`, interfaces) and returns its `REAPPLY` report; never throws. Right before running it
- * checks again that the netns is one re-apply may enter ({@link reapplyNetnsProblem}) and that the cached pod is
- * the one the attachment was set up for (same UID; a pod without one is stale).
+ * The executor's target for a stored attachment and its cached pod: the chain config kept from the ADD (policy,
+ * `onError` — "fail" for attachments stored before it was recorded —, `ipPath`/`nsenterPath`) and the pod's
+ * interfaces. Re-apply and `chainsaw explain` both use it, so an explanation describes exactly a re-apply.
+ *
+ * @param a the stored attachment
+ * @param pod the pod as cached
+ * @returns the target
  */
-export async function executeStep(step: ReapplyStep, pod: CachedPod, deps: ReapplyExecDeps): Promise<Report> {
-  const a = step.attachment;
-  const target: AttachmentTarget = {
+export function attachmentTarget(a: Attachment, pod: CachedPod): AttachmentTarget {
+  return {
     containerId: a.containerId,
     netns: a.netns,
     ifname: a.ifname,
@@ -61,6 +64,17 @@ export async function executeStep(step: ReapplyStep, pod: CachedPod, deps: Reapp
     ipPath: a.ipPath,
     nsenterPath: a.nsenterPath,
   };
+}
+
+/**
+ * Runs `step` for `pod` with the one executor (as an ADD would: the attachment's chain policy, `onError`,
+ * `ipPath`/`nsenterPath`, interfaces) and returns its `REAPPLY` report; never throws. Right before running it
+ * checks again that the netns is one re-apply may enter ({@link reapplyNetnsProblem}) and that the cached pod is
+ * the one the attachment was set up for (same UID; a pod without one is stale).
+ */
+export async function executeStep(step: ReapplyStep, pod: CachedPod, deps: ReapplyExecDeps): Promise<Report> {
+  const a = step.attachment;
+  const target = attachmentTarget(a, pod);
   const run = { ...deps, verb: REAPPLY_VERB, source: "daemon" as const };
   const stale = stalePod({ ...target.pod, uid: a.podUid }, pod.uid, "the attachment was set up for");
   if (stale) return refusal(target, run, stale).report;
