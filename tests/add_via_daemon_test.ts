@@ -17,7 +17,7 @@ import { assert, assertEquals, assertStringIncludes } from "./support/assert.ts"
 import { ANNOTATION, type Fixture, fixture } from "./support/chain_fixture.ts";
 import { type FakeApiServer, makePod, startFakeApiServer } from "./support/fake_apiserver.ts";
 import { type ChainResult, Cleanup, requireRoot, sleeperInNetns } from "./support/netns.ts";
-import { type Daemon, healthGet, scratchDir, socketRequest, startDaemon, waitFor } from "./daemon_harness.ts";
+import { apiScratch, type Daemon, socketRequest, startDaemonOnApi, waitFor } from "./daemon_harness.ts";
 import { formatHuman, type Report } from "../src/report/report.ts";
 import { requestAdd } from "../src/wire/client.ts";
 import { ROUTES } from "../src/wire/routes.ts";
@@ -56,27 +56,15 @@ async function world(pods: Record<string, string>, policy?: unknown): Promise<Wo
       ),
     });
     cleanup.defer(() => api.close(), "fake apiserver");
-    const tmp = await scratchDir();
-    cleanup.defer(tmp.remove, "scratch dir");
-    const kubeconfig = `${tmp.path}/daemon.kubeconfig`;
-    await Deno.writeTextFile(kubeconfig, api.kubeconfig());
+    const tmp = await apiScratch(cleanup, api);
     const policyDir = `${tmp.path}/policy`;
     await Deno.mkdir(policyDir);
     if (policy !== undefined) await Deno.writeTextFile(`${policyDir}/policy.json`, JSON.stringify(policy));
-    const daemon = await startDaemon(tmp.path, [
-      "--no-install",
-      "--no-kubeconfig",
-      "--kubeconfig",
-      kubeconfig,
-      "--node-name",
-      NODE,
-      "--policy-dir",
-      policyDir,
-      "--shutdown-delay-seconds",
-      "0",
-    ]);
-    cleanup.defer(() => daemon.stop(), "daemon");
-    await waitFor("the daemon to be ready", async () => (await healthGet(daemon, "/readyz")).status === 200);
+    const { daemon, kubeconfig } = await startDaemonOnApi(cleanup, api, {
+      node: NODE,
+      args: ["--policy-dir", policyDir],
+      scratch: tmp,
+    });
     return {
       [Symbol.asyncDispose]: async () => void await cleanup.run(),
       api,

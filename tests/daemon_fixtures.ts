@@ -3,6 +3,8 @@
  * @module
  */
 import type { CommandResult } from "../src/exec/runner.ts";
+import type { AttachmentTarget, ExecutorDeps } from "../src/exec/executor.ts";
+import { defaultPolicy } from "../src/policy/default_policy.ts";
 import type { Report } from "../src/report/report.ts";
 
 /** A command result with the given output and exit code. */
@@ -54,4 +56,36 @@ export function sampleDel(over: Partial<Report> = {}): Report {
   });
   if (!("source" in over)) delete r.source;
   return r;
+}
+
+/** The executor's target: interface net1 of pod ns/p in netns /var/run/netns/x (on error: fail), with `over`. */
+export function sampleTarget(over: Partial<AttachmentTarget> = {}): AttachmentTarget {
+  return {
+    containerId: "c1",
+    netns: "/var/run/netns/x",
+    ifname: "net1",
+    network: "net-a",
+    pod: { namespace: "ns", name: "p", uid: "u1" },
+    podInterfaces: ["eth0", "net1"],
+    onError: "fail",
+    ...over,
+  };
+}
+
+/**
+ * The executor's dependencies for a runtime ADD on node n1 at 2026-12-01 under the default policy, the netns
+ * present and every binary there; commands run with `run`; then `over`.
+ */
+export function sampleExecutorDeps(run: ExecutorDeps["run"], over: Partial<ExecutorDeps> = {}): ExecutorDeps {
+  return {
+    verb: "ADD",
+    source: "runtime",
+    node: "n1",
+    now: () => new Date("2026-12-01T00:00:00Z"),
+    loadPolicy: () => Promise.resolve(defaultPolicy()),
+    run,
+    netnsState: () => Promise.resolve("present"),
+    fileExists: () => true,
+    ...over,
+  };
 }

@@ -18,7 +18,7 @@ import {
   postReport,
   scratchDir,
   spawnChainsaw,
-  startDaemon,
+  startBareDaemon,
   waitFor,
 } from "./daemon_harness.ts";
 
@@ -117,14 +117,29 @@ function alive(d: Daemon): () => boolean {
   return () => !exited;
 }
 
+/**
+ * A daemon (no API server) with `args` and its RLIMIT_NOFILE lowered to `nofile`: its two listeners as targets,
+ * whether it still runs, and a list of held connections closed at cleanup.
+ */
+async function floodableDaemon(cleanup: Cleanup, nofile: number, args: string[]): Promise<{
+  d: Daemon;
+  running: () => boolean;
+  health: Target;
+  socket: Target;
+  held: Deno.Conn[];
+}> {
+  const d = await startBareDaemon(cleanup, args);
+  const running = alive(d);
+  await lowerFdLimit(d.child.pid, nofile);
+  const held: Deno.Conn[] = [];
+  cleanup.defer(() => closeAll(held));
+  return { d, running, health: tcpTarget(d), socket: { path: d.socket }, held };
+}
+
 Deno.test("connection floods beyond the cap: refused and counted, the report socket serves during a health flood, slowloris is cut", async () => {
   if (requireRoot("daemon flood tests").ignore) return;
   await using cleanup = new Cleanup();
-  const tmp = await scratchDir();
-  cleanup.defer(tmp.remove);
-  const d = await startDaemon(tmp.path, [
-    "--no-install",
-    "--no-kubeconfig",
+  const { d, running, health, socket, held } = await floodableDaemon(cleanup, 256, [
     "--health-max-connections",
     "24",
     "--socket-max-connections",
@@ -134,13 +149,6 @@ Deno.test("connection floods beyond the cap: refused and counted, the report soc
     "--idle-timeout-seconds",
     "120",
   ]);
-  cleanup.defer(() => d.stop());
-  const running = alive(d);
-  await lowerFdLimit(d.child.pid, 256);
-  const health = tcpTarget(d);
-  const socket = { path: d.socket };
-  const held: Deno.Conn[] = [];
-  cleanup.defer(() => closeAll(held));
 
   // 1. The health port flooded with 300 idle connections (more than the fd limit): the socket still serves.
   held.push(...await flood(health, 300));
@@ -192,12 +200,8 @@ Deno.test("connection floods beyond the cap: refused and counted, the report soc
 Deno.test("accept failing with EMFILE never ends the daemon; idle connections time out; it recovers", async () => {
   if (requireRoot("daemon flood tests").ignore) return;
   await using cleanup = new Cleanup();
-  const tmp = await scratchDir();
-  cleanup.defer(tmp.remove);
   // Caps far above the fd limit: the floods exhaust the process's descriptors.
-  const d = await startDaemon(tmp.path, [
-    "--no-install",
-    "--no-kubeconfig",
+  const { d, running, health, socket, held } = await floodableDaemon(cleanup, 128, [
     "--health-max-connections",
     "5000",
     "--socket-max-connections",
@@ -205,13 +209,6 @@ Deno.test("accept failing with EMFILE never ends the daemon; idle connections ti
     "--idle-timeout-seconds",
     "1",
   ]);
-  cleanup.defer(() => d.stop());
-  const running = alive(d);
-  await lowerFdLimit(d.child.pid, 128);
-  const health = tcpTarget(d);
-  const socket = { path: d.socket };
-  const held: Deno.Conn[] = [];
-  cleanup.defer(() => closeAll(held));
 
   for (const [listener, t] of [["health", health], ["socket", socket]] as const) {
     held.push(...await flood(t, 200));

@@ -7,7 +7,8 @@
  * @module
  */
 import { permissionFlags } from "../src/permissions.ts";
-import { randomHex } from "./support/netns.ts";
+import type { FakeApiServer } from "./support/fake_apiserver.ts";
+import { type Cleanup, randomHex } from "./support/netns.ts";
 
 const REPO_ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
 
@@ -249,4 +250,85 @@ export async function postReport(socket: string, body: unknown, client?: Deno.Ht
 export async function healthGet(d: Daemon, path: string): Promise<{ status: number; text: string }> {
   const res = await fetch(`${d.healthUrl}${path}`);
   return { status: res.status, text: await res.text() };
+}
+
+/** Waits until the daemon's /readyz answers 200 (a refused or failed request counts as not yet). */
+export async function waitReady(d: Daemon, ms?: number): Promise<void> {
+  await waitFor(
+    "the daemon to be ready",
+    async () => (await healthGet(d, "/readyz").catch(() => ({ status: 0 }))).status === 200,
+    ms,
+  );
+}
+
+/** A scratch directory (removed at cleanup) holding the kubeconfig of a fake API server. */
+export interface ApiScratch {
+  readonly path: string;
+  /** `PATH/daemon.kubeconfig`: the fake API server's credentials. */
+  readonly kubeconfig: string;
+}
+
+/** Makes a scratch dir and writes `api`'s kubeconfig into it (mode 0600); both are undone by `cleanup`. */
+export async function apiScratch(cleanup: Cleanup, api: FakeApiServer): Promise<ApiScratch> {
+  const tmp = await scratchDir();
+  cleanup.defer(tmp.remove, "scratch dir");
+  const kubeconfig = `${tmp.path}/daemon.kubeconfig`;
+  await Deno.writeTextFile(kubeconfig, api.kubeconfig(), { mode: 0o600 });
+  return { path: tmp.path, kubeconfig };
+}
+
+/**
+ * The daemon flags for talking to a fake API server as node `node`: no install, no plugin kubeconfig, the API's
+ * kubeconfig, no shutdown delay; then `args`.
+ */
+export function apiDaemonArgs(kubeconfig: string, node: string, args: readonly string[] = []): string[] {
+  return [
+    "--no-install",
+    "--no-kubeconfig",
+    "--kubeconfig",
+    kubeconfig,
+    "--node-name",
+    node,
+    "--shutdown-delay-seconds",
+    "0",
+    ...args,
+  ];
+}
+
+/** A daemon started by {@link startDaemonOnApi}. */
+export interface DaemonOnApi {
+  readonly daemon: Daemon;
+  /** Its scratch directory (socket, state file, kubeconfig). */
+  readonly dir: string;
+  readonly kubeconfig: string;
+  readonly socket: string;
+}
+
+/**
+ * Starts `chainsaw daemon` against the fake API server `api` as node `node` (see {@link apiDaemonArgs}) in a new
+ * scratch dir (or `scratch`, made beforehand with {@link apiScratch}), registers its stop with `cleanup` and waits
+ * until it is ready (unless `ready: false`).
+ */
+export async function startDaemonOnApi(
+  cleanup: Cleanup,
+  api: FakeApiServer,
+  opts: { node: string; args?: readonly string[]; scratch?: ApiScratch; ready?: boolean },
+): Promise<DaemonOnApi> {
+  const scratch = opts.scratch ?? await apiScratch(cleanup, api);
+  const daemon = await startDaemon(scratch.path, apiDaemonArgs(scratch.kubeconfig, opts.node, opts.args));
+  cleanup.defer(() => daemon.stop(), "daemon");
+  if (opts.ready !== false) await waitReady(daemon);
+  return { daemon, dir: scratch.path, kubeconfig: scratch.kubeconfig, socket: daemon.socket };
+}
+
+/**
+ * Starts `chainsaw daemon --no-install --no-kubeconfig ARGS…` (no API server) in a new scratch dir; the dir and
+ * the daemon are undone by `cleanup`.
+ */
+export async function startBareDaemon(cleanup: Cleanup, args: readonly string[] = []): Promise<Daemon> {
+  const tmp = await scratchDir();
+  cleanup.defer(tmp.remove, "scratch dir");
+  const d = await startDaemon(tmp.path, ["--no-install", "--no-kubeconfig", ...args]);
+  cleanup.defer(() => d.stop(), "daemon");
+  return d;
 }

@@ -7,7 +7,7 @@ import { assert, assertEquals, assertStringIncludes } from "./support/assert.ts"
 import { ANNOTATION, fixture } from "./support/chain_fixture.ts";
 import { makePod, type Pod, startFakeApiServer } from "./support/fake_apiserver.ts";
 import { Cleanup, requireRoot } from "./support/netns.ts";
-import { type Daemon, healthGet, runChainsaw, scratchDir, startDaemon, waitFor } from "./daemon_harness.ts";
+import { apiScratch, runChainsaw, startDaemonOnApi, waitFor } from "./daemon_harness.ts";
 import { ExplainAnswerSchema } from "../src/wire/explain.ts";
 
 const NODE = "node-a";
@@ -34,24 +34,12 @@ Deno.test({
     try {
       const api = await startFakeApiServer({ pods: [pod(ALLOWED)], bookmarkIntervalMs: 200 });
       cleanup.defer(() => api.close(), "fake apiserver");
-      const tmp = await scratchDir();
-      cleanup.defer(tmp.remove, "scratch dir");
-      const kubeconfig = `${tmp.path}/daemon.kubeconfig`;
-      await Deno.writeTextFile(kubeconfig, api.kubeconfig());
-      const d: Daemon = await startDaemon(tmp.path, [
-        "--no-install",
-        "--no-kubeconfig",
-        "--kubeconfig",
-        kubeconfig,
-        "--node-name",
-        NODE,
-        "--policy-dir",
-        `${tmp.path}/policy`,
-        "--shutdown-delay-seconds",
-        "0",
-      ]);
-      cleanup.defer(() => d.stop(), "daemon");
-      await waitFor("the daemon to be ready", async () => (await healthGet(d, "/readyz")).status === 200);
+      const scratch = await apiScratch(cleanup, api);
+      const { daemon: d, kubeconfig } = await startDaemonOnApi(cleanup, api, {
+        node: NODE,
+        args: ["--policy-dir", `${scratch.path}/policy`],
+        scratch,
+      });
       const f = await fixture("expl", { kubeconfig, daemonSocket: d.socket });
       cleanup.defer(() => f.cleanup.run(), "chain");
       const explain = (...args: string[]) => runChainsaw(["explain", "--socket", d.socket, ...args]);

@@ -26,12 +26,11 @@ import {
   HOSTILE_OUTPUT,
 } from "./support/hostile.ts";
 import {
-  type Daemon,
-  healthGet,
   postReport,
   runChainsaw,
   scratchDir,
-  startDaemon,
+  startBareDaemon,
+  startDaemonOnApi,
   waitFor,
 } from "./daemon_harness.ts";
 import { sampleCommand, sampleReport } from "./daemon_fixtures.ts";
@@ -140,10 +139,6 @@ function podEvents(api: FakeApiServer): KubeEvent[] {
   return api.events().filter((e) => (e.involvedObject as { name?: string })?.name === "p1");
 }
 
-async function ready(d: Daemon): Promise<void> {
-  await waitFor("the daemon to be ready", async () => (await healthGet(d, "/readyz")).status === 200);
-}
-
 Deno.test({
   name:
     "hostile output: annotations, ip output and crafted reports through the real chain, daemon, logs and Events",
@@ -155,22 +150,7 @@ Deno.test({
       bookmarkIntervalMs: 200,
     });
     cleanup.defer(() => api.close(), "fake apiserver");
-    const tmp = await scratchDir();
-    cleanup.defer(tmp.remove, "scratch dir");
-    const kubeconfig = `${tmp.path}/daemon.kubeconfig`;
-    await Deno.writeTextFile(kubeconfig, api.kubeconfig());
-    const d = await startDaemon(tmp.path, [
-      "--no-install",
-      "--no-kubeconfig",
-      "--kubeconfig",
-      kubeconfig,
-      "--node-name",
-      NODE,
-      "--shutdown-delay-seconds",
-      "0",
-    ]);
-    cleanup.defer(() => d.stop(), "daemon");
-    await ready(d);
+    const { daemon: d, kubeconfig } = await startDaemonOnApi(cleanup, api, { node: NODE });
     const f = await fixture("hout", { kubeconfig, daemonSocket: d.socket });
     cleanup.defer(() => f.cleanup.run(), "chain");
 
@@ -275,17 +255,7 @@ Deno.test({
   name: "hostile output: the daemon's JSON format is exact JSON, one line per report, nothing raw",
   async fn() {
     await using cleanup = new Cleanup();
-    const tmp = await scratchDir();
-    cleanup.defer(tmp.remove, "scratch dir");
-    const d = await startDaemon(tmp.path, [
-      "--no-install",
-      "--no-kubeconfig",
-      "--log-format",
-      "json",
-      "--shutdown-delay-seconds",
-      "0",
-    ]);
-    cleanup.defer(() => d.stop(), "daemon");
+    const d = await startBareDaemon(cleanup, ["--log-format", "json", "--shutdown-delay-seconds", "0"]);
     const crafted = [
       craftedReport(),
       craftedReport({ verb: "DEL", pod: { namespace: "a\nb", name: "\u2028", uid: "" } }),

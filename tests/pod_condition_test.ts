@@ -7,7 +7,16 @@ import { assert, assertEquals, assertStringIncludes } from "./support/assert.ts"
 import { ANNOTATION, type Fixture, fixture, POD_ARGS, runtimeAnnotations } from "./support/chain_fixture.ts";
 import { type FakeApiServer, makePod, type Pod, startFakeApiServer } from "./support/fake_apiserver.ts";
 import { Cleanup, requireRoot } from "./support/netns.ts";
-import { type Daemon, healthGet, scratchDir, sleep, startDaemon, waitFor } from "./daemon_harness.ts";
+import {
+  apiDaemonArgs,
+  apiScratch,
+  type Daemon,
+  healthGet,
+  sleep,
+  startDaemon,
+  waitFor,
+  waitReady,
+} from "./daemon_harness.ts";
 import { sampleValue } from "../src/daemon/metrics_registry.ts";
 import { APPLIED_CONDITION } from "../src/kube/pod_status.ts";
 
@@ -97,10 +106,8 @@ async function world(pods: Pod[]): Promise<World> {
   try {
     const api = await startFakeApiServer({ pods, bookmarkIntervalMs: 200 });
     cleanup.defer(() => api.close(), "fake apiserver");
-    const tmp = await scratchDir();
-    cleanup.defer(tmp.remove, "scratch dir");
-    const kubeconfig = `${tmp.path}/daemon.kubeconfig`;
-    await Deno.writeTextFile(kubeconfig, api.kubeconfig());
+    const tmp = await apiScratch(cleanup, api);
+    const kubeconfig = tmp.kubeconfig;
     let current: Daemon | undefined;
     cleanup.defer(() => current?.stop(), "daemon");
     const socket = `${tmp.path}/sock/chainsaw.sock`;
@@ -113,19 +120,9 @@ async function world(pods: Pod[]): Promise<World> {
       async start(args = []) {
         if (current) assertEquals((await current.stop()).code, 0, current.stderr());
         current = undefined;
-        const d = await startDaemon(tmp.path, [
-          "--no-install",
-          "--no-kubeconfig",
-          "--kubeconfig",
-          kubeconfig,
-          "--node-name",
-          NODE,
-          "--shutdown-delay-seconds",
-          "0",
-          ...args,
-        ]);
+        const d = await startDaemon(tmp.path, apiDaemonArgs(kubeconfig, NODE, args));
         current = d;
-        await waitFor("the daemon to be ready", async () => (await healthGet(d, "/readyz")).status === 200);
+        await waitReady(d);
         return d;
       },
       async chain(tag, podArgs) {

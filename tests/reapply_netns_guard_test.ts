@@ -7,7 +7,7 @@
 import { assert, assertEquals, assertStringIncludes } from "./support/assert.ts";
 import { makePod, startFakeApiServer } from "./support/fake_apiserver.ts";
 import { Cleanup, createNetns, IP, requireRoot, run } from "./support/netns.ts";
-import { healthGet, scratchDir, socketRequest, startDaemon, waitFor } from "./daemon_harness.ts";
+import { apiScratch, socketRequest, startDaemonOnApi, waitFor } from "./daemon_harness.ts";
 import type { AttachmentRegistration } from "../src/wire/attachment.ts";
 import { ROUTES } from "../src/wire/routes.ts";
 
@@ -27,36 +27,21 @@ Deno.test({
     const pod = (value: string) => makePod({ ...POD, nodeName: NODE, annotations: { [ANNOTATION]: value } });
     const api = await startFakeApiServer({ pods: [pod("ip route")] });
     cleanup.defer(() => api.close(), "fake apiserver");
-    const tmp = await scratchDir();
-    cleanup.defer(tmp.remove, "scratch dir");
+    const tmp = await apiScratch(cleanup, api);
     await Deno.mkdir(`${tmp.path}/policy`);
     await Deno.writeTextFile(
       `${tmp.path}/policy/policy.json`,
       JSON.stringify({ allow: ["* show|get", "route add dev=@pod"] }),
     );
-    const kubeconfig = `${tmp.path}/daemon.kubeconfig`;
-    await Deno.writeTextFile(kubeconfig, api.kubeconfig());
     const ns = await createNetns("dguard");
     cleanup.defer(() => ns.delete(), "netns");
     await ns.exec([IP, "link", "set", "lo", "up"]);
 
-    const d = await startDaemon(tmp.path, [
-      "--no-install",
-      "--no-kubeconfig",
-      "--kubeconfig",
-      kubeconfig,
-      "--node-name",
-      NODE,
-      "--policy-dir",
-      `${tmp.path}/policy`,
-      "--shutdown-delay-seconds",
-      "0",
-    ]);
-    cleanup.defer(() => d.stop(), "daemon");
-    await waitFor(
-      "the daemon to be ready",
-      async () => (await healthGet(d, "/readyz").catch(() => ({ status: 0 }))).status === 200,
-    );
+    const { daemon: d } = await startDaemonOnApi(cleanup, api, {
+      node: NODE,
+      args: ["--policy-dir", `${tmp.path}/policy`],
+      scratch: tmp,
+    });
 
     const crafted = [
       "//proc/self/ns/net",

@@ -14,13 +14,15 @@ import {
 } from "./support/fake_apiserver.ts";
 import { Cleanup, requireRoot } from "./support/netns.ts";
 import {
+  apiDaemonArgs,
+  apiScratch,
   type Daemon,
   healthGet,
-  scratchDir,
   sleep,
   socketRequest,
   startDaemon,
   waitFor,
+  waitReady,
 } from "./daemon_harness.ts";
 import { sampleValue } from "../src/daemon/metrics_registry.ts";
 import { sampleReport } from "./daemon_fixtures.ts";
@@ -65,10 +67,8 @@ async function world(pods: Pod[] = []): Promise<World> {
   const cleanup = new Cleanup();
   const api = await startFakeApiServer({ pods, bookmarkIntervalMs: 200 });
   cleanup.defer(() => api.close(), "fake apiserver");
-  const tmp = await scratchDir();
-  cleanup.defer(tmp.remove, "scratch dir");
-  const kubeconfig = `${tmp.path}/daemon.kubeconfig`;
-  await Deno.writeTextFile(kubeconfig, api.kubeconfig());
+  const tmp = await apiScratch(cleanup, api);
+  const kubeconfig = tmp.kubeconfig;
   let current: Daemon | undefined;
   const stop = async () => {
     const d = current;
@@ -88,21 +88,9 @@ async function world(pods: Pod[] = []): Promise<World> {
     stop,
     async start(opts = {}) {
       await stop();
-      current = await startDaemon(tmp.path, [
-        "--no-install",
-        "--no-kubeconfig",
-        "--kubeconfig",
-        kubeconfig,
-        "--node-name",
-        NODE,
-        "--shutdown-delay-seconds",
-        "0",
-        ...(opts.args ?? []),
-      ]);
+      current = await startDaemon(tmp.path, apiDaemonArgs(kubeconfig, NODE, opts.args));
       const d = current;
-      if (opts.ready !== false) {
-        await waitFor("the daemon to be ready", async () => (await healthGet(d, "/readyz")).status === 200);
-      }
+      if (opts.ready !== false) await waitReady(d);
       return d;
     },
   };

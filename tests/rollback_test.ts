@@ -23,7 +23,7 @@ import {
 import { pathWithDeno, scopedTempDir } from "./support/plugin.ts";
 import { ANNOTATION, POD_ARGS, runtimeAnnotations } from "./support/chain_fixture.ts";
 import { type FakeApiServer, makePod, startFakeApiServer } from "./support/fake_apiserver.ts";
-import { type Daemon, healthGet, scratchDir, startDaemon, waitFor } from "./daemon_harness.ts";
+import { type Daemon, healthGet, startDaemonOnApi, waitFor } from "./daemon_harness.ts";
 import { diffSnapshots, type NetnsSnapshot, snapshotNetns } from "../src/exec/netns_snapshot.ts";
 import { sampleValue } from "../src/daemon/metrics_registry.ts";
 
@@ -247,23 +247,8 @@ async function daemonWorld(
     bookmarkIntervalMs: 200,
   });
   cleanup.defer(() => api.close(), "fake apiserver");
-  const tmp = await scratchDir();
-  cleanup.defer(tmp.remove, "scratch dir");
-  const kubeconfig = `${tmp.path}/daemon.kubeconfig`;
-  await Deno.writeTextFile(kubeconfig, api.kubeconfig());
-  const d = await startDaemon(tmp.path, [
-    "--no-install",
-    "--no-kubeconfig",
-    "--kubeconfig",
-    kubeconfig,
-    "--node-name",
-    NODE,
-    "--shutdown-delay-seconds",
-    "0",
-  ]);
-  cleanup.defer(() => d.stop(), "daemon");
-  await waitFor("the daemon to be ready", async () => (await healthGet(d, "/readyz")).status === 200);
-  return { api, d, kubeconfig, socket: `${tmp.path}/sock/chainsaw.sock` };
+  const { daemon: d, kubeconfig, socket } = await startDaemonOnApi(cleanup, api, { node: NODE });
+  return { api, d, kubeconfig, socket };
 }
 
 async function metric(d: Daemon, name: string, labels: Record<string, string> = {}): Promise<number> {

@@ -12,7 +12,7 @@
  */
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "./support/assert.ts";
 import { ensureDebianPackages } from "../scripts/debian_packages.ts";
-import { type Daemon, healthGet, scratchDir, startDaemon, waitFor } from "./daemon_harness.ts";
+import { apiScratch, type Daemon, startDaemonOnApi, waitFor } from "./daemon_harness.ts";
 import { type FakeApiServer, makePod, type Pod, startFakeApiServer } from "./support/fake_apiserver.ts";
 import {
   Cleanup,
@@ -191,8 +191,6 @@ async function setUp(cleanup: Cleanup): Promise<World> {
   await Promise.all([ensureTestBinaries(), ensurePlugin()]);
 
   // The daemon's side: its socket, state, kubeconfig and the node policy dir, inside chainsaw's scope.
-  const scoped = await scratchDir();
-  cleanup.defer(scoped.remove, "scoped scratch dir");
   const pods = new Map<string, Pod>();
   const tag = randomHex(6);
   for (const [key, spec] of Object.entries(PODS)) {
@@ -203,26 +201,13 @@ async function setUp(cleanup: Cleanup): Promise<World> {
   }
   const api = await startFakeApiServer({ pods: [...pods.values()], bookmarkIntervalMs: 200 });
   cleanup.defer(() => api.close(), "fake API server");
-  const kubeconfig = `${scoped.path}/api.kubeconfig`;
-  await Deno.writeTextFile(kubeconfig, api.kubeconfig(), { mode: 0o600 });
+  const scoped = await apiScratch(cleanup, api);
   await Deno.mkdir(`${scoped.path}/policy`);
-  const daemon = await startDaemon(scoped.path, [
-    "--no-install",
-    "--no-kubeconfig",
-    "--kubeconfig",
-    kubeconfig,
-    "--node-name",
-    NODE,
-    "--policy-dir",
-    `${scoped.path}/policy`,
-    "--log-format",
-    "json",
-    "--no-events",
-    "--shutdown-delay-seconds",
-    "0",
-  ]);
-  cleanup.defer(() => daemon.stop(), "daemon");
-  await waitFor("the daemon to be ready", async () => (await healthGet(daemon, "/readyz")).status === 200);
+  const { daemon, kubeconfig } = await startDaemonOnApi(cleanup, api, {
+    node: NODE,
+    args: ["--policy-dir", `${scoped.path}/policy`, "--log-format", "json", "--no-events"],
+    scratch: scoped,
+  });
 
   // containerd's side: everything under a temp dir outside chainsaw's read scope.
   const dir = await Deno.makeTempDir({ prefix: "cs-ctrd-" });

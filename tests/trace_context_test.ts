@@ -9,7 +9,7 @@ import { assert, assertEquals } from "./support/assert.ts";
 import { ANNOTATION, fixture, runtimeAnnotations } from "./support/chain_fixture.ts";
 import { type FakeApiServer, type KubeEvent, makePod, startFakeApiServer } from "./support/fake_apiserver.ts";
 import { Cleanup, requireRoot } from "./support/netns.ts";
-import { healthGet, runChainsaw, scratchDir, startDaemon, waitFor } from "./daemon_harness.ts";
+import { runChainsaw, scratchDir, startDaemonOnApi, waitFor } from "./daemon_harness.ts";
 import type { Report } from "../src/report/report.ts";
 
 const NODE = "node-trace";
@@ -49,24 +49,10 @@ Deno.test({
       })],
     });
     cleanup.defer(() => api.close(), "fake apiserver");
-    const tmp = await scratchDir();
-    cleanup.defer(tmp.remove, "scratch dir");
-    const kubeconfig = `${tmp.path}/daemon.kubeconfig`;
-    await Deno.writeTextFile(kubeconfig, api.kubeconfig());
-    const d = await startDaemon(tmp.path, [
-      "--no-install",
-      "--no-kubeconfig",
-      "--kubeconfig",
-      kubeconfig,
-      "--node-name",
-      NODE,
-      "--log-format",
-      "json",
-      "--shutdown-delay-seconds",
-      "0",
-    ]);
-    cleanup.defer(() => d.stop(), "daemon");
-    await waitFor("the daemon to be ready", async () => (await healthGet(d, "/readyz")).status === 200);
+    const { daemon: d, kubeconfig } = await startDaemonOnApi(cleanup, api, {
+      node: NODE,
+      args: ["--log-format", "json"],
+    });
     const f = await fixture("trace", { kubeconfig, daemonSocket: d.socket });
     cleanup.defer(() => f.cleanup.run(), "chain");
     const addRecords = () =>

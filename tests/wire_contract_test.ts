@@ -9,7 +9,7 @@ import { assert, assertEquals } from "./support/assert.ts";
 import { ANNOTATION } from "./support/chain_fixture.ts";
 import { makePod, startFakeApiServer } from "./support/fake_apiserver.ts";
 import { Cleanup } from "./support/netns.ts";
-import { healthGet, scratchDir, socketRequest, startDaemon, waitFor } from "./daemon_harness.ts";
+import { socketRequest, startDaemonOnApi } from "./daemon_harness.ts";
 import { sampleReport } from "./daemon_fixtures.ts";
 import { type RouteName, ROUTES } from "../src/wire/routes.ts";
 import { type AddAnswer, AddAnswerSchema, type AddRequest, AddRequestSchema } from "../src/wire/add.ts";
@@ -219,22 +219,7 @@ Deno.test({
       })],
     });
     cleanup.defer(() => api.close(), "fake apiserver");
-    const tmp = await scratchDir();
-    cleanup.defer(tmp.remove, "scratch");
-    const kubeconfig = `${tmp.path}/daemon.kubeconfig`;
-    await Deno.writeTextFile(kubeconfig, api.kubeconfig());
-    const d = await startDaemon(tmp.path, [
-      "--no-install",
-      "--no-kubeconfig",
-      "--kubeconfig",
-      kubeconfig,
-      "--node-name",
-      NODE,
-      "--shutdown-delay-seconds",
-      "0",
-    ]);
-    cleanup.defer(() => d.stop(), "daemon");
-    await waitFor("the daemon to be ready", async () => (await healthGet(d, "/readyz")).status === 200);
+    const { daemon: d } = await startDaemonOnApi(cleanup, api, { node: NODE });
 
     // The client's typed calls, one per route, against the daemon (their schemas check the answers).
     assert(await daemonHealthy(d.socket, 2000), "health");

@@ -5,7 +5,7 @@
  */
 import * as fc from "fast-check";
 import { assert, assertEquals } from "../../tests/support/assert.ts";
-import { CniError } from "./errors.ts";
+import { outcome } from "../../tests/support/strict_parity.ts";
 import { decodeNetConf, decodePrevResult, plainNetConf, plainPrevResult } from "./config.ts";
 import {
   BaseConfSchema,
@@ -13,17 +13,6 @@ import {
   decodePrevResultStrict,
   PrevResultSchema,
 } from "./config_schema.ts";
-
-type Outcome = { ok: unknown } | { code: number; msg: string; details: string };
-
-async function outcome(fn: () => unknown): Promise<Outcome> {
-  try {
-    return { ok: await fn() };
-  } catch (e) {
-    if (!(e instanceof CniError)) throw e;
-    return { code: e.code, msg: e.message, details: e.details };
-  }
-}
 
 /** A value that is often what the schema wants and often not. */
 const str = fc.oneof(

@@ -1,22 +1,12 @@
 import { assertEquals } from "../../tests/support/assert.ts";
-import { sampleCommand } from "../../tests/daemon_fixtures.ts";
+import { sampleCommand, sampleTarget } from "../../tests/daemon_fixtures.ts";
 import { CniError } from "../cni/errors.ts";
 import { defaultPolicy } from "../policy/default_policy.ts";
 import type { CommandResult } from "./runner.ts";
 import { addAttachment, type AddDeps, stalePod } from "./add.ts";
-import type { AttachmentTarget } from "./executor.ts";
 
 const KEY = "k8s.v1.cni.cncf.io/chainsaw";
-const target: AttachmentTarget = {
-  containerId: "c1",
-  netns: "/var/run/netns/x",
-  ifname: "net1",
-  network: "net-a",
-  pod: { namespace: "ns", name: "p", uid: "u1" },
-  podInterfaces: ["eth0", "net1"],
-  onError: "fail",
-  chainPolicy: { allow: ["* show"] },
-};
+const target = sampleTarget({ chainPolicy: { allow: ["* show"] } });
 
 function deps(lookUp: AddDeps["lookUp"]): AddDeps & { ran: number } {
   const d = {

@@ -1,21 +1,12 @@
 import { assert, assertEquals } from "../../tests/support/assert.ts";
-import { sampleCommand } from "../../tests/daemon_fixtures.ts";
-import { defaultPolicy } from "../policy/default_policy.ts";
+import { sampleCommand, sampleExecutorDeps, sampleTarget } from "../../tests/daemon_fixtures.ts";
 import { formatHuman } from "../report/report.ts";
 import { decodeReport } from "../wire/report.ts";
 import type { CommandResult } from "./runner.ts";
 import type { NetnsSnapshot, RestoreOutcome } from "./netns_snapshot.ts";
-import { type AttachmentTarget, type ExecutorDeps, runOnAttachment } from "./executor.ts";
+import { type ExecutorDeps, runOnAttachment } from "./executor.ts";
 
-const target: AttachmentTarget = {
-  containerId: "c1",
-  netns: "/var/run/netns/x",
-  ifname: "net1",
-  network: "net-a",
-  pod: { namespace: "ns", name: "p", uid: "u1" },
-  podInterfaces: ["eth0", "net1"],
-  onError: "rollback",
-};
+const target = sampleTarget({ onError: "rollback" });
 
 const SNAPSHOT = { netns: "/var/run/netns/x" } as unknown as NetnsSnapshot;
 
@@ -36,28 +27,21 @@ function deps(
   } = {},
 ): ExecutorDeps & Calls {
   const calls: Calls = { ran: [], snapshots: 0, restores: 0, order: [] };
-  return Object.assign(calls, {
-    verb: "ADD" as const,
-    source: "runtime" as const,
-    node: "n1",
-    now: () => new Date("2026-12-01T00:00:00Z"),
-    loadPolicy: () => Promise.resolve(defaultPolicy()),
-    run: (command: string, argv: readonly string[]): Promise<CommandResult> => {
-      calls.ran.push(command);
-      calls.order.push(`run ${command}`);
-      const timedOut = over.timedOut?.has(command) ?? false;
-      return Promise.resolve(sampleCommand({
-        command,
-        argv: [...argv],
-        exitCode: timedOut ? null : failing.has(command) ? 2 : 0,
-        signal: timedOut ? "SIGKILL" : null,
-        timedOut,
-        stdout: "",
-        stderr: failing.has(command) ? "RTNETLINK answers: File exists" : "",
-      }));
-    },
-    netnsState: () => Promise.resolve("present" as const),
-    fileExists: () => true,
+  const run = (command: string, argv: readonly string[]): Promise<CommandResult> => {
+    calls.ran.push(command);
+    calls.order.push(`run ${command}`);
+    const timedOut = over.timedOut?.has(command) ?? false;
+    return Promise.resolve(sampleCommand({
+      command,
+      argv: [...argv],
+      exitCode: timedOut ? null : failing.has(command) ? 2 : 0,
+      signal: timedOut ? "SIGKILL" : null,
+      timedOut,
+      stdout: "",
+      stderr: failing.has(command) ? "RTNETLINK answers: File exists" : "",
+    }));
+  };
+  return Object.assign(calls, sampleExecutorDeps(run), {
     snapshot: (netns: string, bins: { ipPath: string; nsenterPath: string }) => {
       calls.snapshots++;
       calls.order.push("snapshot");

@@ -1,41 +1,23 @@
 import { assertEquals } from "../../tests/support/assert.ts";
-import { sampleCommand } from "../../tests/daemon_fixtures.ts";
+import { sampleCommand, sampleExecutorDeps, sampleTarget } from "../../tests/daemon_fixtures.ts";
 import { defaultPolicy } from "../policy/default_policy.ts";
 import { PolicyError } from "../policy/rules.ts";
 import type { CommandResult } from "./runner.ts";
-import { type AttachmentTarget, type ExecutorDeps, runOnAttachment } from "./executor.ts";
+import { type ExecutorDeps, runOnAttachment } from "./executor.ts";
 
-const target: AttachmentTarget = {
-  containerId: "c1",
-  netns: "/var/run/netns/x",
-  ifname: "net1",
-  network: "net-a",
-  pod: { namespace: "ns", name: "p", uid: "u1" },
-  podInterfaces: ["eth0", "net1"],
-  onError: "fail",
-};
+const target = sampleTarget();
 
 function deps(
   over: Partial<ExecutorDeps> = {},
   failing = new Set<string>(),
 ): ExecutorDeps & { ran: string[][] } {
   const ran: string[][] = [];
-  return {
-    ran,
-    verb: "ADD",
-    source: "runtime",
-    node: "n1",
-    now: () => new Date("2026-12-01T00:00:00Z"),
-    loadPolicy: () => Promise.resolve(defaultPolicy()),
-    run: (command, argv, opts): Promise<CommandResult> => {
-      ran.push([opts.nsenterPath, opts.ipPath, opts.netns, ...argv]);
-      const bad = failing.has(command);
-      return Promise.resolve(sampleCommand({ command, argv: [...argv], exitCode: bad ? 2 : 0, stdout: "" }));
-    },
-    netnsState: () => Promise.resolve("present"),
-    fileExists: () => true,
-    ...over,
+  const run: ExecutorDeps["run"] = (command, argv, opts): Promise<CommandResult> => {
+    ran.push([opts.nsenterPath, opts.ipPath, opts.netns, ...argv]);
+    const bad = failing.has(command);
+    return Promise.resolve(sampleCommand({ command, argv: [...argv], exitCode: bad ? 2 : 0, stdout: "" }));
   };
+  return { ran, ...sampleExecutorDeps(run, over) };
 }
 
 Deno.test("executor: runs the list in the netns and reports it", async () => {

@@ -4,29 +4,10 @@
  */
 import * as fc from "fast-check";
 import { assert, assertEquals } from "../../tests/support/assert.ts";
-import { CniError } from "../cni/errors.ts";
+import { junk, outcome } from "../../tests/support/strict_parity.ts";
 import { decodeChainsawConf, DEFAULT_ON_ERROR, ON_ERROR_MODES, plainChainsawConf } from "./chain_conf.ts";
 import { ChainConfSchema, decodeChainsawConfStrict } from "./chain_conf_schema.ts";
 
-type Outcome = { ok: unknown } | { code: number; msg: string; details: string };
-
-async function outcome(fn: () => unknown): Promise<Outcome> {
-  try {
-    return { ok: await fn() };
-  } catch (e) {
-    if (!(e instanceof CniError)) throw e;
-    return { code: e.code, msg: e.message, details: e.details };
-  }
-}
-
-const junk = fc.oneof(
-  fc.string(),
-  fc.integer(),
-  fc.double(),
-  fc.boolean(),
-  fc.constant(null),
-  fc.jsonValue(),
-);
 const path = fc.oneof(
   fc.constantFrom("/etc/kube.conf", "/usr/sbin/ip", "/", "relative/ip", ""),
   fc.string(),

@@ -1,5 +1,6 @@
 import * as fc from "fast-check";
 import { assert, assertEquals, assertThrows } from "../../tests/support/assert.ts";
+import { junk } from "../../tests/support/strict_parity.ts";
 import { AddAnswerSchema } from "./add.ts";
 import { daemonRequest, exchange, parseHttpResponse, plainAddAnswer, requestAdd } from "./client.ts";
 
@@ -91,14 +92,6 @@ Deno.test("requestAdd: unreachable and 4xx are declined, a valid answer ran, sil
 
 Deno.test("plainAddAnswer accepts only what AddAnswerSchema accepts, with the same decoded answer", () => {
   const str = fc.oneof(fc.string(), fc.constant("x".repeat(4097)), fc.constant("x".repeat(4096)));
-  const junk = fc.oneof(
-    fc.string(),
-    fc.integer(),
-    fc.double(),
-    fc.boolean(),
-    fc.constant(null),
-    fc.jsonValue(),
-  );
   const answer = fc.oneof(
     fc.record({ ran: fc.constant(false), reason: fc.oneof(str, junk), more: junk }, {
       requiredKeys: ["ran"],
