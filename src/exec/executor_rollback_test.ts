@@ -69,17 +69,19 @@ const LIST = JSON.stringify([
   "ip route",
 ]);
 const THIRD = "ip route add 198.51.100.0/25 dev net1";
+/** The calls when the third command fails: snapshot, the first three commands, restore. */
+const STOPPED_AT_THIRD = [
+  "snapshot",
+  "run ip route add 198.51.100.0/24 dev net1",
+  "run ip route add 10.99.0.0/24 dev net1",
+  `run ${THIRD}`,
+  "restore",
+];
 
 Deno.test("executor rollback: snapshot after the policy, stop at the third command, restore, code 100 saying so", async () => {
   const d = deps(new Set([THIRD]));
   const out = await runOnAttachment(target, LIST, d);
-  assertEquals(d.order, [
-    "snapshot",
-    "run ip route add 198.51.100.0/24 dev net1",
-    "run ip route add 10.99.0.0/24 dev net1",
-    `run ${THIRD}`,
-    "restore",
-  ]);
+  assertEquals(d.order, STOPPED_AT_THIRD);
   assertEquals([out.report.verdict, out.error?.code, out.fatal], ["failed", 100, true]);
   assertEquals(out.report.rollback, { restored: true, durationMs: 4.5 });
   assertEquals(
@@ -212,13 +214,7 @@ Deno.test("executor rollback: a command that cannot even be spawned (EAGAIN) mid
     return spawning(command, argv, opts);
   };
   const out = await runOnAttachment(target, LIST, d);
-  assertEquals(d.order, [
-    "snapshot",
-    "run ip route add 198.51.100.0/24 dev net1",
-    "run ip route add 10.99.0.0/24 dev net1",
-    `run ${THIRD}`,
-    "restore",
-  ]);
+  assertEquals(d.order, STOPPED_AT_THIRD);
   assertEquals([out.report.verdict, out.error?.code, out.fatal], ["failed", 100, true]);
   assertEquals(out.report.commands.map((c) => [c.command, c.exitCode]), [
     ["ip route add 198.51.100.0/24 dev net1", 0],
