@@ -61,7 +61,7 @@ export function realIo(): DaemonIo {
 /** A daemon message logger. */
 export type Logger = (level: Level, msg: string, fields?: Record<string, unknown>) => void;
 
-/** What a daemon extension (a later feature: re-apply, events) is given. */
+/** What a daemon extension (src/daemon/pod_features.ts: pods, attachments, ADD, re-apply, Events, the pod condition, explain) is given. */
 export interface DaemonContext {
   readonly options: DaemonOptions;
   readonly metrics: DaemonMetrics;
@@ -177,7 +177,7 @@ export async function runDaemon(
       state.kubeconfigWritten = true;
     }
 
-    // 3. Later features (they may add socket routes and report listeners before the socket opens).
+    // 3. Extensions (they may add socket routes and report listeners before the socket opens).
     const ctx: DaemonContext = {
       options: opts,
       metrics,

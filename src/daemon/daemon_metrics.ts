@@ -11,7 +11,7 @@ import { type Counter, type Gauge, type Histogram, MetricsRegistry } from "./met
 /** Verbs that keep their name as a label value. */
 export const KNOWN_VERBS: readonly string[] = ["ADD", "DEL", "CHECK", "REAPPLY"];
 
-/** The daemon's metric handles; the registry is exposed so later features add their own families. */
+/** The daemon's metric handles; the registry is exposed so the pod features add their own families. */
 export interface DaemonMetrics {
   readonly registry: MetricsRegistry;
   /** `chainsaw_invocations_total{verb,result}`: reports received, by verb and verdict. */

@@ -17,7 +17,7 @@ export interface IntakeDeps {
   /** Writes one whole record (the daemon's serialized stdout). */
   print(record: string): unknown;
   format: LogFormat;
-  /** Called with each accepted report after it is stored (later features: attachments, events). */
+  /** Called with each accepted report after it is stored (metrics, Events, the pod condition). */
   listeners?: ReadonlyArray<(report: Report) => void>;
   /** Hears a listener's exception (the report is still accepted). */
   onListenerError?: (e: unknown) => void;
