@@ -61,7 +61,10 @@ export function realIo(): DaemonIo {
 /** A daemon message logger. */
 export type Logger = (level: Level, msg: string, fields?: Record<string, unknown>) => void;
 
-/** What a daemon extension (src/daemon/pod_features.ts: pods, attachments, ADD, re-apply, Events, the pod condition, explain) is given. */
+/**
+ * What a daemon extension is given (src/daemon/pod_features.ts: pods, attachments, ADD, re-apply, Events, the pod
+ * condition, explain).
+ */
 export interface DaemonContext {
   readonly options: DaemonOptions;
   readonly metrics: DaemonMetrics;

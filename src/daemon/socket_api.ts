@@ -9,7 +9,8 @@
  * | `GET /v1/logs?pod=ns/name&trace=ID&limit=N` | 200 NDJSON: the last N (default 100) matching reports, oldest first |
  * | `GET /v1/logs?...&follow=1` | 200 NDJSON stream: the same, then each new matching report as it arrives; a follower more than `followerMaxBytes` behind is dropped (follow_stream.ts) |
  *
- * The daemon's pod features add their own paths with {@link SocketApi.addRoute} (`/v1/pods`, `/v1/add`, …; every one is in src/wire/routes.ts).
+ * The daemon's pod features add their own paths with {@link SocketApi.addRoute} (`/v1/pods`, `/v1/add`, …);
+ * every route is in src/wire/routes.ts.
  * @module
  */
 import type { Report } from "../report/report.ts";
