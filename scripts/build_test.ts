@@ -1,5 +1,5 @@
 import { assertEquals, assertStringIncludes } from "../tests/support/assert.ts";
-import { launcherHeader } from "./build.ts";
+import { DAEMON_V8_FLAGS, launcherHeader } from "./build.ts";
 
 const decoder = new TextDecoder();
 
@@ -57,4 +57,22 @@ Deno.test("launcher: a path with a quote is quoted for sh", () => {
   assertStringIncludes(h, `d='/opt/it'"'"'s/deno'`);
   assertEquals(h.split("\n").length, 3);
   assertEquals(h.startsWith("#!/bin/sh\n//bin/true; "), true);
+});
+
+Deno.test("launcher: `daemon` as the first argument adds the daemon's V8 flags; every argument still arrives", async () => {
+  const h = launcherHeader(Deno.execPath());
+  assertStringIncludes(h, `[ "$1" = daemon ] && v='--v8-flags=${DAEMON_V8_FLAGS.join(",")}'`);
+  const dir = await Deno.makeTempDir({ prefix: "cs-launcher-" });
+  try {
+    const file = `${dir}/chainsaw`;
+    await Deno.writeTextFile(file, h + "console.log(JSON.stringify(Deno.args));\n", { mode: 0o755 });
+    await Deno.chmod(file, 0o755);
+    for (const args of [["daemon", "--socket", "/x y"], ["logs", "daemon"], []]) {
+      const out = await new Deno.Command(file, { args, clearEnv: true, env: { PATH: NO_DENO_PATH } })
+        .output();
+      assertEquals(JSON.parse(decoder.decode(out.stdout)), args, decoder.decode(out.stderr));
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
