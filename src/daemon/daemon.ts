@@ -23,6 +23,7 @@ import { ReportRing } from "./report_ring.ts";
 import { type ByteSink, SerialWriter } from "./serial_writer.ts";
 import { createSocketApi, type SocketApi } from "./socket_api.ts";
 import { prepareSocketPath } from "./socket_path.ts";
+import { errorText } from "../text/error_text.ts";
 
 /** Extra time allowed after the shutdown delay before the process exits regardless. */
 const HARD_STOP_MS = 10_000;
@@ -107,8 +108,7 @@ export async function runDaemon(
     print: (r) => out.write(r),
     format: opts.logFormat,
     listeners,
-    onListenerError: (e) =>
-      log("error", `report listener failed: ${e instanceof Error ? e.message : String(e)}`),
+    onListenerError: (e) => log("error", `report listener failed: ${errorText(e)}`),
   });
 
   let signalled: (() => void) | undefined;
@@ -236,7 +236,7 @@ export async function runDaemon(
     await shutdown;
     await new Promise((r) => setTimeout(r, opts.shutdownDelaySeconds * 1000));
   } catch (e) {
-    log("error", e instanceof Error ? e.message : String(e));
+    log("error", errorText(e));
     code = 1;
   }
 

@@ -6,6 +6,7 @@
 import { syncKubeconfig } from "./credential_sync.ts";
 import { installBinary, type ProgramLocation, resolveSource } from "./install.ts";
 import { inClusterServer, kubeconfigPath } from "./plugin_kubeconfig.ts";
+import { errorText } from "../text/error_text.ts";
 
 /** The install command's options. */
 export interface InstallOptions {
@@ -37,7 +38,7 @@ export async function runInstall(
     say(outcome === "written" ? `wrote plugin kubeconfig ${target}` : `${target} is up to date`);
     return 0;
   } catch (e) {
-    say(`error: ${e instanceof Error ? e.message : String(e)}`, true);
+    say(`error: ${errorText(e)}`, true);
     return 1;
   }
 }

@@ -54,6 +54,7 @@ import {
   planRoutes,
   planRules,
 } from "./_snapshot_plan.ts";
+import { errorText } from "../text/error_text.ts";
 
 export { diffSnapshots };
 export type { Entry, NetnsSnapshot } from "./_snapshot_model.ts";
@@ -262,7 +263,7 @@ export async function restoreNetns(
     }
   } catch (e) {
     if (e instanceof OutOfTime) failures.push(`restore ran out of its ${timeoutMs} ms bound`);
-    else failures.push(e instanceof Error ? e.message : String(e));
+    else failures.push(errorText(e));
   }
   return { ok: false, passes, steps, durationMs: elapsed(), failures };
 }

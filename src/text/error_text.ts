@@ -1,6 +1,7 @@
 /**
- * The one way chainsaw renders an unknown thrown value in a message: an Error's message (its name too when it is
- * not a plain Error), anything else as a string. Never a stack trace.
+ * The one way chainsaw renders an unknown thrown value in a message: an Error's message, prefixed with its name
+ * when it is one of JavaScript's own error types (a `TypeError` is a bug worth naming; chainsaw's and Deno's
+ * errors carry messages written to be read alone), anything else as a string. Never a stack trace.
  *
  * @example
  * ```ts
@@ -19,7 +20,18 @@
  */
 export function errorText(e: unknown): string {
   if (e instanceof Error) {
-    return e.name === "Error" || e.message.startsWith(`${e.name}:`) ? e.message : `${e.name}: ${e.message}`;
+    return JS_ERRORS.has(e.name) && !e.message.startsWith(`${e.name}:`)
+      ? `${e.name}: ${e.message}`
+      : e.message;
   }
   return String(e);
 }
+
+const JS_ERRORS = new Set([
+  "TypeError",
+  "RangeError",
+  "ReferenceError",
+  "SyntaxError",
+  "EvalError",
+  "URIError",
+]);

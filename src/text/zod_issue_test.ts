@@ -18,6 +18,11 @@ Deno.test("describeZodIssue: path with keys and list positions, prefix, root", (
 Deno.test("errorText: Error, subclass, non-error", () => {
   assertEquals(errorText(new Error("bad")), "bad");
   assertEquals(errorText(new TypeError("bad")), "TypeError: bad");
+  assertEquals(errorText(new Deno.errors.NotFound("no such file")), "no such file");
+  class KubeApiError extends Error {
+    override name = "KubeApiError";
+  }
+  assertEquals(errorText(new KubeApiError("PATCH …: 503")), "PATCH …: 503");
   assertEquals(errorText("plain"), "plain");
   assertEquals(errorText(42), "42");
 });

@@ -21,6 +21,8 @@ import type { CachedPod, PodCache } from "../pods/pod_cache.ts";
 import { APPLIED_CONDITION, conditionPatch, type PodCondition } from "../../kube/pod_status.ts";
 import type { Level } from "../log_format.ts";
 import { type AttachmentOutcome, nextCondition, wantedCondition } from "./pod_condition.ts";
+import { Slots } from "../slots.ts";
+import { errorText } from "../../text/error_text.ts";
 
 /** Which pods get the condition. */
 export type ConditionMode = "gated" | "all" | "off";
@@ -105,10 +107,6 @@ function notOlder(a: string, b: string): boolean {
   return /^\d+$/.test(a) && /^\d+$/.test(b) && BigInt(a) >= BigInt(b);
 }
 
-function errText(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
-}
-
 /** The writer; see the module documentation. */
 export class ConditionWriter {
   /** Counters for metrics. */
@@ -118,13 +116,12 @@ export class ConditionWriter {
   readonly #states = new Map<string, PodState>();
   readonly #jobs = new Map<string, { again: boolean }>();
   readonly #running = new Set<Promise<void>>();
-  readonly #slots: Array<() => void> = [];
-  #free: number;
+  readonly #slots: Slots;
 
   constructor(opts: ConditionWriterOptions) {
     this.#o = opts;
     this.#backoff = { baseMs: 500, maxMs: 8000, attempts: 5, ...opts.backoff };
-    this.#free = opts.parallel ?? 4;
+    this.#slots = new Slots(opts.parallel ?? 4);
   }
 
   get #stopped(): boolean {
@@ -255,7 +252,7 @@ export class ConditionWriter {
     const fresh = { again: true };
     this.#jobs.set(key, fresh);
     const run = (async () => {
-      await this.#acquire();
+      await this.#slots.acquire();
       try {
         while (fresh.again && !this.#stopped) {
           fresh.again = false;
@@ -263,7 +260,7 @@ export class ConditionWriter {
         }
       } finally {
         this.#jobs.delete(key);
-        this.#release();
+        this.#slots.release();
       }
     })();
     this.#running.add(run);
@@ -301,7 +298,7 @@ export class ConditionWriter {
           this.counters.gone++;
           this.#o.log(
             "info",
-            `${who}: condition ${APPLIED_CONDITION} not written: the pod is gone (${errText(e)})`,
+            `${who}: condition ${APPLIED_CONDITION} not written: the pod is gone (${errorText(e)})`,
           );
           return;
         }
@@ -313,7 +310,7 @@ export class ConditionWriter {
             `${who}: condition ${APPLIED_CONDITION} not written${
               transient ? ` after ${attempt} attempts` : ""
             }: ` +
-              errText(e),
+              errorText(e),
           );
           return;
         }
@@ -321,24 +318,10 @@ export class ConditionWriter {
         const delay = Math.min(maxMs, baseMs * 2 ** (attempt - 1));
         this.#o.log(
           "warn",
-          `${who}: condition ${APPLIED_CONDITION} not written: ${errText(e)}; retrying in ${delay} ms`,
+          `${who}: condition ${APPLIED_CONDITION} not written: ${errorText(e)}; retrying in ${delay} ms`,
         );
         await (this.#o.sleep ?? defaultSleep)(delay, this.#o.signal);
       }
     }
-  }
-
-  #acquire(): Promise<void> {
-    if (this.#free > 0) {
-      this.#free--;
-      return Promise.resolve();
-    }
-    return new Promise((resolve) => this.#slots.push(resolve));
-  }
-
-  #release(): void {
-    const next = this.#slots.shift();
-    if (next) next();
-    else this.#free++;
   }
 }

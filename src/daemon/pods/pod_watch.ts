@@ -20,6 +20,7 @@
  */
 import * as z from "zod/mini";
 import { KubeApiError, type KubeClient, type Pod, PodSchema } from "../../kube/client.ts";
+import { errorText } from "../../text/error_text.ts";
 
 /** The watch event types that carry a pod. */
 export type PodEventType = "ADDED" | "MODIFIED" | "DELETED";
@@ -262,7 +263,7 @@ export class PodWatcher {
     this.#abort = new AbortController();
     const signal = this.#abort.signal;
     this.#loop = this.#run(signal).catch((e) =>
-      this.#log(`pod watch loop ended unexpectedly: ${errText(e)}`)
+      this.#log(`pod watch loop ended unexpectedly: ${errorText(e)}`)
     );
   }
 
@@ -285,7 +286,7 @@ export class PodWatcher {
     try {
       fn();
     } catch (e) {
-      this.#log(`pod watch: consumer failed: ${errText(e)}`);
+      this.#log(`pod watch: consumer failed: ${errorText(e)}`);
     }
   }
 
@@ -308,7 +309,7 @@ export class PodWatcher {
         if (signal.aborted) return;
         if (isGone(e)) {
           this.counters.relists410++;
-          this.#log(`pod watch: resourceVersion ${this.#rv} is gone (${errText(e)}); re-listing`);
+          this.#log(`pod watch: resourceVersion ${this.#rv} is gone (${errorText(e)}); re-listing`);
           needList = true;
           // a 410 after a healthy watch re-lists at once; repeated ones back off like other failures
           if (this.#failures++ === 0) continue;
@@ -317,7 +318,9 @@ export class PodWatcher {
         }
         this.counters.errors++;
         const delay = backoffDelay(this.#failures++, this.#backoff, this.#random);
-        this.#log(`pod watch: ${needList ? "list" : "watch"} failed: ${errText(e)}; retrying in ${delay} ms`);
+        this.#log(
+          `pod watch: ${needList ? "list" : "watch"} failed: ${errorText(e)}; retrying in ${delay} ms`,
+        );
         await this.#sleep(delay, signal);
       }
     }
@@ -421,8 +424,4 @@ export class PodWatcher {
     this.#failures = 0;
     return "clean";
   }
-}
-
-function errText(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
 }

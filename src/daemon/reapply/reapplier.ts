@@ -19,6 +19,8 @@ import type { AttachmentForget, AttachmentRegistration } from "../../wire/attach
 import type { Attachment, AttachmentStore } from "../attachments/attachment_store.ts";
 import { isProcNetns, type NetnsState } from "../../exec/netns_state.ts";
 import { attachmentOf, planReapply, type ReapplyStep } from "./plan.ts";
+import { Slots } from "../slots.ts";
+import { errorText } from "../../text/error_text.ts";
 
 /** Why attachments were forgotten without a DEL, for `chainsaw_attachments_pruned_total{reason}`. */
 export type PruneReason = "netns_gone" | "pod_gone" | "gc";
@@ -55,13 +57,12 @@ export class Reapplier {
   readonly #deps: ReapplierDeps;
   readonly #jobs = new Map<string, Job>();
   readonly #running = new Set<Promise<void>>();
-  readonly #slots: Array<() => void> = [];
-  #free: number;
+  readonly #slots: Slots;
   #saving: Promise<void> = Promise.resolve();
 
   constructor(deps: ReapplierDeps) {
     this.#deps = deps;
-    this.#free = deps.parallel ?? 4;
+    this.#slots = new Slots(deps.parallel ?? 4);
   }
 
   get #stopped(): boolean {
@@ -135,7 +136,7 @@ export class Reapplier {
     const fresh: Job = { again: true, oldValue };
     this.#jobs.set(k, fresh);
     const run = (async () => {
-      await this.#acquire();
+      await this.#slots.acquire();
       try {
         while (fresh.again && !this.#stopped) {
           fresh.again = false;
@@ -144,12 +145,12 @@ export class Reapplier {
           try {
             await this.#sync(ref, old);
           } catch (e) {
-            this.#deps.log("error", `re-apply of pod ${ref.namespace}/${ref.name} failed: ${errText(e)}`);
+            this.#deps.log("error", `re-apply of pod ${ref.namespace}/${ref.name} failed: ${errorText(e)}`);
           }
         }
       } finally {
         this.#jobs.delete(k);
-        this.#release();
+        this.#slots.release();
       }
     })();
     this.#running.add(run);
@@ -177,7 +178,7 @@ export class Reapplier {
       () => this.#deps.onSaved?.(true),
       (e) => {
         this.#deps.onSaved?.(false);
-        this.#deps.log("error", `cannot write ${this.#deps.store.path}: ${errText(e)}`);
+        this.#deps.log("error", `cannot write ${this.#deps.store.path}: ${errorText(e)}`);
       },
     );
     this.#saving = done;
@@ -247,22 +248,4 @@ export class Reapplier {
     }
     if (changed) await this.save();
   }
-
-  #acquire(): Promise<void> {
-    if (this.#free > 0) {
-      this.#free--;
-      return Promise.resolve();
-    }
-    return new Promise((resolve) => this.#slots.push(resolve));
-  }
-
-  #release(): void {
-    const next = this.#slots.shift();
-    if (next) next();
-    else this.#free++;
-  }
-}
-
-function errText(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
 }
