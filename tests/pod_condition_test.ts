@@ -170,7 +170,11 @@ Deno.test({
       APPLIED_CONDITION,
       "True",
     ]]);
-    assertStringIncludes(d.stderr(), `pod default/p1: condition ${APPLIED_CONDITION}=True (Applied)`);
+    // The log line follows the write the API server already shows.
+    await waitFor(
+      "the daemon's log line",
+      () => d.stderr().includes(`pod default/p1: condition ${APPLIED_CONDITION}=True (Applied)`),
+    );
 
     // Pretend it turned True long ago, to see which writes keep the time.
     const aged = w.api.pods()[0];
@@ -315,7 +319,8 @@ Deno.test({
     );
     await sleep(300);
     assertEquals(patchesOf(w.api).map((r) => r.status), [500, 500, 200, 404]);
-    assertStringIncludes(d.stderr(), "not written: the pod is gone");
+    // The log line follows the write the API server already shows.
+    await waitFor("the daemon's log line", () => d.stderr().includes("not written: the pod is gone"));
     assertEquals(conditionOf(w.api)?.status, "True", "the server's condition is untouched");
 
     // Refused (403): logged and counted as failed, the daemon carries on.
@@ -325,7 +330,8 @@ Deno.test({
       "the failed write to be counted",
       async () => (await metric(d, "chainsaw_pod_condition_writes_total", { result: "failed" })) >= 1,
     );
-    assertStringIncludes(d.stderr(), 'cannot patch resource "pods/status"');
+    // The log line follows the write the API server already shows.
+    await waitFor("the daemon's log line", () => d.stderr().includes('cannot patch resource "pods/status"'));
     assertEquals((await healthGet(d, "/healthz")).status, 200);
     assertEquals((await f.chain("del")).code, 0);
   },
