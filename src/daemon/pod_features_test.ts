@@ -181,6 +181,12 @@ Deno.test("reapplyExtension in a daemon: cache lookups, attachments, a re-apply 
     const logs = await request(options.socket, "/v1/logs?pod=default/p1");
     assertEquals(logs.text.trim().split("\n").map((l) => JSON.parse(l).verb), ["ADD", "REAPPLY"]);
 
+    // The Events and the state file are written after what the API server and the record already show.
+    await until("the Event and state-write counts", async () => {
+      const now = await metrics();
+      return sampleValue(now, "chainsaw_events_total", { result: "created" }) === 2 &&
+        (sampleValue(now, "chainsaw_state_writes_total", { result: "ok" }) ?? 0) >= 2;
+    });
     const m = await metrics();
     assertEquals(sampleValue(m, "chainsaw_pod_lookups_total", { result: "hit" }), 1);
     assertEquals(sampleValue(m, "chainsaw_pod_annotation_sources_total", { source: "daemon" }), 1);
