@@ -16,3 +16,10 @@ export const NODE_POLICY_DIR = "/etc/cni/chainsaw";
 export const DEFAULT_ATTACHMENTS_PATH = "/var/lib/chainsaw/attachments.json";
 /** Where the compiled binary is installed in the DaemonSet image (it reads itself to install). */
 export const INSTALLED_BINARY = "/usr/local/bin/chainsaw";
+
+/**
+ * Where runtimes pin pods' network namespaces (containerd and CRI-O by default): the DaemonSet mounts the
+ * host's `/var/run/netns` (HostToContainer), so the daemon can enter a netns only below these. Other paths
+ * (`/proc/PID/ns/net`, containerd's `netns_mounts_under_state_dir`) are run by the plugin, on the host.
+ */
+export const PINNED_NETNS_DIRS: readonly string[] = ["/var/run/netns", "/run/netns"];

@@ -12,7 +12,8 @@
  * | 400 / 413 | malformed / too large: nothing ran |
  *
  * Declined: a `/proc/PID/ns/net` netns (the DaemonSet does not share the host's PID namespace, so the path would
- * name one of its own processes), and a daemon that is shutting down.
+ * name one of its own processes), a netns not pinned under the mounted `/var/run/netns` ({@link PINNED_NETNS_DIRS};
+ * e.g. containerd's `netns_mounts_under_state_dir`), and a daemon that is shutting down.
  * @module
  */
 import { CniError, ErrorCode } from "../../cni/errors.ts";
@@ -27,6 +28,7 @@ import { describeZodIssue } from "../../text/zod_issue.ts";
 import { type AddAnswer, type AddRequest, AddRequestSchema } from "../../wire/add.ts";
 import type { AttachmentRegistration } from "../../wire/attachment.ts";
 import { ADD_ANSWER_WAIT_MS, ROUTES } from "../../wire/routes.ts";
+import { PINNED_NETNS_DIRS } from "../../host_paths.ts";
 import type { Policy } from "../../policy/rules.ts";
 import { readBodyCapped, type SocketRouteHandler } from "../socket_api.ts";
 
@@ -152,6 +154,13 @@ export function createAddRoute(deps: AddRouteDeps): SocketRouteHandler {
       return json(200, {
         ran: false,
         reason: `netns ${target.netns} is a /proc path, which the daemon cannot enter`,
+      });
+    }
+    if (!PINNED_NETNS_DIRS.some((d) => target.netns.startsWith(`${d}/`))) {
+      return json(200, {
+        ran: false,
+        reason: `netns ${target.netns} is not pinned under ${PINNED_NETNS_DIRS.join(" or ")}, ` +
+          "the only namespaces the DaemonSet mounts",
       });
     }
     const traceId = parsed.data.trace

@@ -168,3 +168,18 @@ Deno.test("add route: the list's deadline is cut to fit the plugin's wait (a 300
   assertEquals(fitListDeadline(policy, 1e9), policy);
   assertEquals(fitListDeadline(policy, -5).limits.listTimeoutMs, 1);
 });
+
+Deno.test("add route: a netns not pinned under /var/run/netns is declined (the DaemonSet mounts only that)", async () => {
+  for (
+    const netns of ["/run/containerd/io.containerd.grpc.v1.cri/netns/cni-1", "/var/run/netns2/x", "/tmp/ns"]
+  ) {
+    const t = setup();
+    const r = await t.post(request({ env: { ...request().env, netns } }));
+    assertEquals([r.body.ran, t.seen.ran, t.seen.registered.length], [false, 0, 0], netns);
+  }
+  const pinned = setup();
+  assertEquals(
+    (await pinned.post(request({ env: { ...request().env, netns: "/run/netns/cni-2" } }))).body.ran,
+    true,
+  );
+});
