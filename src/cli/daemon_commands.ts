@@ -70,12 +70,16 @@ export function registerDaemonCommands(program: Command, setExit: (code: number)
   hostOptions(
     program.command("daemon")
       .description(
-        "run the DaemonSet process: install the plugin and its kubeconfig, collect plugin reports on a unix " +
-          "socket, print them, serve health and metrics",
+        "run the DaemonSet process: install the plugin and its kubeconfig, run the plugin's ADDs and collect " +
+          "reports on a unix socket, print them, serve health and metrics",
       ),
   )
     .option("--no-install", "do not install the plugin binary on start")
-    .option("--socket <path>", "unix socket for plugin reports and the logs API", DAEMON_DEFAULTS.socket)
+    .option(
+      "--socket <path>",
+      "unix socket for the plugin (ADD, attachments, reports) and the logs API",
+      DAEMON_DEFAULTS.socket,
+    )
     .option(
       "--health-addr <host:port>",
       "TCP address for /healthz, /readyz and /metrics (port 0: any free port)",
@@ -165,7 +169,8 @@ export function registerDaemonCommands(program: Command, setExit: (code: number)
     )
     .option(
       "--policy-dir <dir>",
-      "the node policy directory (the host's /etc/cni/chainsaw as mounted); re-applies are checked against it",
+      "the node policy directory (the host's /etc/cni/chainsaw as mounted); the daemon's ADDs and re-applies " +
+        "are checked against it",
       DAEMON_DEFAULTS.policyDir,
     )
     .option(
@@ -173,13 +178,16 @@ export function registerDaemonCommands(program: Command, setExit: (code: number)
       "where the chainsaw-policy ConfigMap is mounted: its policy is validated and mirrored as JSON into " +
         "--policy-dir (none there: the node's policy files are removed and the default policy applies)",
     )
-    .option("--no-pod-watch", "do not watch this node's pods (no pod cache for the plugin, no live re-apply)")
+    .option(
+      "--no-pod-watch",
+      "do not watch this node's pods (no pod cache, no live re-apply, no pod condition)",
+    )
     .option("--no-events", "do not record Kubernetes Events on pods")
     .addOption(
       new Option(
         "--pod-condition <mode>",
         "set the pod condition chainsaw.cni.cncf.io/applied on pods that list it in spec.readinessGates " +
-          "(gated), on every pod of the node (all), or never (off)",
+          "(gated), on every non-hostNetwork pod of the node (all), or never (off)",
       ).choices(["gated", "all", "off"]).default("gated"),
     )
     .action(async (opts: Record<string, unknown>) => {

@@ -1,9 +1,10 @@
 /**
- * `chainsaw daemon`: the resident process of the chainsaw DaemonSet. On start it installs the plugin binary and
- * the plugin kubeconfig on the host (and keeps the kubeconfig's token current), then serves the report socket
- * (plugins hand in reports; `chainsaw logs` reads them) and the health port (probes, metrics). Reports are
- * printed to stdout. SIGTERM/SIGINT: readyz turns 503, and after `--shutdown-delay` the listeners close, stdout
- * is flushed and the process exits 0.
+ * `chainsaw daemon`: the resident process of the chainsaw DaemonSet. On start it installs the plugin binary
+ * and the plugin kubeconfig on the host (and keeps the kubeconfig's token current), then serves the daemon
+ * socket (the plugin⇄daemon contract of src/wire: plugins' reports, `chainsaw logs`, and the extensions'
+ * routes such as ADD) and the health port (probes, metrics). Reports are printed to stdout. SIGTERM/SIGINT:
+ * readyz turns 503, and after `--shutdown-delay` the listeners close, stdout is flushed and the process
+ * exits 0.
  * @module
  */
 import type { Report } from "../report/report.ts";
@@ -73,9 +74,9 @@ export interface DaemonContext {
   readonly log: Logger;
   /** Records a report as if a plugin had sent it (ring, metrics, stdout). */
   readonly accept: (report: Report) => void;
-  /** Calls `listener` with every accepted report (ADD and DEL from plugins, and `accept`ed ones). */
+  /** Calls `listener` with every accepted report (the plugins' ADD reports, and `accept`ed ones). */
   readonly onReport: (listener: (report: Report) => void) => void;
-  /** Serves `prefix` (and below) on the report socket; see {@link SocketApi.addRoute}. */
+  /** Serves `prefix` (and below) on the daemon socket; see {@link SocketApi.addRoute}. */
   readonly addSocketRoute: SocketApi["addRoute"];
 }
 

@@ -57,7 +57,8 @@ export function createDaemonMetrics(
     registry,
     invocations: registry.counter(
       "chainsaw_invocations_total",
-      "Plugin invocations reported to the daemon, by CNI verb and result (the report's verdict).",
+      "Executions reported to the daemon (its own ADDs and re-applies, plugins' ADDs), by verb and result " +
+        "(the report's verdict).",
       ["verb", "result"],
     ),
     commands: registry.counter(
@@ -67,7 +68,7 @@ export function createDaemonMetrics(
     ),
     duration: registry.histogram(
       "chainsaw_invocation_duration_seconds",
-      "Wall time of reported plugin invocations, in seconds.",
+      "Wall time of reported executions, in seconds.",
       ["verb"],
     ),
     dropped: registry.counter(
@@ -83,7 +84,7 @@ export function createDaemonMetrics(
     ),
     httpConnections: registry.gauge(
       "chainsaw_http_connections",
-      "Connections being served, by listener (health: the TCP health port, socket: the report socket).",
+      "Connections being served, by listener (health: the TCP health port, socket: the daemon socket).",
       ["listener"],
     ),
     httpRefused: registry.counter(

@@ -1,13 +1,13 @@
 /**
  * The daemon's flag defaults, import-free so the CLI can show them without loading the daemon. They are the
  * paths as mounted in the DaemonSet (`deployments/daemonset.yaml`); tests/deployments_test.ts checks that the
- * manifests agree, and defaults_test.ts that they match the plugin's own defaults.
+ * manifests agree, and options_test.ts that they match the plugin's own defaults (src/host_paths.ts).
  * @module
  */
 
 /** Default flag values of `chainsaw daemon` and `chainsaw install`. */
 export const DAEMON_DEFAULTS = {
-  /** The socket plugins report to (the plugin's `daemonSocket` default, DEFAULT_DAEMON_SOCKET). */
+  /** The daemon socket plugins hand ADDs to (the plugin's `daemonSocket` default, DEFAULT_DAEMON_SOCKET). */
   socket: "/run/chainsaw/chainsaw.sock",
   /**
    * Health, readiness and metrics. Loopback: in a hostNetwork DaemonSet a port opens on every address of the
@@ -34,12 +34,13 @@ export const DAEMON_DEFAULTS = {
   stateFile: "/var/lib/chainsaw/attachments.json",
   /**
    * The node policy directory: the host's /etc/cni/chainsaw (NODE_POLICY_DIR, where the plugin reads its
-   * ceiling) as mounted. Re-applies are checked against it; `--policy-configmap-dir` mirrors into it.
+   * ceiling) as mounted. The daemon's ADDs and re-applies are checked against it; `--policy-configmap-dir`
+   * mirrors into it.
    */
   policyDir: "/host/etc/cni/chainsaw",
   /** Connections served at once on the health port (probes and scrapes need a few); the excess is closed. */
   healthMaxConnections: 64,
-  /** Connections served at once on the report socket (plugins, `chainsaw logs`); the excess is closed. */
+  /** Connections served at once on the daemon socket (plugins, `chainsaw logs`); the excess is closed. */
   socketMaxConnections: 256,
   /** Both listeners: how long a connection may wait with no request. */
   idleTimeoutSeconds: 10,

@@ -1,12 +1,15 @@
 /**
- * The daemon extension that wires the node-local pod cache, live re-apply and Kubernetes Events into
+ * The daemon extension that wires ADD, the node-local pod cache, live re-apply and Kubernetes Events into
  * `chainsaw daemon` (see docs/reapply.md):
  *
- * - the **attachment store** (`--state-file`) follows the plugin's ADD and DEL reports; on start, entries whose
- *   netns is gone are dropped;
+ * - **ADD run by the daemon** (`POST /v1/add`, src/daemon/add/): the pod from the cache (else the API
+ *   server), the one ADD pipeline, the attachment registered, the report accepted;
+ * - the **attachment store** (`--state-file`) follows registrations (the daemon's own ADDs, and
+ *   `POST /v1/attachments` from a plugin that ran one), forgets (`POST /v1/attachments/forget`, sent on DEL)
+ *   and CNI GC (`POST /v1/gc`); on start, entries whose netns is gone are dropped;
  * - the **pod watch** (`--node-name`, API credentials from `--kubeconfig` or the service account) feeds the
- *   **pod cache**, which answers the plugin's `GET /v1/pods/{ns}/{name}` on the socket and holds `/readyz` at 503
- *   until its first list;
+ *   **pod cache**, which the daemon's ADDs use, which answers the plugin's `GET /v1/pods/{ns}/{name}` on the
+ *   socket and which holds `/readyz` at 503 until its first list;
  * - a change of a pod's chainsaw annotation is **re-applied** in each of its attachments' netns with the same
  *   policy (`--policy-dir` plus the chain's) and reported as a `REAPPLY` report, like an ADD;
  * - every ADD and REAPPLY execution is recorded as an **Event** on the pod;

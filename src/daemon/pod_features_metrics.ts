@@ -29,7 +29,7 @@ export interface ReapplySources {
 export interface ReapplyMetrics {
   /** `chainsaw_pod_lookups_total{result}`: ADDs' pod cache lookups, the daemon's and the socket's (hit, miss, unsynced). */
   lookups(result: LookupResult): void;
-  /** `chainsaw_pod_annotation_sources_total{source}`: where the plugin's ADDs got the annotation. */
+  /** `chainsaw_pod_annotation_sources_total{source}`: where ADD reports got the annotation. */
   annotationSource(source: string): void;
   /** `chainsaw_attachments_pruned_total{reason}`: attachments forgotten without a DEL. */
   pruned(reason: PruneReason, count: number): void;
@@ -61,14 +61,14 @@ export function createReapplyMetrics(registry: MetricsRegistry, sources: Reapply
   );
   const annotationSources = registry.counter(
     "chainsaw_pod_annotation_sources_total",
-    "Plugin ADDs by where the pod's annotation came from (runtime, daemon: the pod cache, api: the plugin's own " +
-      "GET, none: not read).",
+    "ADDs by where the pod's annotation came from (runtime, daemon: the pod cache, api: a GET by the " +
+      "daemon or the plugin, none: not read).",
     ["source"],
   );
   const attachments = registry.gauge("chainsaw_attachments", "Pod interfaces chainsaw keeps for re-apply.");
   const pruned = registry.counter(
     "chainsaw_attachments_pruned_total",
-    "Attachments forgotten without a DEL, by reason (netns_gone, pod_gone).",
+    "Attachments forgotten without a DEL, by reason (netns_gone, pod_gone, gc).",
     ["reason"],
   );
   const writes = registry.counter(

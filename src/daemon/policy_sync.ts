@@ -1,9 +1,10 @@
 /**
- * Node policy distribution: the DaemonSet mounts the `chainsaw-policy` ConfigMap at the daemon's policy dir
- * (default `/etc/cni/chainsaw` inside the pod), and the daemon mirrors it, validated and converted to JSON, to
- * the host's `/etc/cni/chainsaw/policy.json` (mounted at `/host/etc/cni/chainsaw`), where the plugin reads its
- * ceiling. The plugin therefore never needs the YAML parser, and an invalid ConfigMap never reaches the host:
- * the last good policy stays in force and the error is logged.
+ * Node policy distribution: the DaemonSet mounts the `chainsaw-policy` ConfigMap at `--policy-configmap-dir`
+ * (the manifests: `/etc/cni/chainsaw` inside the pod), and the daemon mirrors it, validated and converted to
+ * JSON, into `--policy-dir`: the host's `/etc/cni/chainsaw/policy.json` (mounted at
+ * `/host/etc/cni/chainsaw`), where the plugin reads its ceiling and against which the daemon checks its own
+ * ADDs and re-applies. The plugin therefore never needs the YAML parser, and an invalid ConfigMap never
+ * reaches the host: the last good policy stays in force and the error is logged.
  * @module
  */
 import { findNodePolicy } from "../policy/load.ts";

@@ -1,6 +1,7 @@
 /**
- * The HTTP API on the daemon's unix socket (root-only, 0600): where plugins hand in their reports and where
- * `chainsaw logs` reads them back.
+ * The HTTP API on the daemon's unix socket (root-only, 0600; the routes are src/wire/routes.ts): where
+ * plugins hand over ADDs and hand in the reports of ADDs they ran themselves, and where `chainsaw logs` reads
+ * them back.
  *
  * | request | answer |
  * |---|---|

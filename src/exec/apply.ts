@@ -1,6 +1,7 @@
 /**
  * Applying a pod's command list to one attachment: check the whole list against the policy, then run it in the
- * netns. Shared by the plugin's ADD and the daemon's live re-apply, so both behave (and report) the same.
+ * netns. Called by the one executor (executor.ts), so ADD (in the daemon or the plugin) and the daemon's live
+ * re-apply behave (and report) the same.
  * @module
  */
 import { CniError, ErrorCode } from "../cni/errors.ts";

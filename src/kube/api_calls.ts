@@ -24,8 +24,8 @@ export const API_CALLS: readonly ApiCall[] = [
     resource: "pods",
     verbs: ["get", "list", "watch"],
     why:
-      "daemon: list/watch the pods of its node (pod cache, live re-apply); plugin: GET the pod on ADD only " +
-      "when the daemon's cache does not have it",
+      "daemon: list/watch the pods of its node (pod cache, live re-apply), GET the pod of an ADD it runs when " +
+      "the cache does not have it; plugin: GET the pod of an ADD it runs itself (the daemon down or declining)",
   },
   {
     group: "",
@@ -39,7 +39,7 @@ export const API_CALLS: readonly ApiCall[] = [
     group: "",
     resource: "namespaces",
     verbs: ["get"],
-    why: "plugin and daemon: GET the pod's namespace labels, only when the node policy sets namespaceLabels",
+    why: "plugin and daemon: GET the pod's namespace labels, only when the policy sets namespaceLabels",
   },
   {
     group: "",

@@ -1,6 +1,7 @@
 /**
- * Where the plugin gets a pod's annotations: the runtime's `io.kubernetes.cri.pod-annotations` capability
- * first (no API call at all), then the Kubernetes API with the plugin kubeconfig or in-cluster credentials.
+ * Where the plugin gets a pod's annotations for an ADD it runs itself: the runtime's
+ * `io.kubernetes.cri.pod-annotations` capability first (no API call at all), then the daemon's pod cache when
+ * the daemon is up, then the Kubernetes API with the plugin kubeconfig or in-cluster credentials.
  * @module
  */
 import { CniError, ErrorCode } from "../cni/errors.ts";

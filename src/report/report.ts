@@ -1,6 +1,7 @@
 /**
- * The report: a typed record of one chainsaw invocation (plugin ADD/DEL or a daemon re-apply) that can be sent
- * anywhere — stderr, the daemon socket, the logs API, Kubernetes Events.
+ * The report: a typed record of one execution (an ADD, run by the daemon or the plugin, or a daemon re-apply)
+ * that can be sent anywhere — stderr, the daemon socket, the logs API, Kubernetes Events. It is for
+ * observability only: attachment registration and forgetting are their own messages (src/wire/attachment.ts).
  * @module
  */
 import type { CommandResult } from "../exec/runner.ts";
@@ -14,7 +15,7 @@ export type Verdict =
   | "failed"
   /** The list was rejected (policy, parse error); nothing ran. */
   | "rejected"
-  /** Nothing to run: no pod identity, no annotation, or a verb that runs nothing. */
+  /** Nothing to run: no annotation, or none for this attachment's network. */
   | "nothing"
   /** The invocation failed before commands were considered (pod lookup, config). */
   | "error";
@@ -41,7 +42,7 @@ export interface Report {
   v: 1;
   /** ISO 8601 time the invocation started. */
   time: string;
-  /** "ADD", "DEL", "CHECK", or "REAPPLY" (daemon). */
+  /** "ADD" or "REAPPLY" (daemon); the socket takes any short verb (metrics count unknown ones as "other"). */
   verb: string;
   /** Node name, when known. */
   node?: string;

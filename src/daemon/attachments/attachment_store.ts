@@ -1,7 +1,8 @@
 /**
- * The daemon's attachment store: which pod interfaces chainsaw set up (from registrations after ADD), so that a later change
- * of the pod's annotation can be re-applied in the same network namespaces. Kept in a small JSON state file
- * (default {@link DEFAULT_ATTACHMENTS_PATH}) written atomically, so it survives daemon restarts.
+ * The daemon's attachment store: which pod interfaces chainsaw set up (from registrations after ADD), so that
+ * a later change of the pod's annotation can be re-applied in the same network namespaces. Kept in a small
+ * JSON state file (default {@link DEFAULT_ATTACHMENTS_PATH}) written atomically, so it survives daemon
+ * restarts.
  *
  * Mutations are in memory; call {@link AttachmentStore.save} after them (saves are serialised).
  * @module

@@ -1,9 +1,10 @@
 /**
  * The pod condition feature of `chainsaw daemon` (`--pod-condition=gated|all|off`), wired where the daemon
- * learns outcomes: every accepted execution report (the plugin's ADD, the daemon's REAPPLY) is recorded, a DEL
- * forgets its attachment, and every pod update of the node-local pod cache is observed (a gated pod without the
- * chainsaw annotation gets `True`/`NoCommands` from it). It needs the pod watch: the cache says which pods declare
- * the readiness gate and what their condition says now.
+ * learns outcomes: every accepted execution report (ADD, run by the daemon or reported by a plugin, and the
+ * daemon's REAPPLY) is recorded, a DEL's forget (`POST /v1/attachments/forget`, wired in pod_features.ts)
+ * drops its attachment's outcome, and every pod update of the node-local pod cache is observed (a gated pod
+ * without the chainsaw annotation gets `True`/`NoCommands` from it). It needs the pod watch: the cache says
+ * which pods declare the readiness gate and what their condition says now.
  *
  * ```ts
  * const conditions = startPodConditions({ mode: "gated", client, cache, registry, log });
@@ -49,7 +50,8 @@ export interface PodConditions {
 }
 
 /**
- * A report listener for a writer: ADD and REAPPLY reports with a pod are recorded, a DEL forgets its attachment.
+ * A report listener for a writer: ADD and REAPPLY reports with a pod are recorded. (A DEL report, which
+ * current plugins no longer send, forgets its attachment.)
  *
  * @param writer the condition writer
  * @returns the listener

@@ -1,7 +1,7 @@
 /**
- * Kubernetes Events for executions: every ADD (from the plugin) and REAPPLY (from the daemon) report with a pod
- * that ran or rejected commands becomes an Event on the pod (`eventForReport` says which), posted in the
- * background. Posting never blocks or fails the report's intake: the recorder counts and logs its errors.
+ * Kubernetes Events for executions: every ADD (run by the daemon, or reported by a plugin that ran it) and
+ * REAPPLY (from the daemon) report with a pod that ran or rejected commands becomes an Event on the pod
+ * (`eventForReport` says which), posted in the background. Posting never blocks or fails the report's intake: the recorder counts and logs its errors.
  * @module
  */
 import { eventForReport, type EventRecorder } from "./event_recorder.ts";

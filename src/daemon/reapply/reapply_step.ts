@@ -1,8 +1,9 @@
 /**
- * Running one planned re-apply step exactly like the plugin's ADD: the same policy (the node ceiling from the
- * policy directory, narrowed by the chain's `policy` kept with the attachment), the same `applyCommands` with the
- * attachment's interface as `CURRENT_INTERFACE` and the pod's interfaces as `@pod`, the same `onError` mode, in
- * the attachment's netns. The outcome is a `REAPPLY` report shaped like an ADD report.
+ * Running one planned re-apply step exactly like an ADD: the one executor ({@link runOnAttachment}) with the
+ * same policy (the node ceiling from the policy directory, narrowed by the chain's `policy` kept with the
+ * attachment), the attachment's interface as `CURRENT_INTERFACE` and the pod's interfaces as `@pod`, the same
+ * `onError` mode and `ipPath`/`nsenterPath`, in the attachment's netns. The outcome is a `REAPPLY` report
+ * shaped like an ADD report.
  * @module
  */
 import { netnsPathProblem } from "../../cni/netns_path.ts";
