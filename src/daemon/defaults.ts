@@ -1,14 +1,16 @@
 /**
- * The daemon's flag defaults, import-free so the CLI can show them without loading the daemon. They are the
- * paths as mounted in the DaemonSet (`deployments/daemonset.yaml`); tests/deployments_test.ts checks that the
- * manifests agree, and options_test.ts that they match the plugin's own defaults (src/host_paths.ts).
+ * The daemon's flag defaults, light (only the import-free host paths) so the CLI can show them without loading
+ * the daemon. They are the paths as mounted in the DaemonSet (`deployments/daemonset.yaml`);
+ * tests/deployments_test.ts checks that the manifests agree, and options_test.ts that they match the plugin's
+ * own defaults (src/host_paths.ts).
  * @module
  */
+import { DEFAULT_ATTACHMENTS_PATH, DEFAULT_DAEMON_SOCKET } from "../host_paths.ts";
 
 /** Default flag values of `chainsaw daemon` and `chainsaw install`. */
 export const DAEMON_DEFAULTS = {
   /** The daemon socket plugins hand ADDs to (the plugin's `daemonSocket` default, DEFAULT_DAEMON_SOCKET). */
-  socket: "/run/chainsaw/chainsaw.sock",
+  socket: DEFAULT_DAEMON_SOCKET,
   /**
    * Health, readiness and metrics. Loopback: in a hostNetwork DaemonSet a port opens on every address of the
    * node, and the kubelet (which runs the probes on the node) reaches loopback anyway. 9651 is clear of the
@@ -31,7 +33,7 @@ export const DAEMON_DEFAULTS = {
   /** Time between SIGTERM (readyz turns 503) and closing the listeners. */
   shutdownDelaySeconds: 2,
   /** The attachments state file (DEFAULT_ATTACHMENTS_PATH), on the host's /var/lib/chainsaw. */
-  stateFile: "/var/lib/chainsaw/attachments.json",
+  stateFile: DEFAULT_ATTACHMENTS_PATH,
   /**
    * The node policy directory: the host's /etc/cni/chainsaw (NODE_POLICY_DIR, where the plugin reads its
    * ceiling) as mounted. The daemon's ADDs and re-applies are checked against it; `--policy-configmap-dir`

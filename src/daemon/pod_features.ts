@@ -258,6 +258,7 @@ export function reapplyExtension(deps: ReapplyExtensionDeps = defaultReapplyDeps
         register: (reg) => reapplier.onRegister(reg),
         accept: ctx.accept,
         draining: () => ctx.state.draining,
+        apiAccess: client !== undefined,
       }),
     );
     if (recorder) ctx.onReport(reportEventListener(recorder));
@@ -303,7 +304,7 @@ export function reapplyExtension(deps: ReapplyExtensionDeps = defaultReapplyDeps
       watcher.start();
       log("info", `watching the pods of node ${node}; live re-apply is on (policy dir ${o.policyDir})`);
     } else if (client) {
-      log("info", "pod watch off (--no-pod-watch): no pod cache for the plugin, no live re-apply");
+      log("info", "pod watch off (--no-pod-watch): no pod cache (ADDs GET their pod), no live re-apply");
     }
     if (recorder) log("info", `recording Events on pods as ${node}`);
 

@@ -3,6 +3,7 @@
  * `nsenter --net=PATH -- IP ARGS…`, never through a shell, with a clean environment, a timeout and an output cap.
  * @module
  */
+import type { CommandResult } from "../report/report.ts";
 import { concatBytes } from "../bytes.ts";
 
 /** How to run commands. */
@@ -19,24 +20,7 @@ export interface RunnerOptions {
   maxOutputBytes: number;
 }
 
-/** What one command did. */
-export interface CommandResult {
-  /** The command as written in the annotation. */
-  command: string;
-  /** Arguments given to `ip`. */
-  argv: string[];
-  /** Exit code; null when killed by a signal. */
-  exitCode: number | null;
-  /** The signal that ended it, if any. */
-  signal: string | null;
-  /** True when chainsaw killed it at the timeout. */
-  timedOut: boolean;
-  durationMs: number;
-  stdout: string;
-  stderr: string;
-  /** True when stdout or stderr was longer than the cap. */
-  truncated: boolean;
-}
+export type { CommandResult };
 
 async function readCapped(stream: ReadableStream<Uint8Array>, cap: number): Promise<[string, boolean]> {
   const chunks: Uint8Array[] = [];

@@ -7,6 +7,7 @@
  * The YAML parser is imported only when a YAML file is actually read: the JSON path loads nothing extra.
  * @module
  */
+import { NODE_POLICY_DIR } from "../host_paths.ts";
 import { defaultPolicy } from "./default_policy.ts";
 import {
   compileRules,
@@ -18,7 +19,7 @@ import {
 } from "./rules.ts";
 
 /** Directory of the node policy file. */
-export const NODE_POLICY_DIR = "/etc/cni/chainsaw";
+export { NODE_POLICY_DIR };
 
 /** How errors in the chain's policy are attributed. */
 export const CHAIN_POLICY_SOURCE = 'chain config key "policy"';

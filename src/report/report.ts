@@ -4,8 +4,26 @@
  * observability only: attachment registration and forgetting are their own messages (src/wire/attachment.ts).
  * @module
  */
-import type { CommandResult } from "../exec/runner.ts";
 import { visible, visibleLines, visibleWord } from "../text/visible.ts";
+
+/** What one command did. */
+export interface CommandResult {
+  /** The command as written in the annotation. */
+  command: string;
+  /** Arguments given to `ip`. */
+  argv: string[];
+  /** Exit code; null when killed by a signal. */
+  exitCode: number | null;
+  /** The signal that ended it, if any. */
+  signal: string | null;
+  /** True when chainsaw killed it at the timeout. */
+  timedOut: boolean;
+  durationMs: number;
+  stdout: string;
+  stderr: string;
+  /** True when stdout or stderr was longer than the cap. */
+  truncated: boolean;
+}
 
 /** How an invocation ended. */
 export type Verdict =

@@ -60,6 +60,11 @@ export interface AddRouteDeps extends AddDeps {
   accept(report: Report): void;
   /** True while shutting down: new ADDs are declined (the plugin runs them). */
   draining(): boolean;
+  /**
+   * False when the daemon has no API access (no node name or credentials, or pod watch and Events both off): it
+   * could neither look a pod up nor read namespace labels, so the plugin, with its own kubeconfig, runs the ADD.
+   */
+  apiAccess: boolean;
 }
 
 function json(status: number, body: AddAnswer | { error: string }): Response {
@@ -143,6 +148,12 @@ export function createAddRoute(deps: AddRouteDeps): SocketRouteHandler {
     const parsed = AddRequestSchema.safeParse(body);
     if (!parsed.success) return json(400, { error: describeZodIssue(parsed.error) });
     if (deps.draining()) return json(200, { ran: false, reason: "the daemon is shutting down" });
+    if (!deps.apiAccess) {
+      return json(200, {
+        ran: false,
+        reason: "the daemon has no Kubernetes API access (node name, credentials)",
+      });
+    }
     let target: AttachmentTarget;
     try {
       target = checkAddRequest(parsed.data);

@@ -27,7 +27,7 @@ function request(over: Partial<AddRequest> = {}): AddRequest {
   };
 }
 
-function setup(draining = false) {
+function setup(draining = false, apiAccess = true) {
   const seen = {
     registered: [] as AttachmentRegistration[],
     reports: [] as Report[],
@@ -54,6 +54,7 @@ function setup(draining = false) {
     register: (r) => void seen.registered.push(r),
     accept: (r) => void seen.reports.push(r),
     draining: () => draining,
+    apiAccess,
   };
   const route = createAddRoute(deps);
   const post = async (body: unknown) => {
@@ -157,6 +158,7 @@ Deno.test("add route: the list's deadline is cut to fit the plugin's wait (a 300
     register: () => {},
     accept: () => {},
     draining: () => false,
+    apiAccess: true,
   });
   const url = new URL(`http://chainsaw${ROUTES.add.path}`);
   const res = await route(new Request(url, { method: "POST", body: JSON.stringify(request()) }), url);
@@ -182,4 +184,10 @@ Deno.test("add route: a netns not pinned under /var/run/netns is declined (the D
     (await pinned.post(request({ env: { ...request().env, netns: "/run/netns/cni-2" } }))).body.ran,
     true,
   );
+});
+
+Deno.test("add route: a daemon without API access declines (the plugin has its own kubeconfig)", async () => {
+  const t = setup(false, false);
+  const r = await t.post(request());
+  assertEquals([r.body.ran, t.seen.ran], [false, 0]);
 });

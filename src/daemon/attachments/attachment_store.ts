@@ -7,6 +7,7 @@
  * Mutations are in memory; call {@link AttachmentStore.save} after them (saves are serialised).
  * @module
  */
+import { DEFAULT_ATTACHMENTS_PATH } from "../../host_paths.ts";
 import { describeZodIssue } from "../../text/zod_issue.ts";
 import * as z from "zod/mini";
 import { netnsPathProblem, normalizeNetnsPath } from "../../cni/netns_path.ts";
@@ -16,7 +17,7 @@ import type { AttachmentRegistration } from "../../wire/attachment.ts";
 import { ON_ERROR_MODES, type OnError } from "../../wire/chain_conf.ts";
 
 /** Where the daemon keeps its attachments. */
-export const DEFAULT_ATTACHMENTS_PATH = "/var/lib/chainsaw/attachments.json";
+export { DEFAULT_ATTACHMENTS_PATH };
 
 /** The state file's format version. */
 export const ATTACHMENTS_FILE_VERSION = 1;

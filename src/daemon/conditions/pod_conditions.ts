@@ -50,21 +50,17 @@ export interface PodConditions {
 }
 
 /**
- * A report listener for a writer: ADD and REAPPLY reports with a pod are recorded. (A DEL report, which
- * current plugins no longer send, forgets its attachment.)
+ * A report listener for a writer: ADD and REAPPLY reports with a pod are recorded (a DEL sends no report: its
+ * forget reaches the writer from the attachment route).
  *
  * @param writer the condition writer
  * @returns the listener
  */
 export function conditionReportListener(
-  writer: Pick<ConditionWriter, "record" | "forgetAttachment">,
+  writer: Pick<ConditionWriter, "record">,
 ): (report: Report) => void {
   return (report) => {
     if (!report.pod) return;
-    if (report.verb === "DEL") {
-      writer.forgetAttachment(report.pod, report.containerId, report.ifname);
-      return;
-    }
     const outcome = outcomeOfReport(report);
     if (outcome) writer.record(report.pod, outcome);
   };
