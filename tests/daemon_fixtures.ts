@@ -44,7 +44,7 @@ export function sampleReport(over: Partial<Report> = {}): Report {
   };
 }
 
-/** A DEL report as the plugin sends it (no commands, verdict "nothing"). */
+/** A DEL-shaped report (no commands, verdict "nothing"): what an older plugin sent, still a valid report. */
 export function sampleDel(over: Partial<Report> = {}): Report {
   const r = sampleReport({
     verb: "DEL",

@@ -6,7 +6,7 @@
  * |---|---|---|
  * | `GET /healthz` | → `ok` (STATUS asks this) | — |
  * | `POST /v1/reports` | Report → 204 | `report.ts` |
- * | `GET /v1/logs?pod=&limit=&follow=` | → NDJSON of Reports | `report.ts` |
+ * | `GET /v1/logs?pod=&trace=&limit=&follow=` | → NDJSON of Reports | `report.ts` |
  * | `GET /v1/pods/{ns}/{name}?uid=&waitMs=` | → PodAnswer | `pod_lookup.ts` |
  * | `POST /v1/add` | AddRequest → AddAnswer | `add.ts` |
  * | `POST /v1/attachments` | AttachmentRegistration → 204 | `attachment.ts` |
