@@ -18,6 +18,12 @@ import {
 } from "./http_conn.ts";
 
 /** What the server reports (the daemon turns these into metrics and log lines). */
+
+/** The whole answer to a connection over the cap (or arriving while the server closes). */
+const BUSY = new TextEncoder().encode(
+  "HTTP/1.1 503 Service Unavailable\r\ncontent-type: text/plain\r\ncontent-length: 18\r\nconnection: close\r\n\r\n" +
+    "too many requests\n",
+);
 export interface ServerEvents {
   /** A connection was accepted and is being served. */
   opened?(): void;
@@ -127,11 +133,16 @@ export function serveHttp(opts: ServeOptions): HttpServer {
         continue;
       }
       if (closing || conns.size >= opts.maxConnections) {
-        try {
-          conn.close();
-        } catch {
-          // already gone
-        }
+        // Said before any byte is read, so a client knows nothing was done (the plugin then runs its ADD
+        // itself); the write fits the socket buffer and is not awaited, a flood cannot hold it.
+        const refuse = conn;
+        refuse.write(BUSY).catch(() => {}).finally(() => {
+          try {
+            refuse.close();
+          } catch {
+            // already gone
+          }
+        });
         if (!closing) ev.refused?.();
         continue;
       }

@@ -284,6 +284,10 @@ export async function requestAdd(
   }
   if (x.state === "lost") return x;
   const { res } = x;
+  // A 503 is the server refusing the connection before reading it (over its cap, closing): nothing ran.
+  if (res.status === 503) {
+    return { state: "declined", reason: "the daemon is busy (503)", daemonUp: true };
+  }
   // A 4xx is answered before anything runs (an older daemon without the route, a request it cannot read).
   if (res.status >= 400 && res.status < 500) {
     return {

@@ -50,6 +50,7 @@ Deno.test("requestAdd: unreachable and 4xx are declined, a valid answer ran, sil
     if (mode === "declined") return Response.json({ ran: false, reason: "proc netns" });
     if (mode === "404") return new Response("no such path", { status: 404 });
     if (mode === "500") return new Response("boom", { status: 500 });
+    if (mode === "503") return new Response("too many requests", { status: 503 });
     if (mode === "garbage") return new Response("{", { status: 200 });
     await new Promise((r) => setTimeout(r, 400));
     return Response.json({ ran: true });
@@ -80,6 +81,8 @@ Deno.test("requestAdd: unreachable and 4xx are declined, a valid answer ran, sil
       reason: "the daemon answered 404: no such path",
       daemonUp: true,
     });
+    mode = "503";
+    assertEquals((await requestAdd(path, req, 2000)).state, "declined", "a 503 is said before anything runs");
     for (const m of ["500", "garbage", "slow"]) {
       mode = m;
       assertEquals((await requestAdd(path, req, 100)).state, "lost", m);
