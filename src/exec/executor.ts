@@ -213,6 +213,33 @@ export function refusal(
   return { report, error, fatal: true };
 }
 
+let readers:
+  | Promise<[typeof import("../annotation/prepare.ts"), typeof import("../policy/objects.ts")]>
+  | undefined;
+const policyObjects = () =>
+  readers ??= Promise.all([import("../annotation/prepare.ts"), import("../policy/objects.ts")]);
+
+/**
+ * True when every command of the list only reads the netns (`show`/`get` of any object, `monitor`), as iproute2
+ * reads it; a command that does not parse counts as a writer (the policy refuses it anyway).
+ */
+function readsOnly(
+  commands: readonly string[],
+  ifname: string,
+  [p, o]: [typeof import("../annotation/prepare.ts"), typeof import("../policy/objects.ts")],
+): boolean {
+  return commands.every((c) => {
+    let argv: string[];
+    try {
+      argv = p.prepareCommand(c, ifname).argv;
+    } catch {
+      return false;
+    }
+    const n = o.normalize(argv);
+    return n.kind === "command" && (n.object === "monitor" || n.verb === "show" || n.verb === "get");
+  });
+}
+
 /** What the steps before running decided: the commands, the policy and the evaluation context; or why not. */
 export type RunPlan =
   | { commands: string[]; policy: Policy; ctx: EvalContext }
@@ -334,7 +361,9 @@ export async function runOnAttachment(
       );
     }
 
-    const rollback = target.onError === "rollback";
+    // A list that only reads (show, get, monitor) cannot leave anything half-changed: no snapshot to take.
+    const rollback = target.onError === "rollback" &&
+      !readsOnly(commands, target.ifname, await policyObjects());
     let before: NetnsSnapshot | undefined;
     const outcome = await applyCommands({
       commands,

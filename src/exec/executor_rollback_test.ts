@@ -157,6 +157,19 @@ Deno.test("executor rollback: no snapshot when nothing would run, the list is re
   assertEquals([none.snapshots, rejected.snapshots, ok.snapshots, ok.restores], [0, 0, 1, 0]);
 });
 
+Deno.test("executor rollback: a list that only reads takes no snapshot; one writer anywhere does", async () => {
+  const reads = deps(new Set(["ip route get 192.0.2.1"]));
+  const r = await runOnAttachment(
+    target,
+    '["ip route", "ip -j a s dev CURRENT_INTERFACE", "ip route get 192.0.2.1"]',
+    reads,
+  );
+  assertEquals([r.report.verdict, r.error?.code, reads.snapshots, reads.restores], ["failed", 100, 0, 0]);
+  const mixed = deps(new Set());
+  await runOnAttachment(target, '["ip route", "ip r a 192.0.3.0/24 dev CURRENT_INTERFACE"]', mixed);
+  assertEquals(mixed.snapshots, 1);
+});
+
 Deno.test("executor rollback: fail and continue never snapshot nor restore, and keep their behaviour", async () => {
   const f = deps(new Set([THIRD]));
   const fo = await runOnAttachment({ ...target, onError: "fail" }, LIST, f);
