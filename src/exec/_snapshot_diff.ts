@@ -12,27 +12,35 @@ function fam(e: Entry): string {
   return e.family === 6 ? "v6" : "v4";
 }
 
-/** Entries of `a` missing from `b` and of `b` missing from `a`, counting duplicates. */
-export function multisetDiff(a: readonly Entry[], b: readonly Entry[]): { onlyA: Entry[]; onlyB: Entry[] } {
+/** The entries of `a` that `b` lacks, counting duplicates. */
+function missingFrom(a: readonly Entry[], b: readonly Entry[]): Entry[] {
   const count = new Map<string, number>();
   for (const e of b) count.set(canonical(e), (count.get(canonical(e)) ?? 0) + 1);
-  const onlyA: Entry[] = [];
+  const out: Entry[] = [];
   for (const e of a) {
     const k = canonical(e);
     const n = count.get(k) ?? 0;
     if (n > 0) count.set(k, n - 1);
-    else onlyA.push(e);
+    else out.push(e);
   }
-  const back = new Map<string, number>();
-  for (const e of a) back.set(canonical(e), (back.get(canonical(e)) ?? 0) + 1);
-  const onlyB: Entry[] = [];
-  for (const e of b) {
-    const k = canonical(e);
-    const n = back.get(k) ?? 0;
-    if (n > 0) back.set(k, n - 1);
-    else onlyB.push(e);
+  return out;
+}
+
+/** Entries of `a` missing from `b` and of `b` missing from `a`, counting duplicates. */
+export function multisetDiff(a: readonly Entry[], b: readonly Entry[]): { onlyA: Entry[]; onlyB: Entry[] } {
+  return { onlyA: missingFrom(a, b), onlyB: missingFrom(b, a) };
+}
+
+/** Entries grouped by `key`, in order. */
+export function groupBy(entries: readonly Entry[], key: (e: Entry) => string): Map<string, Entry[]> {
+  const m = new Map<string, Entry[]>();
+  for (const e of entries) {
+    const k = key(e);
+    const l = m.get(k);
+    if (l) l.push(e);
+    else m.set(k, [e]);
   }
-  return { onlyA, onlyB };
+  return m;
 }
 
 function describeSet(
@@ -89,17 +97,6 @@ function diffLinks(a: readonly Entry[], b: readonly Entry[], out: string[]): voi
     if (changes.length > 0) out.push(`~ ${linkName(la)}: ${changes.join(", ")}`);
   }
   for (const lb of byIndex.values()) out.push(`+ ${linkName(lb)}`);
-}
-
-function groupBy(entries: readonly Entry[], key: (e: Entry) => string): Map<string, Entry[]> {
-  const m = new Map<string, Entry[]>();
-  for (const e of entries) {
-    const k = key(e);
-    const l = m.get(k);
-    if (l) l.push(e);
-    else m.set(k, [e]);
-  }
-  return m;
 }
 
 /**

@@ -8,7 +8,7 @@
  * from a pod's annotation.
  * @module
  */
-import { multisetDiff } from "./_snapshot_diff.ts";
+import { groupBy, multisetDiff } from "./_snapshot_diff.ts";
 import { canonical, type Entry, isPendingLocalRoute, type NetnsSnapshot } from "./_snapshot_model.ts";
 import {
   addressSelector,
@@ -134,17 +134,6 @@ function repairTail(
   return [...current.slice(k).reverse().map(del), ...desired.slice(k).map(add)];
 }
 
-function byKey(entries: readonly Entry[], key: (e: Entry) => string): Map<string, Entry[]> {
-  const m = new Map<string, Entry[]>();
-  for (const e of entries) {
-    const k = key(e);
-    const l = m.get(k);
-    if (l) l.push(e);
-    else m.set(k, [e]);
-  }
-  return m;
-}
-
 /**
  * Addresses per link: IPv4 in order (so the primary of each subnet is primary again: a deleted primary's
  * secondaries are removed or promoted by the kernel, and re-added after it); IPv6 as a set.
@@ -156,8 +145,8 @@ export function planAddresses(desired: NetnsSnapshot, current: NetnsSnapshot): P
   const commands: string[][] = [];
   const present = new Set(current.links.map((l) => l.ifindex));
   const key = (e: Entry) => `${String(e.ifindex)} ${String(e.family)}`;
-  const want = byKey(desired.addresses.filter((a) => present.has(a.ifindex)), key);
-  const have = byKey(current.addresses, key);
+  const want = groupBy(desired.addresses.filter((a) => present.has(a.ifindex)), key);
+  const have = groupBy(current.addresses, key);
   const del = (e: Entry) => [familyFlag(e), "addr", "del", ...addressSelector(e)];
   const add = (e: Entry) => [familyFlag(e), "addr", "add", ...addressSpec(e)];
   for (const k of new Set([...want.keys(), ...have.keys()])) {
@@ -206,8 +195,8 @@ export function planRoutes(desired: NetnsSnapshot, current: NetnsSnapshot): Phas
  */
 export function planRules(desired: NetnsSnapshot, current: NetnsSnapshot): PhasePlan {
   const key = (r: Entry) => `${String(r.family)} ${String(r.priority)}`;
-  const want = byKey(desired.rules, key);
-  const have = byKey(current.rules, key);
+  const want = groupBy(desired.rules, key);
+  const have = groupBy(current.rules, key);
   const commands: string[][] = [];
   for (const k of new Set([...want.keys(), ...have.keys()])) {
     commands.push(
