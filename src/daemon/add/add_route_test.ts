@@ -72,9 +72,13 @@ Deno.test("add route: runs, registers, reports, answers ran", async () => {
   const { seen, post } = setup();
   assertEquals(await post(request()), { status: 200, body: { ran: true } });
   assertEquals([seen.ran, seen.registered.length, seen.reports.length], [1, 1, 1]);
-  assertEquals(seen.snapshots, ["/var/run/netns/x"], "the default onError (rollback) snapshots first");
+  assertEquals(seen.snapshots, [], "a list that only reads takes no snapshot");
   assertEquals(seen.registered[0].applied, "ip route");
   assertEquals(seen.reports[0].source, "runtime");
+  const writes = setup();
+  const list = "ip route replace 192.0.3.0/24 dev CURRENT_INTERFACE";
+  assertEquals((await writes.post(request({ runtimeAnnotations: { [KEY]: list } }))).body, { ran: true });
+  assertEquals(writes.seen.snapshots, ["/var/run/netns/x"], "the default onError (rollback) snapshots first");
 });
 
 Deno.test("add route: the plugin's checks apply to the request (env syntax, own netns, chain config)", async () => {
