@@ -4,7 +4,16 @@
  */
 import { assert } from "./support/assert.ts";
 
-Deno.test("the plugin's module graph excludes the daemon, the CLI and commander", async () => {
+interface Dep {
+  specifier: string;
+  code?: { specifier: string };
+  isDynamic?: boolean;
+}
+
+/** `deno info --json` of the plugin's entry: its root and every module it can load, with their edges. */
+async function pluginGraph(): Promise<
+  { roots: string[]; modules: Array<{ specifier: string; dependencies?: Dep[] }> }
+> {
   const out = await new Deno.Command(Deno.execPath(), {
     args: ["info", "--json", "src/plugin/main.ts"],
     cwd: new URL("..", import.meta.url).pathname,
@@ -13,31 +22,19 @@ Deno.test("the plugin's module graph excludes the daemon, the CLI and commander"
     stderr: "piped",
   }).output();
   assert(out.success, new TextDecoder().decode(out.stderr));
-  const modules = (JSON.parse(new TextDecoder().decode(out.stdout)).modules as Array<{ specifier: string }>)
-    .map((m) => m.specifier);
+  return JSON.parse(new TextDecoder().decode(out.stdout));
+}
+
+Deno.test("the plugin's module graph excludes the daemon, the CLI and commander", async () => {
+  const info = await pluginGraph();
+  const modules = info.modules.map((m) => m.specifier);
   assert(modules.some((m) => m.endsWith("/src/plugin/handlers.ts")), "the graph was read");
   const forbidden = modules.filter((m) => /\/src\/(daemon|cli|reapply)\/|commander|\/cli\.ts$/.test(m));
   assert(forbidden.length === 0, `the plugin loads: ${forbidden.join(", ")}`);
 });
 
 Deno.test("the plugin's static module graph has no zod edge: schemas load only on the error path", async () => {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["info", "--json", "src/plugin/main.ts"],
-    cwd: new URL("..", import.meta.url).pathname,
-    env: { NO_COLOR: "1" },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  assert(out.success, new TextDecoder().decode(out.stderr));
-  interface Dep {
-    specifier: string;
-    code?: { specifier: string };
-    isDynamic?: boolean;
-  }
-  const info = JSON.parse(new TextDecoder().decode(out.stdout)) as {
-    roots: string[];
-    modules: Array<{ specifier: string; dependencies?: Dep[] }>;
-  };
+  const info = await pluginGraph();
   const bySpecifier = new Map(info.modules.map((m) => [m.specifier, m]));
   // Walk the static code edges only (`import type` has no code edge; `import()` is marked dynamic).
   const parent = new Map<string, string>([[info.roots[0], ""]]);
