@@ -302,7 +302,7 @@ const podJson = (name: string, rv: string, annotations?: Record<string, string>)
   });
 
 Deno.test("pod watch: NDJSON split anywhere across chunks, bad lines skipped, ERROR 500 backs off and resumes", async () => {
-  const delays: number[] = [];
+  const { sleep, delays } = controlledSleep();
   let watches = 0;
   const events: string[] = [];
   const line1 = podJson("p1", "11", { [ANNOTATION]: "ip route add 10.0.0.0/8 dev CURRENT_INTERFACE — ü" });
@@ -332,10 +332,7 @@ Deno.test("pod watch: NDJSON split anywhere across chunks, bad lines skipped, ER
     client,
     nodeName: "n",
     onEvent: (t, p) => events.push(`${t} ${p.metadata.name} ${p.metadata.annotations?.[ANNOTATION] ?? ""}`),
-    sleep: (ms, signal) => {
-      delays.push(ms);
-      return abortableSleep(1, signal);
-    },
+    sleep,
     random: () => 0.5,
     backoff: { baseMs: 10, maxMs: 100 },
   });
@@ -354,15 +351,12 @@ Deno.test("pod watch: NDJSON split anywhere across chunks, bad lines skipped, ER
 });
 
 Deno.test("pod watch: watches that end at once without events back off instead of looping", async () => {
-  const delays: number[] = [];
+  const { sleep, delays } = controlledSleep();
   const { client, calls } = scriptedClient((path) => path.includes("watch=1") ? new Response("") : list("5"));
   const watcher = new PodWatcher({
     client,
     nodeName: "n",
-    sleep: (ms, signal) => {
-      delays.push(ms);
-      return abortableSleep(1, signal);
-    },
+    sleep,
     random: () => 1,
     backoff: { baseMs: 10, maxMs: 40 },
   });
@@ -376,7 +370,7 @@ Deno.test("pod watch: watches that end at once without events back off instead o
 Deno.test("pod watch: a watch answered with HTTP 410 re-lists at once; a malformed list backs off", async () => {
   let lists = 0;
   let watches = 0;
-  const delays: number[] = [];
+  const { sleep, delays } = controlledSleep();
   const { client } = scriptedClient((path, opts) => {
     if (!path.includes("watch=1")) {
       lists++;
@@ -388,10 +382,7 @@ Deno.test("pod watch: a watch answered with HTTP 410 re-lists at once; a malform
   const watcher = new PodWatcher({
     client,
     nodeName: "n",
-    sleep: (ms, signal) => {
-      delays.push(ms);
-      return abortableSleep(1, signal);
-    },
+    sleep,
     random: () => 0,
     backoff: { baseMs: 10, maxMs: 40 },
   });
