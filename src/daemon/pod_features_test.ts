@@ -50,6 +50,39 @@ async function request(
   }
 }
 
+/** Options of an in-process daemon under `dir` (no install, no plugin kubeconfig, health on a free port). */
+function unitOptions(dir: string, extra: Record<string, unknown>): DaemonOptions {
+  return decodeDaemonOptions({
+    ...DAEMON_DEFAULTS,
+    install: false,
+    kubeconfig: false,
+    socket: `${dir}/sock/chainsaw.sock`,
+    healthAddr: "127.0.0.1:0",
+    shutdownDelaySeconds: 0,
+    ...extra,
+  });
+}
+
+/** Runs a daemon in-process: its exit, its stdout and stderr, and a way to send it a signal. */
+function startUnitDaemon(options: DaemonOptions, extensions: Parameters<typeof runDaemon>[2]) {
+  const out = sink();
+  const err = sink();
+  let signal: ((s: string) => void) | undefined;
+  const io: DaemonIo = {
+    stdout: out,
+    stderr: err,
+    getenv: () => undefined,
+    program: { standalone: false, execPath: Deno.execPath(), mainModule: import.meta.url },
+    onShutdownSignal(cb) {
+      signal = cb;
+      return () => {};
+    },
+    exit: () => {},
+  };
+  const exited = runDaemon(options, io, extensions);
+  return { exited, out, err, signal: (s: string) => signal!(s) };
+}
+
 Deno.test("reapplyExtension in a daemon: cache lookups, attachments, a re-apply reported like an ADD, Events, metrics", async () => {
   const api = await startFakeApiServer({
     pods: [makePod({
@@ -61,35 +94,15 @@ Deno.test("reapplyExtension in a daemon: cache lookups, attachments, a re-apply 
     })],
   });
   const dir = await Deno.makeTempDir();
-  const out = sink();
-  const err = sink();
-  let signal: ((s: string) => void) | undefined;
   const ran: Array<{ netns: string; argv: string[] }> = [];
   try {
     await Deno.writeTextFile(`${dir}/kc`, api.kubeconfig());
-    const options: DaemonOptions = decodeDaemonOptions({
-      ...DAEMON_DEFAULTS,
-      install: false,
-      kubeconfig: false,
-      socket: `${dir}/sock/chainsaw.sock`,
-      healthAddr: "127.0.0.1:0",
-      shutdownDelaySeconds: 0,
+    const options = unitOptions(dir, {
       nodeName: "node-a",
       apiKubeconfig: `${dir}/kc`,
       stateFile: `${dir}/state/attachments.json`,
       policyDir: `${dir}/policy`,
     });
-    const io: DaemonIo = {
-      stdout: out,
-      stderr: err,
-      getenv: () => undefined,
-      program: { standalone: false, execPath: Deno.execPath(), mainModule: import.meta.url },
-      onShutdownSignal(cb) {
-        signal = cb;
-        return () => {};
-      },
-      exit: () => {},
-    };
     const extension = reapplyExtension({
       getenv: () => undefined,
       now: () => new Date(),
@@ -109,7 +122,7 @@ Deno.test("reapplyExtension in a daemon: cache lookups, attachments, a re-apply 
         });
       },
     });
-    const exited = runDaemon(options, io, [extension]);
+    const { exited, out, err, signal } = startUnitDaemon(options, [extension]);
     const url = () => /health server listening on (http:\/\/\S+)/.exec(err.text())?.[1];
     await until("the health port", url);
     const metrics = async () => await (await fetch(`${url()}/metrics`)).text();
@@ -196,7 +209,7 @@ Deno.test("reapplyExtension in a daemon: cache lookups, attachments, a re-apply 
     assertEquals(sampleValue(m, "chainsaw_pod_cache_synced"), 1);
     assert((sampleValue(m, "chainsaw_state_writes_total", { result: "ok" }) ?? 0) >= 2);
 
-    signal!("SIGTERM");
+    signal("SIGTERM");
     assertEquals(await exited, 0);
     assertStringIncludes(err.text(), "re-applying on 1 attachment (net1)");
     await until("the watch to be closed at shutdown", () => api.watchCount() === 0, 2000);
@@ -208,34 +221,14 @@ Deno.test("reapplyExtension in a daemon: cache lookups, attachments, a re-apply 
 
 Deno.test("reapplyExtension without a node name keeps attachments only, and says so", async () => {
   const dir = await Deno.makeTempDir();
-  const err = sink();
-  let signal: ((s: string) => void) | undefined;
   try {
-    const options = decodeDaemonOptions({
-      ...DAEMON_DEFAULTS,
-      install: false,
-      kubeconfig: false,
-      socket: `${dir}/sock/chainsaw.sock`,
-      healthAddr: "127.0.0.1:0",
-      shutdownDelaySeconds: 0,
-      stateFile: `${dir}/attachments.json`,
-    });
-    const exited = runDaemon(options, {
-      stdout: sink(),
-      stderr: err,
-      getenv: () => undefined,
-      program: { standalone: false, execPath: Deno.execPath(), mainModule: import.meta.url },
-      onShutdownSignal(cb) {
-        signal = cb;
-        return () => {};
-      },
-      exit: () => {},
-    }, [reapplyExtension()]);
+    const options = unitOptions(dir, { stateFile: `${dir}/attachments.json` });
+    const { exited, err, signal } = startUnitDaemon(options, [reapplyExtension()]);
     await until("ready", () => err.text().includes("chainsaw daemon: ready"));
     assertStringIncludes(err.text(), "no node name (--node-name or $NODE_NAME)");
     const lookup = await request(options.socket, "/v1/pods/default/p1");
     assertEquals(lookup.status, 404, "no pod route: the plugin GETs the pod itself");
-    signal!("SIGTERM");
+    signal("SIGTERM");
     assertEquals(await exited, 0);
   } finally {
     await Deno.remove(dir, { recursive: true });
