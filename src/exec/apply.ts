@@ -5,7 +5,9 @@
  * @module
  */
 import { CniError, ErrorCode } from "../cni/errors.ts";
+import type { PreparedCommand } from "../annotation/prepare.ts";
 import { describeRejection, type EvalContext, evaluateList } from "../policy/evaluate.ts";
+import { normalize } from "../policy/objects.ts";
 import type { Policy } from "../policy/rules.ts";
 import type { Verdict } from "../report/report.ts";
 import { errorText } from "../text/error_text.ts";
@@ -31,10 +33,10 @@ export interface ApplyInput {
   now?(): number;
   /**
    * Called once the policy accepted the whole list, before the first command runs (and before the list's
-   * deadline starts): the executor's snapshot for `onError: "rollback"`. A thrown error stops the list with
-   * nothing run and propagates to the caller.
+   * deadline starts), with the commands as the policy prepared them: the executor's snapshot for
+   * `onError: "rollback"`. A thrown error stops the list with nothing run and propagates to the caller.
    */
-  beforeRun?(): Promise<void>;
+  beforeRun?(prepared: readonly PreparedCommand[]): Promise<void>;
 }
 
 /** What happened. */
@@ -45,6 +47,20 @@ export interface ApplyOutcome {
   error?: CniError;
   /** Commands not started because the list's deadline (`limits.listTimeoutMs`) had passed. */
   notStarted: number;
+}
+
+/**
+ * True when every command only reads the netns (`show`/`get` of any object, `monitor`), as iproute2 reads it; a
+ * command that does not normalise counts as a writer.
+ *
+ * @param prepared the commands as the policy prepared them (the `beforeRun` argument)
+ * @returns whether none of them can change the netns
+ */
+export function readsOnly(prepared: readonly PreparedCommand[]): boolean {
+  return prepared.every(({ argv }) => {
+    const n = normalize(argv);
+    return n.kind === "command" && (n.object === "monitor" || n.verb === "show" || n.verb === "get");
+  });
 }
 
 /**
@@ -109,7 +125,7 @@ export async function applyCommands(input: ApplyInput): Promise<ApplyOutcome> {
     if (input.onError === "fail") return { verdict: "rejected", results: [], error, notStarted: 0 };
   }
   if (input.beforeRun && verdict.allowed) {
-    await input.beforeRun();
+    await input.beforeRun(verdict.prepared);
     deadline = now() + listTimeoutMs;
   }
   const opts: RunnerOptions = {

@@ -213,33 +213,6 @@ export function refusal(
   return { report, error, fatal: true };
 }
 
-let readers:
-  | Promise<[typeof import("../annotation/prepare.ts"), typeof import("../policy/objects.ts")]>
-  | undefined;
-const policyObjects = () =>
-  readers ??= Promise.all([import("../annotation/prepare.ts"), import("../policy/objects.ts")]);
-
-/**
- * True when every command of the list only reads the netns (`show`/`get` of any object, `monitor`), as iproute2
- * reads it; a command that does not parse counts as a writer (the policy refuses it anyway).
- */
-function readsOnly(
-  commands: readonly string[],
-  ifname: string,
-  [p, o]: [typeof import("../annotation/prepare.ts"), typeof import("../policy/objects.ts")],
-): boolean {
-  return commands.every((c) => {
-    let argv: string[];
-    try {
-      argv = p.prepareCommand(c, ifname).argv;
-    } catch {
-      return false;
-    }
-    const n = o.normalize(argv);
-    return n.kind === "command" && (n.object === "monitor" || n.verb === "show" || n.verb === "get");
-  });
-}
-
 /** What the steps before running decided: the commands, the policy and the evaluation context; or why not. */
 export type RunPlan =
   | { commands: string[]; policy: Policy; ctx: EvalContext }
@@ -321,7 +294,7 @@ export async function runOnAttachment(
   try {
     const plan = await planOnAttachment(target, annotation, deps);
     const {
-      apply: { applyCommands },
+      apply: { applyCommands, readsOnly },
       binaries: { IP_CANDIDATES, NSENTER_CANDIDATES, resolveBinary },
       netns: { netnsState: realNetnsState },
       snapshot: { restoreNetns, snapshotNetns },
@@ -361,9 +334,6 @@ export async function runOnAttachment(
       );
     }
 
-    // A list that only reads (show, get, monitor) cannot leave anything half-changed: no snapshot to take.
-    const rollback = target.onError === "rollback" &&
-      !readsOnly(commands, target.ifname, await policyObjects());
     let before: NetnsSnapshot | undefined;
     const outcome = await applyCommands({
       commands,
@@ -374,8 +344,10 @@ export async function runOnAttachment(
       runner: { ...binaries, netns: target.netns },
       who,
       run: deps.run,
-      beforeRun: rollback
-        ? async () => {
+      // A list that only reads (show, get, monitor) cannot leave anything half-changed: no snapshot to take.
+      beforeRun: target.onError === "rollback"
+        ? async (prepared) => {
+          if (readsOnly(prepared)) return;
           try {
             before = await (deps.snapshot ?? snapshotNetns)(target.netns, binaries);
           } catch (e) {
@@ -391,7 +363,7 @@ export async function runOnAttachment(
     });
     report.commands = outcome.results;
     let error = outcome.error;
-    if (rollback && before && outcome.verdict === "failed" && error) {
+    if (before && outcome.verdict === "failed" && error) {
       const restored = await (deps.restore ?? restoreNetns)(before, binaries);
       report.rollback = restored.ok ? { restored: true, durationMs: round(restored.durationMs) } : {
         restored: false,
