@@ -17,6 +17,7 @@
 import type { Report } from "../report/report.ts";
 import { ROUTES } from "../wire/routes.ts";
 import type { DaemonMetrics } from "./daemon_metrics.ts";
+import { DAEMON_DEFAULTS } from "./defaults.ts";
 import { followStream } from "./follow_stream.ts";
 import { streamingResponse } from "./http_conn.ts";
 import { LogsQueryError, parseLogsQuery } from "./logs_query.ts";
@@ -37,12 +38,9 @@ export interface SocketApiDeps {
   accept(report: Report): void;
   /** Largest report body; default {@link MAX_REPORT_BYTES}. */
   maxReportBytes?: number;
-  /** Most bytes of new reports a log follower may fall behind before it is dropped; default 4 MiB. */
+  /** Most bytes of new reports a log follower may fall behind before it is dropped; default the daemon's. */
   followerMaxBytes?: number;
 }
-
-/** Default byte budget of one log follower. */
-export const DEFAULT_FOLLOWER_MAX_BYTES = 4 * 1024 * 1024;
 
 /** Handles requests under an added path prefix. */
 export type SocketRouteHandler = (req: Request, url: URL) => Response | Promise<Response>;
@@ -95,7 +93,7 @@ export async function readBodyCapped(req: Request, max: number): Promise<string 
 /** Builds the socket API over a ring and metrics. */
 export function createSocketApi(deps: SocketApiDeps): SocketApi {
   const maxBytes = deps.maxReportBytes ?? MAX_REPORT_BYTES;
-  const followerMaxBytes = deps.followerMaxBytes ?? DEFAULT_FOLLOWER_MAX_BYTES;
+  const followerMaxBytes = deps.followerMaxBytes ?? DAEMON_DEFAULTS.followerMaxBytes;
   const closers = new Set<() => void>();
   const routes: Array<{ prefix: string; handle: SocketRouteHandler }> = [];
 
