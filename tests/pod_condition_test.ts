@@ -98,7 +98,8 @@ interface World extends AsyncDisposable {
   socket: string;
   cleanup: Cleanup;
   start(args?: string[]): Promise<Daemon>;
-  chain(tag: string, podArgs?: Record<string, string>): Promise<Fixture>;
+  /** A chain for `podArgs`' pod; its `onError` is "fail" unless given. */
+  chain(tag: string, podArgs?: Record<string, string>, onError?: string): Promise<Fixture>;
 }
 
 async function world(pods: Pod[]): Promise<World> {
@@ -125,7 +126,7 @@ async function world(pods: Pod[]): Promise<World> {
         await waitReady(d);
         return d;
       },
-      async chain(tag, podArgs) {
+      async chain(tag, podArgs, onError = "fail") {
         const f = await fixture(
           tag,
           {
@@ -133,8 +134,8 @@ async function world(pods: Pod[]): Promise<World> {
             daemonSocket: socket,
             capabilities: { "io.kubernetes.cri.pod-annotations": true },
             // A failing list stops where it failed (False/Failed); the default "rollback" writes
-            // False/RolledBack instead (src/daemon/conditions/pod_condition_test.ts).
-            onError: "fail",
+            // False/RolledBack instead.
+            onError,
           },
           "1.0.0",
           podArgs,
@@ -242,6 +243,38 @@ Deno.test({
     assertStringIncludes(rejected.message!, '"ip netns exec x /bin/sh"');
     assertEquals(rejected.lastTransitionTime, failed.lastTransitionTime, "still False: the time stays");
     assertEquals((await f.chain("del")).code, 0);
+  },
+});
+
+Deno.test({
+  name:
+    "pod condition: a failing ADD under the default onError is False/RolledBack; its DEL forgets the outcome",
+  ...requireRoot(),
+  async fn() {
+    await using w = await world([pod(FAILING)]);
+    const d = await w.start();
+    const f = await w.chain("pcrb", undefined, "rollback");
+    const add = await f.chain("add");
+    assertEquals(add.json?.code, 100, add.stdout);
+    const rolled = await waitForCondition(w.api, "False", "RolledBack");
+    assertStringIncludes(
+      rolled.message!,
+      'eth0: rolled back: "ip route del 192.0.3.99/32 dev CURRENT_INTERFACE" failed: exit 2',
+    );
+    assertEquals((await f.chain("del")).code, 0);
+    await waitFor("the DEL's forget", async () => (await metric(d, "chainsaw_attachments")) === 0);
+
+    // The attachment's outcome left with it: a status without the condition is not written again (a kept
+    // RolledBack outcome would be).
+    const writes = patchesOf(w.api).length;
+    const cleared = w.api.pods()[0];
+    cleared.status.conditions = (cleared.status.conditions as Condition[]).filter((c) =>
+      c.type !== APPLIED_CONDITION
+    );
+    w.api.setPod(cleared);
+    await sleep(300);
+    assertEquals(patchesOf(w.api).length, writes, "no outcome left: nothing to write");
+    assertEquals(conditionOf(w.api), undefined);
   },
 });
 
