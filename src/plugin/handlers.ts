@@ -7,7 +7,7 @@
  */
 import { CniError, ErrorCode } from "../cni/errors.ts";
 import { decodePrevResult, type PrevResult } from "../cni/config.ts";
-import { type ChainsawConf, decodeChainsawConf } from "../wire/chain_conf.ts";
+import { chainConfKeys, type ChainsawConf, decodeChainsawConf } from "../wire/chain_conf.ts";
 import { parseCniArgs, podRefFrom } from "../cni/env.ts";
 import { rawMember } from "../cni/raw_json.ts";
 import type { CmdArgs, VerbHandlers } from "../cni/skel.ts";
@@ -91,23 +91,6 @@ export function podInterfaces(prev: PrevResult, ifname: string): string[] {
   return [...names];
 }
 
-/** chainsaw's own keys of the chain config, as given (the daemon decodes them again). */
-const CHAIN_KEYS = [
-  "kubeconfig",
-  "onError",
-  "apiTimeoutMs",
-  "ipPath",
-  "nsenterPath",
-  "daemonSocket",
-  "policy",
-];
-
-function chainKeys(raw: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const k of CHAIN_KEYS) if (raw[k] !== undefined) out[k] = raw[k];
-  return out;
-}
-
 async function add(args: CmdArgs, deps: PluginDeps): Promise<string> {
   const { env, conf: net } = args;
   const prev = await requirePrevResult(args, "ADD");
@@ -120,7 +103,7 @@ async function add(args: CmdArgs, deps: PluginDeps): Promise<string> {
     env: { containerId: env.containerId, netns: env.netns, ifname: env.ifname, args: env.args },
     network: net.name,
     cniVersion: net.cniVersion,
-    conf: chainKeys(net.raw),
+    conf: chainConfKeys(net.raw),
     pod,
     podInterfaces: podInterfaces(prev, env.ifname),
   };

@@ -33,6 +33,27 @@ export interface ChainsawConf {
   policy?: unknown;
 }
 
+/**
+ * The chain config's keys that are chainsaw's, every key of {@link ChainsawConf}: what the plugin's ADD hands the
+ * daemon (`chain_conf_test.ts` holds the schema to this list).
+ */
+export const CHAIN_CONF_KEYS = [
+  "kubeconfig",
+  "onError",
+  "apiTimeoutMs",
+  "ipPath",
+  "nsenterPath",
+  "daemonSocket",
+  "policy",
+] as const satisfies readonly (keyof ChainsawConf)[];
+
+/** chainsaw's keys of `raw` as given (absent ones left out), for the daemon to decode again. */
+export function chainConfKeys(raw: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const k of CHAIN_CONF_KEYS) if (raw[k] !== undefined) out[k] = raw[k];
+  return out;
+}
+
 const optAbsolute = (v: unknown): boolean => v === undefined || (typeof v === "string" && v.startsWith("/"));
 
 /**

@@ -24,20 +24,9 @@ export const ChainConfSchema = z.object({
   policy: z.optional(z.unknown()),
 });
 
-/** The keys as given (before defaults). */
-export type ChainConfInput = z.infer<typeof ChainConfSchema>;
-
 /** Validates chainsaw's own keys by the schema; code 7 names the offending key. */
 export function decodeChainsawConfStrict(raw: Record<string, unknown>): ChainsawConf {
-  const r = ChainConfSchema.safeParse({
-    kubeconfig: raw.kubeconfig,
-    onError: raw.onError,
-    apiTimeoutMs: raw.apiTimeoutMs,
-    ipPath: raw.ipPath,
-    nsenterPath: raw.nsenterPath,
-    daemonSocket: raw.daemonSocket,
-    policy: raw.policy,
-  });
+  const r = ChainConfSchema.safeParse(raw); // an object schema: the other keys of the chain config are dropped
   if (!r.success) {
     throw new CniError(
       ErrorCode.InvalidNetworkConfig,

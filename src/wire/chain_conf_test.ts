@@ -5,7 +5,14 @@
 import * as fc from "fast-check";
 import { assert, assertEquals } from "../../tests/support/assert.ts";
 import { junk, outcome } from "../../tests/support/strict_parity.ts";
-import { decodeChainsawConf, DEFAULT_ON_ERROR, ON_ERROR_MODES, plainChainsawConf } from "./chain_conf.ts";
+import {
+  CHAIN_CONF_KEYS,
+  chainConfKeys,
+  decodeChainsawConf,
+  DEFAULT_ON_ERROR,
+  ON_ERROR_MODES,
+  plainChainsawConf,
+} from "./chain_conf.ts";
 import { ChainConfSchema, decodeChainsawConfStrict } from "./chain_conf_schema.ts";
 
 const path = fc.oneof(
@@ -80,4 +87,11 @@ Deno.test("decodeChainsawConf: defaults when absent, code 7 naming the key when 
     msg: "invalid chainsaw config key ipPath: must be an absolute path",
     details: "",
   });
+});
+
+Deno.test("CHAIN_CONF_KEYS are the schema's keys; chainConfKeys keeps those given and nothing else", () => {
+  assertEquals([...CHAIN_CONF_KEYS].sort(), Object.keys(ChainConfSchema.shape).sort());
+  const given = Object.fromEntries(CHAIN_CONF_KEYS.map((k, i) => [k, `v${i}`]));
+  assertEquals(chainConfKeys({ ...given, name: "net", type: "chainsaw", prevResult: {} }), given);
+  assertEquals(chainConfKeys({ name: "net", ipPath: undefined }), {});
 });
