@@ -7,7 +7,7 @@
  * It cannot disagree with a run: the annotation, the effective policy and the evaluation context come from the
  * executor's own {@link planOnAttachment}; the list is judged by the same `evaluateList` the executor's
  * `applyCommands` calls (limits, namespace scope), each command by `evaluateCommand`; whether a re-apply would
- * run comes from the re-apply planner ({@link planReapply}) with the re-applier's own skips (unknown applied
+ * run comes from the re-apply planner ({@link decideReapply}) with the re-applier's own skips (unknown applied
  * value, `/proc` netns, netns gone), and a stale attachment (another pod UID) is refused like
  * {@link executeStep} refuses it.
  * @module
@@ -29,7 +29,7 @@ import {
 import { ROUTES } from "../../wire/routes.ts";
 import type { Attachment } from "../attachments/attachment_store.ts";
 import type { CachedPod, PodCache } from "../pods/pod_cache.ts";
-import { attachmentOf, planReapply } from "../reapply/plan.ts";
+import { attachmentOf, decideReapply } from "../reapply/plan.ts";
 import { attachmentTarget } from "../reapply/reapply_step.ts";
 import type { SocketRouteHandler } from "../socket_api.ts";
 
@@ -71,22 +71,11 @@ async function reapplyPlan(
   netnsState: ExplainDeps["netnsState"],
 ): Promise<Reapply | "planned"> {
   const none = (reason: string): Reapply => ({ action: "none", reason, run: [] });
-  if (!attachmentOf(pod, a)) {
-    return none(
-      `the attachment was set up for another pod of this name (UID ${a.podUid}); it is not re-applied`,
-    );
-  }
-  if (a.applied === undefined) {
+  if (a.applied === undefined && attachmentOf(pod, a)) {
     return none("the value its ADD used is unknown: only a change of the annotation is re-applied");
   }
-  const [step] = planReapply(pod, [a], a.applied, value);
-  if (!step) {
-    if (value === undefined || value.trim() === "") return none("the pod has no chainsaw annotation");
-    if (pod.deletionTimestamp) return none("the pod is terminating");
-    if (!["", "Pending", "Running", "Unknown"].includes(pod.phase)) return none(`the pod is ${pod.phase}`);
-    if (value === a.applied) return none("the value is already applied");
-    return none(`the commands for network ${a.network} are those already applied`);
-  }
+  const decision = decideReapply(pod, a, a.applied, value);
+  if ("skip" in decision) return none(decision.skip);
   if (isProcNetns(a.netns)) {
     return none(`its netns ${a.netns} is a /proc path: only namespaces under /var/run/netns are re-entered`);
   }

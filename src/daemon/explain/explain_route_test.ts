@@ -153,6 +153,18 @@ Deno.test("explain: the re-applier's skips: unknown applied value, another pod's
   assertEquals(answer.attachments[0].commands.map((c) => c.argv), [["route"]]);
 });
 
+Deno.test("explain: the planner's own skip words: no commands for the network, terminating, finished", async () => {
+  const other = JSON.stringify({ "net-b": ["ip route"] });
+  const [noCommands] = (await explainPod(pod(other), [att()], deps())).attachments;
+  assertEquals(noCommands.reapply.reason, "the value has no commands for network net-a");
+  const [terminating] =
+    (await explainPod(pod("ip a", { deletionTimestamp: "2026-01-01T00:00:00Z" }), [att()], deps()))
+      .attachments;
+  assertEquals(terminating.reapply.reason, "the pod is terminating");
+  const [done] = (await explainPod(pod("ip a", { phase: "Succeeded" }), [att()], deps())).attachments;
+  assertEquals(done.reapply.reason, "the pod is Succeeded");
+});
+
 function routeDeps(over: Partial<ExplainRouteDeps> = {}): ExplainRouteDeps {
   const pods = new Map([["default/p1", pod(ALLOWED)]]);
   return {

@@ -34,6 +34,45 @@ export function attachmentOf(pod: CachedPod, a: Attachment): boolean {
   return a.namespace === pod.namespace && a.name === pod.name;
 }
 
+/** What a re-apply of a value does on one attachment: a step, or why nothing runs there. */
+export type ReapplyDecision = ReapplyStep | { attachment: Attachment; skip: string };
+
+/**
+ * Decides a re-apply of `newValue` on one attachment of the pod (see {@link planReapply}); `skip` says why nothing
+ * runs there, in words `chainsaw explain` shows.
+ */
+export function decideReapply(
+  pod: CachedPod,
+  attachment: Attachment,
+  oldValue: string | undefined,
+  newValue: string | undefined,
+): ReapplyDecision {
+  const skip = (why: string) => ({ attachment, skip: why });
+  if (!attachmentOf(pod, attachment)) {
+    return skip(
+      `the attachment was set up for another pod of this name (UID ${attachment.podUid}); it is not re-applied`,
+    );
+  }
+  if (newValue === undefined || newValue.trim() === "") return skip("the pod has no chainsaw annotation");
+  if (pod.deletionTimestamp) return skip("the pod is terminating");
+  if (!LIVE_PHASES.has(pod.phase)) return skip(`the pod is ${pod.phase}`);
+  const baseline = attachment.applied ?? oldValue;
+  if (newValue === baseline) return skip("the value is already applied");
+  let commands: string[];
+  try {
+    commands = parseAnnotation(newValue, attachment.network);
+  } catch (e) {
+    if (!(e instanceof AnnotationError)) throw e;
+    return { attachment, value: newValue, error: e.message };
+  }
+  if (commands.length === 0) return skip(`the value has no commands for network ${attachment.network}`);
+  const before = tryParse(baseline, attachment.network);
+  if (before !== undefined && sameList(before, commands)) {
+    return skip(`the commands for network ${attachment.network} are those already applied`);
+  }
+  return { attachment, value: newValue, commands };
+}
+
 /**
  * Plans a re-apply of `newValue` on the pod's attachments. Nothing is planned when the value is absent or blank
  * (the annotation was deleted), when the pod is terminating or finished, or when it has no attachments. Per
@@ -49,25 +88,7 @@ export function planReapply(
   oldValue: string | undefined,
   newValue: string | undefined,
 ): ReapplyStep[] {
-  if (newValue === undefined || newValue.trim() === "") return [];
-  if (pod.deletionTimestamp || !LIVE_PHASES.has(pod.phase)) return [];
-  const steps: ReapplyStep[] = [];
-  for (const attachment of attachments) {
-    if (!attachmentOf(pod, attachment)) continue;
-    const baseline = attachment.applied ?? oldValue;
-    if (newValue === baseline) continue;
-    let commands: string[];
-    try {
-      commands = parseAnnotation(newValue, attachment.network);
-    } catch (e) {
-      if (!(e instanceof AnnotationError)) throw e;
-      steps.push({ attachment, value: newValue, error: e.message });
-      continue;
-    }
-    if (commands.length === 0) continue;
-    const before = tryParse(baseline, attachment.network);
-    if (before !== undefined && sameList(before, commands)) continue;
-    steps.push({ attachment, value: newValue, commands });
-  }
-  return steps;
+  return attachments.map((a) => decideReapply(pod, a, oldValue, newValue)).filter((d): d is ReapplyStep =>
+    !("skip" in d)
+  );
 }
