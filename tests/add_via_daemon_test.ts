@@ -9,6 +9,7 @@
  * | absent | no daemon on the socket: the plugin runs it | stderr only, no Event |
  * | declined-env | `CHAINSAW_POLICY_DIR` in the plugin's env: the plugin runs it | stderr and the daemon |
  * | declined-proc | a `/proc/PID/ns/net` netns: the daemon declines, the plugin runs it | stderr and the daemon |
+ * | declined-unpinned | the netns bind-mounted outside `/var/run/netns`: the daemon declines, the plugin runs it | stderr and the daemon |
  *
  * And a daemon killed (SIGKILL) while it runs an ADD is code 11 from the plugin, the list run once only; a
  * stopped daemon (SIGSTOP) is a lost exchange after the client's timeout.
@@ -17,6 +18,7 @@ import { assert, assertEquals, assertStringIncludes } from "./support/assert.ts"
 import { ANNOTATION, type Fixture, fixture } from "./support/chain_fixture.ts";
 import { type FakeApiServer, makePod, startFakeApiServer } from "./support/fake_apiserver.ts";
 import { type ChainResult, Cleanup, requireRoot, sleeperInNetns } from "./support/netns.ts";
+import { must } from "./support/plugin.ts";
 import { apiScratch, type Daemon, socketRequest, startDaemonOnApi, waitFor } from "./daemon_harness.ts";
 import { formatHuman, type Report } from "../src/report/report.ts";
 import { requestAdd } from "../src/wire/client.ts";
@@ -28,8 +30,8 @@ const FAILING =
   '["ip route del 10.99.0.99/32 dev CURRENT_INTERFACE", "ip route add 198.51.100.0/25 dev eth0"]';
 const REJECTED = '["ip route add 198.51.100.0/25 dev CURRENT_INTERFACE", "ip netns exec x /bin/sh"]';
 
-type Mode = "daemon" | "absent" | "declined-env" | "declined-proc";
-const MODES: Mode[] = ["daemon", "absent", "declined-env", "declined-proc"];
+type Mode = "daemon" | "absent" | "declined-env" | "declined-proc" | "declined-unpinned";
+const MODES: Mode[] = ["daemon", "absent", "declined-env", "declined-proc", "declined-unpinned"];
 
 /** The fake API server with one pod per case, a scratch dir, an (empty: default) node policy dir, the daemon. */
 interface World extends AsyncDisposable {
@@ -112,6 +114,13 @@ async function addIn(
     const sleeper = await sleeperInNetns(f.ns);
     f.cleanup.defer(() => sleeper.kill(), "sleeper");
     netns = sleeper.procPath;
+  }
+  if (mode === "declined-unpinned") {
+    // Where containerd's netns_mounts_under_state_dir pins it: a path the DaemonSet does not mount.
+    netns = `${f.scratch}/netns`;
+    await Deno.writeTextFile(netns, "");
+    await must(["mount", "--bind", f.ns.path, netns]);
+    f.cleanup.defer(() => must(["umount", netns]), "unpinned netns");
   }
   const add = await f.chain("add", { netns, env });
   return { f, add, netns };
@@ -248,7 +257,8 @@ function assertSame(seen: Record<Mode, Seen>): void {
 }
 
 Deno.test({
-  name: "ADD via the daemon and via the fallback (absent, declined by env, declined /proc): same success",
+  name:
+    "ADD via the daemon and via the fallback (absent, declined by env, /proc, unpinned netns): same success",
   ...requireRoot(),
   async fn() {
     await using w = await world({});
