@@ -1,5 +1,5 @@
 /**
- * Byte helpers shared by the plugin's I/O edges (stdin, command output, the daemon socket).
+ * Byte helpers shared by the I/O edges (stdin, command output, the daemon socket, NDJSON streams).
  * @module
  */
 
@@ -24,4 +24,28 @@ export function concatBytes(chunks: readonly Uint8Array[]): Uint8Array {
     off += c.length;
   }
   return out;
+}
+
+/**
+ * Splits a byte stream into lines (without the `\n`, `\r\n` tolerated), keeping partial lines across chunks; a
+ * final line without a newline is yielded too. Throws when one line exceeds `maxLineBytes` characters.
+ */
+export async function* ndjsonLines(
+  body: ReadableStream<Uint8Array>,
+  maxLineBytes: number = 16 * 1024 * 1024,
+): AsyncGenerator<string> {
+  const decoder = new TextDecoder();
+  let buf = "";
+  for await (const chunk of body) {
+    buf += decoder.decode(chunk, { stream: true });
+    let nl: number;
+    while ((nl = buf.indexOf("\n")) >= 0) {
+      const line = buf.slice(0, nl).replace(/\r$/, "");
+      buf = buf.slice(nl + 1);
+      if (line.trim() !== "") yield line;
+    }
+    if (buf.length > maxLineBytes) throw new Error(`a line longer than ${maxLineBytes} characters`);
+  }
+  buf += decoder.decode();
+  if (buf.trim() !== "") yield buf;
 }

@@ -5,6 +5,7 @@
  * the JSON lines escape every control and bidi character ({@link visibleJson}).
  * @module
  */
+import { ndjsonLines } from "../bytes.ts";
 import { formatHuman } from "../report/report.ts";
 import { visible, visibleJson } from "../text/visible.ts";
 import { parseFollowEnd } from "./follow_stream.ts";
@@ -27,21 +28,6 @@ export interface LogsOptions {
 export interface LogsOutput {
   out(text: string): Promise<void>;
   err(text: string): Promise<void>;
-}
-
-/** Splits a byte stream into lines (without the newline); a last unterminated line is yielded too. */
-export async function* ndjsonLines(body: ReadableStream<Uint8Array>): AsyncGenerator<string> {
-  let buf = "";
-  for await (const chunk of body.pipeThrough(new TextDecoderStream())) {
-    buf += chunk;
-    let nl: number;
-    while ((nl = buf.indexOf("\n")) >= 0) {
-      const line = buf.slice(0, nl);
-      buf = buf.slice(nl + 1);
-      if (line.trim() !== "") yield line;
-    }
-  }
-  if (buf.trim() !== "") yield buf;
 }
 
 /** Runs the query and prints each report; returns the exit code (1 when the daemon cannot be asked). */

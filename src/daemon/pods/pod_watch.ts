@@ -19,6 +19,7 @@
  * @module
  */
 import * as z from "zod/mini";
+import { ndjsonLines } from "../../bytes.ts";
 import { KubeApiError, type KubeClient, type Pod, PodSchema } from "../../kube/client.ts";
 import { errorText } from "../../text/error_text.ts";
 
@@ -100,30 +101,6 @@ export function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
     const timer = setTimeout(done, ms);
     signal.addEventListener("abort", done, { once: true });
   });
-}
-
-/**
- * Splits a byte stream into lines (without the `\n`, `\r\n` tolerated), keeping partial lines across chunks; a
- * final line without a newline is yielded too. Throws when one line exceeds `maxLineBytes` characters.
- */
-export async function* ndjsonLines(
-  body: ReadableStream<Uint8Array>,
-  maxLineBytes: number = 16 * 1024 * 1024,
-): AsyncGenerator<string> {
-  const decoder = new TextDecoder();
-  let buf = "";
-  for await (const chunk of body) {
-    buf += decoder.decode(chunk, { stream: true });
-    let nl: number;
-    while ((nl = buf.indexOf("\n")) >= 0) {
-      const line = buf.slice(0, nl).replace(/\r$/, "");
-      buf = buf.slice(nl + 1);
-      if (line.trim() !== "") yield line;
-    }
-    if (buf.length > maxLineBytes) throw new Error(`watch event longer than ${maxLineBytes} bytes`);
-  }
-  buf += decoder.decode();
-  if (buf.trim() !== "") yield buf;
 }
 
 const WatchEventSchema = z.object({

@@ -8,11 +8,11 @@ import {
   abortableSleep,
   backoffDelay,
   decodeWatchLine,
-  ndjsonLines,
   PodWatcher,
   type PodWatcherOptions,
 } from "./pod_watch.ts";
 import { ANNOTATION } from "../../annotation/annotation.ts";
+import { ndjsonLines } from "../../bytes.ts";
 
 async function eventually(cond: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
