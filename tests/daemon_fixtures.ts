@@ -6,6 +6,8 @@ import type { CommandResult } from "../src/exec/runner.ts";
 import type { AttachmentTarget, ExecutorDeps } from "../src/exec/executor.ts";
 import { defaultPolicy } from "../src/policy/default_policy.ts";
 import type { Report } from "../src/report/report.ts";
+import type { Attachment } from "../src/daemon/attachments/attachment_store.ts";
+import type { CachedPod } from "../src/daemon/pods/pod_cache.ts";
 
 /** A command result with the given output and exit code. */
 export function sampleCommand(over: Partial<CommandResult> = {}): CommandResult {
@@ -56,6 +58,35 @@ export function sampleDel(over: Partial<Report> = {}): Report {
   });
   if (!("source" in over)) delete r.source;
   return r;
+}
+
+/** Pod default/p1 (UID uid-1, Running) as the daemon's cache has it, with `over`. */
+export function sampleCachedPod(over: Partial<CachedPod> = {}): CachedPod {
+  return {
+    namespace: "default",
+    name: "p1",
+    uid: "uid-1",
+    resourceVersion: "7",
+    phase: "Running",
+    annotations: {},
+    ...over,
+  };
+}
+
+/** The stored attachment net1 (network net-a) of {@link sampleCachedPod} in /var/run/netns/cs-x, with `over`. */
+export function sampleAttachment(over: Partial<Attachment> = {}): Attachment {
+  return {
+    containerId: "ctr-1",
+    netns: "/var/run/netns/cs-x",
+    ifname: "net1",
+    network: "net-a",
+    podUid: "uid-1",
+    namespace: "default",
+    name: "p1",
+    applied: "",
+    podInterfaces: ["eth0", "net1"],
+    ...over,
+  };
 }
 
 /** The executor's target: interface net1 of pod ns/p in netns /var/run/netns/x (on error: fail), with `over`. */

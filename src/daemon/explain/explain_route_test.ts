@@ -1,5 +1,6 @@
 import { assert, assertEquals, assertStringIncludes } from "../../../tests/support/assert.ts";
 import { ANNOTATION } from "../../annotation/annotation.ts";
+import { sampleAttachment, sampleCachedPod } from "../../../tests/daemon_fixtures.ts";
 import type { NetnsState } from "../../exec/netns_state.ts";
 import { effectivePolicy } from "../../policy/load.ts";
 import { PolicyError } from "../../policy/rules.ts";
@@ -13,30 +14,11 @@ const ALLOWED = '["ip route add 192.0.3.0/24 dev CURRENT_INTERFACE", "ip route"]
 const REFUSED = '["ip route add 192.0.3.0/24 dev CURRENT_INTERFACE", "ip netns exec x sh", "ip route"]';
 
 function pod(value: string | undefined, over: Partial<CachedPod> = {}): CachedPod {
-  return {
-    namespace: "default",
-    name: "p1",
-    uid: "uid-1",
-    resourceVersion: "7",
-    phase: "Running",
-    annotations: value === undefined ? {} : { [ANNOTATION]: value },
-    ...over,
-  };
+  return sampleCachedPod({ annotations: value === undefined ? {} : { [ANNOTATION]: value }, ...over });
 }
 
 function att(over: Partial<Attachment> = {}): Attachment {
-  return {
-    containerId: "ctr-1",
-    netns: "/var/run/netns/cs-x",
-    ifname: "net1",
-    network: "net-a",
-    podUid: "uid-1",
-    namespace: "default",
-    name: "p1",
-    applied: ALLOWED,
-    podInterfaces: ["eth0", "net1"],
-    ...over,
-  };
+  return sampleAttachment({ applied: ALLOWED, ...over });
 }
 
 function deps(over: Partial<ExplainDeps> = {}): ExplainDeps & { netnsAsked: string[] } {

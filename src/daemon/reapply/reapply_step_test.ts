@@ -1,32 +1,12 @@
 import { assertEquals, assertStringIncludes } from "../../../tests/support/assert.ts";
 import type { CommandResult } from "../../exec/runner.ts";
-import { sampleCommand } from "../../../tests/daemon_fixtures.ts";
-import type { CachedPod } from "../pods/pod_cache.ts";
+import { sampleAttachment, sampleCachedPod, sampleCommand } from "../../../tests/daemon_fixtures.ts";
 import { effectivePolicy } from "../../policy/load.ts";
 import { PolicyError } from "../../policy/rules.ts";
-import type { Attachment } from "../attachments/attachment_store.ts";
 import { executeStep, REAPPLY_VERB, type ReapplyExecDeps } from "./reapply_step.ts";
 
-const POD: CachedPod = {
-  namespace: "default",
-  name: "p1",
-  uid: "uid-1",
-  resourceVersion: "7",
-  phase: "Running",
-  annotations: {},
-};
-
-const ATT: Attachment = {
-  containerId: "ctr-1",
-  netns: "/var/run/netns/cs-x",
-  ifname: "net1",
-  network: "net-a",
-  podUid: "uid-1",
-  namespace: "default",
-  name: "p1",
-  applied: "",
-  podInterfaces: ["eth0", "net1"],
-};
+const POD = sampleCachedPod();
+const ATT = sampleAttachment();
 
 function deps(failing = new Set<string>()): { deps: ReapplyExecDeps; ran: string[][]; chainDocs: unknown[] } {
   const ran: string[][] = [];
