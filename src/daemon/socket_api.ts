@@ -14,6 +14,7 @@
  * every route is in src/wire/routes.ts.
  * @module
  */
+import { concatBytes } from "../bytes.ts";
 import type { Report } from "../report/report.ts";
 import { ROUTES } from "../wire/routes.ts";
 import type { DaemonMetrics } from "./daemon_metrics.ts";
@@ -81,13 +82,7 @@ export async function readBodyCapped(req: Request, max: number): Promise<string 
     }
     chunks.push(value);
   }
-  const all = new Uint8Array(size);
-  let off = 0;
-  for (const c of chunks) {
-    all.set(c, off);
-    off += c.length;
-  }
-  return new TextDecoder().decode(all);
+  return new TextDecoder().decode(concatBytes(chunks));
 }
 
 /** Builds the socket API over a ring and metrics. */
