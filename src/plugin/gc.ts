@@ -1,7 +1,7 @@
 /**
  * CNI GC (spec 1.1.0) in the plugin. The runtime sends `cni.dev/valid-attachments`, every attachment of this
  * network it still has; chainsaw's only per-attachment state is the daemon's attachment store, so the plugin
- * hands the list to the daemon (`POST /v1/gc`), which forgets the network's other attachments.
+ * hands the list to the daemon (`POST /v1/gc`, the client's `forwardGc`), which forgets the network's other attachments.
  *
  * GC never fails because the daemon is down or slow: a daemon that is not running has nothing to collect now,
  * and prunes attachments whose netns is gone when it starts.
@@ -10,7 +10,7 @@
 import * as z from "zod/mini";
 import { CniError, ErrorCode } from "../cni/errors.ts";
 import { describeZodIssue } from "../text/zod_issue.ts";
-import { forwardGc } from "../wire/client.ts";
+import type { GcRequest } from "../wire/gc.ts";
 
 /** The GC key of SPEC 1.1.0: the attachments of this network the runtime still has. */
 export const VALID_ATTACHMENTS = "cni.dev/valid-attachments";
@@ -25,10 +25,7 @@ export const ATTACHMENTS_LEGACY = "cni.dev/attachments";
 export const GC_TIMEOUT_MS = 1000;
 
 /** One valid attachment, as the daemon's GC route takes it. */
-export interface GcAttachment {
-  containerId: string;
-  ifname: string;
-}
+export type GcAttachment = GcRequest["valid"][number];
 
 /** The spec's list; `null` is what libcni sends for an empty Go slice (no attachment of the network left). */
 const ValidAttachmentsSchema = z.nullable(z.array(z.object({ containerID: z.string(), ifname: z.string() })));
@@ -68,17 +65,4 @@ export function validAttachments(raw: Record<string, unknown>): GcAttachment[] {
     );
   }
   return (r.data ?? []).map((a) => ({ containerId: a.containerID, ifname: a.ifname }));
-}
-
-/**
- * Hands the valid attachments of `network` to the daemon at `socket`. Resolves the number of attachments the
- * daemon forgot, or undefined when it is down, slow, or refused the request; never throws.
- */
-export function forwardGcToDaemon(
-  socket: string,
-  network: string,
-  valid: readonly GcAttachment[],
-  timeoutMs: number = GC_TIMEOUT_MS,
-): Promise<number | undefined> {
-  return forwardGc(socket, { network, valid: [...valid] }, timeoutMs);
 }

@@ -1,11 +1,17 @@
 import { assertEquals, assertStringIncludes, assertThrows } from "../../tests/support/assert.ts";
 import { CniError, ErrorCode } from "../cni/errors.ts";
+import { forwardGc as forwardGcRequest } from "../wire/client.ts";
 import {
   ATTACHMENTS_LEGACY,
-  forwardGcToDaemon as forwardGc,
+  GC_TIMEOUT_MS,
+  type GcAttachment,
   VALID_ATTACHMENTS,
   validAttachments,
 } from "./gc.ts";
+
+/** The plugin's GC hand-off as the handler makes it (network `net`, the plugin's bound unless given). */
+const forwardGc = (socket: string, network: string, valid: GcAttachment[], timeoutMs = GC_TIMEOUT_MS) =>
+  forwardGcRequest(socket, { network, valid }, timeoutMs);
 
 Deno.test("validAttachments: the spec's list, renamed for the daemon; null is the empty list", () => {
   const raw = {

@@ -22,6 +22,7 @@ import {
   type AddExchange,
   daemonHealthy,
   forgetAttachment,
+  forwardGc,
   registerAttachment,
   requestAdd,
 } from "../wire/client.ts";
@@ -222,9 +223,9 @@ async function status(args: CmdArgs): Promise<string> {
 
 async function gc(args: CmdArgs): Promise<string> {
   // chainsaw's only per-attachment state is the daemon's attachment store: hand it the valid list (./gc.ts).
-  const { forwardGcToDaemon, validAttachments } = await import("./gc.ts");
+  const { GC_TIMEOUT_MS, validAttachments } = await import("./gc.ts");
   const valid = validAttachments(args.conf.raw);
-  await forwardGcToDaemon(daemonSocketOf(args.conf.raw), args.conf.name, valid);
+  await forwardGc(daemonSocketOf(args.conf.raw), { network: args.conf.name, valid }, GC_TIMEOUT_MS);
   return "";
 }
 
