@@ -365,7 +365,7 @@ Deno.test({
     "ADD via the daemon: a stopped daemon (SIGSTOP) that took the request is lost after the client's timeout",
   ...requireRoot(),
   async fn() {
-    // The plugin's own wait (DAEMON_ADD_TIMEOUT_MS, 60 s) has no seam in the process; the client it calls takes
+    // The plugin's own wait (ADD_ANSWER_WAIT_MS, 60 s) has no seam in the process; the client it calls takes
     // the timeout as a parameter, and handlers_test.ts shows that a lost exchange is code 11, never run here.
     await using w = await world({ stopped: "ip route" });
     w.daemon.kill("SIGSTOP");

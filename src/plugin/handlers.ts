@@ -34,12 +34,6 @@ import { deliverReport } from "./report_sink.ts";
 /** The environment variable naming the node policy directory (the runtime's environment; tests use it). */
 export const POLICY_DIR_ENV = "CHAINSAW_POLICY_DIR";
 
-/**
- * How long the plugin waits for the daemon to run an ADD once it has taken it ({@link ADD_ANSWER_WAIT_MS}, the
- * contract's: the daemon cuts the list's own bound, `limits.listTimeoutMs`, to fit inside it).
- */
-export const DAEMON_ADD_TIMEOUT_MS: number = ADD_ANSWER_WAIT_MS;
-
 /** Process edges the handlers need (replaceable in tests). */
 export interface PluginDeps {
   getenv(name: string): string | undefined;
@@ -115,9 +109,10 @@ async function add(args: CmdArgs, deps: PluginDeps): Promise<string> {
 
   // A node policy directory from the runtime's environment is the plugin's own setting: such ADDs run here.
   const policyDir = deps.getenv(POLICY_DIR_ENV);
+  // The contract's wait (ADD_ANSWER_WAIT_MS): the daemon cuts the list's own bound to fit inside it.
   const handed: AddExchange = policyDir
     ? { state: "declined", reason: `${POLICY_DIR_ENV} is set`, daemonUp: true }
-    : await deps.requestAdd(socket, request, DAEMON_ADD_TIMEOUT_MS);
+    : await deps.requestAdd(socket, request, ADD_ANSWER_WAIT_MS);
   if (handed.state === "ran") {
     const e = handed.answer.error;
     if (e) throw new CniError(e.code, e.msg, e.details ?? "");

@@ -12,7 +12,8 @@ import type { Report } from "../report/report.ts";
 import type { AddRequest } from "../wire/add.ts";
 import type { AttachmentForget, AttachmentRegistration } from "../wire/attachment.ts";
 import type { AddExchange } from "../wire/client.ts";
-import { chainsawHandlers, DAEMON_ADD_TIMEOUT_MS, type PluginDeps, POLICY_DIR_ENV } from "./handlers.ts";
+import { ADD_ANSWER_WAIT_MS } from "../wire/routes.ts";
+import { chainsawHandlers, type PluginDeps, POLICY_DIR_ENV } from "./handlers.ts";
 
 const KEY = "k8s.v1.cni.cncf.io/chainsaw";
 const SOCKET = "/run/chainsaw/handlers-test-none.sock";
@@ -118,7 +119,7 @@ Deno.test("handlers: ADD the daemon ran prints the prevResult byte for byte and 
   assertEquals(calls.requestAdd.length, 1);
   const sent = calls.requestAdd[0];
   assertEquals(sent.socket, SOCKET);
-  assertEquals(sent.timeoutMs, DAEMON_ADD_TIMEOUT_MS);
+  assertEquals(sent.timeoutMs, ADD_ANSWER_WAIT_MS);
   assertEquals(sent.request.env, {
     containerId: "ctr-h1",
     netns: "/var/run/netns/x",
