@@ -170,6 +170,24 @@ Deno.test({
 });
 
 Deno.test({
+  name:
+    "rollback (default), plugin ADD: a failing list that only reads takes no snapshot, so none is restored",
+  ...requireRoot(),
+  async fn() {
+    const c = await gatedChain("rbro", CAP);
+    try {
+      const add = await c.add({ cap: runtimeAnnotations('["ip route", "ip link show dev cs-nosuch0"]') });
+      assertEquals(add.code, 1, add.stderr);
+      assertStringIncludes(add.msg, 'command "ip link show dev cs-nosuch0" exited with code 1');
+      assert(!add.msg.includes("rolled back"), add.msg);
+      await assertUnchanged(c.ns, add.before);
+    } finally {
+      await c.cleanup.run();
+    }
+  },
+});
+
+Deno.test({
   name: "rollback, plugin ADD: a command killed at its timeout (`ip monitor`) is rolled back too",
   ...requireRoot(),
   async fn() {
