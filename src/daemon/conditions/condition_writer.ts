@@ -18,6 +18,7 @@
 import { ANNOTATION } from "../../annotation/annotation.ts";
 import { KubeApiError, type KubeClient } from "../../kube/client.ts";
 import type { CachedPod, PodCache } from "../pods/pod_cache.ts";
+import { abortableSleep } from "../pods/pod_watch.ts";
 import { APPLIED_CONDITION, conditionPatch, type PodCondition } from "../../kube/pod_status.ts";
 import type { Level } from "../log_format.ts";
 import { type AttachmentOutcome, nextCondition, wantedCondition } from "./pod_condition.ts";
@@ -82,18 +83,6 @@ interface PodState {
   /** What chainsaw last wrote, until the watch has caught up with it. */
   written?: { condition: PodCondition; resourceVersion: string };
 }
-
-const defaultSleep = (ms: number, signal?: AbortSignal): Promise<void> =>
-  new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const done = () => {
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener("abort", done, { once: true });
-  });
 
 const nameKey = (p: { namespace: string; name: string }) => `${p.namespace}/${p.name}`;
 
@@ -320,7 +309,7 @@ export class ConditionWriter {
           "warn",
           `${who}: condition ${APPLIED_CONDITION} not written: ${errorText(e)}; retrying in ${delay} ms`,
         );
-        await (this.#o.sleep ?? defaultSleep)(delay, this.#o.signal);
+        await (this.#o.sleep ?? abortableSleep)(delay, this.#o.signal);
       }
     }
   }
