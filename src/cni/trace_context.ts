@@ -13,9 +13,6 @@
  * @module
  */
 
-/** The environment variables read (they are in the permission set's `--allow-env`). */
-export const TRACE_ENV = ["TRACEPARENT", "TRACESTATE"] as const;
-
 /** A valid trace context. */
 export interface TraceContext {
   /** The `traceparent` value as received (lower-case hex). */
@@ -84,7 +81,7 @@ export function validTracestate(tracestate: string | undefined): string | undefi
 }
 
 /**
- * The trace context of the environment.
+ * The trace context of the environment (`TRACEPARENT`, `TRACESTATE`: both in the permission set's `--allow-env`).
  *
  * @param getenv reads one environment variable
  * @returns the trace context, or undefined when absent or invalid

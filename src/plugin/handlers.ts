@@ -26,7 +26,6 @@ import {
   registerAttachment,
   requestAdd,
 } from "../wire/client.ts";
-import type { PodRef } from "../wire/pod_ref.ts";
 import { ADD_ANSWER_WAIT_MS } from "../wire/routes.ts";
 import { ApiAccess, daemonAnnotations, findCredentials, runtimeAnnotations } from "./pod_source.ts";
 import { deliverReport } from "./report_sink.ts";
@@ -127,7 +126,7 @@ async function add(args: CmdArgs, deps: PluginDeps): Promise<string> {
   }
   const outcome = await addHere(
     request,
-    pod,
+    trace?.traceId,
     conf,
     policyDir || NODE_POLICY_DIR,
     socket,
@@ -143,7 +142,7 @@ async function add(args: CmdArgs, deps: PluginDeps): Promise<string> {
 /** The ADD pipeline in this process, with the plugin's edges: the runtime's annotations, else daemon/API. */
 async function addHere(
   request: AddRequest,
-  pod: PodRef,
+  traceId: string | undefined,
   conf: ChainsawConf,
   policyDir: string,
   socket: string,
@@ -160,7 +159,7 @@ async function addHere(
         netns: request.env.netns,
         ifname: request.env.ifname,
         network: request.network,
-        pod,
+        pod: request.pod,
         podInterfaces: request.podInterfaces,
         chainPolicy: conf.policy,
         onError: conf.onError,
@@ -170,7 +169,7 @@ async function addHere(
       request.runtimeAnnotations,
       {
         node: deps.getenv("NODE_NAME") || undefined,
-        traceId: request.trace ? request.trace.traceparent.split("-")[1] : undefined,
+        traceId,
         now: deps.now,
         loadPolicy: async (doc) => (await import("../policy/load.ts")).loadPolicy(doc, policyDir),
         namespaceLabels: (ns) => api.namespaceLabels(ns),
