@@ -215,28 +215,27 @@ export function reapplyExtension(deps: ReapplyExtensionDeps = defaultReapplyDeps
       if (r.verb === "ADD" && r.pod) m.annotationSource(r.source ?? "none");
     });
     const conditions = startPodConditions({
-      mode: o.podCondition ?? "gated",
+      mode: o.podCondition,
       client,
       cache: watcher ? cache : undefined,
       registry: ctx.metrics.registry,
       log,
     });
+    // Whatever removes an attachment (DEL, GC, netns or pod gone), its outcome leaves the pod condition's too.
+    if (conditions) {
+      store.onRemove((a) =>
+        conditions.writer.forgetAttachment(
+          { namespace: a.namespace, name: a.name, uid: a.podUid },
+          a.containerId,
+          a.ifname,
+        )
+      );
+    }
     ctx.addSocketRoute(
       ROUTES.register.path,
       createAttachmentRoute({
         register: (reg) => reapplier.onRegister(reg),
-        forget: (f) => {
-          // The DEL's attachments leave the pod condition's outcomes too (a DEL sends no report).
-          for (const a of store.all()) {
-            if (a.containerId !== f.containerId || (f.ifname && a.ifname !== f.ifname)) continue;
-            conditions?.writer.forgetAttachment(
-              { namespace: a.namespace, name: a.name, uid: a.podUid },
-              a.containerId,
-              a.ifname,
-            );
-          }
-          return reapplier.onForget(f);
-        },
+        forget: (f) => reapplier.onForget(f),
       }),
     );
     ctx.addSocketRoute(

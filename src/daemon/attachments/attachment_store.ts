@@ -92,6 +92,7 @@ export class AttachmentStore {
   readonly path: string;
   readonly #items = new Map<string, Attachment>();
   readonly #log: (msg: string) => void;
+  readonly #removed: ((a: Attachment) => void)[] = [];
   #saving: Promise<void> = Promise.resolve();
 
   /** An empty store for `path` (use {@link AttachmentStore.load} to read the file). */
@@ -199,13 +200,31 @@ export class AttachmentStore {
     return { ...a };
   }
 
+  /**
+   * Calls `listener` with each attachment that leaves the store, whatever removes it (DEL, GC, a gone netns or
+   * pod), so state kept per attachment elsewhere (the pod condition's outcomes) leaves with it.
+   */
+  onRemove(listener: (a: Attachment) => void): void {
+    this.#removed.push(listener);
+  }
+
+  #delete(k: string, a: Attachment): void {
+    this.#items.delete(k);
+    for (const l of this.#removed) l({ ...a });
+  }
+
   /** Forgets the container's attachment on `ifname`, or all of its attachments; returns how many went. */
   remove(containerId: string, ifname?: string): number {
-    if (ifname !== undefined) return this.#items.delete(keyOf(containerId, ifname)) ? 1 : 0;
+    if (ifname !== undefined) {
+      const k = keyOf(containerId, ifname);
+      const a = this.#items.get(k);
+      if (a) this.#delete(k, a);
+      return a ? 1 : 0;
+    }
     let n = 0;
     for (const [k, a] of [...this.#items]) {
       if (a.containerId === containerId) {
-        this.#items.delete(k);
+        this.#delete(k, a);
         n++;
       }
     }
@@ -240,7 +259,7 @@ export class AttachmentStore {
     const gone: Attachment[] = [];
     for (const [k, a] of [...this.#items]) {
       if (!(await exists(a.netns))) {
-        this.#items.delete(k);
+        this.#delete(k, a);
         gone.push(a);
       }
     }

@@ -188,6 +188,25 @@ Deno.test("attachments: temporary files of writes interrupted by a kill are remo
   });
 });
 
+Deno.test("attachments: every removal (one interface, a container, a gone netns) is told to onRemove listeners", async () => {
+  await withDir(async (dir) => {
+    await Deno.writeTextFile(`${dir}/ns1`, "");
+    const store = new AttachmentStore(`${dir}/a.json`);
+    const removed: string[] = [];
+    store.onRemove((a) => removed.push(`${a.containerId} ${a.ifname}`));
+    store.add(reg({ netns: `${dir}/ns1` }));
+    store.add(reg({ netns: `${dir}/ns1`, ifname: "net2" }));
+    store.add(reg({ containerId: "c2", netns: `${dir}/ns1` }));
+    store.add(reg({ containerId: "c3", netns: `${dir}/gone` }));
+    assertEquals(store.remove("c1", "net2"), 1);
+    assertEquals(store.remove("c1", "net2"), 0);
+    assertEquals(store.remove("c2"), 1);
+    await store.pruneMissingNetns();
+    assertEquals(removed, ["c1 net2", "c2 net1", "c3 net1"]);
+    assertEquals(store.all().map((a) => `${a.containerId} ${a.ifname}`), ["c1 net1"]);
+  });
+});
+
 Deno.test("attachments: a netns naming the daemon's own (any spelling) is neither recorded nor loaded", async () => {
   await withDir(async (dir) => {
     const logs: string[] = [];
