@@ -11,7 +11,8 @@
  * | declined-proc | a `/proc/PID/ns/net` netns: the daemon declines, the plugin runs it | stderr and the daemon |
  * | declined-unpinned | the netns bind-mounted outside `/var/run/netns`: the daemon declines, the plugin runs it | stderr and the daemon |
  *
- * And a daemon killed (SIGKILL) while it runs an ADD is code 11 from the plugin, the list run once only; a
+ * A daemon without API access declines too (the plugin runs the ADD and hands the daemon its report). And a
+ * daemon killed (SIGKILL) while it runs an ADD is code 11 from the plugin, the list run once only; a
  * stopped daemon (SIGSTOP) is a lost exchange after the client's timeout.
  */
 import { assert, assertEquals, assertStringIncludes } from "./support/assert.ts";
@@ -19,7 +20,14 @@ import { ANNOTATION, type Fixture, fixture } from "./support/chain_fixture.ts";
 import { type FakeApiServer, makePod, startFakeApiServer } from "./support/fake_apiserver.ts";
 import { type ChainResult, Cleanup, requireRoot, sleeperInNetns } from "./support/netns.ts";
 import { must } from "./support/plugin.ts";
-import { apiScratch, type Daemon, socketRequest, startDaemonOnApi, waitFor } from "./daemon_harness.ts";
+import {
+  apiScratch,
+  type Daemon,
+  socketRequest,
+  startBareDaemon,
+  startDaemonOnApi,
+  waitFor,
+} from "./daemon_harness.ts";
 import { formatHuman, type Report } from "../src/report/report.ts";
 import { requestAdd } from "../src/wire/client.ts";
 import { ROUTES } from "../src/wire/routes.ts";
@@ -301,6 +309,40 @@ Deno.test({
     const r = seen.daemon.report as Report;
     assertEquals([r.verdict, r.commands.length], ["rejected", 0]);
     assertSame(seen);
+  },
+});
+
+Deno.test({
+  name:
+    "ADD via a daemon without API access: it declines, the plugin runs the ADD itself and hands over the report",
+  ...requireRoot(),
+  async fn() {
+    await using cleanup = new Cleanup();
+    const api = await startFakeApiServer({
+      pods: [
+        makePod({
+          namespace: "default",
+          name: "p1",
+          uid: "uid-1",
+          nodeName: NODE,
+          annotations: { [ANNOTATION]: OK },
+        }),
+      ],
+    });
+    cleanup.defer(() => api.close(), "fake apiserver");
+    const { kubeconfig } = await apiScratch(cleanup, api);
+    const d = await startBareDaemon(cleanup);
+    const f = await fixture("avnoapi", { kubeconfig, daemonSocket: d.socket });
+    cleanup.defer(() => f.cleanup.run(), "chain");
+    const add = await f.chain("add", { env: { NODE_NAME: NODE } });
+    assertEquals(add.code, 0, add.stdout + add.stderr);
+    assertStringIncludes(add.stderr, " ADD default/p1 ", "the plugin ran it: its report is on stderr");
+    assertStringIncludes(await f.ns.routes(), "198.51.100.0/25 dev eth0");
+    await waitFor(
+      "the plugin's report at the daemon",
+      async () => (await daemonReports(d, "p1")).some((r) => r.verdict === "applied"),
+    );
+    assertEquals((await f.chain("del", { env: { NODE_NAME: NODE } })).code, 0);
   },
 });
 
