@@ -6,7 +6,7 @@
  */
 import { type Command, InvalidArgumentError, Option } from "commander";
 import { writeAll } from "../bytes.ts";
-import { DAEMON_DEFAULTS, NODE_NAME_ENV } from "../daemon/defaults.ts";
+import { DAEMON_DEFAULTS, NODE_NAME_ENV, POD_CONDITION_MODES } from "../daemon/defaults.ts";
 
 function wholeNumber(value: string): number {
   if (!/^\d+$/.test(value)) throw new InvalidArgumentError("must be a whole number");
@@ -188,7 +188,7 @@ export function registerDaemonCommands(program: Command, setExit: (code: number)
         "--pod-condition <mode>",
         "set the pod condition chainsaw.cni.cncf.io/applied on pods that list it in spec.readinessGates " +
           "(gated), on every non-hostNetwork pod of the node (all), or never (off)",
-      ).choices(["gated", "all", "off"]).default("gated"),
+      ).choices(POD_CONDITION_MODES).default(DAEMON_DEFAULTS.podCondition),
     )
     .action(async (opts: Record<string, unknown>) => {
       const { decodeDaemonOptions, withEnvironment } = await import("../daemon/options.ts");

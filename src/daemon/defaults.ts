@@ -54,7 +54,14 @@ export const DAEMON_DEFAULTS = {
   writeTimeoutSeconds: 30,
   /** Bytes of new reports a `chainsaw logs -f` may fall behind before the daemon drops it. */
   followerMaxBytes: 4 * 1024 * 1024,
+  /** Which pods get the condition chainsaw.cni.cncf.io/applied: those listing it in spec.readinessGates. */
+  podCondition: "gated",
 } as const;
+
+/** The values of `--pod-condition`. */
+export const POD_CONDITION_MODES = ["gated", "all", "off"] as const;
+/** Which pods get the pod condition (`--pod-condition`). */
+export type ConditionMode = typeof POD_CONDITION_MODES[number];
 
 /** The environment variable the node name defaults to (the DaemonSet sets it from `spec.nodeName`). */
 export const NODE_NAME_ENV = "NODE_NAME";

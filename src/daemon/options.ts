@@ -4,7 +4,7 @@
  * @module
  */
 import * as z from "zod/mini";
-import { DAEMON_DEFAULTS, NODE_NAME_ENV } from "./defaults.ts";
+import { type ConditionMode, DAEMON_DEFAULTS, NODE_NAME_ENV, POD_CONDITION_MODES } from "./defaults.ts";
 import { LOG_FORMATS, type LogFormat } from "./log_format.ts";
 
 /** Everything `chainsaw daemon` needs. */
@@ -43,7 +43,7 @@ export interface DaemonOptions {
    * Which pods get the condition `chainsaw.cni.cncf.io/applied`: `gated` (those listing it in
    * `spec.readinessGates`), `all` (every non-hostNetwork pod of the node) or `off`.
    */
-  podCondition: "gated" | "all" | "off";
+  podCondition: ConditionMode;
   /** Connections served at once on the health port. */
   healthMaxConnections: number;
   /** Connections served at once on the report socket. */
@@ -104,7 +104,7 @@ export const DaemonOptionsSchema = z.object({
   policyConfigmapDir: z.optional(absolute),
   podWatch: z._default(z.boolean(), true),
   events: z._default(z.boolean(), true),
-  podCondition: z._default(z.enum(["gated", "all", "off"]), "gated"),
+  podCondition: z._default(z.enum(POD_CONDITION_MODES), DAEMON_DEFAULTS.podCondition),
   healthMaxConnections: z._default(numeric(1, 100_000, true), DAEMON_DEFAULTS.healthMaxConnections),
   socketMaxConnections: z._default(numeric(1, 100_000, true), DAEMON_DEFAULTS.socketMaxConnections),
   idleTimeoutSeconds: z._default(numeric(0.01, 3600, false), DAEMON_DEFAULTS.idleTimeoutSeconds),

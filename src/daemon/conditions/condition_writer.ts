@@ -25,11 +25,7 @@ import { type AttachmentOutcome, nextCondition, wantedCondition } from "./pod_co
 import { Slots } from "../slots.ts";
 import { errorText } from "../../text/error_text.ts";
 
-/** Which pods get the condition. */
-export type ConditionMode = "gated" | "all" | "off";
-
-/** The values of `--pod-condition`. */
-export const CONDITION_MODES: readonly ConditionMode[] = ["gated", "all", "off"];
+export type { ConditionMode } from "../defaults.ts";
 
 /** A pod an outcome is about (a report's `pod`). */
 export interface ConditionPodRef {
