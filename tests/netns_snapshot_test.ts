@@ -15,9 +15,9 @@ import {
   NSENTER,
   randomHex,
   requireRoot,
-  run,
   sleeperInNetns,
 } from "./support/netns.ts";
+import { must } from "./support/plugin.ts";
 
 const BINS: SnapshotBinaries = { ipPath: IP, nsenterPath: NSENTER };
 
@@ -32,12 +32,6 @@ interface Pod {
   ip(...argv: string[]): Promise<string>;
   /** Writes a sysctl inside the pod netns. */
   sysctl(key: string, value: string): Promise<void>;
-}
-
-async function must(argv: string[]): Promise<string> {
-  const r = await run(argv);
-  if (r.code !== 0) throw new Error(`${argv.join(" ")} failed (exit ${r.code}): ${r.stderr.trim()}`);
-  return r.stdout;
 }
 
 /** Builds the pod netns; every resource is registered with `cleanup`. */

@@ -9,17 +9,13 @@
 import { diffSnapshots, restoreNetns, snapshotNetns } from "../src/exec/netns_snapshot.ts";
 import type { SnapshotBinaries } from "../src/exec/netns_snapshot.ts";
 import { assert, assertEquals } from "./support/assert.ts";
-import { Cleanup, createNetns, IP, NSENTER, requireRoot, run } from "./support/netns.ts";
+import { Cleanup, createNetns, IP, NSENTER, requireRoot } from "./support/netns.ts";
+import { must } from "./support/plugin.ts";
 
 const BINS: SnapshotBinaries = { ipPath: IP, nsenterPath: NSENTER };
 
 /** Control characters, an ESC sequence, DEL, quotes, a backslash, a blank. */
 const ALIAS = 'a\x01b\x1b[2Jc\x7f it\'s "q" \\ \x1f end';
-
-async function must(argv: string[]): Promise<void> {
-  const r = await run(argv);
-  if (r.code !== 0) throw new Error(`${argv.join(" ")} failed (exit ${r.code}): ${r.stderr.trim()}`);
-}
 
 Deno.test({
   name: "snapshot: hostile names and an alias with control characters are snapshotted and restored exactly",

@@ -83,6 +83,6 @@ export async function scopedTempDir(): Promise<{ path: string; remove: () => Pro
 /** Runs a command and throws when it fails (set-up steps). */
 export async function must(argv: string[]): Promise<string> {
   const r = await run(argv);
-  if (r.code !== 0) throw new Error(`${argv.join(" ")} failed: ${r.stderr}`);
+  if (r.code !== 0) throw new Error(`${argv.join(" ")} failed (exit ${r.code}): ${r.stderr.trim()}`);
   return r.stdout;
 }

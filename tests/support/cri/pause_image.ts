@@ -5,7 +5,8 @@
  * namespace with `ctr images import`. No registry is reachable or needed.
  * @module
  */
-import { BIN_DIR, run } from "../netns.ts";
+import { BIN_DIR } from "../netns.ts";
+import { must } from "../plugin.ts";
 
 /** The image reference named in containerd's `sandbox_image`. */
 export const PAUSE_IMAGE = "localhost/chainsaw-test-pause:1";
@@ -16,11 +17,6 @@ export const PAUSE_BINARY = `${BIN_DIR}/pause`;
 async function sha256Hex(path: string): Promise<string> {
   const digest = await crypto.subtle.digest("SHA-256", await Deno.readFile(path));
   return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
-}
-
-async function mustRun(argv: string[]): Promise<void> {
-  const r = await run(argv);
-  if (r.code !== 0) throw new Error(`${argv.join(" ")} failed (exit ${r.code}): ${r.stderr.trim()}`);
 }
 
 /**
@@ -36,7 +32,7 @@ export async function packPauseImage(workDir: string, binary: string = PAUSE_BIN
   await Deno.copyFile(binary, `${dir}/rootfs/pause`);
   await Deno.chmod(`${dir}/rootfs/pause`, 0o755);
   const tarOpts = ["--owner=0", "--group=0", "--numeric-owner", "--mtime=@0"];
-  await mustRun(["/usr/bin/tar", ...tarOpts, "-C", `${dir}/rootfs`, "-cf", `${dir}/layer.tar`, "pause"]);
+  await must(["/usr/bin/tar", ...tarOpts, "-C", `${dir}/rootfs`, "-cf", `${dir}/layer.tar`, "pause"]);
   const arch = Deno.build.arch === "aarch64" ? "arm64" : "amd64";
   const config = {
     architecture: arch,
@@ -51,7 +47,7 @@ export async function packPauseImage(workDir: string, binary: string = PAUSE_BIN
   const manifest = [{ Config: configName, RepoTags: [PAUSE_IMAGE], Layers: ["layer.tar"] }];
   await Deno.writeTextFile(`${dir}/manifest.json`, JSON.stringify(manifest));
   const out = `${workDir}/pause-image.tar`;
-  await mustRun([
+  await must([
     "/usr/bin/tar",
     ...tarOpts,
     "-C",
@@ -73,5 +69,5 @@ export async function packPauseImage(workDir: string, binary: string = PAUSE_BIN
  * @param tarball the archive
  */
 export async function importImage(socket: string, tarball: string): Promise<void> {
-  await mustRun(["/usr/bin/ctr", "--address", socket, "-n", "k8s.io", "images", "import", tarball]);
+  await must(["/usr/bin/ctr", "--address", socket, "-n", "k8s.io", "images", "import", tarball]);
 }
