@@ -17,12 +17,17 @@
  * @module
  */
 
-/** Characters {@link visible} escapes (with `u`, the surrogate range matches lone surrogates only). */
-// deno-lint-ignore no-control-regex
-const UNSAFE = /[\\\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069\ud800-\udfff]/gu;
+/**
+ * The unsafe characters beyond C0 and the backslash: DEL, C1, the bidi controls, U+2028/U+2029 and the surrogates
+ * (with `u`, the surrogate range matches lone surrogates only). Written once for both expressions below.
+ */
+const UNSAFE_BEYOND_C0 = String.raw`\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069\ud800-\udfff`;
+
+/** Characters {@link visible} escapes: the backslash, C0, and {@link UNSAFE_BEYOND_C0}. */
+const UNSAFE = new RegExp(String.raw`[\\\x00-\x1f${UNSAFE_BEYOND_C0}]`, "gu");
 
 /** Characters JSON.stringify leaves raw that {@link visibleJson} escapes (it already escapes C0, `"` and `\`). */
-const JSON_UNSAFE = /[\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069\ud800-\udfff]/gu;
+const JSON_UNSAFE = new RegExp(`[${UNSAFE_BEYOND_C0}]`, "gu");
 
 const NAMED: Record<string, string> = { "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t" };
 
