@@ -31,14 +31,18 @@ async function readUntil(conn: Deno.Conn, done: (text: string) => boolean): Prom
 async function withServer(
   handler: (req: Request) => Response | Promise<Response>,
   fn: (port: number, seen: string[]) => Promise<void>,
-  extra: { maxConnections?: number; headerTimeoutMs?: number } = {},
+  extra: { maxConnections?: number; headerTimeoutMs?: number; bodyTimeoutMs?: number } = {},
 ): Promise<void> {
   const { events, seen } = counting();
   const server = serveHttp({
     listen: { hostname: "127.0.0.1", port: 0 },
     handler,
     maxConnections: extra.maxConnections ?? 8,
-    limits: { ...DEFAULT_CONN_LIMITS, headerTimeoutMs: extra.headerTimeoutMs ?? 5000 },
+    limits: {
+      ...DEFAULT_CONN_LIMITS,
+      headerTimeoutMs: extra.headerTimeoutMs ?? 5000,
+      bodyTimeoutMs: extra.bodyTimeoutMs ?? DEFAULT_CONN_LIMITS.bodyTimeoutMs,
+    },
     events,
   });
   try {
@@ -159,4 +163,35 @@ Deno.test("over the cap a connection gets a 503 and is closed at once; malformed
       bad.close();
     }
   }, { maxConnections: 1, headerTimeoutMs: 100 });
+});
+
+Deno.test("a body that stops arriving before its Content-Length times out: the connection closes, the handler gets no body", async () => {
+  let handled: string | undefined;
+  await withServer(async (req) => {
+    try {
+      handled = `read ${(await req.text()).length}`;
+    } catch {
+      handled = "failed";
+    }
+    return new Response("ok\n");
+  }, async (port, seen) => {
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+    try {
+      await conn.write(encoder.encode("POST /r HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nab"));
+      // Without the body timeout the server would wait forever: give up after 2 s and fail below.
+      const guard = setTimeout(() => conn.close(), 2000);
+      const answer = await readUntil(conn, () => false).catch(() => "(gave up)");
+      clearTimeout(guard);
+      assertEquals(answer, "");
+      assert(seen.includes("timeout:body"), seen.join());
+      for (let i = 0; i < 100 && handled === undefined; i++) await new Promise((r) => setTimeout(r, 10));
+      assertEquals(handled, "failed");
+    } finally {
+      try {
+        conn.close();
+      } catch {
+        // closed by the guard
+      }
+    }
+  }, { bodyTimeoutMs: 100 });
 });
