@@ -40,7 +40,7 @@ Deno.test("daemonRequest talks to a real Deno.serve on a unix socket; absent soc
   }
 });
 
-Deno.test("requestAdd: unreachable and 4xx are declined, a valid answer ran, silence and 5xx are lost", async () => {
+Deno.test("requestAdd: unreachable and 4xx are declined, a valid answer ran, silence, 5xx and an oversized answer are lost", async () => {
   const dir = await Deno.makeTempDir();
   const path = `${dir}/d.sock`;
   let mode = "ran";
@@ -52,6 +52,7 @@ Deno.test("requestAdd: unreachable and 4xx are declined, a valid answer ran, sil
     if (mode === "500") return new Response("boom", { status: 500 });
     if (mode === "503") return new Response("too many requests", { status: 503 });
     if (mode === "garbage") return new Response("{", { status: 200 });
+    if (mode === "huge") return Response.json({ ran: false, reason: "x".repeat(2 << 20) });
     await new Promise((r) => setTimeout(r, 400));
     return Response.json({ ran: true });
   });
@@ -87,6 +88,9 @@ Deno.test("requestAdd: unreachable and 4xx are declined, a valid answer ran, sil
       mode = m;
       assertEquals((await requestAdd(path, req, 100)).state, "lost", m);
     }
+    // Past the client's 1 MiB cap the answer is not read: whatever it says, the daemon took the ADD.
+    mode = "huge";
+    assertEquals(await requestAdd(path, req, 2000), { state: "lost", reason: "answer too large" });
   } finally {
     await server.shutdown();
     await Deno.remove(dir, { recursive: true });
