@@ -14,7 +14,7 @@ import { createDaemonMetrics, type DaemonMetrics } from "./daemon_metrics.ts";
 import { DaemonState } from "./daemon_state.ts";
 import { createHealthHandler } from "./health_api.ts";
 import type { ConnLimits } from "./http_conn.ts";
-import { type HttpServer, serveHttp, type ServerEvents } from "./http_server.ts";
+import { DEFAULT_CONN_LIMITS, type HttpServer, serveHttp, type ServerEvents } from "./http_server.ts";
 import { currentProgram, installBinary, type ProgramLocation, resolveSource } from "./install.ts";
 import { formatMessage, type Level } from "./log_format.ts";
 import { type DaemonOptions, listenUrl, parseHealthAddr } from "./options.ts";
@@ -135,7 +135,7 @@ export async function runDaemon(
     headerTimeoutMs: opts.headerTimeoutSeconds * 1000,
     bodyTimeoutMs: opts.bodyTimeoutSeconds * 1000,
     writeTimeoutMs: opts.writeTimeoutSeconds * 1000,
-    maxHeadBytes: 16 * 1024,
+    maxHeadBytes: DEFAULT_CONN_LIMITS.maxHeadBytes,
   };
   const stops: Array<() => Promise<void>> = [];
   let code = 0;
@@ -201,10 +201,7 @@ export async function runDaemon(
         handler: socketApi.handler,
         maxConnections: opts.socketMaxConnections,
         limits,
-        events: serverEvents("socket", metrics, log, (e) => {
-          log("error", `socket request failed: ${(e as Error).message}`);
-          return new Response("internal error\n", { status: 500 });
-        }),
+        events: serverEvents("socket", metrics, log),
       });
       await Deno.chmod(opts.socket, 0o600);
       state.socketUp = true;
@@ -225,7 +222,7 @@ export async function runDaemon(
         },
         maxConnections: opts.healthMaxConnections,
         limits,
-        events: serverEvents("health", metrics, log, () => new Response("internal error\n", { status: 500 })),
+        events: serverEvents("health", metrics, log),
       });
       const bound = healthServer.addr as Deno.NetAddr;
       log("info", `health server listening on ${listenUrl({ hostname: bound.hostname, port: bound.port })}`);
@@ -276,7 +273,6 @@ function serverEvents(
   listener: "health" | "socket",
   metrics: DaemonMetrics,
   log: Logger,
-  handlerError: (e: unknown) => Response,
 ): ServerEvents {
   const labels = { listener };
   let lastLogged = -Infinity;
@@ -299,6 +295,6 @@ function serverEvents(
     },
     timeout: (phase) => metrics.httpTimeouts.inc({ listener, phase }),
     badRequest: () => metrics.httpBadRequests.inc(labels),
-    handlerError,
+    handlerError: (e) => log("error", `${listener} request failed: ${errorText(e)}`),
   };
 }

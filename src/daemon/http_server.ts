@@ -35,8 +35,8 @@ export interface ServerEvents {
   acceptError?(error: Error, backoffMs: number): void;
   timeout?(phase: TimeoutPhase): void;
   badRequest?(status: number, message: string): void;
-  /** The handler threw: the answer to send (default: 500). */
-  handlerError?(error: unknown): Response;
+  /** The handler threw (the server answers 500). */
+  handlerError?(error: unknown): void;
 }
 
 /** Where and how to serve. */
@@ -101,7 +101,10 @@ export function serveHttp(opts: ServeOptions): HttpServer {
   const connEvents = {
     timeout: (phase: TimeoutPhase) => ev.timeout?.(phase),
     badRequest: (status: number, message: string) => ev.badRequest?.(status, message),
-    handlerError: (e: unknown) => ev.handlerError?.(e) ?? internalError(),
+    handlerError: (e: unknown) => {
+      ev.handlerError?.(e);
+      return internalError();
+    },
   };
   const conns = new Set<HttpConnection>();
   const running = new Set<Promise<void>>();
