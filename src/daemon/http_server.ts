@@ -116,10 +116,11 @@ export function serveHttp(opts: ServeOptions): HttpServer {
     opts.limits.bodyTimeoutMs,
     opts.limits.writeTimeoutMs,
   );
-  const sweep = setInterval(() => {
+  const expireAll = () => {
     const now = performance.now();
     for (const c of conns) c.expire(now);
-  }, Math.min(Math.max(shortest / 4, 10), 500));
+  };
+  const sweep = setInterval(expireAll, Math.min(Math.max(shortest / 4, 10), 500));
 
   const loop = (async () => {
     let backoff = 0;
@@ -186,10 +187,7 @@ export function serveHttp(opts: ServeOptions): HttpServer {
       await loop;
       for (const c of conns) c.drain();
       // Requests in progress still finish within their own bounds.
-      const finishing = setInterval(() => {
-        const now = performance.now();
-        for (const c of conns) c.expire(now);
-      }, 100);
+      const finishing = setInterval(expireAll, 100);
       try {
         await Promise.all([...running]);
       } finally {
