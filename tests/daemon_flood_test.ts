@@ -9,7 +9,7 @@
 import { assert, assertEquals, assertStringIncludes } from "./support/assert.ts";
 import { Cleanup, requireRoot, run } from "./support/netns.ts";
 import { sampleValue } from "../src/daemon/metrics_registry.ts";
-import { parseHttpResponse } from "../src/wire/client.ts";
+import { parseHttpResponse, requestAdd } from "../src/wire/client.ts";
 import { sampleCommand, sampleReport } from "./daemon_fixtures.ts";
 import {
   childPath,
@@ -173,6 +173,27 @@ Deno.test("connection floods beyond the cap: refused and counted, the report soc
   await waitFor("the socket to refuse new connections", () => closedAtOnce(socket));
   assertEquals((await request(health, "/healthz")).status, 200);
   assertEquals(await metric(d, "chainsaw_http_connections", { listener: "socket" }), 24);
+  // The plugin's ADD over the cap is declined (it runs the ADD itself), never lost (code 11).
+  const busy = await requestAdd(d.socket, {
+    env: {
+      containerId: "ctr-flood",
+      netns: "/var/run/netns/cs-flood-none",
+      ifname: "eth0",
+      args: "K8S_POD_NAMESPACE=default;K8S_POD_NAME=p1;K8S_POD_UID=uid-1",
+    },
+    network: "flood-net",
+    cniVersion: "1.0.0",
+    conf: {},
+    pod: { namespace: "default", name: "p1", uid: "uid-1" },
+    runtimeAnnotations: null,
+    podInterfaces: ["eth0"],
+  }, 2000);
+  // The 503 may be read, or the close may reset the request first: either way nothing ran, never "lost".
+  assertEquals(
+    [busy.state, busy.state === "declined" && busy.daemonUp],
+    ["declined", true],
+    JSON.stringify(busy),
+  );
   closeAll(held);
   await waitFor(
     "a report taken after the socket flood",

@@ -6,9 +6,10 @@
  * `Deno.createHttpClient`: the first `fetch` of a process costs ≈ 10 ms (client set-up) and building a
  * `Response` another ≈ 3 ms, against ≈ 1 ms for the whole exchange here, on every ADD and DEL of every pod.
  *
- * An exchange ends in one of three states, which ADD depends on to never run a list twice:
- * `unreachable` (no socket, refused: the daemon certainly did nothing), `lost` (connected and the request
- * written, but no whole answer in time: the daemon may have acted), `answered`.
+ * An exchange ends in one of four states, which ADD depends on to never run a list twice:
+ * `unreachable` (no socket, connection refused: the daemon certainly did nothing), `refused` (connected, but the
+ * daemon closed with the request unread — a broken pipe or a reset, e.g. over its connection cap: it did
+ * nothing), `lost` (the request was read, no whole answer in time: the daemon may have acted), `answered`.
  *
  * Nothing here loads zod at start-up (every pod's ADD and DEL load this module): the ADD answer is accepted by a
  * plain check that defers to `AddAnswerSchema` for anything it does not accept, and the schemas of the other
@@ -40,6 +41,8 @@ export interface DaemonRequestInit {
 /** How an exchange ended. */
 export type Exchange =
   | { state: "unreachable" }
+  /** Connected, but the daemon closed without reading the request (broken pipe, reset): it did nothing. */
+  | { state: "refused"; reason: string }
   | { state: "lost"; reason: string }
   | { state: "answered"; res: DaemonResponse };
 
@@ -141,21 +144,43 @@ export async function exchange(
     let head = `${init.method ?? "GET"} ${path} HTTP/1.1\r\nHost: chainsaw\r\nConnection: close\r\n`;
     for (const [k, v] of Object.entries(init.headers ?? {})) head += `${k}: ${v}\r\n`;
     if (init.body !== undefined) head += `Content-Length: ${body.length}\r\n`;
-    await writeAll(conn, concatBytes([encoder.encode(head + "\r\n"), body]));
+    // A daemon refusing the connection (over its cap) answers and closes without reading: the write may then
+    // fail (EPIPE), and what it said is still to be read.
+    let writeError: unknown;
+    try {
+      await writeAll(conn, concatBytes([encoder.encode(head + "\r\n"), body]));
+    } catch (e) {
+      writeError = e;
+    }
     const chunks: Uint8Array[] = [];
     let total = 0;
     const buf = new Uint8Array(16 * 1024);
-    for (;;) {
-      const n = await conn.read(buf);
-      if (n === null) break;
-      chunks.push(buf.slice(0, n));
-      total += n;
-      if (total > MAX_RESPONSE_BYTES) return { state: "lost", reason: "answer too large" };
+    try {
+      for (;;) {
+        const n = await conn.read(buf);
+        if (n === null) break;
+        chunks.push(buf.slice(0, n));
+        total += n;
+        if (total > MAX_RESPONSE_BYTES) return { state: "lost", reason: "answer too large" };
+      }
+    } catch (e) {
+      if (chunks.length === 0) throw writeError ?? e;
+      // Reset after an answer arrived (the refusal's close with our request unread): the answer stands.
     }
+    if (chunks.length === 0 && writeError) throw writeError;
     return { state: "answered", res: parseHttpResponse(concatBytes(chunks)) };
   } catch (e) {
-    const reason = timedOut ? `no answer within ${timeoutMs} ms` : (e as Error).message;
-    return { state: "lost", reason };
+    if (timedOut) return { state: "lost", reason: `no answer within ${timeoutMs} ms` };
+    // A broken pipe or a reset before any answer means the daemon closed with our request unread: its server
+    // reads a whole request (head and Content-Length body) before any handler runs, and a daemon that dies
+    // after reading it closes cleanly (EOF, below "lost"), so nothing ran.
+    if (e instanceof Deno.errors.BrokenPipe || e instanceof Deno.errors.ConnectionReset) {
+      return {
+        state: "refused",
+        reason: `the daemon closed the connection unread (${(e as Error).message})`,
+      };
+    }
+    return { state: "lost", reason: (e as Error).message };
   } finally {
     deadline.removeEventListener("abort", onDeadline);
     try {
@@ -282,6 +307,7 @@ export async function requestAdd(
   if (x.state === "unreachable") {
     return { state: "declined", reason: "the daemon is not running", daemonUp: false };
   }
+  if (x.state === "refused") return { state: "declined", reason: x.reason, daemonUp: true };
   if (x.state === "lost") return x;
   const { res } = x;
   // A 503 is the server refusing the connection before reading it (over its cap, closing): nothing ran.
