@@ -15,8 +15,3 @@ export const PodRefSchema: z.ZodMiniType<PodRef> = z.object({
   name: z.string().check(z.minLength(1), z.maxLength(512)),
   uid: z.string().check(z.maxLength(512)),
 });
-
-/** `namespace/name`. */
-export function podKeyOf(pod: PodRef): string {
-  return `${pod.namespace}/${pod.name}`;
-}
