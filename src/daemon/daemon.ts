@@ -13,8 +13,8 @@ import { type CredentialSync, startCredentialSync, type SyncResult } from "./cre
 import { createDaemonMetrics, type DaemonMetrics } from "./daemon_metrics.ts";
 import { DaemonState } from "./daemon_state.ts";
 import { createHealthHandler } from "./health_api.ts";
-import type { ConnLimits } from "./http_conn.ts";
-import { DEFAULT_CONN_LIMITS, type HttpServer, serveHttp, type ServerEvents } from "./http_server.ts";
+import type { ConnLimits } from "../http/conn.ts";
+import { DEFAULT_CONN_LIMITS, type HttpServer, serveHttp, type ServerEvents } from "../http/server.ts";
 import { currentProgram, installBinary, type ProgramLocation, resolveSource } from "./install.ts";
 import { formatMessage, type Level } from "./log_format.ts";
 import { type DaemonOptions, listenUrl, parseHealthAddr } from "./options.ts";

@@ -10,7 +10,7 @@
  * @module
  */
 import type { DaemonState } from "./daemon_state.ts";
-import type { RequestLine } from "./http_conn.ts";
+import type { RequestLine } from "../http/conn.ts";
 import { METRICS_CONTENT_TYPE, type MetricsRegistry } from "./metrics_registry.ts";
 
 /** What the health API looks at. */

@@ -20,7 +20,7 @@ import { ROUTES } from "../wire/routes.ts";
 import type { DaemonMetrics } from "./daemon_metrics.ts";
 import { DAEMON_DEFAULTS } from "./defaults.ts";
 import { followStream } from "./follow_stream.ts";
-import { streamingResponse } from "./http_conn.ts";
+import { streamingResponse } from "../http/conn.ts";
 import { LogsQueryError, parseLogsQuery } from "./logs_query.ts";
 import type { ReportRing } from "./report_ring.ts";
 import { decodeReport, MAX_REPORT_BYTES, ReportDecodeError } from "../wire/report.ts";

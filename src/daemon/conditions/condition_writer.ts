@@ -22,7 +22,7 @@ import { abortableSleep } from "../pods/pod_watch.ts";
 import { APPLIED_CONDITION, conditionPatch, type PodCondition } from "../../kube/pod_status.ts";
 import type { Level } from "../log_format.ts";
 import { type AttachmentOutcome, nextCondition, wantedCondition } from "./pod_condition.ts";
-import { Slots } from "../slots.ts";
+import { Slots } from "../../async/slots.ts";
 import { errorText } from "../../text/error_text.ts";
 
 export type { ConditionMode } from "../defaults.ts";

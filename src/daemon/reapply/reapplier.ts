@@ -19,7 +19,7 @@ import type { AttachmentForget, AttachmentRegistration } from "../../wire/attach
 import type { Attachment, AttachmentStore } from "../attachments/attachment_store.ts";
 import { isProcNetns, type NetnsState } from "../../exec/netns_state.ts";
 import { attachmentOf, planReapply, type ReapplyStep } from "./plan.ts";
-import { Slots } from "../slots.ts";
+import { Slots } from "../../async/slots.ts";
 import { errorText } from "../../text/error_text.ts";
 
 /** Why attachments were forgotten without a DEL, for `chainsaw_attachments_pruned_total{reason}`. */

@@ -1,5 +1,5 @@
 /**
- * The strict HTTP/1.1 request-head parser behind the daemon's listeners (see http_server.ts): origin-form
+ * The strict HTTP/1.1 request-head parser behind the daemon's listeners (see server.ts): origin-form
  * targets (`/path?query`) or absolute-form `http://` ones (what a client speaking through a unix-socket "proxy"
  * sends, e.g. `Deno.createHttpClient({proxy: {transport: "unix"}})`; the authority is ignored), CRLF line ends, ASCII only, no obs-fold, one Host, bodies framed by Content-Length only
  * (a `Transfer-Encoding` is refused with 411: nothing that talks to the daemon sends chunked bodies, and

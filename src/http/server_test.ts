@@ -1,6 +1,6 @@
 import { assert, assertEquals, assertStringIncludes } from "../../tests/support/assert.ts";
-import { streamingResponse } from "./http_conn.ts";
-import { DEFAULT_CONN_LIMITS, serveHttp, type ServerEvents } from "./http_server.ts";
+import { streamingResponse } from "./conn.ts";
+import { DEFAULT_CONN_LIMITS, serveHttp, type ServerEvents } from "./server.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();

@@ -1,6 +1,6 @@
 /**
- * One HTTP/1.1 connection of the daemon's own server (http_server.ts): reads strict request heads
- * (http_head.ts), hands each request to a `(Request) => Response` handler, writes the answer, and keeps the
+ * One HTTP/1.1 connection of the daemon's own server (server.ts): reads strict request heads
+ * (head.ts), hands each request to a `(Request) => Response` handler, writes the answer, and keeps the
  * connection open between requests — every wait bounded:
  *
  * | wait | bound |
@@ -17,7 +17,7 @@
  * @module
  */
 import { writeAll } from "../bytes.ts";
-import { headEnd, HttpHeadError, parseRequestHead, type RequestHead } from "./http_head.ts";
+import { headEnd, HttpHeadError, parseRequestHead, type RequestHead } from "./head.ts";
 
 /** The bounds of one connection. */
 export interface ConnLimits {

@@ -1,7 +1,7 @@
 /**
  * The daemon's HTTP server on a TCP port or a unix socket: an accept loop over `Deno.listen` that never ends on
  * an accept error (EMFILE and the like are counted, and the loop backs off), a cap on concurrent connections
- * (the excess is closed at once and counted), and connections served by http_conn.ts with idle, header, body
+ * (the excess is closed at once and counted), and connections served by conn.ts with idle, header, body
  * and write timeouts.
  *
  * Why not `Deno.serve`: in Deno 2.9.6 it has no connection cap and no timeouts, and one failed accept ends its
@@ -15,7 +15,7 @@ import {
   HttpConnection,
   type LineHandler,
   type TimeoutPhase,
-} from "./http_conn.ts";
+} from "./conn.ts";
 
 /** What the server reports (the daemon turns these into metrics and log lines). */
 

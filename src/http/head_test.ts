@@ -1,5 +1,5 @@
 import { assert, assertEquals, assertThrows } from "../../tests/support/assert.ts";
-import { headEnd, HttpHeadError, parseRequestHead } from "./http_head.ts";
+import { headEnd, HttpHeadError, parseRequestHead } from "./head.ts";
 
 function status(text: string): number {
   try {
