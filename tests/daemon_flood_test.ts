@@ -8,7 +8,7 @@
  */
 import { assert, assertEquals, assertStringIncludes } from "./support/assert.ts";
 import { Cleanup, requireRoot, run } from "./support/netns.ts";
-import { sampleValue } from "../src/daemon/metrics_registry.ts";
+import { sampleValue } from "../src/daemon/metrics/metrics_registry.ts";
 import { parseHttpResponse, requestAdd } from "../src/wire/client.ts";
 import { sampleCommand, sampleReport } from "./daemon_fixtures.ts";
 import {

@@ -8,7 +8,7 @@ import { Cleanup, createNetns, requireRoot } from "./support/netns.ts";
 import { kubeconfigToken, publishServiceAccount, TEST_CA as CA } from "./support/service_account.ts";
 import { parseKubeconfig } from "../src/kube/kubeconfig.ts";
 import { formatHuman, type Report } from "../src/report/report.ts";
-import { sampleValue } from "../src/daemon/metrics_registry.ts";
+import { sampleValue } from "../src/daemon/metrics/metrics_registry.ts";
 import { sampleCommand, sampleDel, sampleReport } from "./daemon_fixtures.ts";
 import {
   type Daemon,

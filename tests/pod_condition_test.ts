@@ -17,7 +17,7 @@ import {
   waitFor,
   waitReady,
 } from "./daemon_harness.ts";
-import { sampleValue } from "../src/daemon/metrics_registry.ts";
+import { sampleValue } from "../src/daemon/metrics/metrics_registry.ts";
 import { APPLIED_CONDITION } from "../src/kube/pod_status.ts";
 
 const NODE = "node-cond";

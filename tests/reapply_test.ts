@@ -24,7 +24,7 @@ import {
   waitFor,
   waitReady,
 } from "./daemon_harness.ts";
-import { sampleValue } from "../src/daemon/metrics_registry.ts";
+import { sampleValue } from "../src/daemon/metrics/metrics_registry.ts";
 import { sampleReport } from "./daemon_fixtures.ts";
 import type { AttachmentRegistration } from "../src/wire/attachment.ts";
 import { ROUTES } from "../src/wire/routes.ts";

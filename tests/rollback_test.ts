@@ -25,7 +25,7 @@ import { ANNOTATION, POD_ARGS, runtimeAnnotations } from "./support/chain_fixtur
 import { type FakeApiServer, makePod, startFakeApiServer } from "./support/fake_apiserver.ts";
 import { type Daemon, healthGet, startDaemonOnApi, waitFor } from "./daemon_harness.ts";
 import { diffSnapshots, type NetnsSnapshot, snapshotNetns } from "../src/exec/netns_snapshot.ts";
-import { sampleValue } from "../src/daemon/metrics_registry.ts";
+import { sampleValue } from "../src/daemon/metrics/metrics_registry.ts";
 
 const BINS = { ipPath: IP, nsenterPath: NSENTER };
 const NODE = "node-rb";

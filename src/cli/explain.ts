@@ -13,7 +13,7 @@
  */
 import { type Command, InvalidArgumentError } from "commander";
 import { writeAll } from "../bytes.ts";
-import { DAEMON_DEFAULTS } from "../daemon/defaults.ts";
+import { DAEMON_DEFAULTS } from "../daemon/flags.ts";
 import { visible, visibleJson } from "../text/visible.ts";
 import type { ExplainAnswer, ExplainAttachment, ExplainCommand } from "../wire/explain.ts";
 

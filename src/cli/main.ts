@@ -5,7 +5,7 @@
 import { Command, CommanderError } from "commander";
 import { VERSION } from "../version.ts";
 import { SUPPORTED_VERSIONS } from "../cni/versions.ts";
-import { registerDaemonCommands } from "./daemon_commands.ts";
+import { registerDaemonCommands } from "./daemon.ts";
 import { registerExplainCommand } from "./explain.ts";
 import { visible } from "../text/visible.ts";
 

@@ -9,21 +9,21 @@
  */
 import type { Report } from "../report/report.ts";
 import { VERSION } from "../version.ts";
-import { type CredentialSync, startCredentialSync, type SyncResult } from "./credential_sync.ts";
-import { createDaemonMetrics, type DaemonMetrics } from "./daemon_metrics.ts";
+import { type CredentialSync, startCredentialSync, type SyncResult } from "../host/credential_sync.ts";
+import { createDaemonMetrics, type DaemonMetrics } from "./metrics/daemon_metrics.ts";
 import { DaemonState } from "./daemon_state.ts";
-import { createHealthHandler } from "./health_api.ts";
+import { createHealthHandler } from "./api/health_api.ts";
 import type { ConnLimits } from "../http/conn.ts";
 import { DEFAULT_CONN_LIMITS, type HttpServer, serveHttp, type ServerEvents } from "../http/server.ts";
-import { currentProgram, installBinary, type ProgramLocation, resolveSource } from "./install.ts";
-import { formatMessage, type Level } from "./log_format.ts";
+import { currentProgram, installBinary, type ProgramLocation, resolveSource } from "../host/install.ts";
+import { formatMessage, type Level } from "./reports/log_format.ts";
 import { type DaemonOptions, listenUrl, parseHealthAddr } from "./options.ts";
-import { inClusterServer, kubeconfigPath } from "./plugin_kubeconfig.ts";
-import { createIntake } from "./report_intake.ts";
-import { ReportRing } from "./report_ring.ts";
-import { type ByteSink, SerialWriter } from "./serial_writer.ts";
-import { createSocketApi, type SocketApi } from "./socket_api.ts";
-import { prepareSocketPath } from "./socket_path.ts";
+import { inClusterServer, kubeconfigPath } from "../host/plugin_kubeconfig.ts";
+import { createIntake } from "./reports/report_intake.ts";
+import { ReportRing } from "./reports/report_ring.ts";
+import { type ByteSink, SerialWriter } from "./reports/serial_writer.ts";
+import { createSocketApi, type SocketApi } from "./api/socket_api.ts";
+import { prepareSocketPath } from "./api/socket_path.ts";
 import { errorText } from "../text/error_text.ts";
 
 /** Extra time allowed after the shutdown delay before the process exits regardless. */

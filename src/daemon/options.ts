@@ -4,8 +4,8 @@
  * @module
  */
 import * as z from "zod/mini";
-import { type ConditionMode, DAEMON_DEFAULTS, NODE_NAME_ENV, POD_CONDITION_MODES } from "./defaults.ts";
-import { LOG_FORMATS, type LogFormat } from "./log_format.ts";
+import { type ConditionMode, DAEMON_DEFAULTS, NODE_NAME_ENV, POD_CONDITION_MODES } from "./flags.ts";
+import { LOG_FORMATS, type LogFormat } from "./reports/log_format.ts";
 
 /** Everything `chainsaw daemon` needs. */
 export interface DaemonOptions {

@@ -3,7 +3,7 @@ import { DEFAULT_DAEMON_SOCKET } from "../host_paths.ts";
 import { SERVICE_ACCOUNT_DIR } from "../kube/kubeconfig.ts";
 import { NODE_POLICY_DIR } from "../policy/load.ts";
 import { DEFAULT_ATTACHMENTS_PATH } from "./attachments/attachment_store.ts";
-import { DAEMON_DEFAULTS } from "./defaults.ts";
+import { DAEMON_DEFAULTS } from "./flags.ts";
 import { decodeDaemonOptions, listenUrl, parseHealthAddr, withEnvironment } from "./options.ts";
 
 Deno.test("health addresses: IPv4, bracketed IPv6, all addresses, port 0", () => {

@@ -30,7 +30,7 @@ import type { AttachmentRegistration } from "../../wire/attachment.ts";
 import { ADD_ANSWER_WAIT_MS, ROUTES } from "../../wire/routes.ts";
 import { PINNED_NETNS_DIRS } from "../../host_paths.ts";
 import type { Policy } from "../../policy/rules.ts";
-import { readBodyCapped, type SocketRouteHandler } from "../socket_api.ts";
+import { readBodyCapped, type SocketRouteHandler } from "../api/socket_api.ts";
 
 /** Largest request body. */
 export const MAX_ADD_BODY_BYTES = 1 << 20;

@@ -17,7 +17,7 @@ import {
   AttachmentRegistrationSchema,
 } from "../../wire/attachment.ts";
 import { ROUTES } from "../../wire/routes.ts";
-import { readBodyCapped, type SocketRouteHandler } from "../socket_api.ts";
+import { readBodyCapped, type SocketRouteHandler } from "../api/socket_api.ts";
 
 /** Largest request body. */
 export const MAX_ATTACHMENT_BODY_BYTES = 256 * 1024;

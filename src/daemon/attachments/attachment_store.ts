@@ -12,7 +12,7 @@ import { describeZodIssue } from "../../text/zod_issue.ts";
 import * as z from "zod/mini";
 import { netnsPathProblem, normalizeNetnsPath } from "../../cni/netns_path.ts";
 import { netnsState } from "../../exec/netns_state.ts";
-import { atomicWriteFile, dirOf, removeStaleTemps } from "../atomic_file.ts";
+import { atomicWriteFile, dirOf, removeStaleTemps } from "../../host/atomic_file.ts";
 import type { AttachmentRegistration } from "../../wire/attachment.ts";
 import { ON_ERROR_MODES, type OnError } from "../../wire/chain_conf.ts";
 

@@ -2,7 +2,7 @@
 import { assertEquals, assertStringIncludes } from "../../../tests/support/assert.ts";
 import type { AttachmentRegistration } from "../../wire/attachment.ts";
 import { AttachmentStore } from "./attachment_store.ts";
-import { removeStaleTemps } from "../atomic_file.ts";
+import { removeStaleTemps } from "../../host/atomic_file.ts";
 
 const pathExists = (p: string): Promise<boolean> => Deno.lstat(p).then(() => true, () => false);
 

@@ -12,7 +12,7 @@
  * Each GC is logged in one line with its count (runtimes send GC rarely: at start-up, or every few hours).
  * @module
  */
-import { readBodyCapped, type SocketRouteHandler } from "../socket_api.ts";
+import { readBodyCapped, type SocketRouteHandler } from "../api/socket_api.ts";
 import type { Attachment } from "./attachment_store.ts";
 import { GcRequestSchema, MAX_GC_BODY_BYTES } from "../../wire/gc.ts";
 import { ROUTES } from "../../wire/routes.ts";

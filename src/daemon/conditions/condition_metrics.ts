@@ -8,7 +8,7 @@
  * - `chainsaw_pod_condition_retries_total`: retries after transient API errors.
  * @module
  */
-import type { Counter, MetricsRegistry } from "../metrics_registry.ts";
+import type { Counter, MetricsRegistry } from "../metrics/metrics_registry.ts";
 import type { ConditionCounters } from "./condition_writer.ts";
 
 function follow(counter: Counter, value: number, labels?: Record<string, string>): void {

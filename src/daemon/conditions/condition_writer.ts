@@ -20,12 +20,12 @@ import { KubeApiError, type KubeClient } from "../../kube/client.ts";
 import type { CachedPod, PodCache } from "../pods/pod_cache.ts";
 import { abortableSleep } from "../pods/pod_watch.ts";
 import { APPLIED_CONDITION, conditionPatch, type PodCondition } from "../../kube/pod_status.ts";
-import type { Level } from "../log_format.ts";
-import { type AttachmentOutcome, nextCondition, wantedCondition } from "./pod_condition.ts";
+import type { Level } from "../reports/log_format.ts";
+import { type AttachmentOutcome, nextCondition, wantedCondition } from "./wanted_condition.ts";
 import { Slots } from "../../async/slots.ts";
 import { errorText } from "../../text/error_text.ts";
 
-export type { ConditionMode } from "../defaults.ts";
+export type { ConditionMode } from "../flags.ts";
 
 /** A pod an outcome is about (a report's `pod`). */
 export interface ConditionPodRef {

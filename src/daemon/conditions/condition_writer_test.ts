@@ -6,7 +6,7 @@ import { KubeApiError, type Pod, PodSchema } from "../../kube/client.ts";
 import { PodCache } from "../pods/pod_cache.ts";
 import { APPLIED_CONDITION } from "../../kube/pod_status.ts";
 import { type ConditionMode, ConditionWriter } from "./condition_writer.ts";
-import type { AttachmentOutcome } from "./pod_condition.ts";
+import type { AttachmentOutcome } from "./wanted_condition.ts";
 
 interface Call {
   namespace: string;

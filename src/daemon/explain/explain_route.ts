@@ -31,7 +31,7 @@ import type { Attachment } from "../attachments/attachment_store.ts";
 import type { CachedPod, PodCache } from "../pods/pod_cache.ts";
 import { attachmentOf, decideReapply } from "../reapply/plan.ts";
 import { attachmentTarget } from "../reapply/reapply_step.ts";
-import type { SocketRouteHandler } from "../socket_api.ts";
+import type { SocketRouteHandler } from "../api/socket_api.ts";
 
 /** The route's path. */
 export const EXPLAIN_ROUTE: string = ROUTES.explain.path;

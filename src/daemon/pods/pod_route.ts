@@ -13,7 +13,7 @@
  * @module
  */
 import type { CachedPod, PodCache } from "./pod_cache.ts";
-import type { SocketRouteHandler } from "../socket_api.ts";
+import type { SocketRouteHandler } from "../api/socket_api.ts";
 import { MAX_WAIT_MS, type PodAnswer } from "../../wire/pod_lookup.ts";
 import { ROUTES } from "../../wire/routes.ts";
 
