@@ -17,12 +17,13 @@
  */
 import { ANNOTATION } from "../../annotation/annotation.ts";
 import { KubeApiError, type KubeClient } from "../../kube/client.ts";
-import type { CachedPod, PodCache } from "../pods/pod_cache.ts";
-import { abortableSleep } from "../pods/pod_watch.ts";
+import { type CachedPod, cachedPodOf, type PodCache } from "../pods/pod_cache.ts";
+import { abortableSleep } from "../../async/abortable_sleep.ts";
+import { type BackoffBounds, backoffDelay } from "../../async/backoff.ts";
 import { APPLIED_CONDITION, conditionPatch, type PodCondition } from "../../kube/pod_status.ts";
 import type { Level } from "../reports/log_format.ts";
 import { type AttachmentOutcome, nextCondition, wantedCondition } from "./wanted_condition.ts";
-import { Slots } from "../../async/slots.ts";
+import { KeyedQueue } from "../../async/keyed_queue.ts";
 import { errorText } from "../../text/error_text.ts";
 
 export type { ConditionMode } from "../flags.ts";
@@ -34,12 +35,8 @@ export interface ConditionPodRef {
   uid: string;
 }
 
-/** Retry bounds of one write. */
-export interface ConditionBackoff {
-  /** First delay in milliseconds; doubles per attempt (default 500). */
-  baseMs: number;
-  /** Largest delay (default 8000). */
-  maxMs: number;
+/** Retry bounds of one write: the delay doubles per attempt from `baseMs` (default 500) up to `maxMs` (8000). */
+export interface ConditionBackoff extends BackoffBounds {
   /** Attempts in all, the first included (default 5). */
   attempts: number;
 }
@@ -99,14 +96,17 @@ export class ConditionWriter {
   readonly #o: ConditionWriterOptions;
   readonly #backoff: ConditionBackoff;
   readonly #states = new Map<string, PodState>();
-  readonly #jobs = new Map<string, { again: boolean }>();
-  readonly #running = new Set<Promise<void>>();
-  readonly #slots: Slots;
+  readonly #queue: KeyedQueue<ConditionPodRef>;
 
   constructor(opts: ConditionWriterOptions) {
     this.#o = opts;
     this.#backoff = { baseMs: 500, maxMs: 8000, attempts: 5, ...opts.backoff };
-    this.#slots = new Slots(opts.parallel ?? 4);
+    this.#queue = new KeyedQueue<ConditionPodRef>({
+      run: (_key, ref) => this.#write(ref),
+      merge: (waiting) => waiting,
+      parallel: opts.parallel ?? 4,
+      signal: opts.signal,
+    });
   }
 
   get #stopped(): boolean {
@@ -138,7 +138,7 @@ export class ConditionWriter {
    * ```
    */
   record(ref: ConditionPodRef, outcome: AttachmentOutcome): void {
-    const pod = this.#podOf(ref);
+    const pod = cachedPodOf(this.#o.cache, ref);
     if (pod && !this.wants(pod)) return; // readiness gates are immutable: this pod never needs it
     const key = pod?.uid || ref.uid || nameKey(ref);
     let st = this.#states.get(key);
@@ -186,21 +186,8 @@ export class ConditionWriter {
   }
 
   /** Resolves once no write is waiting or running (or after `timeoutMs`). */
-  async idle(timeoutMs = Infinity): Promise<void> {
-    const end = Date.now() + timeoutMs;
-    while (this.#running.size > 0 && Date.now() < end) {
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const limit = new Promise<void>((r) => timer = setTimeout(r, Math.min(end - Date.now(), 2 ** 31 - 1)));
-      await Promise.race([Promise.all([...this.#running]), limit]);
-      clearTimeout(timer);
-    }
-  }
-
-  #podOf(ref: ConditionPodRef): CachedPod | undefined {
-    const byUid = ref.uid ? this.#o.cache.getByUid(ref.uid) : undefined;
-    if (byUid) return byUid;
-    const byName = this.#o.cache.get(ref.namespace, ref.name);
-    return byName && (!ref.uid || !byName.uid || byName.uid === ref.uid) ? byName : undefined;
+  idle(timeoutMs = Infinity): Promise<void> {
+    return this.#queue.idle(timeoutMs);
   }
 
   #stateOf(pod: CachedPod): PodState | undefined {
@@ -229,34 +216,14 @@ export class ConditionWriter {
 
   #schedule(key: string, ref: ConditionPodRef): void {
     if (this.#stopped) return;
-    const job = this.#jobs.get(key);
-    if (job) {
-      job.again = true;
-      return;
-    }
-    const fresh = { again: true };
-    this.#jobs.set(key, fresh);
-    const run = (async () => {
-      await this.#slots.acquire();
-      try {
-        while (fresh.again && !this.#stopped) {
-          fresh.again = false;
-          await this.#write(ref);
-        }
-      } finally {
-        this.#jobs.delete(key);
-        this.#slots.release();
-      }
-    })();
-    this.#running.add(run);
-    void run.finally(() => this.#running.delete(run));
+    this.#queue.add(key, ref);
   }
 
   async #write(ref: ConditionPodRef): Promise<void> {
     const { baseMs, maxMs, attempts } = this.#backoff;
     for (let attempt = 1;; attempt++) {
       if (this.#stopped) return;
-      const pod = this.#podOf(ref);
+      const pod = cachedPodOf(this.#o.cache, ref);
       if (!pod || !this.wants(pod)) return; // not (yet) in the cache: its first update brings it back here
       const next = this.#next(pod);
       if (!next) return;
@@ -300,7 +267,7 @@ export class ConditionWriter {
           return;
         }
         this.counters.retries++;
-        const delay = Math.min(maxMs, baseMs * 2 ** (attempt - 1));
+        const delay = backoffDelay(attempt - 1, { baseMs, maxMs });
         this.#o.log(
           "warn",
           `${who}: condition ${APPLIED_CONDITION} not written: ${errorText(e)}; retrying in ${delay} ms`,

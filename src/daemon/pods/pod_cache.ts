@@ -96,6 +96,24 @@ interface Waiter {
 
 const key = (namespace: string, name: string) => `${namespace}/${name}`;
 
+/**
+ * The cached pod a reference means: the pod with its UID, else the pod of its name unless the two UIDs differ (a
+ * pod recreated under the same name is another pod).
+ *
+ * @param cache the pod cache
+ * @param ref a pod reference (a report's, an attachment's); `uid` may be empty
+ * @returns the cached pod, or undefined
+ */
+export function cachedPodOf(
+  cache: Pick<PodCache, "get" | "getByUid">,
+  ref: { namespace: string; name: string; uid?: string },
+): CachedPod | undefined {
+  const byUid = ref.uid ? cache.getByUid(ref.uid) : undefined;
+  if (byUid) return byUid;
+  const byName = cache.get(ref.namespace, ref.name);
+  return byName && (!ref.uid || !byName.uid || byName.uid === ref.uid) ? byName : undefined;
+}
+
 /** The store. Synchronous updates; listeners run synchronously after the store changed. */
 export class PodCache {
   readonly #pods = new Map<string, CachedPod>();

@@ -22,20 +22,14 @@ import * as z from "zod/mini";
 import { ndjsonLines } from "../../bytes.ts";
 import { KubeApiError, type KubeClient, type Pod, PodSchema } from "../../kube/client.ts";
 import { errorText } from "../../text/error_text.ts";
+import { abortableSleep } from "../../async/abortable_sleep.ts";
+import { type BackoffBounds, backoffDelay } from "../../async/backoff.ts";
 
 /** The watch event types that carry a pod. */
 export type PodEventType = "ADDED" | "MODIFIED" | "DELETED";
 
 /** The part of {@link KubeClient} the watcher uses. */
 export type PodWatchClient = Pick<KubeClient, "fetch">;
-
-/** Back-off bounds: the ceiling doubles per consecutive failure from `baseMs` up to `maxMs`. */
-export interface BackoffOptions {
-  /** First ceiling and the floor of every delay, in milliseconds (default 500). */
-  baseMs: number;
-  /** Largest ceiling, in milliseconds (default 30 000). */
-  maxMs: number;
-}
 
 /** Options of {@link PodWatcher}. */
 export interface PodWatcherOptions {
@@ -53,7 +47,7 @@ export interface PodWatcherOptions {
   /** Waits `ms` or until `signal` aborts, whichever comes first; must not reject. */
   sleep?(ms: number, signal: AbortSignal): Promise<void>;
   /** Back-off bounds (defaults: 500 ms, 30 s). */
-  backoff?: Partial<BackoffOptions>;
+  backoff?: Partial<BackoffBounds>;
   /** Page size of the list (default 500). */
   pageSize?: number;
   /** Server-side watch timeout; each watch asks for this plus up to 100% jitter (default 300 s). */
@@ -78,29 +72,6 @@ export interface PodWatchCounters {
   events: number;
   /** BOOKMARK events received. */
   bookmarks: number;
-}
-
-/**
- * The delay before retry number `attempt` (0-based): full jitter, `random() * min(maxMs, baseMs * 2^attempt)`,
- * floored at `baseMs` so that a retry loop is never tight.
- */
-export function backoffDelay(attempt: number, opts: BackoffOptions, random: () => number): number {
-  const ceiling = Math.min(opts.maxMs, opts.baseMs * 2 ** Math.min(attempt, 30));
-  return Math.max(opts.baseMs, Math.floor(random() * ceiling));
-}
-
-/** Sleeps `ms`, or less when `signal` aborts; never rejects and leaves no timer behind. */
-export function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
-  if (signal?.aborted) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener("abort", done, { once: true });
-  });
 }
 
 const WatchEventSchema = z.object({
@@ -188,7 +159,7 @@ export class PodWatcher {
     bookmarks: 0,
   };
   readonly #opts: PodWatcherOptions;
-  readonly #backoff: BackoffOptions;
+  readonly #backoff: BackoffBounds;
   readonly #random: () => number;
   readonly #sleep: (ms: number, signal: AbortSignal) => Promise<void>;
   #abort: AbortController | undefined;

@@ -4,15 +4,10 @@ import { type FakeApiServer, makePod, startFakeApiServer } from "../../../tests/
 import { KubeApiError, KubeClient, type RequestOptions } from "../../kube/client.ts";
 import { parseKubeconfig } from "../../kube/kubeconfig.ts";
 import { PodCache } from "./pod_cache.ts";
-import {
-  abortableSleep,
-  backoffDelay,
-  decodeWatchLine,
-  PodWatcher,
-  type PodWatcherOptions,
-} from "./pod_watch.ts";
+import { decodeWatchLine, PodWatcher, type PodWatcherOptions } from "./pod_watch.ts";
 import { ANNOTATION } from "../../annotation/annotation.ts";
 import { ndjsonLines } from "../../bytes.ts";
+import { abortableSleep } from "../../async/abortable_sleep.ts";
 
 async function eventually(cond: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -394,15 +389,6 @@ Deno.test("pod watch: a watch answered with HTTP 410 re-lists at once; a malform
   assertEquals(watcher.counters.lists, 2);
   assertEquals(watcher.counters.errors, 1);
   assertEquals(delays, [10]); // only the malformed list waited
-});
-
-Deno.test("backoffDelay: full jitter under a doubling ceiling, floored at the base", () => {
-  const o = { baseMs: 100, maxMs: 30_000 };
-  assertEquals(backoffDelay(0, o, () => 0), 100);
-  assertEquals(backoffDelay(0, o, () => 0.999), 100);
-  assertEquals(backoffDelay(3, o, () => 0.5), 400);
-  assertEquals(backoffDelay(20, o, () => 0.5), 15_000);
-  assertEquals(backoffDelay(1000, o, () => 0.999999), 29_999);
 });
 
 Deno.test("ndjsonLines and decodeWatchLine", async () => {

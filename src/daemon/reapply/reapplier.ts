@@ -12,14 +12,15 @@
  */
 import { ANNOTATION } from "../../annotation/annotation.ts";
 import type { Logger } from "../daemon.ts";
-import type { CachedPod, PodCache } from "../pods/pod_cache.ts";
+import { type CachedPod, cachedPodOf, type PodCache } from "../pods/pod_cache.ts";
 import type { PodRef } from "../../cni/env.ts";
 import type { Report } from "../../report/report.ts";
 import type { AttachmentForget, AttachmentRegistration } from "../../wire/attachment.ts";
 import type { Attachment, AttachmentStore } from "../attachments/attachment_store.ts";
 import { isProcNetns, type NetnsState } from "../../exec/netns_state.ts";
 import { attachmentOf, planReapply, type ReapplyStep } from "./plan.ts";
-import { Slots } from "../../async/slots.ts";
+import { KeyedQueue } from "../../async/keyed_queue.ts";
+import { settledWithin } from "../../async/abortable_sleep.ts";
 import { errorText } from "../../text/error_text.ts";
 
 /** Why attachments were forgotten without a DEL, for `chainsaw_attachments_pruned_total{reason}`. */
@@ -45,8 +46,9 @@ export interface ReapplierDeps {
   parallel?: number;
 }
 
-interface Job {
-  again: boolean;
+/** One pod's pending sync: the pod, and the annotation value before the first change not synced yet. */
+interface Sync {
+  ref: PodRef;
   oldValue: string | undefined;
 }
 
@@ -55,14 +57,24 @@ const refKey = (p: PodRef) => p.uid || `${p.namespace}/${p.name}`;
 /** The controller; see the module documentation. */
 export class Reapplier {
   readonly #deps: ReapplierDeps;
-  readonly #jobs = new Map<string, Job>();
-  readonly #running = new Set<Promise<void>>();
-  readonly #slots: Slots;
+  readonly #queue: KeyedQueue<Sync>;
   #saving: Promise<void> = Promise.resolve();
 
   constructor(deps: ReapplierDeps) {
     this.#deps = deps;
-    this.#slots = new Slots(deps.parallel ?? 4);
+    this.#queue = new KeyedQueue<Sync>({
+      run: async (_key, { ref, oldValue }) => {
+        try {
+          await this.#sync(ref, oldValue);
+        } catch (e) {
+          this.#deps.log("error", `re-apply of pod ${ref.namespace}/${ref.name} failed: ${errorText(e)}`);
+        }
+      },
+      // a burst of edits runs the latest value once, compared with the value before the first of them
+      merge: (waiting, added) => ({ ref: waiting.ref, oldValue: waiting.oldValue ?? added.oldValue }),
+      parallel: deps.parallel ?? 4,
+      signal: deps.signal,
+    });
   }
 
   get #stopped(): boolean {
@@ -78,7 +90,7 @@ export class Reapplier {
     if (!a) return;
     this.#save();
     // The annotation may have changed between the ADD's lookup and now (a change the sync would have missed).
-    const pod = this.#podOf({ namespace: a.namespace, name: a.name, uid: a.podUid });
+    const pod = cachedPodOf(this.#deps.cache, { namespace: a.namespace, name: a.name, uid: a.podUid });
     if (pod && a.applied !== undefined && (pod.annotations[ANNOTATION] ?? "") !== a.applied) {
       this.schedule(pod);
     }
@@ -126,49 +138,17 @@ export class Reapplier {
   /** Schedules a sync of the pod (coalesced with one already waiting or running). */
   schedule(ref: PodRef, oldValue?: string): void {
     if (this.#stopped) return;
-    const k = refKey(ref);
-    const job = this.#jobs.get(k);
-    if (job) {
-      job.again = true;
-      job.oldValue ??= oldValue;
-      return;
-    }
-    const fresh: Job = { again: true, oldValue };
-    this.#jobs.set(k, fresh);
-    const run = (async () => {
-      await this.#slots.acquire();
-      try {
-        while (fresh.again && !this.#stopped) {
-          fresh.again = false;
-          const old = fresh.oldValue;
-          fresh.oldValue = undefined;
-          try {
-            await this.#sync(ref, old);
-          } catch (e) {
-            this.#deps.log("error", `re-apply of pod ${ref.namespace}/${ref.name} failed: ${errorText(e)}`);
-          }
-        }
-      } finally {
-        this.#jobs.delete(k);
-        this.#slots.release();
-      }
-    })();
-    this.#running.add(run);
-    void run.finally(() => this.#running.delete(run));
+    this.#queue.add(refKey(ref), { ref, oldValue });
   }
 
   /** Resolves once no sync is waiting or running and the state file is written (or after `timeoutMs`). */
   async idle(timeoutMs = Infinity): Promise<void> {
     const end = Date.now() + timeoutMs;
     for (;;) {
-      const pending = [...this.#running, this.#saving];
       const saving = this.#saving;
       if (Date.now() >= end) return;
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const limit = new Promise<void>((r) => timer = setTimeout(r, Math.min(end - Date.now(), 2 ** 31 - 1)));
-      await Promise.race([Promise.all(pending), limit]);
-      clearTimeout(timer);
-      if (this.#running.size === 0 && this.#saving === saving) return;
+      await Promise.all([this.#queue.idle(end - Date.now()), settledWithin(saving, end - Date.now())]);
+      if (this.#queue.size === 0 && this.#saving === saving) return;
     }
   }
 
@@ -189,13 +169,6 @@ export class Reapplier {
     void this.save();
   }
 
-  #podOf(ref: PodRef): CachedPod | undefined {
-    const byUid = ref.uid ? this.#deps.cache.getByUid(ref.uid) : undefined;
-    if (byUid) return byUid;
-    const byName = this.#deps.cache.get(ref.namespace, ref.name);
-    return byName && (!ref.uid || !byName.uid || byName.uid === ref.uid) ? byName : undefined;
-  }
-
   #forget(attachments: readonly Attachment[], reason: PruneReason, why: string): void {
     let n = 0;
     for (const a of attachments) {
@@ -212,7 +185,7 @@ export class Reapplier {
   }
 
   async #sync(ref: PodRef, oldValue: string | undefined): Promise<void> {
-    const pod = this.#podOf(ref);
+    const pod = cachedPodOf(this.#deps.cache, ref);
     if (!pod) return;
     // An attachment whose applied value is unknown is only re-applied on a change that says what came before.
     const attachments = this.#deps.store.all().filter((a) =>
