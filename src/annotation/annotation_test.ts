@@ -21,7 +21,11 @@ Deno.test("parseAnnotation picks the network's entry from an object, then '*'", 
 Deno.test("parseAnnotation explains malformed values", () => {
   assertThrows(() => parseAnnotation('["ip route"', "n"), AnnotationError, "not valid JSON");
   assertThrows(() => parseAnnotation('["ip route", 3]', "n"), AnnotationError, "JSON list of strings");
-  assertThrows(() => parseAnnotation('{"a": [1]}', "a"), AnnotationError, "map network names");
+  assertThrows(
+    () => parseAnnotation('{"a": [1]}', "a"),
+    AnnotationError,
+    `must map each key (interface, network, chain name or "*") to a command or a list of commands: key "a":`,
+  );
   assertThrows(() => parseAnnotation('["ip route", "  "]', "n"), AnnotationError, "command 2 is empty");
   assertThrows(() => parseAnnotation("[null]", "n"), AnnotationError);
 });
