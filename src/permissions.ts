@@ -3,7 +3,7 @@
  * `deno task bundle` writes them into the launcher line, and every integration test runs the plugin and the
  * daemon under exactly these flags, so a missing permission fails a test instead of a pod.
  *
- * Why each scope is there is documented in README ("Permissions").
+ * Why each scope is there is documented in docs/security.md ("Permissions").
  * @module
  */
 
