@@ -1,0 +1,247 @@
+/**
+ * The effect of a list (what it changed relative to where it started, object by object), how effects compose,
+ * whether an effect still holds in an observed netns, and the snapshot that takes an effect back. Pure: no I/O.
+ * Every function works on snapshots, never on what a command says.
+ *
+ * @example
+ * ```ts
+ * const effect = effectBetween(before, after, ["route add 192.0.3.0/24 dev eth0"]);
+ * effectDifferences(effect, laterSnapshot); // [] while it holds
+ * const target = takeBackTarget(laterSnapshot, effect); // restoreNetns(target, bins) takes it back
+ * ```
+ * @module
+ */
+import {
+  absent,
+  addressKey,
+  describeValue,
+  type Entry,
+  isAbsent,
+  neighbourKey,
+  type NetnsSnapshot,
+  type NetObject,
+  objectsOf,
+  routeKey,
+  ruleKey,
+  sameValue,
+} from "./objects.ts";
+import type { EffectItem, EffectKind } from "../wire/effect.ts";
+
+export type { EffectItem };
+
+/** One object whose value differs between two snapshots. */
+export interface Change {
+  kind: EffectKind;
+  key: string;
+  before: unknown;
+  after: unknown;
+}
+
+/** Kinds in the order changes are listed (and taken back). */
+const KIND_ORDER: Record<EffectKind, number> = { link: 0, address: 1, route: 2, rule: 3, neighbour: 4 };
+
+/**
+ * Every object whose value differs between `a` and `b`, links first, then addresses, routes, rules, neighbours.
+ *
+ * @param a one snapshot (or its objects)
+ * @param b another one
+ */
+export function diffObjects(
+  a: NetnsSnapshot | Map<string, NetObject>,
+  b: NetnsSnapshot | Map<string, NetObject>,
+): Change[] {
+  const oa = a instanceof Map ? a : objectsOf(a);
+  const ob = b instanceof Map ? b : objectsOf(b);
+  const out: Change[] = [];
+  for (const key of new Set([...oa.keys(), ...ob.keys()])) {
+    const x = oa.get(key);
+    const y = ob.get(key);
+    const kind = (x ?? y)!.kind;
+    const before = x?.value ?? absent(kind);
+    const after = y?.value ?? absent(kind);
+    if (!sameValue(before, after)) out.push({ kind, key, before, after });
+  }
+  return out.sort((p, q) => KIND_ORDER[p.kind] - KIND_ORDER[q.kind]);
+}
+
+/**
+ * What a run (or one command) changed, as effect items.
+ *
+ * @param before the snapshot before it
+ * @param after the snapshot after it
+ * @param by the commands to credit (normalised argv joined by blanks)
+ */
+export function effectBetween(
+  before: NetnsSnapshot | Map<string, NetObject>,
+  after: NetnsSnapshot | Map<string, NetObject>,
+  by: readonly string[] = [],
+): EffectItem[] {
+  return diffObjects(before, after).map((c) => ({
+    key: c.key,
+    kind: c.kind,
+    base: c.before,
+    set: c.after,
+    by: [...by],
+  }));
+}
+
+/**
+ * An effect followed by a step (the next command, or the next run): a key in both keeps the old `base` and takes
+ * the step's `set` and `by`; an item whose `set` equals its `base` drops out (chainsaw does not own what it put
+ * back as it was).
+ *
+ * @param old the effect so far
+ * @param step what came after it (its `base` values are the old `set` values)
+ */
+export function composeEffect(old: readonly EffectItem[], step: readonly EffectItem[]): EffectItem[] {
+  const byKey = new Map(old.map((i) => [i.key, { ...i, by: [...i.by] }]));
+  for (const s of step) {
+    const prev = byKey.get(s.key);
+    byKey.set(s.key, prev ? { ...prev, set: s.set, by: [...s.by] } : { ...s, by: [...s.by] });
+  }
+  return [...byKey.values()].filter((i) => !sameValue(i.base, i.set)).sort((p, q) =>
+    KIND_ORDER[p.kind] - KIND_ORDER[q.kind]
+  );
+}
+
+/** An effect item that does not hold: what chainsaw set, and what is there now. */
+export interface EffectDifference {
+  key: string;
+  kind: EffectKind;
+  /** The value chainsaw set. */
+  want: unknown;
+  /** The value observed. */
+  have: unknown;
+  /** One line for people, e.g. `route v4 main 192.0.3.0/24: gone (chainsaw set: unicast …)`. */
+  text: string;
+}
+
+/**
+ * Describes an object key for people: link keys name the interface when the snapshot knows it.
+ *
+ * @param key the object key
+ * @param objects the objects of a snapshot (for link names), optional
+ */
+export function describeKey(key: string, objects?: Map<string, NetObject>): string {
+  if (!key.startsWith("link ")) return key;
+  const [, ifindex, attr] = key.split(" ");
+  const name = objects?.get(`link ${ifindex} ifname`)?.value;
+  return `link ${typeof name === "string" ? name : `#${ifindex}`} ${attr}`;
+}
+
+function differenceText(kind: EffectKind, want: unknown, have: unknown, name: string): string {
+  if (isAbsent(have)) return `${name}: gone (chainsaw set: ${describeValue(kind, want)})`;
+  if (isAbsent(want)) return `${name}: back (chainsaw deleted it): ${describeValue(kind, have)}`;
+  return `${name}: ${describeValue(kind, have)}, chainsaw set ${describeValue(kind, want)}`;
+}
+
+/**
+ * Whether an effect holds in an observed netns: `[]` when every item's current value is the value chainsaw set,
+ * else the items that differ, in effect order (the first differences first).
+ *
+ * @param effect the effect (its items)
+ * @param observed a snapshot of the netns now (or its objects)
+ * @returns the differences
+ * @example
+ * ```ts
+ * const diffs = effectDifferences(attachment.effect.items, await snapshotNetns(netns, bins));
+ * if (diffs.length > 0) console.log(`drifted: ${diffs[0].text}`);
+ * ```
+ */
+export function effectDifferences(
+  effect: readonly EffectItem[],
+  observed: NetnsSnapshot | Map<string, NetObject>,
+): EffectDifference[] {
+  const objects = observed instanceof Map ? observed : objectsOf(observed);
+  const out: EffectDifference[] = [];
+  for (const item of effect) {
+    const have = objects.get(item.key)?.value ?? absent(item.kind);
+    if (sameValue(have, item.set)) continue;
+    out.push({
+      key: item.key,
+      kind: item.kind,
+      want: item.set,
+      have,
+      text: differenceText(item.kind, item.set, have, describeKey(item.key, objects)),
+    });
+  }
+  return out;
+}
+
+/**
+ * One line describing an effect item for people: `route v4 main 192.0.3.0/24: absent → unicast …`.
+ *
+ * @param item the item
+ * @param objects a snapshot's objects, for link names (optional)
+ */
+export function describeItem(item: EffectItem, objects?: Map<string, NetObject>): string {
+  return `${describeKey(item.key, objects)}: ${describeValue(item.kind, item.base)} → ${
+    describeValue(item.kind, item.set)
+  }`;
+}
+
+function setLinkAttr(link: Record<string, unknown>, attr: string, value: unknown): void {
+  if (value === undefined || value === null) delete link[attr];
+  else link[attr] = value;
+}
+
+/**
+ * The snapshot in which `items` are back at their baseline values and everything else is as `observed` has it:
+ * what `restoreNetns` is given to take an effect (or part of it) back.
+ *
+ * @param observed the netns now
+ * @param items the effect items to take back
+ * @returns the target snapshot
+ */
+export function takeBackTarget(observed: NetnsSnapshot, items: readonly EffectItem[]): NetnsSnapshot {
+  return withValues(observed, items.map((i) => ({ key: i.key, kind: i.kind, value: i.base })));
+}
+
+/**
+ * The snapshot `s` with each of `values` put in place (an absent value removes the object): the pure model of
+ * running a list whose effect is known (`withValues(baseline, effect.map(set))`).
+ *
+ * @param s a snapshot
+ * @param values objects to put in place
+ */
+export function withValues(s: NetnsSnapshot, values: readonly NetObject[]): NetnsSnapshot {
+  const linkVals = values.filter((v) => v.kind === "link");
+  const others = new Map(values.filter((v) => v.kind !== "link").map((v) => [v.key, v]));
+  // Links: attributes per ifindex; a link whose `ifname` becomes absent is gone, one that gains it appears.
+  const links = new Map<unknown, Record<string, unknown>>(s.links.map((l) => [String(l.ifindex), { ...l }]));
+  for (const v of linkVals) {
+    const [, ifindex, attr] = v.key.split(" ");
+    let l = links.get(ifindex);
+    if (!l) {
+      if (isAbsent(v.value)) continue;
+      l = { ifindex: Number(ifindex) };
+      links.set(ifindex, l);
+    }
+    setLinkAttr(l, attr, v.value);
+  }
+  const linkList = [...links.values()].filter((l) => l.ifname !== undefined).sort((a, b) =>
+    Number(a.ifindex) - Number(b.ifindex)
+  ) as Entry[];
+  const replace = (kind: EffectKind, entries: readonly Entry[], key: (e: Entry) => string): Entry[] => {
+    const out = entries.filter((e) => !others.has(key(e)));
+    for (const v of others.values()) if (v.kind === kind && Array.isArray(v.value)) out.push(...v.value);
+    return out;
+  };
+  const addresses = replace("address", s.addresses, addressKey);
+  // IPv4: the primary of each subnet first (the kernel makes the first address of a subnet its primary).
+  addresses.sort((a, b) =>
+    Number(a.family) - Number(b.family) || Number(a.ifindex) - Number(b.ifindex) ||
+    Number(a.family === 4 && a.secondary === true) - Number(b.family === 4 && b.secondary === true)
+  );
+  const rules = replace("rule", s.rules, ruleKey);
+  rules.sort((a, b) => Number(a.family) - Number(b.family) || Number(a.priority) - Number(b.priority));
+  return {
+    netns: s.netns,
+    links: linkList,
+    addresses,
+    routes: replace("route", s.routes, routeKey),
+    rules,
+    neighbours: replace("neighbour", s.neighbours, neighbourKey),
+    tentative: s.tentative,
+  };
+}
