@@ -3,6 +3,7 @@
  * sample annotations (the pattern only uses constructs RE2 and JS read the same way).
  */
 import * as fc from "fast-check";
+import { assertProperty } from "./support/property.ts";
 import { deepEqual, equal } from "node:assert/strict";
 import { parseAllDocuments } from "yaml";
 import { parseAnnotation } from "../src/annotation/annotation.ts";
@@ -128,14 +129,14 @@ Deno.test("the regex agrees with JSON.parse on generated values", () => {
   const re = annotationRegex();
   const isListOfNonEmptyStrings = (v: unknown): boolean =>
     Array.isArray(v) && v.every((s) => typeof s === "string" && s.length > 0);
-  fc.assert(
+  assertProperty(
     fc.property(fc.array(fc.string({ minLength: 1, unit: "binary" }), { maxLength: 5 }), (list) => {
       equal(re.test(JSON.stringify(list)), true);
       equal(re.test(JSON.stringify(list, null, 2)), true);
     }),
     { numRuns: 500 },
   );
-  fc.assert(
+  assertProperty(
     fc.property(fc.oneof(fc.json(), fc.string(), fc.jsonValue().map((v) => JSON.stringify([v]))), (text) => {
       if (!re.test(text)) return;
       equal(isListOfNonEmptyStrings(JSON.parse(text)), true, text);

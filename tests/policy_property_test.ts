@@ -8,6 +8,9 @@
  *    and never raises a limit.
  * 3. Built-in denies (commands that read the host's /proc) hold whatever a policy's own `deny` list says, and
  *    `-resolve` (any spelling) is accepted only by a policy whose allow rules name it.
+ *
+ * Seeded (tests/support/property.ts): `CHAINSAW_PROPERTY_SEED=N` re-runs a failure. The hostile generators are
+ * rarely accepted, so each run also checks a command built to be accepted (its guard holds by construction).
  */
 import * as fc from "fast-check";
 import { equal } from "node:assert/strict";
@@ -17,6 +20,7 @@ import { effectivePolicy } from "../src/policy/load.ts";
 import { normalize } from "../src/policy/objects.ts";
 import type { Policy } from "../src/policy/rules.ts";
 import { prepareCommand } from "../src/annotation/prepare.ts";
+import { assertProperty, assertReached } from "./support/property.ts";
 
 const ctx: EvalContext = { ifname: "net1", podInterfaces: ["eth0", "net1"] };
 
@@ -301,6 +305,83 @@ const command = fc.tuple(
   `${ip}${[...globals, object, ...(verb ? [verb] : []), ...args].join(" ")}`
 );
 
+/** The verbs each ordinary object takes in iproute2 6.1, by object, and the spellings of the object. */
+const ORDINARY: Record<string, { spellings: string[]; verbs: string[] }> = {
+  address: {
+    spellings: ["address", "addr", "a"],
+    verbs: ["show", "list", "add", "del", "change", "replace", "flush"],
+  },
+  route: {
+    spellings: ["route", "ro", "r"],
+    verbs: ["show", "list", "get", "add", "delete", "change", "replace"],
+  },
+  rule: { spellings: ["rule", "ru"], verbs: ["show", "list", "add", "del", "delete", "flush"] },
+  neighbor: {
+    spellings: ["neighbor", "neigh"],
+    verbs: ["show", "get", "add", "del", "change", "replace", "flush"],
+  },
+  link: { spellings: ["link", "li", "l"], verbs: ["show", "list", "add", "del", "delete", "set", "change"] },
+  netconf: { spellings: ["netconf"], verbs: ["show", "list"] },
+};
+
+/**
+ * Commands the allow-everything policy accepts by construction: an ordinary object with a verb it takes, harmless
+ * globals (`-l -n` included: -loops eats the `-n`), arguments among the near misses of {@linkcode ARGS} (`10/8`,
+ * `f`, `al`, `all`, `link`, …) in every quoting; never an escape construct, a path, -resolve or a BPF object.
+ */
+const ordinaryCommand = fc.tuple(
+  fc.constantFrom("", "ip "),
+  fc.array(
+    fc.constantFrom(
+      "-4",
+      "-6",
+      "-s",
+      "-d",
+      "-j",
+      "-p",
+      "-o",
+      "-br",
+      "-c",
+      "-color=never",
+      "-t",
+      "-ts",
+      "-l 3",
+      "-l -n",
+    ),
+    { maxLength: 3 },
+  ),
+  fc.constantFrom(...Object.values(ORDINARY)).chain((o) => fc.tuple(word(o.spellings), word(o.verbs))),
+  fc.array(
+    word([
+      "dev",
+      "net1",
+      "eth0",
+      "lo",
+      "CURRENT_INTERFACE",
+      "1",
+      "10/8",
+      "192.0.2.0/24",
+      "2001:db8::/32",
+      "0x1/0xff",
+      "mtu",
+      "1400",
+      "up",
+      "table",
+      "100",
+      "via",
+      "192.0.2.1",
+      "f",
+      "fi",
+      "al",
+      "all",
+      "a",
+      "name",
+      "link",
+    ]),
+    { maxLength: 6 },
+  ),
+).map(([ip, globals, [object, verb], args]) => `${ip}${[...globals, object, verb, ...args].join(" ")}`);
+
 /** Commands aimed at the built-in denies and -resolve (the general generator rarely builds them). */
 const hostAndResolve = fc.tuple(
   fc.array(fc.constantFrom("-r", "-re", "-res", "--resolve", "--r", "-4", "-d", "-j", "-rc 1"), {
@@ -374,32 +455,39 @@ Deno.test("no accepted command contains an escape construct after normalisation"
     fc.constant<Policy>(everything),
     policyDoc.map((doc) => effectivePolicy({ ...doc, allow: doc.allow ?? ["* *"] }, undefined)),
   );
+  const runs = 3000;
   let accepted = 0;
-  fc.assert(
-    fc.property(fc.array(command, { minLength: 1, maxLength: 3 }), policies, (commands, policy) => {
-      const v = evaluateList(commands, policy, { ...ctx, namespace: "lab" });
-      for (const p of v.prepared) {
-        accepted++;
-        const escapes = escapeConstructs(p.argv);
-        if (escapes.length) {
-          throw new Error(
-            `accepted ${JSON.stringify(p.source)} (argv ${JSON.stringify(p.argv)}): ${escapes}`,
-          );
-        }
+  const noEscape = (prepared: readonly { source: string; argv: readonly string[] }[]) => {
+    for (const p of prepared) {
+      accepted++;
+      const escapes = escapeConstructs(p.argv);
+      if (escapes.length) {
+        throw new Error(`accepted ${JSON.stringify(p.source)} (argv ${JSON.stringify(p.argv)}): ${escapes}`);
       }
-      if (!v.allowed) equal(v.rejected.length + v.prepared.length <= commands.length, true);
-    }),
-    { numRuns: 3000 },
+    }
+  };
+  assertProperty(
+    fc.property(
+      fc.array(command, { minLength: 1, maxLength: 3 }),
+      policies,
+      ordinaryCommand,
+      (commands, policy, ordinary) => {
+        const v = evaluateList(commands, policy, { ...ctx, namespace: "lab" });
+        noEscape(v.prepared);
+        if (!v.allowed) equal(v.rejected.length + v.prepared.length <= commands.length, true);
+        // Built to be accepted: the oracle also judges commands the policy does accept, every run.
+        const o = evaluateList([ordinary], everything, { ...ctx, namespace: "lab" });
+        if (!o.allowed) throw new Error(`${JSON.stringify(ordinary)} refused: ${JSON.stringify(o.rejected)}`);
+        noEscape(o.prepared);
+      },
+    ),
+    { numRuns: runs },
   );
-  equal(
-    accepted > 100,
-    true,
-    `only ${accepted} commands were accepted: the generator is too hostile to be useful`,
-  );
+  assertReached(accepted, runs, "accepted commands");
 });
 
 Deno.test("a chain policy never allows more than the node ceiling", () => {
-  fc.assert(
+  assertProperty(
     fc.property(
       fc.option(policyDoc, { nil: undefined }),
       policyDoc,
@@ -441,8 +529,13 @@ Deno.test("a chain policy never allows more than the node ceiling", () => {
 Deno.test("built-in denies and -resolve: no policy's deny list drops them, only a naming rule grants -resolve", () => {
   const allowOf = (doc: unknown): string[] | undefined => (doc as { allow?: string[] } | undefined)?.allow;
   const names = (doc: unknown): boolean => allowOf(doc)?.some((r) => r.includes("-resolve")) ?? false;
+  const runs = 5000;
   let accepted = 0;
-  fc.assert(
+  let resolveGranted = 0;
+  let hostDenied = 0;
+  /** A node policy naming -resolve, and a chain policy absent or naming it too: -resolve is granted. */
+  const granting = { allow: ["* * -resolve"] };
+  assertProperty(
     fc.property(
       fc.oneof(
         fc.constant(undefined),
@@ -452,26 +545,43 @@ Deno.test("built-in denies and -resolve: no policy's deny list drops them, only 
       ),
       fc.option(policyDoc.map(({ namespaces: _, ...doc }) => doc), { nil: undefined }),
       fc.oneof(command, hostAndResolve),
-      (nodeDoc, chainDoc, source) => {
-        let argv: string[];
-        try {
-          argv = prepareCommand(source, ctx.ifname).argv;
-        } catch {
-          return;
-        }
-        const policy = effectivePolicy(nodeDoc, chainDoc);
-        if (!evaluateCommand(argv, policy, { ...ctx, namespace: "lab" }).allowed) return;
-        accepted++;
-        if (readsHostProc(argv)) {
-          throw new Error(`accepted ${JSON.stringify(source)}: reads the host's /proc`);
-        }
-        const granted = names(nodeDoc) && (allowOf(chainDoc) === undefined || names(chainDoc));
-        if (usesResolve(argv) && !granted) {
-          throw new Error(`accepted ${JSON.stringify(source)} without a rule naming -resolve`);
-        }
+      fc.constantFrom("-r", "-re", "-res", "-reso", "-resol", "-resolv", "-resolve", "--r", "--resolve"),
+      ordinaryCommand,
+      fc.option(fc.constant(granting), { nil: undefined }),
+      hostAndResolve.filter((c) => readsHostProc(c.split(" "))),
+      (nodeDoc, chainDoc, source, resolve, ordinary, grantingChain, hostCommand) => {
+        const judge = (source: string, nodeDoc: unknown, chainDoc: unknown): boolean => {
+          let argv: string[];
+          try {
+            argv = prepareCommand(source, ctx.ifname).argv;
+          } catch {
+            return false;
+          }
+          const policy = effectivePolicy(nodeDoc, chainDoc);
+          if (!evaluateCommand(argv, policy, { ...ctx, namespace: "lab" }).allowed) return false;
+          accepted++;
+          if (readsHostProc(argv)) {
+            throw new Error(`accepted ${JSON.stringify(source)}: reads the host's /proc`);
+          }
+          const granted = names(nodeDoc) && (allowOf(chainDoc) === undefined || names(chainDoc));
+          if (usesResolve(argv) && !granted) {
+            throw new Error(`accepted ${JSON.stringify(source)} without a rule naming -resolve`);
+          }
+          return true;
+        };
+        judge(source, nodeDoc, chainDoc);
+        // Built to reach both sides every run: -resolve where the policies name it is accepted; a command reading
+        // the host's /proc is refused even where every command and -resolve are allowed.
+        const withResolve = `${resolve} ${ordinary.replace(/^ip /, "")}`;
+        equal(judge(withResolve, granting, grantingChain), true, `${JSON.stringify(withResolve)} refused`);
+        resolveGranted++;
+        equal(judge(hostCommand, granting, grantingChain), false, `${JSON.stringify(hostCommand)} accepted`);
+        hostDenied++;
       },
     ),
-    { numRuns: 5000 },
+    { numRuns: runs },
   );
-  equal(accepted > 100, true, `only ${accepted} commands were accepted`);
+  assertReached(accepted, runs, "accepted commands");
+  assertReached(resolveGranted, runs, "-resolve granted by a naming rule");
+  assertReached(hostDenied, runs, "a host /proc reader refused under an allow-everything policy");
 });

@@ -5,6 +5,7 @@
  * from the logs route, and the import graph keeps the rooms apart (no server imports its client).
  */
 import * as fc from "fast-check";
+import { assertProperty, sampleOf } from "./support/property.ts";
 import { assert, assertEquals } from "./support/assert.ts";
 import { ANNOTATION } from "./support/chain_fixture.ts";
 import { makePod, startFakeApiServer } from "./support/fake_apiserver.ts";
@@ -151,7 +152,7 @@ function roundTrips<T>(
   arb: fc.Arbitrary<T>,
   schema: { safeParse(v: unknown): { success: boolean; data?: unknown; error?: unknown } },
 ): void {
-  fc.assert(
+  assertProperty(
     fc.property(arb, (m) => {
       const sent = JSON.parse(JSON.stringify(m)); // what crosses the socket (fast-check may build null prototypes)
       const r = schema.safeParse(sent);
@@ -174,7 +175,7 @@ Deno.test("wire: every message round-trips through its schema as JSON", () => {
 });
 
 Deno.test("wire: the schemas refuse what the other side must never accept", () => {
-  const req = fc.sample(addRequest, 1)[0];
+  const req = sampleOf(addRequest, 1)[0];
   assert(!AddRequestSchema.safeParse({ ...req, env: undefined }).success, "env is required");
   assert(!AddRequestSchema.safeParse({ ...req, pod: { ...req.pod, name: "" } }).success, "empty pod name");
   assert(
@@ -290,7 +291,7 @@ Deno.test({
     );
 
     // A report the client sends reads back from the logs route exactly (the two sides share one schema).
-    const reports: Report[] = fc.sample(report, 15).map((r, i) =>
+    const reports: Report[] = sampleOf(report, 15).map((r, i) =>
       JSON.parse(JSON.stringify({ ...r, pod: { namespace: "contract", name: `r${i}`, uid: `u${i}` } }))
     );
     for (const r of reports) assert(await sendReport(d.socket, r, 2000), JSON.stringify(r));

@@ -4,6 +4,7 @@
  * answer every input (valid or not) exactly as the strict decoders do: same result, or same code and message.
  */
 import * as fc from "fast-check";
+import { assertProperty, assertReached } from "../../tests/support/property.ts";
 import { assert, assertEquals } from "../../tests/support/assert.ts";
 import { outcome } from "../../tests/support/strict_parity.ts";
 import { decodeNetConf, decodePrevResult, plainNetConf, plainPrevResult } from "./config.ts";
@@ -38,6 +39,16 @@ const netConf = fc.record(
   { requiredKeys: [] },
 ).chain((base) => extra.map((e) => ({ ...e, ...base })));
 
+/** NetConfs the plain check takes, by construction: a libcni name, string or absent cniVersion and type, extras. */
+const plainNetConfs = fc.record(
+  {
+    cniVersion: str,
+    name: fc.stringMatching(/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,20}$/), // libcni's rule, written independently
+    type: fc.oneof(fc.constant("chainsaw"), str),
+  },
+  { requiredKeys: ["name"] },
+).chain((base) => extra.map((e) => ({ ...e, ...base })));
+
 const element = (key: string, optKey?: string) =>
   fc.oneof(
     fc.record({ [key]: str, ...(optKey ? { [optKey]: maybe(str) } : {}) }, { requiredKeys: [key] }),
@@ -61,6 +72,24 @@ const validPrev = fc.record(
   },
   { requiredKeys: [] },
 );
+/** prevResults the plain check takes, by construction: strings where it reads them, any JSON elsewhere. */
+const plainPrevResults = fc.record(
+  {
+    cniVersion: str,
+    interfaces: fc.array(
+      fc.record({ name: str, sandbox: maybe(str), mac: fc.jsonValue() }, { requiredKeys: ["name"] }),
+      { maxLength: 4 },
+    ),
+    ips: fc.array(fc.record({ address: str, gateway: fc.jsonValue() }, { requiredKeys: ["address"] }), {
+      maxLength: 3,
+    }),
+    routes: fc.array(fc.record({ dst: str, gw: fc.jsonValue() }, { requiredKeys: ["dst"] }), {
+      maxLength: 3,
+    }),
+    dns: fc.jsonValue(),
+  },
+  { requiredKeys: [] },
+).map((v) => JSON.parse(JSON.stringify(v)));
 const prevResult = fc.oneof(
   validPrev,
   fc.record(
@@ -78,25 +107,32 @@ const prevResult = fc.oneof(
 ).map((v) => JSON.parse(JSON.stringify(v ?? null)));
 
 Deno.test("plainNetConf accepts only what BaseConfSchema accepts, with the same decoded result", async () => {
+  const runs = 2000;
   let accepted = 0;
-  await fc.assert(
-    fc.asyncProperty(netConf, async (conf) => {
-      const text = JSON.stringify(conf);
-      const data = JSON.parse(text);
-      const plain = plainNetConf(data);
-      if (plain) {
-        accepted++;
-        assert(BaseConfSchema.safeParse(data).success, text);
-      }
-      assertEquals(
-        await outcome(() => decodeNetConf(text)),
-        await outcome(() => decodeNetConfStrict(text)),
-        text,
-      );
+  const check = async (conf: unknown) => {
+    const text = JSON.stringify(conf);
+    const data = JSON.parse(text);
+    const plain = plainNetConf(data);
+    if (plain) {
+      accepted++;
+      assert(BaseConfSchema.safeParse(data).success, text);
+    }
+    assertEquals(
+      await outcome(() => decodeNetConf(text)),
+      await outcome(() => decodeNetConfStrict(text)),
+      text,
+    );
+    return plain !== undefined;
+  };
+  await assertProperty(
+    fc.asyncProperty(netConf, plainNetConfs, async (conf, plainConf) => {
+      await check(conf);
+      // The plain path is reached every run: a configuration it takes by construction.
+      assert(await check(plainConf), `plainNetConf refused ${JSON.stringify(plainConf)}`);
     }),
-    { numRuns: 2000 },
+    { numRuns: runs },
   );
-  assert(accepted > 100, `the generator reached the plain path only ${accepted} times`);
+  assertReached(accepted, runs, "the plain path");
 });
 
 Deno.test("decodeNetConf words non-JSON, non-objects and bad names exactly as the schema's decoder", async () => {
@@ -122,23 +158,30 @@ Deno.test("decodeNetConf words non-JSON, non-objects and bad names exactly as th
 });
 
 Deno.test("plainPrevResult accepts only what PrevResultSchema accepts, and decodes to the same value", async () => {
+  const runs = 2000;
   let accepted = 0;
-  await fc.assert(
-    fc.asyncProperty(prevResult, async (prev) => {
-      const plain = plainPrevResult(prev);
-      if (plain) {
-        accepted++;
-        const r = PrevResultSchema.safeParse(prev);
-        assert(r.success, JSON.stringify(prev));
-        assertEquals(plain, r.data);
-      }
-      const raw = { name: "n", prevResult: prev };
-      assertEquals(
-        await outcome(() => decodePrevResult(raw)),
-        await outcome(() => decodePrevResultStrict(raw)),
-      );
+  const check = async (prev: unknown) => {
+    const plain = plainPrevResult(prev);
+    if (plain) {
+      accepted++;
+      const r = PrevResultSchema.safeParse(prev);
+      assert(r.success, JSON.stringify(prev));
+      assertEquals(plain, r.data);
+    }
+    const raw = { name: "n", prevResult: prev };
+    assertEquals(
+      await outcome(() => decodePrevResult(raw)),
+      await outcome(() => decodePrevResultStrict(raw)),
+    );
+    return plain !== undefined;
+  };
+  await assertProperty(
+    fc.asyncProperty(prevResult, plainPrevResults, async (prev, plainPrev) => {
+      await check(prev);
+      // The plain path is reached every run: a prevResult it takes by construction.
+      assert(await check(plainPrev), `plainPrevResult refused ${JSON.stringify(plainPrev)}`);
     }),
-    { numRuns: 2000 },
+    { numRuns: runs },
   );
-  assert(accepted > 500, `the generator reached the plain path only ${accepted} times`);
+  assertReached(accepted, runs, "the plain path");
 });

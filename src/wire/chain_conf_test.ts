@@ -3,6 +3,7 @@
  * (`chain_conf_schema.ts`, the source of truth): same acceptance, same decoded result, same code and message.
  */
 import * as fc from "fast-check";
+import { assertProperty, assertReached } from "../../tests/support/property.ts";
 import { assert, assertEquals } from "../../tests/support/assert.ts";
 import { junk, outcome } from "../../tests/support/strict_parity.ts";
 import {
@@ -20,6 +21,7 @@ const path = fc.oneof(
   fc.string(),
   junk,
 );
+/** Keys the plain check takes, by construction (absolute paths, a known mode, a timeout in range). */
 const validKeys = fc.record(
   {
     kubeconfig: fc.constantFrom("/etc/kube.conf", "/"),
@@ -49,26 +51,33 @@ const anyKeys = fc.record(
   },
   { requiredKeys: [] },
 );
-const chainKeys = fc.oneof(validKeys, anyKeys).map((v) =>
-  JSON.parse(JSON.stringify(v)) as Record<string, unknown>
-);
+const asJson = (v: unknown) => JSON.parse(JSON.stringify(v)) as Record<string, unknown>;
+const chainKeys = fc.oneof(validKeys, anyKeys).map(asJson);
 
 Deno.test("plainChainsawConf accepts only what ChainConfSchema accepts; decodeChainsawConf answers as the daemon's decoder", async () => {
+  const runs = 3000;
   let accepted = 0;
-  await fc.assert(
-    fc.asyncProperty(chainKeys, async (raw) => {
-      if (plainChainsawConf(raw)) {
-        accepted++;
-        assert(ChainConfSchema.safeParse({ ...raw, foo: undefined }).success, JSON.stringify(raw));
-      }
-      assertEquals(
-        await outcome(() => decodeChainsawConf(raw)),
-        await outcome(() => decodeChainsawConfStrict(raw)),
-      );
+  const check = async (raw: Record<string, unknown>) => {
+    const plain = plainChainsawConf(raw);
+    if (plain) {
+      accepted++;
+      assert(ChainConfSchema.safeParse({ ...raw, foo: undefined }).success, JSON.stringify(raw));
+    }
+    assertEquals(
+      await outcome(() => decodeChainsawConf(raw)),
+      await outcome(() => decodeChainsawConfStrict(raw)),
+    );
+    return plain !== undefined;
+  };
+  await assertProperty(
+    fc.asyncProperty(chainKeys, validKeys.map(asJson), async (raw, valid) => {
+      await check(raw);
+      // The plain path is reached every run: keys it takes by construction.
+      assert(await check(valid), `plainChainsawConf refused ${JSON.stringify(valid)}`);
     }),
-    { numRuns: 3000 },
+    { numRuns: runs },
   );
-  assert(accepted > 500, `the generator reached the plain path only ${accepted} times`);
+  assertReached(accepted, runs, "the plain path");
 });
 
 Deno.test("decodeChainsawConf: defaults when absent, code 7 naming the key when bad", async () => {
