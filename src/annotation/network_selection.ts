@@ -170,3 +170,25 @@ export function nadOfInterface(
   const element = selection.find((e) => e.interface === ifname);
   return element && `${element.namespace}/${element.name}`;
 }
+
+/**
+ * Whether the attachment on `ifname` is the pod's last to be set up: the pod has no selection (its one network),
+ * or `ifname` is the interface of the selection's last element (Multus sets the elements up in order and stops at
+ * the first failure). Only then can a key that names none of the attachments set up so far be reported.
+ *
+ * @param value the `k8s.v1.cni.cncf.io/networks` value (undefined: the pod has none)
+ * @param podNamespace the pod's namespace
+ * @param ifname the attachment's pod-side interface
+ * @returns true when no further attachment follows
+ */
+export function isLastAttachment(value: string | undefined, podNamespace: string, ifname: string): boolean {
+  if (value === undefined) return true;
+  let selection: SelectedNetwork[];
+  try {
+    selection = parseNetworkSelection(value, podNamespace);
+  } catch (e) {
+    if (e instanceof SelectionError) return true; // Multus sets up none of it
+    throw e;
+  }
+  return selection.length === 0 || selection[selection.length - 1].interface === ifname;
+}

@@ -2,16 +2,20 @@
  * ADD's work on one attachment, wherever it runs: in the daemon (the usual case) or in the plugin process (the
  * daemon is down, or declined). Both call {@link addAttachment} with their own edges, so the two places cannot
  * behave differently: the pod's annotations (from the runtime, else the caller's lookup), the stale-pod check,
- * then the one executor ({@link runOnAttachment}).
+ * the attachment's NetworkAttachmentDefinition (from the pod's Multus selection), then the one executor
+ * ({@link runOnAttachment}).
  * @module
  */
 import { CniError, ErrorCode } from "../cni/errors.ts";
-import { ANNOTATION } from "../annotation/annotation_key.ts";
+import { ANNOTATION, NETWORKS_ANNOTATION } from "../annotation/annotation_key.ts";
+import { isLastAttachment, nadOfInterface } from "../annotation/network_selection.ts";
+import type { AttachmentName } from "../annotation/resolve.ts";
 import type { Report } from "../report/report.ts";
 import { errorText } from "../text/error_text.ts";
 import type { AttachmentRegistration } from "../wire/attachment.ts";
 import type { PodRef } from "../wire/pod_ref.ts";
 import {
+  attachmentName,
   type AttachmentTarget,
   type ExecOutcome,
   type ExecutorDeps,
@@ -28,12 +32,18 @@ export interface FoundPod {
 }
 
 /** ADD's edges: the executor's, and how to find a pod the runtime did not describe. */
-export interface AddDeps extends Omit<ExecutorDeps, "verb" | "source"> {
+export interface AddDeps extends Omit<ExecutorDeps, "verb" | "source" | "podAttachments"> {
   /**
    * Finds the pod's annotations (the daemon's cache, the API server). Throws a CniError (102 not found or
    * denied, 11 transient) when it cannot.
    */
   lookUp(pod: PodRef): Promise<FoundPod>;
+  /**
+   * The pod's other attachments chainsaw has set up in the same sandbox (the daemon's store). When given and this
+   * attachment is the pod's last, keys naming none of them are warned about; absent (the plugin cannot know
+   * them), keys are checked at re-apply and by `chainsaw explain` instead.
+   */
+  otherAttachments?(target: AttachmentTarget): readonly AttachmentName[];
 }
 
 /** What an ADD did: the executor's outcome and the registration that lets the daemon re-apply later. */
@@ -111,7 +121,17 @@ export async function addAttachment(
   }
   const annotation = annotations[ANNOTATION];
   registration.applied = annotation ?? "";
-  const outcome = await runOnAttachment(target, annotation, { ...deps, verb: "ADD", source });
+  const networks = annotations[NETWORKS_ANNOTATION];
+  const nad = target.nad ?? nadOfInterface(networks, target.pod.namespace, target.ifname);
+  if (nad !== undefined) {
+    target = { ...target, nad };
+    registration.nad = nad;
+  }
+  const podAttachments =
+    deps.otherAttachments && isLastAttachment(networks, target.pod.namespace, target.ifname)
+      ? [...deps.otherAttachments(target), attachmentName(target)]
+      : undefined;
+  const outcome = await runOnAttachment(target, annotation, { ...deps, verb: "ADD", source, podAttachments });
   // An ADD that erred (policy, netns, internal) has not settled the value: a later re-apply may still run it.
   if (outcome.report.verdict === "error") delete registration.applied;
   return { ...outcome, registration };

@@ -68,3 +68,70 @@ Deno.test("stalePod: no UID from the runtime accepts any", () => {
   assertEquals(stalePod({ namespace: "a", name: "b", uid: "u" }, "u"), undefined);
   assertEquals(stalePod({ namespace: "a", name: "b", uid: "u" }, undefined)?.code, 102);
 });
+
+const NETWORKS = "k8s.v1.cni.cncf.io/networks";
+const multusTarget = (ifname: string) =>
+  sampleTarget({
+    ifname,
+    network: "test-chainsaw-chain",
+    pod: { namespace: "default", name: "p", uid: "u1" },
+  });
+
+Deno.test("addAttachment: the NAD comes from the pod's selection; the key picks by interface, NAD or chain", async () => {
+  const value = JSON.stringify({ net2: "ip route show table 2", "test-chainsaw": "ip route show table 1" });
+  const annotations = { [KEY]: value, [NETWORKS]: "test-chainsaw, test-chainsaw" };
+  const seen: string[][] = [];
+  for (const ifname of ["net1", "net2"]) {
+    const d = deps(() => Promise.resolve({ annotations, uid: "u1", source: "api" }));
+    const out = await addAttachment(multusTarget(ifname), undefined, d);
+    assertEquals(out.registration.nad, "default/test-chainsaw");
+    assertEquals(out.report.nad, "default/test-chainsaw");
+    seen.push([ifname, out.report.key ?? "", ...out.report.detected]);
+  }
+  assertEquals(seen, [
+    ["net1", "test-chainsaw", "ip route show table 1"],
+    ["net2", "net2", "ip route show table 2"],
+  ]);
+  // No selection: no NAD; the chain name still picks.
+  const out = await addAttachment(
+    multusTarget("eth0"),
+    { [KEY]: '{"test-chainsaw-chain": "ip route"}' },
+    deps(
+      () => Promise.reject(new Error("not asked")),
+    ),
+  );
+  assertEquals([out.report.nad, out.registration.nad, out.report.key], [
+    undefined,
+    undefined,
+    "test-chainsaw-chain",
+  ]);
+});
+
+Deno.test("addAttachment: keys naming no attachment are warned about at the pod's last ADD, when the others are known", async () => {
+  const annotations = {
+    [KEY]: JSON.stringify({ net1: "ip route", nett2: "ip addr" }),
+    [NETWORKS]: "test-chainsaw, test-chainsaw",
+  };
+  const net1 = {
+    ifname: "net1",
+    network: "test-chainsaw-chain",
+    nad: "default/test-chainsaw",
+    podNamespace: "default",
+  };
+  const run = (ifname: string, others?: () => typeof net1[]) =>
+    addAttachment(multusTarget(ifname), annotations, {
+      ...deps(() => Promise.reject()),
+      otherAttachments: others,
+    });
+  // net1 is not the last: net2 may still match "nett2" by its chain name.
+  assertEquals((await run("net1", () => [])).report.warnings, undefined);
+  const last = await run("net2", () => [net1]);
+  assertEquals(last.report.warnings, [
+    'key "nett2" of the chainsaw annotation matches none of the pod\'s attachments: net1 (network ' +
+    "default/test-chainsaw, chain test-chainsaw-chain), net2 (network default/test-chainsaw, chain " +
+    "test-chainsaw-chain); it does nothing",
+  ]);
+  assertEquals([last.report.verdict, last.fatal], ["nothing", false]);
+  // The plugin does not know the other attachments: no check.
+  assertEquals((await run("net2")).report.warnings, undefined);
+});

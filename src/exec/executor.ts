@@ -3,7 +3,9 @@
  * plugin, ADD in the daemon and the daemon's live re-apply all call {@link runOnAttachment}; nothing above it
  * re-implements any of its steps, so a policy or safety change made here holds for all three.
  *
- * In order: read the annotation for the attachment's network; load the policy (node ceiling narrowed by the
+ * In order: pick the annotation's commands for the attachment (`resolveCommands`: by interface, NAD, chain name or
+ * `"*"`) and, when the caller knows all of the pod's attachments, find the keys that name none of them (a warning
+ * in the report); load the policy (node ceiling narrowed by the
  * chain's); the namespace's labels when the policy is scoped by them; refuse a netns path that is not a pod's and
  * one that is gone; resolve `ip` and `nsenter` (the chain's `ipPath`/`nsenterPath` too); check the whole list
  * against the policy and run it (`applyCommands`); build the report.
@@ -27,6 +29,7 @@ import type { NetnsState } from "./netns_state.ts";
 import type { NetnsSnapshot, RestoreOutcome, SnapshotBinaries } from "./netns_snapshot.ts";
 import type { EvalContext } from "../policy/evaluate.ts";
 import type { Policy } from "../policy/rules.ts";
+import type { AttachmentName } from "../annotation/resolve.ts";
 import type { Report } from "../report/report.ts";
 import { errorText } from "../text/error_text.ts";
 import type { OnError } from "../wire/chain_conf.ts";
@@ -40,6 +43,7 @@ import type { PodRef } from "../wire/pod_ref.ts";
 let modules:
   | Promise<{
     annotation: typeof import("../annotation/annotation.ts");
+    resolve: typeof import("../annotation/resolve.ts");
     apply: typeof import("./apply.ts");
     binaries: typeof import("./binaries.ts");
     netns: typeof import("./netns_state.ts");
@@ -51,13 +55,15 @@ let modules:
 function runModules() {
   modules ??= Promise.all([
     import("../annotation/annotation.ts"),
+    import("../annotation/resolve.ts"),
     import("./apply.ts"),
     import("./binaries.ts"),
     import("./netns_state.ts"),
     import("./netns_snapshot.ts"),
     import("../policy/rules.ts"),
-  ]).then(([annotation, apply, binaries, netns, snapshot, rules]) => ({
+  ]).then(([annotation, resolve, apply, binaries, netns, snapshot, rules]) => ({
     annotation,
+    resolve,
     apply,
     binaries,
     netns,
@@ -74,8 +80,10 @@ export interface AttachmentTarget {
   netns: string;
   /** The pod-side interface, substituted for `CURRENT_INTERFACE`. */
   ifname: string;
-  /** The network (chain) name; picks the entry of an object-form annotation. */
+  /** The network (chain config) name; with `ifname` and `nad`, picks the entry of an object-form annotation. */
   network: string;
+  /** The NetworkAttachmentDefinition (`namespace/name`) Multus set the attachment up for, when it did. */
+  nad?: string;
   pod: PodRef;
   /** The pod's interfaces (`@pod` in policy rules). */
   podInterfaces: readonly string[];
@@ -114,6 +122,11 @@ export interface ExecutorDeps {
   snapshot?(netns: string, bins: SnapshotBinaries): Promise<NetnsSnapshot>;
   /** Restores it after a failure (default: `restoreNetns`). */
   restore?(snapshot: NetnsSnapshot, bins: SnapshotBinaries): Promise<RestoreOutcome>;
+  /**
+   * Every attachment of the pod (this one included), when all of them are set up: then an object-form key that
+   * names none of them is a warning in the report. Absent: some may still come, keys are not checked.
+   */
+  podAttachments?: readonly AttachmentName[];
 }
 
 /** What one run did. */
@@ -186,6 +199,7 @@ function baseReport(target: AttachmentTarget, deps: ReportDeps): Report {
     verdict: "nothing",
     durationMs: 0,
   };
+  if (target.nad !== undefined) report.nad = target.nad;
   if (deps.traceId) report.traceId = deps.traceId;
   return report;
 }
@@ -213,44 +227,68 @@ export function refusal(
   return { report, error, fatal: true };
 }
 
-/** What the steps before running decided: the commands, the policy and the evaluation context; or why not. */
+/**
+ * What the steps before running decided: the commands (and the object-form key that picked them), the keys that
+ * name none of the pod's attachments, the policy and the evaluation context; or why not.
+ */
 export type RunPlan =
-  | { commands: string[]; policy: Policy; ctx: EvalContext }
-  | { commands: string[]; verdict: "rejected" | "error"; error: CniError };
+  | { commands: string[]; key?: string; warnings: string[]; policy: Policy; ctx: EvalContext }
+  | { commands: string[]; key?: string; warnings: string[]; verdict: "rejected" | "error"; error: CniError };
+
+/** The attachment as the annotation's keys name it. */
+export function attachmentName(target: AttachmentTarget): AttachmentName {
+  const a: AttachmentName = {
+    ifname: target.ifname,
+    network: target.network,
+    podNamespace: target.pod.namespace,
+  };
+  if (target.nad !== undefined) a.nad = target.nad;
+  return a;
+}
 
 /**
  * The steps before running, shared by {@link runOnAttachment} and `chainsaw explain` (so an explanation cannot
- * disagree with a run): the annotation read for the attachment's network (malformed: 101), the effective policy
+ * disagree with a run): the annotation's commands for the attachment (`resolveCommands`; malformed: 101), the
+ * keys naming none of `deps.podAttachments` (warnings), the effective policy
  * (invalid: 7), and the evaluation context (`CURRENT_INTERFACE`, `@pod`, the namespace and, only for a policy
  * scoped by them, its labels).
  *
  * @param target the attachment
  * @param annotation the annotation's value
- * @param deps the policy and namespace-label edges
+ * @param deps the policy and namespace-label edges, and the pod's attachments when all are set up
  * @returns the plan (no commands: nothing to run), or the refusal
  */
 export async function planOnAttachment(
   target: AttachmentTarget,
   annotation: string | undefined,
-  deps: Pick<ExecutorDeps, "loadPolicy" | "namespaceLabels">,
+  deps: Pick<ExecutorDeps, "loadPolicy" | "namespaceLabels" | "podAttachments">,
 ): Promise<RunPlan> {
   const who = `pod ${target.pod.namespace}/${target.pod.name}`;
-  const { annotation: { AnnotationError, parseAnnotation }, rules: { PolicyError } } = await runModules();
+  const {
+    annotation: { AnnotationError },
+    resolve: { resolveCommands, unmatchedKeys, unmatchedKeyWarning },
+    rules: { PolicyError },
+  } = await runModules();
   let commands: string[];
+  let key: string | undefined;
+  let warnings: string[] = [];
   try {
-    commands = parseAnnotation(annotation, target.network);
+    ({ commands, key } = resolveCommands(annotation, attachmentName(target)));
+    const all = deps.podAttachments;
+    if (all) warnings = unmatchedKeys(annotation, all).map((k) => unmatchedKeyWarning(k, all));
   } catch (e) {
     if (!(e instanceof AnnotationError)) throw e;
     const error = new CniError(ErrorCode.CommandRejected, `${who}: ${e.message}`);
-    return { commands: [], verdict: "rejected", error };
+    return { commands: [], warnings, verdict: "rejected", error };
   }
+  const picked = key === undefined ? {} : { key };
   let policy: Policy;
   try {
     policy = await deps.loadPolicy(target.chainPolicy);
   } catch (e) {
     if (!(e instanceof PolicyError)) throw e;
     const error = new CniError(ErrorCode.InvalidNetworkConfig, `invalid policy: ${e.message}`);
-    return { commands, verdict: "error", error };
+    return { commands, ...picked, warnings, verdict: "error", error };
   }
   // Only a policy scoped by namespace labels costs this lookup; without API access the scope refuses.
   const namespaceLabels = commands.length > 0 && policy.namespaceLabels?.length && deps.namespaceLabels
@@ -262,7 +300,7 @@ export async function planOnAttachment(
     namespace: target.pod.namespace,
     namespaceLabels,
   };
-  return { commands, policy, ctx };
+  return { commands, ...picked, warnings, policy, ctx };
 }
 
 /**
@@ -299,6 +337,8 @@ export async function runOnAttachment(
       netns: { netnsState: realNetnsState },
       snapshot: { restoreNetns, snapshotNetns },
     } = await runModules();
+    if (plan.key !== undefined) report.key = plan.key;
+    if (plan.warnings.length > 0) report.warnings = plan.warnings;
     if ("error" in plan) {
       report.detected = plan.commands;
       return finish(plan.verdict, plan.error);

@@ -68,14 +68,20 @@ export interface Report {
   containerId: string;
   netns: string;
   ifname: string;
-  /** The network (chain) name. */
+  /** The network (chain config) name. */
   network: string;
+  /** The NetworkAttachmentDefinition (`namespace/name`) Multus set the attachment up for, when it did. */
+  nad?: string;
   /** Where the annotation came from: the runtime, the daemon's cache, the API server, or nowhere. */
   source?: "runtime" | "daemon" | "api" | "none";
   /** The raw annotation value the commands came from (absent when the pod has none). */
   annotation?: string;
   /** The W3C trace id of the runtime's span that asked for this ADD (`TRACEPARENT`), when it passed one. */
   traceId?: string;
+  /** The object-form key that picked the commands (interface, NAD, chain name or `*`); absent for a list. */
+  key?: string;
+  /** Keys of the annotation that name none of the pod's attachments (they do nothing), one sentence each. */
+  warnings?: string[];
   /** The annotation's command strings, as detected. */
   detected: string[];
   commands: CommandResult[];
@@ -97,7 +103,9 @@ export const OUTPUT_INDENT = "    ";
  * Formats a report the way the original chainsaw printed to its DaemonSet log (`Detected commands: [...]`,
  * `Running ip ... ===============`, the output), with the pod and verdict added.
  *
- * The header ends with `trace=<trace id>` when the runtime passed a valid `TRACEPARENT` (ADD only; a re-apply has
+ * The header names the NAD (`nad=namespace/name`) after the chain's `network=` when the attachment came from a
+ * Multus selection, then the object-form key that picked the commands (`key=net1`), and ends with
+ * `trace=<trace id>` when the runtime passed a valid `TRACEPARENT` (ADD only; a re-apply has
  * no trace), so the record can be joined to the runtime's trace.
  *
  * Every string that came from the pod, the runtime or the report's sender is neutralised with
@@ -121,8 +129,11 @@ export function formatHuman(r: Report): string {
   const lines: string[] = [
     `${w(r.time)} ${w(r.verb)} ${who} container=${w(r.containerId)} netns=${w(r.netns)} ifname=${
       w(r.ifname)
-    } network=${w(r.network)}${r.traceId === undefined ? "" : ` trace=${w(r.traceId)}`}`,
+    } network=${w(r.network)}${r.nad === undefined ? "" : ` nad=${w(r.nad)}`}${
+      r.key === undefined ? "" : ` key=${w(r.key)}`
+    }${r.traceId === undefined ? "" : ` trace=${w(r.traceId)}`}`,
   ];
+  for (const warning of r.warnings ?? []) lines.push(`Warning: ${v(warning)}`);
   if (r.detected.length > 0) lines.push(`Detected commands: [${r.detected.map(v).join(", ")}]`);
   for (const c of r.commands) {
     lines.push(`Running ip ${c.argv.map(v).join(" ")} ${RULE}`);

@@ -16,8 +16,13 @@ export interface AttachmentRegistration {
   netns: string;
   /** The pod-side interface (`CNI_IFNAME`), substituted for `CURRENT_INTERFACE`. */
   ifname: string;
-  /** The network (chain) name, which picks the entry of an object-form annotation. */
+  /** The network (chain config) name; with `ifname` and `nad`, it picks the entry of an object-form annotation. */
   network: string;
+  /**
+   * The NetworkAttachmentDefinition (`namespace/name`) Multus set the attachment up for, read from the pod's
+   * `k8s.v1.cni.cncf.io/networks` at ADD (a later edit of the selection re-attaches nothing); absent: none.
+   */
+  nad?: string;
   pod: PodRef;
   /** The pod's interfaces (`@pod` in policy rules). */
   podInterfaces: string[];
@@ -38,6 +43,7 @@ export const AttachmentRegistrationSchema: z.ZodMiniType<AttachmentRegistration>
   netns: shortText,
   ifname: shortText,
   network: shortText,
+  nad: z.optional(shortText),
   pod: PodRefSchema,
   podInterfaces: z.array(shortText).check(z.maxLength(256)),
   chainPolicy: z.optional(z.unknown()),
