@@ -15,6 +15,7 @@ import {
   NSENTER,
   randomHex,
   requireRoot,
+  run,
   sleeperInNetns,
 } from "./support/netns.ts";
 import { must } from "./support/plugin.ts";
@@ -30,8 +31,8 @@ interface Pod {
   dummy: string;
   /** Runs `ip ARGS` in the pod netns; throws when it fails. */
   ip(...argv: string[]): Promise<string>;
-  /** Writes a sysctl inside the pod netns. */
-  sysctl(key: string, value: string): Promise<void>;
+  /** Writes a net sysctl inside the pod netns: its path under /proc/sys/net, e.g. `ipv4/conf/eth0/forwarding`. */
+  sysctl(path: string, value: string): Promise<void>;
 }
 
 /** Builds the pod netns; every resource is registered with `cleanup`. */
@@ -92,8 +93,12 @@ async function makePod(cleanup: Cleanup): Promise<Pod> {
     "nud",
     "permanent",
   );
-  const sysctl = async (key: string, value: string) => {
-    await must([NSENTER, `--net=${ns.path}`, "--", "/usr/sbin/sysctl", "-q", "-w", `${key}=${value}`]);
+  // /proc/sys/net is the opening process's netns: a coreutils `tee` run inside writes the pod's (procps' sysctl
+  // is not on a minimal Debian).
+  const sysctl = async (path: string, value: string) => {
+    const file = `/proc/sys/net/${path}`;
+    const r = await run([NSENTER, `--net=${ns.path}`, "--", "/usr/bin/tee", file], { stdin: value });
+    if (r.code !== 0) throw new Error(`writing ${value} to ${file} in ${ns.name} failed: ${r.stderr.trim()}`);
   };
   return { ns, peer, dev, dummy, ip, sysctl };
 }
@@ -207,7 +212,7 @@ podTest("primary address deleted (its secondary goes too)", async (pod) => {
 });
 
 podTest("primary address deleted with promote_secondaries (the secondary is promoted)", async (pod) => {
-  await pod.sysctl(`net.ipv4.conf.${pod.dev}.promote_secondaries`, "1");
+  await pod.sysctl(`ipv4/conf/${pod.dev}/promote_secondaries`, "1");
   const { changed } = await roundTrip(pod, (p) => p.ip("addr", "del", "192.0.2.1/24", "dev", p.dev));
   // 192.0.2.2 is still there, now the primary (no `secondary` flag), and the subnet's routes use it as source.
   assertMatch(changed.join("\n"), /^\+ address of \S+ \(v4\): 192\.0\.2\.2\/24 .*"scope":"global"\}$/m);
