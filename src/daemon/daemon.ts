@@ -280,7 +280,8 @@ function serverEvents(
   return {
     opened: () => metrics.httpConnections.inc(labels),
     closed: () => metrics.httpConnections.dec(labels),
-    refused: () => metrics.httpRefused.inc(labels),
+    evicted: () => metrics.httpEvicted.inc(labels),
+    paused: (ms) => metrics.httpAcceptPaused.inc(labels, ms / 1000),
     acceptError(e, backoffMs) {
       metrics.httpAcceptErrors.inc(labels);
       const now = performance.now();

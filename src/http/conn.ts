@@ -14,6 +14,16 @@
  * coarse tick: one timer per server instead of two per request). Answers are written with a Content-Length, in one write when small;
  * responses made with {@link streamingResponse} are sent chunked as their body produces data, and the
  * connection closes after them (or when the peer hangs up).
+ *
+ * An answer that ends the connection with the request not wholly read (a refused head such as 411 for a chunked
+ * body, or an unread body too large to drain) closes the way servers do, a lingering close: the write side is
+ * shut down (the client reads the answer, then end of stream), and what the client still sends is read and
+ * dropped until it closes too, for at most `lingerMs` and {@link LINGER_BYTES}. Closing at once instead would
+ * leave the client's bytes unread, and the kernel answers those with a reset that can destroy the answer before
+ * the client reads it (a client still writing gets EPIPE or ECONNRESET and never sees the status).
+ *
+ * While it waits for a request head the connection tells the server ({@link ConnEvents.waiting}), which may
+ * {@link HttpConnection.evict} it to make room: see {@link HttpConnection.waitingSince}.
  * @module
  */
 import { writeAll } from "../bytes.ts";
@@ -27,7 +37,14 @@ export interface ConnLimits {
   writeTimeoutMs: number;
   /** Largest request head (431 beyond). */
   maxHeadBytes: number;
+  /** Longest lingering close (default {@link DEFAULT_LINGER_MS}). */
+  lingerMs?: number;
 }
+
+/** How long a lingering close drains what the client still sends, by default. */
+export const DEFAULT_LINGER_MS = 2000;
+/** Most bytes a lingering close reads and drops before it closes anyway. */
+export const LINGER_BYTES = 1024 * 1024;
 
 /** Which wait timed out. */
 export type TimeoutPhase = "idle" | "header" | "body" | "write";
@@ -40,6 +57,11 @@ export interface ConnEvents {
   badRequest(status: number, message: string): void;
   /** The handler threw: the answer to send instead. */
   handlerError(error: unknown): Response;
+  /**
+   * The connection waits for a request head and read what there was (nothing yet, or part of a head), or it
+   * started a lingering close: it may now be evicted.
+   */
+  waiting(): void;
 }
 
 /** A request handler. */
@@ -143,10 +165,16 @@ export class HttpConnection {
   #start = 0;
   #end = 0;
   #deadline = Infinity;
-  #phase: TimeoutPhase = "idle";
+  #phase: TimeoutPhase | "linger" = "idle";
   #closed = false;
   #idle = true;
   #draining = false;
+  /** When the current wait for a request head began (accept, or the previous answer's end). */
+  #waitingSince = performance.now();
+  /** Requests answered on this connection. */
+  #served = 0;
+  /** A read came back during the current wait (the connection has had its chance to send a head). */
+  #readInWait = false;
   /** Where small answers are framed (reused: each write completes before the next answer is framed). */
   #out = new Uint8Array(4096);
 
@@ -172,6 +200,31 @@ export class HttpConnection {
   /** No request is being handled (the connection waits for one). */
   get idle(): boolean {
     return this.#idle;
+  }
+
+  /**
+   * Since when (`performance.now()`) the connection has waited for a request head, to choose whom to evict:
+   * `undefined` while a request is being read or handled (and once closed); `-Infinity` during a lingering
+   * close (its answer is out); otherwise when the wait began (accept, or the previous answer's end).
+   */
+  get waitingSince(): number | undefined {
+    if (this.#closed) return undefined;
+    if (this.#phase === "linger") return -Infinity;
+    return this.#idle ? this.#waitingSince : undefined;
+  }
+
+  /**
+   * Whether the connection, while it waits, has had its chance to send a head: a read came back during this
+   * wait (nothing complete), or it already served a request (an idle keep-alive connection), or it lingers.
+   * Until then its head may be waiting unread in the socket buffer, and the server gives it a grace.
+   */
+  get heard(): boolean {
+    return this.#readInWait || this.#served > 0 || this.#phase === "linger";
+  }
+
+  /** Closes a connection that waits for a request (see {@link waitingSince}): nothing of a request was taken. */
+  evict(): void {
+    this.close();
   }
 
   /** Finish the request in progress, if any, then close; an idle connection closes now. */
@@ -211,12 +264,13 @@ export class HttpConnection {
    */
   expire(now: number): boolean {
     if (now < this.#deadline || this.#closed) return false;
-    this.#events.timeout(this.#phase);
+    // A lingering close that runs out of time is its normal end, not a timeout.
+    if (this.#phase !== "linger") this.#events.timeout(this.#phase);
     this.close();
-    return true;
+    return this.#phase !== "linger";
   }
 
-  #arm(phase: TimeoutPhase, ms: number): void {
+  #arm(phase: TimeoutPhase | "linger", ms: number): void {
     this.#phase = phase;
     this.#deadline = performance.now() + ms;
   }
@@ -260,6 +314,11 @@ export class HttpConnection {
     this.#idle = true;
     if (this.#draining) return false;
     const limits = this.#limits;
+    if (this.#served > 0) {
+      this.#waitingSince = performance.now();
+      this.#readInWait = false;
+      this.#events.waiting();
+    }
     if (this.#start === this.#end) this.#arm("idle", limits.idleTimeoutMs);
     else this.#arm("header", limits.headerTimeoutMs);
     let scanned = 0; // bytes of the head searched so far
@@ -274,7 +333,9 @@ export class HttpConnection {
       }
       const wasEmpty = this.#start === this.#end;
       scanned = this.#end - this.#start;
+      if (this.#readInWait) this.#events.waiting(); // a read came back without the head's end
       if (!await this.#fill()) return false;
+      this.#readInWait = true;
       if (wasEmpty) this.#arm("header", limits.headerTimeoutMs);
     }
     let head: RequestHead;
@@ -286,6 +347,7 @@ export class HttpConnection {
     }
     this.#start = end;
     this.#idle = false;
+    this.#served++;
     this.#disarm();
 
     let remaining = head.contentLength;
@@ -360,14 +422,14 @@ export class HttpConnection {
       await this.#write(payload);
     }
     // A body the handler did not read (e.g. refused with 413): read and drop it before closing, so that the
-    // client, still sending, reads the answer instead of a reset.
-    if (remaining > 0) await this.#discard(remaining);
+    // client, still sending, reads the answer instead of a reset; one too large to drain: a lingering close.
+    if (remaining > DISCARD_BYTES) await this.#linger();
+    else if (remaining > 0) await this.#discard(remaining);
     return !close;
   }
 
-  /** Reads and drops up to `n` bytes (at most {@link DISCARD_BYTES}, within the body timeout). */
+  /** Reads and drops `n` bytes (at most {@link DISCARD_BYTES}), within the body timeout. */
   async #discard(n: number): Promise<void> {
-    if (n > DISCARD_BYTES) return;
     this.#arm("body", this.#limits.bodyTimeoutMs);
     while (n > 0) {
       if (this.#start === this.#end && !await this.#fill()) break;
@@ -411,6 +473,30 @@ export class HttpConnection {
     });
     const payload = encoder.encode(`${e.message}\n`);
     await this.#write(this.#frame(responseHead(res, `content-length: ${payload.length}\r\n`, true), payload));
+    await this.#linger();
     return false;
+  }
+
+  /**
+   * A lingering close, after an answer that ends the connection with the request not wholly read: shuts down
+   * the write side, then reads and drops what the client still sends until it closes, for at most `lingerMs`
+   * and {@link LINGER_BYTES}. The caller closes.
+   */
+  async #linger(): Promise<void> {
+    this.#idle = true;
+    this.#arm("linger", this.#limits.lingerMs ?? DEFAULT_LINGER_MS);
+    this.#events.waiting();
+    try {
+      await this.#conn.closeWrite();
+      let budget = LINGER_BYTES;
+      while (budget > 0 && !this.#closed) {
+        const n = await this.#conn.read(this.#buf);
+        if (n === null) break;
+        budget -= n;
+      }
+    } catch {
+      // the peer is gone, or the linger's time ran out (the connection was closed)
+    }
+    this.#disarm();
   }
 }

@@ -1,8 +1,19 @@
 /**
- * The daemon's HTTP server on a TCP port or a unix socket: an accept loop over `Deno.listen` that never ends on
- * an accept error (EMFILE and the like are counted, and the loop backs off), a cap on concurrent connections
- * (the excess is closed at once and counted), and connections served by conn.ts with idle, header, body
- * and write timeouts.
+ * An HTTP/1.1 server on a TCP port or a unix socket: an accept loop over `Deno.listen` that never ends on an
+ * accept error (EMFILE and the like are counted, and the loop backs off), a cap on concurrent connections, and
+ * connections served by conn.ts with idle, header, body and write timeouts.
+ *
+ * At the cap the server neither refuses nor drops a newcomer:
+ * - **Eviction.** When a served connection waits for a request head (idle, or part of a head sent), the server
+ *   accepts the newcomer and closes the connection that has gone longest without a complete request (a
+ *   lingering close first). So a flood of idle or slowloris connections cannot lock real clients out: each
+ *   newcomer pushes the oldest waiter out, and a complete request is served as soon as it is accepted. A
+ *   connection that has sent nothing yet and whose first read has not come back gets a grace
+ *   ({@link ServeOptions.evictGraceMs}): its head may be in the socket buffer, not yet read.
+ * - **Back-pressure.** When every connection is busy with a request, the server stops accepting until one ends
+ *   or waits again; newcomers wait in the kernel's listen backlog (1024 on a unix socket, 511 on TCP with
+ *   Deno 2.9.6), so a burst of complete requests is served in full, in arrival order.
+ * Nothing evicted had a request read, so nothing it asked for was done.
  *
  * Why not `Deno.serve`: in Deno 2.9.6 it has no connection cap and no timeouts, and one failed accept ends its
  * server for good (its `finished` promise rejects, the listener is closed), so a flood of idle connections takes
@@ -17,20 +28,16 @@ import {
   type TimeoutPhase,
 } from "./conn.ts";
 
-/** What the server reports (the daemon turns these into metrics and log lines). */
-
-/** The whole answer to a connection over the cap (or arriving while the server closes). */
-const BUSY = new TextEncoder().encode(
-  "HTTP/1.1 503 Service Unavailable\r\ncontent-type: text/plain\r\ncontent-length: 18\r\nconnection: close\r\n\r\n" +
-    "too many requests\n",
-);
+/** What the server reports (e.g. as metrics and log lines). */
 export interface ServerEvents {
   /** A connection was accepted and is being served. */
   opened?(): void;
   /** A served connection closed. */
   closed?(): void;
-  /** A connection over the cap was closed at once. */
-  refused?(): void;
+  /** At the cap, a connection waiting for a request head was closed to make room for a newcomer. */
+  evicted?(): void;
+  /** At the cap with every connection busy, the server stopped accepting for `ms` (back-pressure). */
+  paused?(ms: number): void;
   /** `accept` failed (e.g. EMFILE); the loop waits `backoffMs` before it accepts again. */
   acceptError?(error: Error, backoffMs: number): void;
   timeout?(phase: TimeoutPhase): void;
@@ -47,6 +54,11 @@ export interface ServeOptions {
   handler: Handler | { line: LineHandler };
   /** Most connections served at once. */
   maxConnections: number;
+  /**
+   * At the cap, how long a connection that has sent nothing (no read came back) is spared eviction; default
+   * {@link EVICT_GRACE_MS}.
+   */
+  evictGraceMs?: number;
   limits: ConnLimits;
   events?: ServerEvents;
 }
@@ -69,6 +81,9 @@ export const DEFAULT_CONN_LIMITS: ConnLimits = {
   writeTimeoutMs: 30_000,
   maxHeadBytes: 16 * 1024,
 };
+
+/** Default of {@link ServeOptions.evictGraceMs}. */
+export const EVICT_GRACE_MS = 100;
 
 /** First and longest pause after a failed accept. */
 export const ACCEPT_BACKOFF_MS = { min: 5, max: 1000 } as const;
@@ -105,10 +120,67 @@ export function serveHttp(opts: ServeOptions): HttpServer {
       ev.handlerError?.(e);
       return internalError();
     },
+    waiting: () => wake(),
   };
   const conns = new Set<HttpConnection>();
   const running = new Set<Promise<void>>();
   let closing = false;
+  const grace = opts.evictGraceMs ?? EVICT_GRACE_MS;
+
+  // The accept loop, at the cap, sleeps until a connection closes or starts waiting (or a grace ends).
+  let woken: (() => void) | undefined;
+  const wake = () => {
+    const w = woken;
+    woken = undefined;
+    w?.();
+  };
+
+  /** The connection to evict now (the longest without a complete request), and when the next one may be. */
+  const pickVictim = (now: number): { victim?: HttpConnection; next: number } => {
+    let victim: HttpConnection | undefined;
+    let best = Infinity;
+    let next = Infinity;
+    for (const c of conns) {
+      const since = c.waitingSince;
+      if (since === undefined) continue;
+      if (!c.heard && now - since < grace) {
+        next = Math.min(next, since + grace);
+        continue;
+      }
+      if (since < best) {
+        best = since;
+        victim = c;
+      }
+    }
+    return { victim, next };
+  };
+
+  /** Resolves once there is room below the cap or a connection to evict for a newcomer (or on shutdown). */
+  const room = async (): Promise<void> => {
+    let pausedAt: number | undefined;
+    try {
+      for (;;) {
+        if (closing || conns.size < opts.maxConnections) return;
+        const now = performance.now();
+        const { victim, next } = pickVictim(now);
+        if (victim) {
+          // A connection that has not been heard from: let a read that may be ready come back first.
+          if (!victim.heard) await new Promise((r) => setTimeout(r, 0));
+          if (victim.waitingSince !== undefined) return;
+          continue;
+        }
+        pausedAt ??= now;
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        await new Promise<void>((resolve) => {
+          woken = resolve;
+          if (next < Infinity) timer = setTimeout(wake, Math.max(0, next - now) + 1);
+        });
+        clearTimeout(timer);
+      }
+    } finally {
+      if (pausedAt !== undefined) ev.paused?.(performance.now() - pausedAt);
+    }
+  };
   // One coarse tick checks every connection's deadline (a timer per wait would cost two per request).
   const shortest = Math.min(
     opts.limits.idleTimeoutMs,
@@ -125,6 +197,8 @@ export function serveHttp(opts: ServeOptions): HttpServer {
   const loop = (async () => {
     let backoff = 0;
     while (!closing) {
+      await room();
+      if (closing) break;
       let conn: Deno.Conn;
       try {
         conn = await listener.accept();
@@ -136,19 +210,18 @@ export function serveHttp(opts: ServeOptions): HttpServer {
         await new Promise((r) => setTimeout(r, backoff));
         continue;
       }
-      if (closing || conns.size >= opts.maxConnections) {
-        // Said before any byte is read, so a client knows nothing was done (the plugin then runs its ADD
-        // itself); the write fits the socket buffer and is not awaited, a flood cannot hold it.
-        const refuse = conn;
-        refuse.write(BUSY).catch(() => {}).finally(() => {
-          try {
-            refuse.close();
-          } catch {
-            // already gone
-          }
-        });
-        if (!closing) ev.refused?.();
-        continue;
+      if (closing) {
+        conn.close();
+        break;
+      }
+      if (conns.size >= opts.maxConnections) {
+        // Chosen now, not before the accept: the one found then may have sent its head meanwhile. When none
+        // is left the newcomer is served anyway (one over the cap, until a connection ends).
+        const { victim } = pickVictim(performance.now());
+        if (victim) {
+          victim.evict();
+          ev.evicted?.();
+        }
       }
       if (tcp) {
         try {
@@ -164,6 +237,7 @@ export function serveHttp(opts: ServeOptions): HttpServer {
         conns.delete(c);
         running.delete(p);
         ev.closed?.();
+        wake();
       });
       running.add(p);
     }
@@ -178,6 +252,7 @@ export function serveHttp(opts: ServeOptions): HttpServer {
       if (!closing) {
         closing = true;
         clearInterval(sweep);
+        wake();
         try {
           listener.close();
         } catch {

@@ -10,7 +10,8 @@ function counting(): { events: ServerEvents; seen: string[] } {
   return {
     seen,
     events: {
-      refused: () => void seen.push("refused"),
+      evicted: () => void seen.push("evicted"),
+      paused: () => void seen.push("paused"),
       timeout: (p) => void seen.push(`timeout:${p}`),
       badRequest: (s) => void seen.push(`bad:${s}`),
     },
@@ -38,6 +39,7 @@ async function withServer(
     listen: { hostname: "127.0.0.1", port: 0 },
     handler,
     maxConnections: extra.maxConnections ?? 8,
+    evictGraceMs: 100,
     limits: {
       ...DEFAULT_CONN_LIMITS,
       headerTimeoutMs: extra.headerTimeoutMs ?? 5000,
@@ -139,16 +141,39 @@ Deno.test("streaming responses go out chunked as produced; the connection closes
   });
 });
 
-Deno.test("over the cap a connection gets a 503 and is closed at once; malformed heads are 400; slowloris times out", async () => {
+/** Whether the server closed `conn` (end of stream or a reset) without answering. */
+async function closedUnanswered(conn: Deno.Conn): Promise<boolean> {
+  try {
+    return await conn.read(new Uint8Array(64)) === null;
+  } catch {
+    return true;
+  }
+}
+
+/** One `Connection: close` GET on a fresh connection: the whole answer. */
+async function get(port: number, path: string): Promise<string> {
+  const c = await Deno.connect({ hostname: "127.0.0.1", port });
+  try {
+    await c.write(encoder.encode(`GET ${path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`));
+    return await readUntil(c, () => false);
+  } finally {
+    c.close();
+  }
+}
+
+Deno.test("at the cap the connection longest without a complete request is evicted for a newcomer; malformed heads are 400; slowloris times out", async () => {
   await withServer(() => new Response("ok\n"), async (port, seen) => {
+    // Two slowloris heads fill the cap; each newcomer evicts the oldest of them and is served.
     const first = await Deno.connect({ hostname: "127.0.0.1", port });
+    await first.write(encoder.encode("GET /slow HTTP/1.1\r\nHost: x\r\n"));
     const second = await Deno.connect({ hostname: "127.0.0.1", port });
+    await second.write(encoder.encode("GET /slow HTTP/1.1\r\nHost: x\r\n"));
     try {
-      // Refused before anything is read: a 503 that says so, then the close.
-      assertStringIncludes(await readUntil(second, () => false), "HTTP/1.1 503 Service Unavailable");
-      assert(seen.includes("refused"));
-      await first.write(encoder.encode("GET /slow HTTP/1.1\r\nHost: x\r\n"));
-      assertEquals(await first.read(new Uint8Array(8)), null);
+      assertStringIncludes(await get(port, "/a"), "HTTP/1.1 200 OK");
+      assert(await closedUnanswered(first), "the oldest waiter was evicted");
+      assertEquals(seen.filter((e) => e === "evicted").length, 1);
+      // The second, still waiting, is cut by the header timeout.
+      assertEquals(await second.read(new Uint8Array(8)), null);
       assert(seen.includes("timeout:header"), seen.join());
     } finally {
       first.close();
@@ -162,7 +187,92 @@ Deno.test("over the cap a connection gets a 503 and is closed at once; malformed
     } finally {
       bad.close();
     }
-  }, { maxConnections: 1, headerTimeoutMs: 100 });
+  }, { maxConnections: 2, headerTimeoutMs: 300 });
+});
+
+Deno.test("at the cap: idle keep-alive connections are evicted before a newer slowloris head; one that sent nothing keeps a grace", async () => {
+  await withServer(() => new Response("ok\n"), async (port, seen) => {
+    // A keep-alive client that was answered and now waits (the oldest wait), then a slowloris head.
+    const kept = await Deno.connect({ hostname: "127.0.0.1", port });
+    await kept.write(encoder.encode("GET /k HTTP/1.1\r\nHost: x\r\n\r\n"));
+    assertStringIncludes(await readUntil(kept, (t) => t.endsWith("ok\n")), "200 OK");
+    const slow = await Deno.connect({ hostname: "127.0.0.1", port });
+    await slow.write(encoder.encode("GET /slow HTTP/1.1\r\n"));
+    const slower = await Deno.connect({ hostname: "127.0.0.1", port });
+    try {
+      assertStringIncludes(await get(port, "/b"), "200 OK");
+      assert(await closedUnanswered(kept), "the keep-alive connection was evicted");
+      // The cap full again (the slowloris head and a newer one): the older goes.
+      await slower.write(encoder.encode("GET /slower HTTP/1.1\r\n"));
+      assertStringIncludes(await get(port, "/c"), "200 OK");
+      assert(await closedUnanswered(slow), "then the older slowloris head");
+      assertEquals(seen.filter((e) => e === "evicted").length, 2);
+      // Connections that send nothing: the slowloris head goes first, then a newcomer waits out the silent
+      // ones' grace and evicts the older.
+      const silent = [await Deno.connect({ hostname: "127.0.0.1", port })];
+      silent.push(await Deno.connect({ hostname: "127.0.0.1", port }));
+      try {
+        assert(await closedUnanswered(slower), "the slowloris head went before the silent connections");
+        assertStringIncludes(await get(port, "/d"), "200 OK");
+        assert(await closedUnanswered(silent[0]), "the older silent connection was evicted");
+        assertEquals(seen.filter((e) => e === "evicted").length, 4);
+      } finally {
+        for (const c of silent) c.close();
+      }
+    } finally {
+      kept.close();
+      slow.close();
+      slower.close();
+    }
+  }, { maxConnections: 2 });
+});
+
+Deno.test("at the cap with every connection busy the server stops accepting: a burst of complete requests is answered in full, in order", async () => {
+  let inFlight = 0;
+  let most = 0;
+  await withServer(async (req) => {
+    most = Math.max(most, ++inFlight);
+    await new Promise((r) => setTimeout(r, 5));
+    inFlight--;
+    return new Response(`ok ${new URL(req.url).pathname}\n`);
+  }, async (port, seen) => {
+    const answers = await Promise.all(Array.from({ length: 60 }, (_, i) => get(port, `/r${i}`)));
+    for (const [i, a] of answers.entries()) assertStringIncludes(a, `ok /r${i}\n`);
+    assert(most <= 3, `${most} requests at once over a cap of 3`);
+    assert(seen.includes("paused"), seen.join());
+    assert(!seen.includes("evicted"), seen.join());
+  }, { maxConnections: 3 });
+});
+
+Deno.test("a refused head closes lingering: a client still writing a chunked body reads the 411", async () => {
+  const dir = await Deno.makeTempDir();
+  const path = `${dir}/s.sock`;
+  const { events, seen } = counting();
+  const server = serveHttp({
+    listen: { path },
+    handler: () => new Response("ok\n"),
+    maxConnections: 4,
+    limits: DEFAULT_CONN_LIMITS,
+    events,
+  });
+  const c = await Deno.connect({ transport: "unix", path });
+  try {
+    // A client that writes its whole request, then reads: 512 KiB of chunks, more than the socket buffers.
+    await c.write(encoder.encode("POST /r HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"));
+    const chunk = encoder.encode(`4000\r\n${"z".repeat(0x4000)}\r\n`);
+    for (let i = 0; i < 32; i++) {
+      for (let off = 0; off < chunk.length;) off += await c.write(chunk.subarray(off));
+    }
+    await c.write(encoder.encode("0\r\n\r\n"));
+    const text = await readUntil(c, () => false);
+    assertStringIncludes(text, "HTTP/1.1 411 Length Required");
+    assertStringIncludes(text, "connection: close");
+    assert(seen.includes("bad:411"), seen.join());
+  } finally {
+    c.close();
+    await server.shutdown();
+    await Deno.remove(dir, { recursive: true });
+  }
 });
 
 Deno.test("a body that stops arriving before its Content-Length times out: the connection closes, the handler gets no body", async () => {

@@ -28,8 +28,10 @@ export interface DaemonMetrics {
   readonly followersDropped: Counter;
   /** `chainsaw_http_connections{listener}`: connections being served (health, socket). */
   readonly httpConnections: Gauge;
-  /** `chainsaw_http_connections_refused_total{listener}`: connections over the cap, closed at once. */
-  readonly httpRefused: Counter;
+  /** `chainsaw_http_connections_evicted_total{listener}`: at the cap, connections waiting for a request closed for a newcomer. */
+  readonly httpEvicted: Counter;
+  /** `chainsaw_http_accept_paused_seconds_total{listener}`: time at the cap with every connection busy, not accepting. */
+  readonly httpAcceptPaused: Counter;
   /** `chainsaw_http_accept_errors_total{listener}`: failed accepts (e.g. EMFILE), each followed by a back-off. */
   readonly httpAcceptErrors: Counter;
   /** `chainsaw_http_timeouts_total{listener,phase}`: connections closed by a timeout (idle, header, body, write). */
@@ -87,9 +89,16 @@ export function createDaemonMetrics(
       "Connections being served, by listener (health: the TCP health port, socket: the daemon socket).",
       ["listener"],
     ),
-    httpRefused: registry.counter(
-      "chainsaw_http_connections_refused_total",
-      "Connections closed at once because the listener already served its maximum, by listener.",
+    httpEvicted: registry.counter(
+      "chainsaw_http_connections_evicted_total",
+      "Connections closed at the listener's cap to make room for a new one: the one that had gone longest " +
+        "without a complete request (idle, or part of a head sent), by listener.",
+      ["listener"],
+    ),
+    httpAcceptPaused: registry.counter(
+      "chainsaw_http_accept_paused_seconds_total",
+      "Seconds a listener spent at its cap with every connection busy, not accepting (new connections wait " +
+        "in the kernel's backlog), by listener.",
       ["listener"],
     ),
     httpAcceptErrors: registry.counter(
