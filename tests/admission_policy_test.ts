@@ -1,12 +1,13 @@
 /**
- * Structure of deployments/admission-policy.yaml, and its annotation regex run with JS RegExp against
- * sample annotations (the pattern only uses constructs RE2 and JS read the same way).
+ * Structure of deployments/admission-policy.yaml, and its annotation regexes (the list form's and the object
+ * form's) run with JS RegExp against sample annotations (the patterns only use constructs RE2 and JS read the
+ * same way).
  */
 import * as fc from "fast-check";
 import { assertProperty } from "./support/property.ts";
 import { deepEqual, equal } from "node:assert/strict";
 import { parseAllDocuments } from "yaml";
-import { parseAnnotation } from "../src/annotation/annotation.ts";
+import { parseAnnotation, readAnnotation } from "../src/annotation/annotation.ts";
 
 interface ResourceRule {
   apiGroups: string[];
@@ -27,12 +28,21 @@ const docs = parseAllDocuments(text).map((d) => d.toJS() as Manifest);
 const policy = docs.find((d) => d.kind === "ValidatingAdmissionPolicy")!;
 const binding = docs.find((d) => d.kind === "ValidatingAdmissionPolicyBinding")!;
 const variables = policy.spec.variables as { name: string; expression: string }[];
-const validations = policy.spec.validations as { expression: string; reason: string }[];
+const validations = policy.spec.validations as { expression: string; reason: string; message?: string }[];
 
-function annotationRegex(): RegExp {
-  const m = /matches\(r'([^']*)'\)/.exec(validations.map((v) => v.expression).join("\n"));
-  if (!m) throw new Error("no matches(r'...') in the validations");
-  return new RegExp(m[1]);
+/** The validations' `matches(r'...')` patterns: the list form's, then the object form's. */
+function annotationRegexes(): RegExp[] {
+  const all = [...validations.map((v) => v.expression).join("\n").matchAll(/matches\(r'([^']*)'\)/g)];
+  if (all.length !== 2) {
+    throw new Error(`expected two matches(r'...') in the validations, found ${all.length}`);
+  }
+  return all.map((m) => new RegExp(m[1]));
+}
+
+/** What the policy accepts: either pattern (the CEL expression ORs them). */
+function annotationRegex(): { test(text: string): boolean } {
+  const res = annotationRegexes();
+  return { test: (text) => res.some((re) => re.test(text)) };
 }
 
 Deno.test("two manifests: the policy and its binding, admissionregistration.k8s.io/v1", () => {
@@ -79,7 +89,7 @@ Deno.test("the grant label and the annotation key are the ones chainsaw uses", (
   equal(text.includes("kubectl label namespace NAME chainsaw.cni.cncf.io/enabled=true"), true);
 });
 
-Deno.test("the annotation regex accepts exactly JSON lists of non-empty strings", () => {
+Deno.test("the list form: exactly JSON lists of non-empty strings", () => {
   const re = annotationRegex();
   const good = [
     '["ip route add 192.0.3.0/24 dev CURRENT_INTERFACE", "ip route"]',
@@ -98,7 +108,6 @@ Deno.test("the annotation regex accepts exactly JSON lists of non-empty strings"
   const bad = [
     "ip route",
     '"ip route"',
-    '{"net-a": ["ip route"]}',
     '[""]',
     "[1]",
     '["ip route", 2]',
@@ -117,18 +126,84 @@ Deno.test("the annotation regex accepts exactly JSON lists of non-empty strings"
   for (const a of bad) equal(re.test(a), false, a);
 });
 
-Deno.test("what the regex accepts, chainsaw reads as the same list", () => {
+Deno.test("the object form: non-empty string keys to a non-empty string or a list of them", () => {
+  const re = annotationRegex();
+  const good = [
+    '{"net1": ["ip route add 192.0.3.0/24 dev CURRENT_INTERFACE"], "default/test-chainsaw": "ip route"}',
+    '{"*": []}',
+    "{}",
+    ' { "net2" : [ "ip addr" , "ip route" ] , "test-chainsaw-chain":"ip link" } ',
+    '{\n  "net1": [\n    "ip route"\n  ]\n}',
+    '{"n\\u00e9t": "ip route add 10/8 dev \\"net1\\""}',
+    '{"__proto__": "ip route"}',
+  ];
+  for (const a of good) {
+    equal(re.test(a), true, a);
+    equal(readAnnotation(a).form, "keys", a);
+  }
+  const bad = [
+    '{"": "ip route"}', // an empty key names nothing
+    '{"net1": ""}',
+    '{"net1": [""]}',
+    '{"net1": 1}',
+    '{"net1": null}',
+    '{"net1": {"x": "ip route"}}',
+    '{"net1": [["ip route"]]}',
+    '{"net1": ["ip route",]}',
+    '{"net1": "ip route",}',
+    '{net1: "ip route"}',
+    "{'net1': 'ip route'}",
+    '{"net1" "ip route"}',
+    '{"net1": "ip route"',
+    '{"net1": "raw\ttab"}',
+    '{"raw\nkey": "ip route"}',
+    '{"net1": "ip route"} trailing',
+    '"net1": "ip route"}',
+    '[{"net1": "ip route"}]',
+  ];
+  for (const a of bad) equal(re.test(a), false, a);
+});
+
+Deno.test("the refusal's message shows both forms", () => {
+  const message = validations.find((v) => v.reason === "Invalid")!.message!;
+  for (const part of ["JSON list of non-empty strings", "JSON object", '"*"', "16384"]) {
+    equal(message.includes(part), true, part);
+  }
+  const examples = [...message.matchAll(/e\.g\. (\[[^\]]*\]|\{.*\})/g)].map((m) => m[1]);
+  equal(examples.length, 2, message);
+  for (const e of examples) equal(annotationRegex().test(e), true, e);
+});
+
+Deno.test("what the regex accepts, chainsaw reads as the same list or object", () => {
   const re = annotationRegex();
   for (const a of ['["ip route", "ip addr"]', '[ "ip link set net1 mtu 1400" ]', "[]"]) {
     equal(re.test(a), true);
     deepEqual(parseAnnotation(a, "net-a"), JSON.parse(a).map((s: string) => s.trim()));
   }
+  const o = '{"net1": ["ip route", "ip addr"], "default/test-chainsaw": "ip link", "*": []}';
+  equal(re.test(o), true);
+  const read = readAnnotation(o);
+  deepEqual(read.form === "keys" && Object.fromEntries(read.entries), {
+    net1: ["ip route", "ip addr"],
+    "default/test-chainsaw": ["ip link"],
+    "*": [],
+  });
 });
 
 Deno.test("the regex agrees with JSON.parse on generated values", () => {
   const re = annotationRegex();
   const isListOfNonEmptyStrings = (v: unknown): boolean =>
     Array.isArray(v) && v.every((s) => typeof s === "string" && s.length > 0);
+  const isAcceptedForm = (v: unknown): boolean =>
+    isListOfNonEmptyStrings(v) ||
+    (typeof v === "object" && v !== null && !Array.isArray(v) &&
+      Object.entries(v).every(([k, e]) =>
+        k.length > 0 && (isListOfNonEmptyStrings(e) || (typeof e === "string" && e.length > 0))
+      ));
+  const entry = fc.oneof(
+    fc.string({ minLength: 1, unit: "binary" }),
+    fc.array(fc.string({ minLength: 1, unit: "binary" }), { maxLength: 3 }),
+  );
   assertProperty(
     fc.property(fc.array(fc.string({ minLength: 1, unit: "binary" }), { maxLength: 5 }), (list) => {
       equal(re.test(JSON.stringify(list)), true);
@@ -137,10 +212,28 @@ Deno.test("the regex agrees with JSON.parse on generated values", () => {
     { numRuns: 500 },
   );
   assertProperty(
-    fc.property(fc.oneof(fc.json(), fc.string(), fc.jsonValue().map((v) => JSON.stringify([v]))), (text) => {
-      if (!re.test(text)) return;
-      equal(isListOfNonEmptyStrings(JSON.parse(text)), true, text);
-    }),
+    fc.property(
+      fc.dictionary(fc.string({ minLength: 1, unit: "binary" }), entry, { maxKeys: 4 }),
+      (object) => {
+        equal(re.test(JSON.stringify(object)), true);
+        equal(re.test(JSON.stringify(object, null, 2)), true);
+      },
+    ),
+    { numRuns: 500 },
+  );
+  assertProperty(
+    fc.property(
+      fc.oneof(
+        fc.json(),
+        fc.string(),
+        fc.jsonValue().map((v) => JSON.stringify([v])),
+        fc.tuple(fc.string(), fc.jsonValue()).map(([k, v]) => JSON.stringify({ [k]: v })),
+      ),
+      (text) => {
+        if (!re.test(text)) return;
+        equal(isAcceptedForm(JSON.parse(text)), true, text);
+      },
+    ),
     { numRuns: 2000 },
   );
 });
