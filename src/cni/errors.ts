@@ -29,6 +29,11 @@ export const ErrorCode = {
   CommandRejected: 101,
   /** The pod could not be looked up (not found, unauthorized) or is stale (its UID differs or is missing). */
   PodLookupFailed: 102,
+  /**
+   * CHECK: what chainsaw's annotation set in the attachment (its effect, declarative mode) does not hold any more,
+   * as the daemon observed it; the message names the first difference.
+   */
+  EffectNotHolding: 103,
   /** An unexpected internal error. */
   Internal: 999,
 } as const;
