@@ -25,6 +25,7 @@
  */
 import { CniError, ErrorCode } from "../cni/errors.ts";
 import type { ApplyInput } from "./apply.ts";
+import type { BatchInput, BatchOutcome } from "./_netns_batch.ts";
 import type { NetnsState } from "./netns_state.ts";
 import type { NetnsSnapshot, RestoreOutcome, SnapshotBinaries } from "./netns_snapshot.ts";
 import type { EvalContext } from "../policy/evaluate.ts";
@@ -33,6 +34,7 @@ import type { AttachmentName } from "../annotation/resolve.ts";
 import type { Report } from "../report/report.ts";
 import { errorText } from "../text/error_text.ts";
 import type { OnError } from "../wire/chain_conf.ts";
+import type { EffectItem, Mode } from "../wire/effect.ts";
 import type { PodRef } from "../wire/pod_ref.ts";
 
 /**
@@ -49,6 +51,7 @@ let modules:
     netns: typeof import("./netns_state.ts");
     snapshot: typeof import("./netns_snapshot.ts");
     rules: typeof import("../policy/rules.ts");
+    declarative: typeof import("./declarative.ts");
   }>
   | undefined;
 
@@ -61,7 +64,8 @@ function runModules() {
     import("./netns_state.ts"),
     import("./netns_snapshot.ts"),
     import("../policy/rules.ts"),
-  ]).then(([annotation, resolve, apply, binaries, netns, snapshot, rules]) => ({
+    import("./declarative.ts"),
+  ]).then(([annotation, resolve, apply, binaries, netns, snapshot, rules, declarative]) => ({
     annotation,
     resolve,
     apply,
@@ -69,6 +73,7 @@ function runModules() {
     netns,
     snapshot,
     rules,
+    declarative,
   }));
   return modules;
 }
@@ -90,6 +95,11 @@ export interface AttachmentTarget {
   /** The chain config's `policy` document (narrows the node policy). */
   chainPolicy?: unknown;
   onError: OnError;
+  /**
+   * `"declarative"`: the annotation's value is the netns state on top of the baseline (an edit takes back what
+   * the old value did); `"imperative"` (also when absent): each value's list runs as it is.
+   */
+  mode?: Mode;
   /** The chain config's `ipPath` / `nsenterPath` (checked against the allowed list). */
   ipPath?: string;
   nsenterPath?: string;
@@ -122,6 +132,8 @@ export interface ExecutorDeps {
   snapshot?(netns: string, bins: SnapshotBinaries): Promise<NetnsSnapshot>;
   /** Restores it after a failure (default: `restoreNetns`). */
   restore?(snapshot: NetnsSnapshot, bins: SnapshotBinaries): Promise<RestoreOutcome>;
+  /** Declarative mode's one-process batch (default: `runBatch`). */
+  batch?(input: BatchInput): Promise<BatchOutcome>;
   /**
    * Every attachment of the pod (this one included), when all of them are set up: then an object-form key that
    * names none of them is a warning in the report. Absent: some may still come, keys are not checked.
@@ -134,6 +146,11 @@ export interface ExecOutcome {
   report: Report;
   /** The first problem, as a CNI error (also in the report). */
   error?: CniError;
+  /**
+   * Declarative mode: the effect chainsaw owns in the netns after this run (the previous one when the run was
+   * rejected, erred or rolled back). Absent in imperative mode.
+   */
+  effect?: EffectItem[];
   /**
    * True when an ADD must fail with `error`: every problem found before running (annotation, policy, netns,
    * binaries, API, the rollback snapshot) and, in `rollback` and `fail` mode, a rejected or failing command.
@@ -307,45 +324,62 @@ export async function planOnAttachment(
  * Runs the commands `annotation` asks for on `target`'s network, in its netns. Never throws: every problem
  * becomes the report's verdict and `error` (unexpected ones as code 999).
  *
+ * In declarative mode (`target.mode`) `prior` is the effect the previous value left there: the run takes back
+ * what the new value does not set (src/exec/declarative.ts), a value with no commands takes it all back, and
+ * the outcome's `effect` is what chainsaw owns afterwards.
+ *
  * @param target the attachment
  * @param annotation the chainsaw annotation's value (undefined: the pod has none)
  * @param deps the edges
+ * @param prior declarative mode: the effect the previous value left (absent or `[]`: chainsaw owns nothing)
  * @returns the report and the error, if any
  */
 export async function runOnAttachment(
   target: AttachmentTarget,
   annotation: string | undefined,
   deps: ExecutorDeps,
+  prior: readonly EffectItem[] = [],
 ): Promise<ExecOutcome> {
   const started = performance.now();
   const who = `pod ${target.pod.namespace}/${target.pod.name}`;
   const report = baseReport(target, deps);
   if (annotation !== undefined) report.annotation = annotation;
+  const declarative = target.mode === "declarative";
+  let effect: EffectItem[] | undefined = declarative ? [...prior] : undefined;
   const finish = (verdict: Report["verdict"], error?: CniError, fatal = error !== undefined): ExecOutcome => {
     report.verdict = verdict;
     if (error) report.error = { code: error.code, msg: error.message };
     report.durationMs = round(performance.now() - started);
-    return { report, error, fatal };
+    return effect === undefined ? { report, error, fatal } : { report, error, fatal, effect };
   };
-  // No annotation (the common case): nothing to read, check or run, and nothing to load for it.
-  if ((annotation ?? "").trim() === "") return finish("nothing");
+  const blank = (annotation ?? "").trim() === "";
+  // No annotation (the common case): nothing to read, check or run, and nothing to load for it — unless a
+  // previous value's effect is to be taken back.
+  if (blank && prior.length === 0 || blank && !declarative) return finish("nothing");
   try {
-    const plan = await planOnAttachment(target, annotation, deps);
     const {
       apply: { applyCommands, readsOnly },
       binaries: { IP_CANDIDATES, NSENTER_CANDIDATES, resolveBinary },
       netns: { netnsState: realNetnsState },
       snapshot: { restoreNetns, snapshotNetns },
+      declarative: { DeclarativeRun, DeclarativeSnapshotError, effectRecord, TakeBackError, takeBackAll },
     } = await runModules();
-    if (plan.key !== undefined) report.key = plan.key;
-    if (plan.warnings.length > 0) report.warnings = plan.warnings;
-    if ("error" in plan) {
-      report.detected = plan.commands;
-      return finish(plan.verdict, plan.error);
+    let commands: string[] = [];
+    let runPlan: Extract<RunPlan, { policy: Policy }> | undefined;
+    if (!blank) {
+      const plan = await planOnAttachment(target, annotation, deps);
+      if (plan.key !== undefined) report.key = plan.key;
+      if (plan.warnings.length > 0) report.warnings = plan.warnings;
+      if ("error" in plan) {
+        report.detected = plan.commands;
+        return finish(plan.verdict, plan.error);
+      }
+      runPlan = plan;
+      commands = plan.commands;
     }
-    const { commands, policy, ctx } = plan;
     report.detected = commands;
-    if (commands.length === 0) return finish("nothing");
+    const takeBackOnly = declarative && commands.length === 0 && prior.length > 0;
+    if (commands.length === 0 && !takeBackOnly) return finish("nothing");
 
     const problem = deps.netnsProblem?.(target.netns);
     if (problem !== undefined) {
@@ -372,6 +406,99 @@ export async function runOnAttachment(
         "error",
         new CniError(ErrorCode.InvalidNetworkConfig, `invalid chainsaw config key ${errorText(e)}`),
       );
+    }
+    const snapshotError = (e: unknown) =>
+      new CniError(
+        ErrorCode.CommandFailed,
+        `${who}: declarative mode needs a snapshot of the netns first, and it failed: ${
+          errorText(e)
+        }; nothing run`,
+      );
+    const restoreOf = (restored: RestoreOutcome): NonNullable<Report["rollback"]> =>
+      restored.ok ? { restored: true, durationMs: round(restored.durationMs) } : {
+        restored: false,
+        durationMs: round(restored.durationMs),
+        failures: restored.failures.slice(0, MAX_ROLLBACK_FAILURES).map((f) => f.slice(0, MAX_FAILURE_CHARS)),
+      };
+    const declarativeDeps = {
+      snapshot: deps.snapshot ?? snapshotNetns,
+      restore: deps.restore ?? restoreNetns,
+      run: deps.run,
+      batch: deps.batch,
+    };
+
+    if (takeBackOnly || !runPlan) {
+      // The value has no commands here any more: the whole effect goes back.
+      try {
+        const settled = await takeBackAll({
+          netns: target.netns,
+          bins: binaries,
+          onError: target.onError,
+          prior,
+          batchTimeoutMs: 0,
+          maxOutputBytes: 0,
+        }, declarativeDeps);
+        effect = settled.effect;
+        report.effect = effectRecord(settled);
+        return finish("nothing");
+      } catch (e) {
+        if (e instanceof DeclarativeSnapshotError) return finish("error", snapshotError(e));
+        if (e instanceof TakeBackError) {
+          report.rollback = restoreOf(e.undo);
+          return finish("failed", new CniError(ErrorCode.CommandFailed, `${who}: ${e.message}`));
+        }
+        throw e;
+      }
+    }
+    const { policy, ctx } = runPlan;
+
+    if (declarative) {
+      const run = new DeclarativeRun({
+        netns: target.netns,
+        bins: binaries,
+        onError: target.onError,
+        prior,
+        // The dumps around the list are bounded like the rollback snapshot (2 s) on top of the list's deadline.
+        batchTimeoutMs: policy.limits.listTimeoutMs + 2000,
+        maxOutputBytes: 16 * 1024 * 1024,
+      }, declarativeDeps);
+      let began = false;
+      let outcome;
+      try {
+        outcome = await applyCommands({
+          commands,
+          annotationBytes: new TextEncoder().encode(annotation ?? "").length,
+          policy,
+          ctx,
+          onError: target.onError === "continue" ? "continue" : "fail",
+          runner: { ...binaries, netns: target.netns },
+          who,
+          run: (c, argv, opts) => run.run(c, argv, opts),
+          beforeRun: async (prepared) => {
+            await run.beforeRun(prepared);
+            began = true;
+          },
+        });
+      } catch (e) {
+        if (e instanceof DeclarativeSnapshotError) return finish("error", snapshotError(e));
+        if (e instanceof TakeBackError) {
+          report.rollback = restoreOf(e.undo);
+          return finish("failed", new CniError(ErrorCode.CommandFailed, `${who}: ${e.message}`));
+        }
+        throw e;
+      }
+      report.commands = outcome.results;
+      let error = outcome.error;
+      const settled = await run.settle(outcome.verdict === "failed", began);
+      effect = settled.effect;
+      if (began) report.effect = effectRecord(settled);
+      if (settled.rollback && error) {
+        report.rollback = restoreOf(settled.rollback);
+        error = rolledBackError(error, outcome.results.length, settled.rollback);
+      } else if (settled.problem && error) {
+        error = new CniError(error.code, `${error.message}; ${settled.problem}`, error.details);
+      }
+      return finish(outcome.verdict, error, error !== undefined && target.onError !== "continue");
     }
 
     let before: NetnsSnapshot | undefined;
@@ -405,11 +532,7 @@ export async function runOnAttachment(
     let error = outcome.error;
     if (before && outcome.verdict === "failed" && error) {
       const restored = await (deps.restore ?? restoreNetns)(before, binaries);
-      report.rollback = restored.ok ? { restored: true, durationMs: round(restored.durationMs) } : {
-        restored: false,
-        durationMs: round(restored.durationMs),
-        failures: restored.failures.slice(0, MAX_ROLLBACK_FAILURES).map((f) => f.slice(0, MAX_FAILURE_CHARS)),
-      };
+      report.rollback = restoreOf(restored);
       error = rolledBackError(error, outcome.results.length, restored);
     }
     return finish(outcome.verdict, error, error !== undefined && target.onError !== "continue");

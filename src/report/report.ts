@@ -23,6 +23,21 @@ export interface CommandResult {
   stderr: string;
   /** True when stdout or stderr was longer than the cap. */
   truncated: boolean;
+  /**
+   * Declarative mode: not run again, because the previous value ran this same command and what it set is still
+   * in place (an identical `add` is not a "File exists" error).
+   */
+  kept?: boolean;
+}
+
+/** What a run in declarative mode did to what chainsaw owns in the netns (one line per object). */
+export interface EffectRecord {
+  /** Objects chainsaw owns after the run (its effect's size). */
+  owned: number;
+  /** Objects of the previous value put back to their baseline value. */
+  takenBack: string[];
+  /** Objects of the previous value someone changed since chainsaw set them: left as they are, not owned. */
+  leftAlone: string[];
 }
 
 /** How an invocation ended. */
@@ -90,6 +105,8 @@ export interface Report {
   error?: { code: number; msg: string };
   /** With `onError: "rollback"`, when a command failed: whether the netns was restored. */
   rollback?: RollbackRecord;
+  /** Declarative mode: what was taken back and left alone, and how much chainsaw owns now. */
+  effect?: EffectRecord;
   /** Total wall time of the invocation, in milliseconds. */
   durationMs: number;
 }
@@ -144,7 +161,11 @@ export function formatHuman(r: Report): string {
       : c.exitCode === null
       ? `killed by ${v(String(c.signal))}`
       : `exit ${c.exitCode}`;
-    lines.push(`(${end}, ${c.durationMs} ms${c.truncated ? ", output truncated" : ""})`);
+    lines.push(
+      c.kept
+        ? "(kept: the previous value set this and it is still in place; not run again)"
+        : `(${end}, ${c.durationMs} ms${c.truncated ? ", output truncated" : ""})`,
+    );
   }
   if (r.rollback?.restored === true) {
     lines.push(`Rollback: restored, the netns is as before the list (${r.rollback.durationMs} ms)`);
@@ -154,6 +175,11 @@ export function formatHuman(r: Report): string {
         r.rollback.failures.map(v).join("; ") || "unknown"
       }`,
     );
+  }
+  if (r.effect) {
+    for (const t of r.effect.takenBack) lines.push(`Taken back: ${v(t)}`);
+    for (const t of r.effect.leftAlone) lines.push(`Left alone: changed since chainsaw set it: ${v(t)}`);
+    lines.push(`Owned: ${r.effect.owned} object${r.effect.owned === 1 ? "" : "s"}`);
   }
   lines.push(
     `Result: ${v(r.verdict)}${

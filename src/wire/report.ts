@@ -24,6 +24,14 @@ export const CommandResultSchema = z.object({
   stdout: z.string(),
   stderr: z.string(),
   truncated: z.boolean(),
+  kept: z.optional(z.boolean()),
+});
+
+/** What a declarative run did to what chainsaw owns. */
+export const EffectRecordSchema = z.object({
+  owned: z.int().check(z.gte(0)),
+  takenBack: z.array(shortText).check(z.maxLength(256)),
+  leftAlone: z.array(shortText).check(z.maxLength(256)),
 });
 
 /** What a rollback did (`onError: "rollback"`). */
@@ -58,6 +66,7 @@ export const ReportSchema = z.object({
   verdict: z.enum(["applied", "failed", "rejected", "nothing", "error"]),
   error: z.optional(z.object({ code: z.int(), msg: z.string() })),
   rollback: z.optional(RollbackSchema),
+  effect: z.optional(EffectRecordSchema),
   durationMs: z.number().check(z.gte(0)),
 });
 

@@ -1,0 +1,360 @@
+/**
+ * Declarative mode (`"mode": "declarative"`, the default) inside the one executor: the annotation's current value
+ * is what the netns holds on top of the baseline. A run is either the first list on an attachment (ADD, or a
+ * value on an attachment that owns nothing yet) or an *edit* of the effect the previous value left:
+ *
+ * 1. Edit only: snapshot the netns; {@link planEdit} splits the old effect into left alone (changed since
+ *    chainsaw set it), kept (its command is in the new list too: stays in place, the command is not run again)
+ *    and taken back (restored to its baseline value with `restoreNetns`, before the new list runs).
+ * 2. The list runs with attribution: ONE process (`ip -j -d -batch -`, {@link runBatch}) reads a dump, each
+ *    command, and a dump after each writer; a list that cannot be batched (global options, `monitor`, words
+ *    needing quotes, an IPv6 rule, `onError: "continue"`) runs command by command with a full snapshot after each
+ *    writer. A list that only reads, on an attachment that owns nothing, takes no snapshot at all.
+ * 3. The new effect: the kept items, then each command's change (`composeEffect`).
+ * 4. A failure with `onError: "rollback"` (the default): the netns goes back to the snapshot before the run (the
+ *    edit's, or the ADD's baseline), and the old effect stays. With `"fail"` the effect is what the list left.
+ *
+ * It plugs into `applyCommands` through its `beforeRun`/`run` edges, so policy, rejection, deadline, `onError`
+ * and the report's words are exactly those of imperative mode.
+ * @module
+ */
+import type { PreparedCommand } from "../annotation/prepare.ts";
+import {
+  composeEffect,
+  describeItem,
+  effectBetween,
+  type EffectDifference,
+  takeBackTarget,
+} from "../declarative/effect.ts";
+import { type EditPlan, planEdit } from "../declarative/edit_plan.ts";
+import type { CommandResult, EffectRecord } from "../report/report.ts";
+import { type EffectItem, MAX_EFFECT_ITEMS } from "../wire/effect.ts";
+import type { OnError } from "../wire/chain_conf.ts";
+import {
+  batchable,
+  type BatchInput,
+  type BatchOutcome,
+  isRead,
+  runBatch,
+  withRulesOf,
+} from "./_netns_batch.ts";
+import type { NetnsSnapshot, RestoreOutcome, SnapshotBinaries } from "./netns_snapshot.ts";
+import { type RunnerOptions, succeeded } from "./runner.ts";
+
+/** How a command is named in effect items (`by`) and edit plans: its `ip` words joined by blanks. */
+export function commandText(argv: readonly string[]): string {
+  return argv.join(" ");
+}
+
+/** The edges a declarative run uses. */
+export interface DeclarativeDeps {
+  /** A full snapshot (`snapshotNetns`). */
+  snapshot(netns: string, bins: SnapshotBinaries): Promise<NetnsSnapshot>;
+  /** Makes the netns equal to a snapshot (`restoreNetns`). */
+  restore(target: NetnsSnapshot, bins: SnapshotBinaries): Promise<RestoreOutcome>;
+  /** One command in its own process (`runInNetns`). */
+  run(command: string, argv: readonly string[], opts: RunnerOptions): Promise<CommandResult>;
+  /** The one-process batch (default {@link runBatch}). */
+  batch?(input: BatchInput): Promise<BatchOutcome>;
+}
+
+/** What the run needs to know. */
+export interface DeclarativeInput {
+  netns: string;
+  bins: SnapshotBinaries;
+  onError: OnError;
+  /** The effect the previous value left (`[]`: chainsaw owns nothing here yet). */
+  prior: readonly EffectItem[];
+  /** Bound on the whole batch process, in milliseconds (the list's deadline plus the dumps). */
+  batchTimeoutMs: number;
+  /** Output cap of the batch process. */
+  maxOutputBytes: number;
+}
+
+/** What the run did to the effect. */
+export interface DeclarativeSettlement {
+  /** The effect to keep now: the new one, or the prior one when the run was rolled back or never started. */
+  effect: EffectItem[];
+  /** Old items taken back to their baseline. */
+  takenBack: EffectItem[];
+  /** Old items someone changed since chainsaw set them: left as they are, owned no more. */
+  leftAlone: EffectDifference[];
+  /** Old items kept in place (their command is in the new list). */
+  kept: EffectItem[];
+  /** The restore after a failure (`onError: "rollback"`), when one ran. */
+  rollback?: RestoreOutcome;
+  /** Why a failed list could not be rolled back (no snapshot from before it was read). */
+  problem?: string;
+}
+
+/** A snapshot failed where one is required (the caller words it as code 100, nothing run). */
+export class DeclarativeSnapshotError extends Error {
+  /**
+   * @param message what failed
+   * @param options the cause
+   */
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "DeclarativeSnapshotError";
+  }
+}
+
+/** Taking back the previous value's effect failed; `undo` says whether the netns is as before the edit again. */
+export class TakeBackError extends Error {
+  /** Why, one line each. */
+  readonly failures: string[];
+  /** The restore of the netns as it was before the edit. */
+  readonly undo: RestoreOutcome;
+  /**
+   * @param failures why taking back failed
+   * @param undo the restore that followed
+   */
+  constructor(failures: string[], undo: RestoreOutcome) {
+    super(
+      `taking back the previous value failed: ${failures.slice(0, 4).join("; ") || "unknown"}; ${
+        undo.ok
+          ? "the netns is as before the edit"
+          : `ROLLBACK FAILED, the netns is NOT as before the edit: ${undo.failures.slice(0, 4).join("; ")}`
+      }`,
+    );
+    this.name = "TakeBackError";
+    this.failures = failures;
+    this.undo = undo;
+  }
+}
+
+/**
+ * One declarative run: hand {@link DeclarativeRun.beforeRun} and {@link DeclarativeRun.run} to `applyCommands`,
+ * then call {@link DeclarativeRun.settle} with whether the list failed.
+ */
+export class DeclarativeRun {
+  readonly #in: DeclarativeInput;
+  readonly #deps: DeclarativeDeps;
+  #plan: EditPlan = { leftAlone: [], kept: [], takeBack: [], skip: new Set() };
+  /** The netns before anything of this run (the edit's snapshot, or the ADD's baseline). */
+  #start?: NetnsSnapshot;
+  /** The netns before the first command (after taking back). */
+  #before?: NetnsSnapshot;
+  #last?: NetnsSnapshot;
+  #effect: EffectItem[] = [];
+  #batched?: Map<number, CommandResult>;
+  #index = 0;
+  #plain = false;
+
+  constructor(input: DeclarativeInput, deps: DeclarativeDeps) {
+    this.#in = input;
+    this.#deps = deps;
+  }
+
+  async #snap(): Promise<NetnsSnapshot> {
+    try {
+      return await this.#deps.snapshot(this.#in.netns, this.#in.bins);
+    } catch (e) {
+      throw new DeclarativeSnapshotError((e as Error).message, { cause: e });
+    }
+  }
+
+  /**
+   * Before the first command (the policy accepted the whole list): the edit's snapshot and take-back, then the
+   * batch when the list can be batched.
+   *
+   * @param prepared the list as the policy prepared it
+   */
+  async beforeRun(prepared: readonly PreparedCommand[]): Promise<void> {
+    const texts = prepared.map((p) => commandText(p.argv));
+    const edit = this.#in.prior.length > 0;
+    if (!edit && prepared.every((p) => isRead(p.argv))) {
+      this.#plain = true; // reads only, nothing owned: no snapshot, nothing to own
+      return;
+    }
+    if (edit) {
+      this.#start = await this.#snap();
+      this.#plan = planEdit(this.#in.prior, this.#start, texts);
+      this.#effect = [...this.#plan.kept];
+      if (this.#plan.takeBack.length > 0) {
+        const back = await this.#deps.restore(
+          takeBackTarget(this.#start, this.#plan.takeBack),
+          this.#in.bins,
+        );
+        if (!back.ok) {
+          // Atomic: put back what the partial take-back changed; nothing of the new list runs.
+          const undo = await this.#deps.restore(this.#start, this.#in.bins);
+          throw new TakeBackError(back.failures, undo);
+        }
+      }
+    }
+    const toRun = prepared.filter((p) => !this.#plan.skip.has(commandText(p.argv)));
+    if (this.#in.onError !== "continue" && toRun.length > 0 && toRun.every((p) => batchable(p.argv))) {
+      const out = await (this.#deps.batch ?? runBatch)({
+        ipPath: this.#in.bins.ipPath,
+        nsenterPath: this.#in.bins.nsenterPath,
+        netns: this.#in.netns,
+        commands: toRun,
+        timeoutMs: this.#in.batchTimeoutMs,
+        maxOutputBytes: this.#in.maxOutputBytes,
+      });
+      // A one-process dump has no IPv6 rules: take them from the edit's snapshot (batched lists cannot change them).
+      const align = (s: NetnsSnapshot) => this.#start ? withRulesOf(s, this.#start) : s;
+      this.#before = out.before ? align(out.before) : undefined;
+      this.#start ??= this.#before;
+      let prev = this.#before;
+      this.#batched = new Map();
+      let k = 0;
+      for (const [i, p] of prepared.entries()) {
+        if (this.#plan.skip.has(commandText(p.argv))) continue;
+        const r = out.results[k];
+        if (!r) break;
+        this.#batched.set(i, r);
+        const after = out.after[k];
+        if (after && prev && succeeded(r)) {
+          const a = align(after);
+          this.#effect = composeEffect(this.#effect, effectBetween(prev, a, [commandText(p.argv)]));
+          prev = a;
+        }
+        k++;
+      }
+      this.#last = prev;
+      return;
+    }
+    // Command by command: a full snapshot before, and after each writer.
+    this.#before = edit && this.#plan.takeBack.length === 0 ? this.#start : await this.#snap();
+    this.#start ??= this.#before;
+    this.#last = this.#before;
+  }
+
+  /**
+   * Runs (or, batched, reports) the next command of the list.
+   *
+   * @param command the command as written
+   * @param argv its words
+   * @param opts the runner's options
+   */
+  async run(command: string, argv: readonly string[], opts: RunnerOptions): Promise<CommandResult> {
+    const i = this.#index++;
+    if (!this.#plain && this.#plan.skip.has(commandText(argv))) {
+      return {
+        command,
+        argv: [...argv],
+        exitCode: 0,
+        signal: null,
+        timedOut: false,
+        durationMs: 0,
+        stdout: "",
+        stderr: "",
+        truncated: false,
+        kept: true,
+      };
+    }
+    if (this.#batched) {
+      return this.#batched.get(i) ?? {
+        command,
+        argv: [...argv],
+        exitCode: null,
+        signal: null,
+        timedOut: false,
+        durationMs: 0,
+        stdout: "",
+        stderr: "not run: the batch stopped before it",
+        truncated: false,
+      };
+    }
+    const r = await this.#deps.run(command, argv, opts);
+    if (!this.#plain && !isRead(argv) && succeeded(r)) {
+      const after = await this.#snap();
+      if (this.#last) {
+        this.#effect = composeEffect(this.#effect, effectBetween(this.#last, after, [commandText(argv)]));
+      }
+      this.#last = after;
+    }
+    return r;
+  }
+
+  /**
+   * After the list: roll back a failure (`onError: "rollback"`), or take stock of what a `"fail"`/`"continue"`
+   * list left; returns the effect to keep.
+   *
+   * @param failed whether the list failed (a command failed or timed out, or the deadline passed)
+   * @param started whether `beforeRun` ran (false: rejected, or nothing to run)
+   */
+  async settle(failed: boolean, started: boolean): Promise<DeclarativeSettlement> {
+    const prior = [...this.#in.prior];
+    const base = {
+      takenBack: [] as EffectItem[],
+      leftAlone: [] as EffectDifference[],
+      kept: [] as EffectItem[],
+    };
+    if (!started || this.#plain) {
+      // Rejected (nothing ran, the old effect stays) or a read-only list on an attachment owning nothing.
+      return { ...base, effect: this.#plain ? [] : prior };
+    }
+    const plan = this.#plan;
+    const done = { takenBack: plan.takeBack, leftAlone: plan.leftAlone, kept: plan.kept };
+    if (failed && this.#in.onError === "rollback") {
+      if (!this.#start) {
+        return {
+          ...base,
+          effect: prior,
+          problem: "no snapshot from before the list was read: not rolled back",
+        };
+      }
+      const current = this.#start.rules.some((r) => r.family === 6) ? undefined : await this.#snap();
+      const target = current ? withRulesOf(this.#start, current) : this.#start;
+      const rollback = await this.#deps.restore(target, this.#in.bins);
+      return { ...base, effect: prior, rollback };
+    }
+    if (failed && this.#last) {
+      // "fail"/"continue": own whatever the list left, including a failed command's partial change.
+      const after = await this.#snap();
+      this.#effect = composeEffect(this.#effect, effectBetween(withRulesOf(this.#last, after), after));
+    }
+    // Items the new list left as the old one had them, and left-alone items the list did not touch, are owned by
+    // this value from its base: composeEffect keeps an old base only for kept items.
+    const effect = this.#effect.slice(0, MAX_EFFECT_ITEMS);
+    return { ...done, effect };
+  }
+}
+
+/**
+ * The outcome of taking an effect back with no new list (the annotation was deleted, is blank, or has no
+ * commands for this attachment): snapshot, plan, restore.
+ *
+ * @param input where and what
+ * @param deps snapshot and restore
+ * @returns the settlement (the effect is `[]` when everything still holding went back)
+ */
+export async function takeBackAll(
+  input: DeclarativeInput,
+  deps: DeclarativeDeps,
+): Promise<DeclarativeSettlement> {
+  let start: NetnsSnapshot;
+  try {
+    start = await deps.snapshot(input.netns, input.bins);
+  } catch (e) {
+    throw new DeclarativeSnapshotError((e as Error).message, { cause: e });
+  }
+  const plan = planEdit(input.prior, start, []);
+  const base = { takenBack: plan.takeBack, leftAlone: plan.leftAlone, kept: [] };
+  if (plan.takeBack.length === 0) return { ...base, effect: [] };
+  const back = await deps.restore(takeBackTarget(start, plan.takeBack), input.bins);
+  if (back.ok) return { ...base, effect: [] };
+  // Atomic: put back what the partial take-back changed; the old effect stays.
+  throw new TakeBackError(back.failures, await deps.restore(start, input.bins));
+}
+
+/**
+ * The report's words for a settlement: what was taken back and left alone (one line each, at most 64), and how
+ * much chainsaw owns now.
+ *
+ * @param settled the settlement
+ * @returns the report's `effect`
+ */
+export function effectRecord(
+  settled: Pick<DeclarativeSettlement, "effect" | "takenBack" | "leftAlone">,
+): EffectRecord {
+  const cap = (l: string[]) => l.slice(0, 64).map((t) => t.slice(0, 512));
+  return {
+    owned: settled.effect.length,
+    takenBack: cap(settled.takenBack.map((i) => describeItem(i))),
+    leftAlone: cap(settled.leftAlone.map((d) => d.text)),
+  };
+}

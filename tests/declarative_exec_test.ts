@@ -1,0 +1,278 @@
+/**
+ * Declarative mode in the one executor, in a real netns (issue 17 §1–3): the real runner, snapshot, restore and
+ * one-process batch; the effect handed from run to run as the daemon's state file would. The real chains (libcni,
+ * the daemon, the fake API server) are in tests/declarative_test.ts.
+ */
+import { assert, assertEquals, assertStringIncludes } from "./support/assert.ts";
+import { Cleanup, createNetns, IP, type Netns, NSENTER, requireRoot } from "./support/netns.ts";
+import { sampleExecutorDeps, sampleTarget } from "./daemon_fixtures.ts";
+import { type ExecOutcome, runOnAttachment } from "../src/exec/executor.ts";
+import { runInNetns } from "../src/exec/runner.ts";
+import { diffSnapshots, snapshotNetns } from "../src/exec/netns_snapshot.ts";
+import type { EffectItem } from "../src/wire/effect.ts";
+import type { BatchInput } from "../src/exec/_netns_batch.ts";
+import { runBatch } from "../src/exec/_netns_batch.ts";
+
+const BINS = { ipPath: IP, nsenterPath: NSENTER };
+
+async function mustExec(ns: Netns, ...argv: string[]): Promise<string> {
+  const r = await ns.exec([IP, ...argv]);
+  if (r.code !== 0) throw new Error(`ip ${argv.join(" ")}: ${r.stderr}`);
+  return r.stdout;
+}
+
+/** A netns with a veth pair inside: `h1a` up with 192.0.2.5/24, a default route via 192.0.2.1. */
+async function podNetns(cleanup: Cleanup): Promise<Netns> {
+  const ns = await createNetns("h1x");
+  cleanup.defer(() => ns.delete(), "netns");
+  await mustExec(ns, "link", "add", "h1a", "type", "veth", "peer", "name", "h1b");
+  // No IPv6 link-local addresses appearing later (DAD): the baseline is settled when the test takes it.
+  await mustExec(ns, "link", "set", "h1a", "addrgenmode", "none");
+  await mustExec(ns, "link", "set", "h1b", "addrgenmode", "none");
+  await mustExec(ns, "link", "set", "h1b", "up");
+  await mustExec(ns, "link", "set", "h1a", "up");
+  await mustExec(ns, "addr", "add", "192.0.2.5/24", "dev", "h1a");
+  await mustExec(ns, "route", "add", "default", "via", "192.0.2.1");
+  return ns;
+}
+
+/** Runs `value` declaratively on the pod netns, counting processes the batch spawns. */
+class Pod {
+  effect: EffectItem[] = [];
+  batches = 0;
+  singles = 0;
+  snapshots = 0;
+  constructor(readonly ns: Netns, readonly onError: "rollback" | "fail" = "rollback") {}
+  async apply(
+    value: string | undefined,
+    mode: "declarative" | "imperative" = "declarative",
+  ): Promise<ExecOutcome> {
+    const target = sampleTarget({
+      netns: this.ns.path,
+      ifname: "h1a",
+      podInterfaces: ["h1a"],
+      onError: this.onError,
+      mode,
+    });
+    const out = await runOnAttachment(
+      target,
+      value,
+      sampleExecutorDeps((c, argv, opts) => {
+        this.singles++;
+        return runInNetns(c, argv, opts);
+      }, {
+        snapshot: (netns, bins) => {
+          this.snapshots++;
+          return snapshotNetns(netns, bins);
+        },
+        batch: (input: BatchInput) => {
+          this.batches++;
+          return runBatch(input);
+        },
+      }),
+      this.effect,
+    );
+    if (out.effect) this.effect = out.effect;
+    return out;
+  }
+}
+
+/** `ip monitor route` in the netns, live once a probe route showed up. */
+async function monitorRoutes(
+  ns: Netns,
+  cleanup: Cleanup,
+): Promise<{ text: () => string; stop: () => Promise<void> }> {
+  const child = new Deno.Command(NSENTER, {
+    args: [`--net=${ns.path}`, "/usr/bin/stdbuf", "-oL", IP, "monitor", "route"],
+    stdout: "piped",
+    stderr: "null",
+  }).spawn();
+  let text = "";
+  const reading = (async () => {
+    for await (const c of child.stdout.pipeThrough(new TextDecoderStream())) text += c;
+  })();
+  const stop = async () => {
+    try {
+      child.kill("SIGKILL");
+    } catch {
+      // gone
+    }
+    await child.status;
+    await reading.catch(() => {});
+  };
+  cleanup.defer(stop, "ip monitor");
+  const end = Date.now() + 5000;
+  // An identical replace is no event: add and delete the probe until the monitor shows it.
+  while (!text.includes("10.99.0.77")) {
+    if (Date.now() > end) throw new Error("ip monitor never showed the probe route");
+    await mustExec(ns, "route", "add", "10.99.0.77/32", "dev", "h1a");
+    await mustExec(ns, "route", "del", "10.99.0.77/32", "dev", "h1a");
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return { text: () => text, stop };
+}
+
+const A = "ip route add 192.0.3.0/24 dev CURRENT_INTERFACE";
+const B = "ip route add 198.51.100.0/24 dev CURRENT_INTERFACE";
+const C = "ip route add 10.99.0.0/24 dev CURRENT_INTERFACE";
+
+Deno.test({
+  name:
+    "declarative exec: ADD in one process; an edit takes back the dropped route, keeps the other without a blip",
+  ...requireRoot(),
+  async fn() {
+    const cleanup = new Cleanup();
+    try {
+      const ns = await podNetns(cleanup);
+      const pod = new Pod(ns);
+      const add = await pod.apply(JSON.stringify([A, B, "ip route"]));
+      assertEquals(add.report.verdict, "applied", add.report.error?.msg);
+      assertEquals([pod.batches, pod.singles, pod.snapshots], [1, 0, 0], "one process for the whole ADD");
+      assertEquals(pod.effect.map((i) => i.key), [
+        "route v4 main 192.0.3.0/24",
+        "route v4 main 198.51.100.0/24",
+      ]);
+      assertStringIncludes(
+        add.report.commands[2].stdout,
+        '"dst":"198.51.100.0/24"',
+        "the read's output is kept",
+      );
+      assertEquals(add.report.effect?.owned, 2);
+
+      const mon = await monitorRoutes(ns, cleanup);
+      const edit = await pod.apply(JSON.stringify([B, C]));
+      assertEquals(edit.report.verdict, "applied", edit.report.error?.msg);
+      assertEquals(edit.report.commands.map((c) => [c.command, c.exitCode, c.kept ?? false]), [
+        [B, 0, true],
+        [C, 0, false],
+      ]);
+      const routes = await ns.routes();
+      assert(!routes.includes("192.0.3.0/24"), routes);
+      assertStringIncludes(routes, "198.51.100.0/24 dev h1a");
+      assertStringIncludes(routes, "10.99.0.0/24 dev h1a");
+      assertEquals(edit.report.effect?.takenBack.length, 1);
+      assertStringIncludes(edit.report.effect!.takenBack[0], "192.0.3.0/24");
+      // Wait until the monitor saw the take-back, then check the kept route never went away.
+      const end = Date.now() + 5000;
+      while (!/Deleted 192\.0\.3\.0\/24/.test(mon.text()) && Date.now() < end) {
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      assertStringIncludes(mon.text(), "Deleted 192.0.3.0/24");
+      assert(!/Deleted 198\.51\.100\.0\/24/.test(mon.text()), `no blip of the kept route:\n${mon.text()}`);
+      assertEquals(pod.effect.map((i) => i.key).sort(), [
+        "route v4 main 10.99.0.0/24",
+        "route v4 main 198.51.100.0/24",
+      ]);
+    } finally {
+      await cleanup.run();
+    }
+  },
+});
+
+Deno.test({
+  name: "declarative exec: a deleted annotation restores the baseline MTU and the deleted default route",
+  ...requireRoot(),
+  async fn() {
+    const cleanup = new Cleanup();
+    try {
+      const ns = await podNetns(cleanup);
+      const baseline = await snapshotNetns(ns.path, BINS);
+      const pod = new Pod(ns);
+      const add = await pod.apply(JSON.stringify([
+        "ip link set dev CURRENT_INTERFACE mtu 1400",
+        "ip route del default",
+        A,
+      ]));
+      assertEquals(add.report.verdict, "applied", add.report.error?.msg);
+      assertStringIncludes(await mustExec(ns, "link", "show", "h1a"), "mtu 1400");
+      assert(!(await ns.routes()).includes("default"));
+      const del = await pod.apply(undefined);
+      assertEquals(del.report.verdict, "nothing", del.report.error?.msg);
+      assertEquals(del.report.effect?.takenBack.length, 3);
+      assertEquals(pod.effect, [], "chainsaw owns nothing any more");
+      assertStringIncludes(await mustExec(ns, "link", "show", "h1a"), "mtu 1500");
+      assertStringIncludes(await ns.routes(), "default via 192.0.2.1 dev h1a");
+      assertEquals(diffSnapshots(baseline, await snapshotNetns(ns.path, BINS)), []);
+    } finally {
+      await cleanup.run();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "declarative exec: a hand change is left alone and reported; a failing edit leaves the netns as it was",
+  ...requireRoot(),
+  async fn() {
+    const cleanup = new Cleanup();
+    try {
+      const ns = await podNetns(cleanup);
+      const pod = new Pod(ns);
+      assertEquals((await pod.apply(JSON.stringify([A, B]))).report.verdict, "applied");
+      // By hand: A now goes via a gateway.
+      await mustExec(ns, "route", "replace", "192.0.3.0/24", "via", "192.0.2.9");
+      const edit = await pod.apply(JSON.stringify([C]));
+      assertEquals(edit.report.verdict, "applied", edit.report.error?.msg);
+      assertEquals(edit.report.effect?.leftAlone.length, 1);
+      assertStringIncludes(edit.report.effect!.leftAlone[0], "192.0.3.0/24");
+      const routes = await ns.routes();
+      assertStringIncludes(routes, "192.0.3.0/24 via 192.0.2.9");
+      assert(!routes.includes("198.51.100.0/24"), "B was taken back");
+      assertEquals(pod.effect.map((i) => i.key), ["route v4 main 10.99.0.0/24"]);
+
+      // A failing edit: byte for byte the same netns afterwards, the old effect kept.
+      const before = await Promise.all([
+        mustExec(ns, "-d", "link", "show"),
+        mustExec(ns, "addr", "show"),
+        mustExec(ns, "route", "show", "table", "all"),
+        mustExec(ns, "-6", "route", "show", "table", "all"),
+        mustExec(ns, "rule", "show"),
+      ]);
+      const old = pod.effect;
+      const failing = await pod.apply(
+        JSON.stringify([B, "ip link set dev CURRENT_INTERFACE mtu 1300", "ip route del 203.0.113.0/24"]),
+      );
+      assertEquals(failing.report.verdict, "failed");
+      assertEquals(failing.report.rollback?.restored, true);
+      assertEquals(pod.effect, old, "the old effect stays");
+      const after = await Promise.all([
+        mustExec(ns, "-d", "link", "show"),
+        mustExec(ns, "addr", "show"),
+        mustExec(ns, "route", "show", "table", "all"),
+        mustExec(ns, "-6", "route", "show", "table", "all"),
+        mustExec(ns, "rule", "show"),
+      ]);
+      assertEquals(after, before);
+    } finally {
+      await cleanup.run();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "declarative exec: no snapshot for a read-only list; imperative mode is unchanged (the old route stays)",
+  ...requireRoot(),
+  async fn() {
+    const cleanup = new Cleanup();
+    try {
+      const ns = await podNetns(cleanup);
+      const pod = new Pod(ns);
+      const read = await pod.apply(JSON.stringify(["ip route", "ip link show dev CURRENT_INTERFACE"]));
+      assertEquals(read.report.verdict, "applied");
+      assertEquals([pod.batches, pod.singles, pod.snapshots], [0, 2, 0]);
+      assertStringIncludes(read.report.commands[0].stdout, "default via 192.0.2.1", "plain text output");
+      assertEquals(pod.effect, []);
+
+      const imp = new Pod(ns, "rollback");
+      assertEquals((await imp.apply(JSON.stringify([A]), "imperative")).report.verdict, "applied");
+      assertEquals((await imp.apply(JSON.stringify([B]), "imperative")).report.verdict, "applied");
+      assertEquals(imp.effect, []);
+      const routes = await ns.routes();
+      assertStringIncludes(routes, "192.0.3.0/24");
+      assertStringIncludes(routes, "198.51.100.0/24");
+    } finally {
+      await cleanup.run();
+    }
+  },
+});
