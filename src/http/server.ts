@@ -83,7 +83,7 @@ export const DEFAULT_CONN_LIMITS: ConnLimits = {
 };
 
 /** Default of {@link ServeOptions.evictGraceMs}. */
-export const EVICT_GRACE_MS = 100;
+export const EVICT_GRACE_MS = 50;
 
 /** First and longest pause after a failed accept. */
 export const ACCEPT_BACKOFF_MS = { min: 5, max: 1000 } as const;
