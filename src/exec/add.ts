@@ -99,6 +99,7 @@ export async function addAttachment(
   if (target.chainPolicy !== undefined) registration.chainPolicy = target.chainPolicy;
   if (target.ipPath !== undefined) registration.ipPath = target.ipPath;
   if (target.nsenterPath !== undefined) registration.nsenterPath = target.nsenterPath;
+  if (target.mode !== undefined) registration.mode = target.mode;
 
   let annotations: Record<string, string>;
   let source: NonNullable<Report["source"]> = "runtime";
@@ -134,5 +135,7 @@ export async function addAttachment(
   const outcome = await runOnAttachment(target, annotation, { ...deps, verb: "ADD", source, podAttachments });
   // An ADD that erred (policy, netns, internal) has not settled the value: a later re-apply may still run it.
   if (outcome.report.verdict === "error") delete registration.applied;
+  // Declarative mode: what the ADD's list changed, with its baseline values, kept with the attachment.
+  if (outcome.effect && outcome.effect.length > 0) registration.effect = { items: outcome.effect };
   return { ...outcome, registration };
 }

@@ -163,6 +163,7 @@ async function addHere(
         podInterfaces: request.podInterfaces,
         chainPolicy: conf.policy,
         onError: conf.onError,
+        mode: conf.mode,
         ipPath: conf.ipPath,
         nsenterPath: conf.nsenterPath,
       },

@@ -5,6 +5,7 @@
  */
 import * as z from "zod/mini";
 import { ON_ERROR_MODES, type OnError } from "./chain_conf.ts";
+import { type Effect, EffectSchema, type Mode, MODES } from "./effect.ts";
 import { type PodRef, PodRefSchema } from "./pod_ref.ts";
 
 const shortText = z.string().check(z.maxLength(4096));
@@ -35,6 +36,10 @@ export interface AttachmentRegistration {
   nsenterPath?: string;
   /** The annotation value the ADD found (`""`: none); absent when the ADD could not read it. */
   applied?: string;
+  /** The chain config's `mode`; absent: `"imperative"` (a plugin from before the key existed). */
+  mode?: Mode;
+  /** Declarative mode: what the ADD's list changed, with baseline values (absent: chainsaw owns nothing). */
+  effect?: Effect;
 }
 
 /** The registration schema. */
@@ -51,6 +56,8 @@ export const AttachmentRegistrationSchema: z.ZodMiniType<AttachmentRegistration>
   ipPath: z.optional(shortText),
   nsenterPath: z.optional(shortText),
   applied: z.optional(z.string()),
+  mode: z.optional(z.enum(MODES)),
+  effect: z.optional(EffectSchema),
 });
 
 /** Forget a container's attachments (DEL): one interface, or all of the container's when `ifname` is absent. */

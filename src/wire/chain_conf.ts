@@ -15,6 +15,17 @@ export const ON_ERROR_MODES = ["rollback", "fail", "continue"] as const;
 /** One of {@link ON_ERROR_MODES}. */
 export type OnError = (typeof ON_ERROR_MODES)[number];
 
+/**
+ * What the annotation is to the netns (chain key `mode`): its state on top of what the chain set up
+ * (`"declarative"`, the default: an edit takes back what the old value did) or a script run once per value
+ * (`"imperative"`).
+ */
+export const MODES = ["declarative", "imperative"] as const;
+/** One of {@link MODES}. */
+export type Mode = (typeof MODES)[number];
+/** The chain key `mode` when absent. */
+export const DEFAULT_MODE: Mode = "declarative";
+
 /** The `onError` mode of a chain config that names none. */
 export const DEFAULT_ON_ERROR: OnError = "rollback";
 
@@ -25,6 +36,8 @@ export const DEFAULT_API_TIMEOUT_MS = 5000;
 export interface ChainsawConf {
   kubeconfig?: string;
   onError: OnError;
+  /** `declarative` (the default): the annotation is the netns state; `imperative`: each value runs as a script. */
+  mode: Mode;
   apiTimeoutMs: number;
   ipPath?: string;
   nsenterPath?: string;
@@ -40,6 +53,7 @@ export interface ChainsawConf {
 export const CHAIN_CONF_KEYS = [
   "kubeconfig",
   "onError",
+  "mode",
   "apiTimeoutMs",
   "ipPath",
   "nsenterPath",
@@ -61,11 +75,12 @@ const optAbsolute = (v: unknown): boolean => v === undefined || (typeof v === "s
  * the schema must decide (never a different answer than the schema's).
  */
 export function plainChainsawConf(raw: Record<string, unknown>): ChainsawConf | undefined {
-  const { kubeconfig, onError, apiTimeoutMs, ipPath, nsenterPath, daemonSocket, policy } = raw;
+  const { kubeconfig, onError, mode, apiTimeoutMs, ipPath, nsenterPath, daemonSocket, policy } = raw;
   if (
     !optAbsolute(kubeconfig) || !optAbsolute(ipPath) || !optAbsolute(nsenterPath) ||
     !(daemonSocket === undefined || typeof daemonSocket === "string") ||
     !(onError === undefined || (ON_ERROR_MODES as readonly unknown[]).includes(onError)) ||
+    !(mode === undefined || (MODES as readonly unknown[]).includes(mode)) ||
     !(apiTimeoutMs === undefined ||
       (Number.isSafeInteger(apiTimeoutMs) && (apiTimeoutMs as number) > 0 &&
         (apiTimeoutMs as number) <= 120_000))
@@ -75,6 +90,7 @@ export function plainChainsawConf(raw: Record<string, unknown>): ChainsawConf | 
   return {
     kubeconfig: kubeconfig as string | undefined,
     onError: (onError as OnError | undefined) ?? DEFAULT_ON_ERROR,
+    mode: (mode as Mode | undefined) ?? DEFAULT_MODE,
     apiTimeoutMs: (apiTimeoutMs as number | undefined) ?? DEFAULT_API_TIMEOUT_MS,
     ipPath: ipPath as string | undefined,
     nsenterPath: nsenterPath as string | undefined,

@@ -9,7 +9,14 @@
 import * as z from "zod/mini";
 import { CniError, ErrorCode } from "../cni/errors.ts";
 import { describeZodIssue } from "../text/zod_issue.ts";
-import { type ChainsawConf, DEFAULT_API_TIMEOUT_MS, DEFAULT_ON_ERROR, ON_ERROR_MODES } from "./chain_conf.ts";
+import {
+  type ChainsawConf,
+  DEFAULT_API_TIMEOUT_MS,
+  DEFAULT_MODE,
+  DEFAULT_ON_ERROR,
+  MODES,
+  ON_ERROR_MODES,
+} from "./chain_conf.ts";
 
 const absolutePath = z.string().check(z.refine((s) => s.startsWith("/"), "must be an absolute path"));
 
@@ -17,6 +24,7 @@ const absolutePath = z.string().check(z.refine((s) => s.startsWith("/"), "must b
 export const ChainConfSchema = z.object({
   kubeconfig: z.optional(absolutePath),
   onError: z.optional(z.enum(ON_ERROR_MODES)),
+  mode: z.optional(z.enum(MODES)),
   apiTimeoutMs: z.optional(z.int().check(z.positive(), z.lte(120_000))),
   ipPath: z.optional(absolutePath),
   nsenterPath: z.optional(absolutePath),
@@ -36,6 +44,7 @@ export function decodeChainsawConfStrict(raw: Record<string, unknown>): Chainsaw
   return {
     kubeconfig: r.data.kubeconfig,
     onError: r.data.onError ?? DEFAULT_ON_ERROR,
+    mode: r.data.mode ?? DEFAULT_MODE,
     apiTimeoutMs: r.data.apiTimeoutMs ?? DEFAULT_API_TIMEOUT_MS,
     ipPath: r.data.ipPath,
     nsenterPath: r.data.nsenterPath,

@@ -11,6 +11,7 @@ import {
   chainConfKeys,
   decodeChainsawConf,
   DEFAULT_ON_ERROR,
+  MODES,
   ON_ERROR_MODES,
   plainChainsawConf,
 } from "./chain_conf.ts";
@@ -26,6 +27,7 @@ const validKeys = fc.record(
   {
     kubeconfig: fc.constantFrom("/etc/kube.conf", "/"),
     onError: fc.constantFrom(...ON_ERROR_MODES),
+    mode: fc.constantFrom(...MODES),
     apiTimeoutMs: fc.integer({ min: 1, max: 120_000 }),
     ipPath: fc.constantFrom("/usr/sbin/ip", "/sbin/ip"),
     nsenterPath: fc.constant("/usr/bin/nsenter"),
@@ -38,6 +40,7 @@ const anyKeys = fc.record(
   {
     kubeconfig: path,
     onError: fc.oneof(fc.constantFrom(...ON_ERROR_MODES), fc.constantFrom("Fail", ""), junk),
+    mode: fc.oneof(fc.constantFrom(...MODES), fc.constantFrom("Declarative", ""), junk),
     apiTimeoutMs: fc.oneof(
       fc.integer({ min: -5, max: 130_000 }),
       fc.constantFrom(1, 120_000, 120_001, 0, 1.5, Number.MAX_SAFE_INTEGER + 2, "5000"),
@@ -84,6 +87,7 @@ Deno.test("decodeChainsawConf: defaults when absent, code 7 naming the key when 
   assertEquals(await decodeChainsawConf({}), {
     kubeconfig: undefined,
     onError: DEFAULT_ON_ERROR,
+    mode: "declarative",
     apiTimeoutMs: 5000,
     ipPath: undefined,
     nsenterPath: undefined,

@@ -12,12 +12,7 @@ export const EFFECT_KINDS = ["link", "address", "route", "rule", "neighbour"] as
 /** One of {@link EFFECT_KINDS}. */
 export type EffectKind = (typeof EFFECT_KINDS)[number];
 
-/** What the annotation is to the netns: its state (`declarative`, the default) or a script run once per value. */
-export const MODES = ["declarative", "imperative"] as const;
-/** One of {@link MODES}. */
-export type Mode = (typeof MODES)[number];
-/** The chain key `mode` when absent. */
-export const DEFAULT_MODE: Mode = "declarative";
+export { DEFAULT_MODE, type Mode, MODES } from "./chain_conf.ts";
 
 /** One object chainsaw changed. */
 export interface EffectItem {
