@@ -16,22 +16,30 @@
  */
 
 /**
- * The Debian packages the tests and the demo run: the reference CNI plugins, Go and Debian's libcni (the test
- * programs are built against it), `ip` and `nsenter`, and containerd + runc for the real-runtime test.
+ * The Debian packages the tests, the demo and the bench run, beyond Debian's minbase (coreutils, dash, mount, tar,
+ * …) and Node.js: every program they spawn comes from one of these or from minbase
+ * (scripts/external_programs_test.ts checks it, and that README's list of what the first run installs is this).
  */
 export const DEBIAN_PACKAGES: readonly string[] = [
+  // The reference CNI plugins (bridge, host-local): the chains under test.
   "containernetworking-plugins",
+  // Go and Debian's libcni source: the libcni test driver, a Go pass-through plugin, the pause program.
   "golang-go",
   "golang-github-appc-cni-dev",
+  // `ip`.
   "iproute2",
+  // `nsenter`, `prlimit` (essential on Debian; listed because the tests cannot do without them).
   "util-linux",
+  // containerd (and `ctr`) and runc: the real-runtime test.
   "containerd",
   "runc",
+  // Prometheus 2.42 and `promtool`: the alert rules and the scrape of the daemon's metrics.
+  "prometheus",
 ];
 
 /** Output of one command run by a {@linkcode PackageRunner}. */
 export interface RunResult {
-  /** Exit code; 127 when the program does not exist. */
+  // Exit code; 127 when the program does not exist.
   code: number;
   stdout: string;
   stderr: string;
@@ -42,13 +50,13 @@ export type PackageRunner = (argv: string[], env?: Record<string, string>) => Pr
 
 /** Options of {@linkcode ensureDebianPackages}. */
 export interface EnsureOptions {
-  /** Packages to have; default {@linkcode DEBIAN_PACKAGES}. */
+  // Packages to have; default {@linkcode DEBIAN_PACKAGES}.
   packages?: readonly string[];
-  /** Command runner; default: a real process, 127 when the program is missing. */
+  // Command runner; default: a real process, 127 when the program is missing.
   run?: PackageRunner;
-  /** Whether this process may install; default: `id -u` is 0. */
+  // Whether this process may install; default: `id -u` is 0.
   isRoot?: () => Promise<boolean>;
-  /** Progress lines. */
+  // Progress lines.
   log?: (line: string) => void;
 }
 
