@@ -4,6 +4,7 @@
  * object-form keys pick each attachment's commands by interface, NAD (both spellings), chain name or `"*"`, most
  * specific first. Each case is checked in a real netns.
  */
+import { parseAllDocuments } from "yaml";
 import { assertEquals, assertStringIncludes } from "./support/assert.ts";
 import { ANNOTATION } from "./support/chain_fixture.ts";
 import { makePod, startFakeApiServer } from "./support/fake_apiserver.ts";
@@ -234,3 +235,34 @@ for (const version of ["0.4.0", "1.0.0"]) {
     },
   });
 }
+
+interface ExampleDoc {
+  kind: string;
+  metadata: { name: string; annotations?: Record<string, string> };
+  spec: { config?: string };
+}
+
+Deno.test({
+  name: "multus: deployments/example.yaml's chainsawtwicepod (the NAD twice) gets its net1 and net2 routes",
+  ...requireRoot(),
+  async fn() {
+    const text = await Deno.readTextFile(new URL("../deployments/example.yaml", import.meta.url));
+    const docs = parseAllDocuments(text).map((d) => d.toJS() as ExampleDoc);
+    const nad = JSON.parse(docs.find((d) => d.kind === "NetworkAttachmentDefinition")!.spec.config!);
+    const pod = docs.find((d) => d.kind === "Pod" && d.metadata.name === "chainsawtwicepod")!;
+    assertEquals(pod.metadata.annotations![NETWORKS], "test-chainsaw, test-chainsaw");
+    await withMultusPod("example", pod.metadata.annotations!, {
+      "default/test-chainsaw": { chain: nad.name, subnet: nad.plugins[0].ipam.subnet },
+    }, async (s) => {
+      const delegates = [
+        s.delegate("default/test-chainsaw", "net1"),
+        s.delegate("default/test-chainsaw", "net2"),
+      ];
+      const adds = await s.add(delegates);
+      for (const a of adds) assertEquals(a.code, 0, `${a.ifname}: ${a.stdout}${a.stderr}`);
+      assertEquals(await testRoutes(s.ns), ["192.0.3.0/24 dev net1", "192.0.4.0/24 dev net2"]);
+      assertStringIncludes(adds[1].stderr, "network=test-chainsaw-chain nad=default/test-chainsaw key=net2");
+      for (const d of await s.del(delegates)) assertEquals(d.code, 0, d.stdout + d.stderr);
+    }, nad.cniVersion);
+  },
+});
