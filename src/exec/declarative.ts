@@ -133,6 +133,8 @@ export class DeclarativeRun {
   #plan: EditPlan = { leftAlone: [], kept: [], takeBack: [], skip: new Set() };
   /** The netns before anything of this run (the edit's snapshot, or the ADD's baseline). */
   #start?: NetnsSnapshot;
+  /** Whether `#start` is a full snapshot (else a one-process dump, without IPv6 rules). */
+  #startFull = false;
   /** The netns before the first command (after taking back). */
   #before?: NetnsSnapshot;
   #last?: NetnsSnapshot;
@@ -169,6 +171,7 @@ export class DeclarativeRun {
     }
     if (edit) {
       this.#start = await this.#snap();
+      this.#startFull = true;
       this.#plan = planEdit(this.#in.prior, this.#start, texts);
       this.#effect = [...this.#plan.kept];
       if (this.#plan.takeBack.length > 0) {
@@ -218,7 +221,10 @@ export class DeclarativeRun {
     }
     // Command by command: a full snapshot before, and after each writer.
     this.#before = edit && this.#plan.takeBack.length === 0 ? this.#start : await this.#snap();
-    this.#start ??= this.#before;
+    if (!this.#start) {
+      this.#start = this.#before;
+      this.#startFull = true;
+    }
     this.#last = this.#before;
   }
 
@@ -297,8 +303,8 @@ export class DeclarativeRun {
           problem: "no snapshot from before the list was read: not rolled back",
         };
       }
-      const current = this.#start.rules.some((r) => r.family === 6) ? undefined : await this.#snap();
-      const target = current ? withRulesOf(this.#start, current) : this.#start;
+      // A one-process baseline has no IPv6 rules; the batched list could not change them: keep today's.
+      const target = this.#startFull ? this.#start : withRulesOf(this.#start, await this.#snap());
       const rollback = await this.#deps.restore(target, this.#in.bins);
       return { ...base, effect: prior, rollback };
     }
