@@ -154,12 +154,6 @@ export async function cases(
       ],
     };
   }
-  const conflists = new Map<string, string>();
-  for (const v of variants) {
-    const file = `${built.scratch}/${v.id.replace("/", "-")}.conflist`;
-    await Deno.writeTextFile(file, JSON.stringify(chainConf(`bench-${v.id.replace("/", "-")}`, v.plugin)));
-    conflists.set(v.id, file);
-  }
   const burstVariants: BurstVariant[] = [
     { id: "burst/base", label: "bridge alone", kind: "base" },
     { id: "burst/deno", label: "+ Deno floor", kind: "floor", plugin: { type: "denopass" } },
@@ -180,7 +174,8 @@ export async function cases(
       cap: runtimeCap(ONE_COMMAND),
     },
   ];
-  for (const v of burstVariants) {
+  const conflists = new Map<string, string>();
+  for (const v of [...variants, ...burstVariants]) {
     const file = `${built.scratch}/${v.id.replace("/", "-")}.conflist`;
     await Deno.writeTextFile(file, JSON.stringify(chainConf(`bench-${v.id.replace("/", "-")}`, v.plugin)));
     conflists.set(v.id, file);
