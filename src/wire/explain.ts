@@ -9,10 +9,11 @@
  * | no attachment of that pod on this node | 404 |
  * | no pod cache (no pod watch), or not synced yet | 503 |
  *
- * Per attachment: the commands of the annotation for its network with `CURRENT_INTERFACE` substituted and each
+ * Per attachment: the commands of the annotation for it (picked by interface, NAD, chain name or `*`) with `CURRENT_INTERFACE` substituted and each
  * one's policy verdict (the same policy a re-apply is checked against: the node's, narrowed by the chain's), the
  * problems that refuse the list as a whole (malformed annotation, invalid policy, a limit), and what a re-apply
- * would do now (the re-apply planner's decision: e.g. the value is already applied, nothing to re-apply).
+ * would do now (the re-apply planner's decision: e.g. the value is already applied, nothing to re-apply); for
+ * the pod, the keys that name none of its attachments.
  * @module
  */
 import * as z from "zod/mini";
@@ -45,13 +46,17 @@ export const ExplainAttachmentSchema = z.object({
   containerId: z.string(),
   ifname: z.string(),
   network: z.string(),
+  /** The NetworkAttachmentDefinition (`namespace/name`) Multus set the attachment up for, when it did. */
+  nad: z.optional(z.string()),
   netns: z.string(),
   onError: z.enum(ON_ERROR_MODES),
   /** The pod's current annotation value (the daemon's pod cache); absent: the pod has none. */
   annotation: z.optional(z.string()),
   /** The value last run on this attachment (at ADD or by a re-apply); absent: unknown. */
   applied: z.optional(z.string()),
-  /** The annotation's commands for this attachment's network, in order. */
+  /** The object-form key that picks this attachment's commands (interface, NAD, chain name, `*`); absent: none. */
+  key: z.optional(z.string()),
+  /** The annotation's commands for this attachment (`resolveCommands`), in order. */
   commands: z.array(ExplainCommandSchema),
   /** Refuses the list as a whole: malformed annotation (101), invalid policy (7), a limit or the namespace (101). */
   error: z.optional(z.object({ code: z.int(), rule: z.optional(z.string()), msg: z.string() })),
@@ -77,6 +82,8 @@ export const ExplainAnswerSchema = z.object({
   /** True when every attachment's list is allowed. */
   allowed: z.boolean(),
   attachments: z.array(ExplainAttachmentSchema),
+  /** Keys of the annotation that name none of the pod's attachments (they do nothing), one sentence each. */
+  warnings: z.optional(z.array(z.string())),
 });
 
 /** An answer. */
