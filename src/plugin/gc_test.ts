@@ -76,9 +76,8 @@ Deno.test("forwardGc: POSTs the list to /v1/gc and returns the count; daemon abs
     assertEquals(await forwardGc(path, "net", valid), undefined);
     let release = () => {};
     answer = () => new Promise((r) => release = () => r(Response.json({ removed: 0 })));
-    const started = performance.now();
+    // Bounded by the timeout: the answer only comes after release(), below.
     assertEquals(await forwardGc(path, "net", valid, 200), undefined);
-    assertEquals(performance.now() - started < 1500, true, "bounded by the timeout");
     release();
     assertEquals(await forwardGc(`${dir}/none.sock`, "net", valid), undefined);
   } finally {
