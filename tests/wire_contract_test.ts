@@ -342,7 +342,17 @@ Deno.test("wire: the rooms import downwards only (no server imports its client, 
     (graph.get("src/plugin/handlers.ts") ?? []).includes("src/wire/client.ts"),
     "the scan reads imports",
   );
+  for (const room of ["src/cli/", "src/daemon/", "src/host/", "src/http/", "src/async/", "src/wire/"]) {
+    assert([...graph.keys()].some((f) => f.startsWith(room)), `the scan reaches ${room}`);
+  }
+  assert(
+    (graph.get("src/cli/daemon.ts") ?? []).includes("src/daemon/daemon.ts"),
+    "the scan reads dynamic imports",
+  );
   const roles = /^src\/(plugin|daemon|cli)\//;
+  // What src/cli may import of src/daemon: the flags table (options and defaults), the options decoder, and the
+  // daemon's entry point (loaded by `chainsaw daemon` on use).
+  const DAEMON_FOR_CLI = ["src/daemon/flags.ts", "src/daemon/options.ts", "src/daemon/daemon.ts"];
   const rules: { from: RegExp; bad: (target: string) => boolean; why: string }[] = [
     {
       from: /^src\/daemon\//,
@@ -362,8 +372,34 @@ Deno.test("wire: the rooms import downwards only (no server imports its client, 
       why: "the API client imports no daemon or plugin module",
     },
     {
+      from: /^src\/cli\//,
+      bad: (t) => t.startsWith("src/daemon/") && !DAEMON_FOR_CLI.includes(t),
+      why: "the CLI imports the daemon only for its flags, options and defaults (and `daemon` for its entry)",
+    },
+    {
+      from: /^src\/daemon\//,
+      bad: (t) => t.startsWith("src/cli/"),
+      why: "the daemon imports no command",
+    },
+    {
+      from: /^src\/host\//,
+      bad: (t) => roles.test(t),
+      why: "the host files the daemon and `chainsaw install` share import no role",
+    },
+    {
+      from: /^src\/http\//,
+      bad: (t) => !/^src\/(http|async)\/|^src\/bytes\.ts$/.test(t),
+      why: "the HTTP server is general: it imports nothing of chainsaw (only the byte helpers and async/)",
+    },
+    {
+      from: /^src\/async\//,
+      bad: (t) => !t.startsWith("src/async/"),
+      why: "the async helpers are general: they import nothing of chainsaw",
+    },
+    {
       from: /^src\/(text|cni)\/|^src\/(host_paths|permissions)\.ts$/,
-      bad: (t) => /^src\/(annotation|policy|report|exec|wire|kube|plugin|daemon|cli)\//.test(t),
+      bad: (t) =>
+        /^src\/(annotation|policy|report|exec|wire|kube|host|http|async|plugin|daemon|cli)\//.test(t),
       why: "text, host paths and the CNI protocol are the bottom rooms",
     },
   ];

@@ -11,11 +11,12 @@
  * ({@link visibleJson}: the same value, byte-safe on a terminal).
  * @module
  */
-import { type Command, InvalidArgumentError } from "commander";
+import type { Command } from "commander";
 import { writeAll } from "../bytes.ts";
 import { DAEMON_DEFAULTS } from "../daemon/flags.ts";
 import { visible, visibleJson } from "../text/visible.ts";
 import type { ExplainAnswer, ExplainAttachment, ExplainCommand } from "../wire/explain.ts";
+import { podRef } from "./_args.ts";
 
 /** What to ask. */
 export interface ExplainOptions {
@@ -152,11 +153,6 @@ export async function explain(opts: ExplainOptions, output: ExplainOutput): Prom
   } finally {
     client.close();
   }
-}
-
-function podRef(value: string): string {
-  if (!/^[^/\s]+\/[^/\s]+$/.test(value)) throw new InvalidArgumentError("must be namespace/name");
-  return value;
 }
 
 /** Registers `explain` on `program`; `setExit` receives the exit status. */

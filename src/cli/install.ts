@@ -3,10 +3,13 @@
  * copy the plugin binary into the CNI bin dir and, when running in a pod, write the plugin kubeconfig once.
  * @module
  */
+import type { Command } from "commander";
+import { DAEMON_FLAGS } from "../daemon/flags.ts";
 import { syncKubeconfig } from "../host/credential_sync.ts";
-import { installBinary, type ProgramLocation, resolveSource } from "../host/install.ts";
+import { currentProgram, installBinary, type ProgramLocation, resolveSource } from "../host/install.ts";
 import { inClusterServer, kubeconfigPath } from "../host/plugin_kubeconfig.ts";
 import { errorText } from "../text/error_text.ts";
+import { addFlagOptions } from "./_flag_options.ts";
 
 /** The install command's options. */
 export interface InstallOptions {
@@ -41,4 +44,31 @@ export async function runInstall(
     say(`error: ${errorText(e)}`, true);
     return 1;
   }
+}
+
+/** Registers `install` on `program` (its flags are the daemon's rows marked `install`); `setExit` receives the exit code. */
+export function registerInstallCommand(program: Command, setExit: (code: number) => void): void {
+  addFlagOptions(
+    program.command("install")
+      .description(
+        "copy the plugin into the CNI bin dir (atomically) and, in a pod, write the plugin kubeconfig",
+      ),
+    DAEMON_FLAGS.filter((f) => "install" in f && f.install),
+  )
+    .action(async (opts: Record<string, unknown>) => {
+      setExit(
+        await runInstall(
+          {
+            cniBinDir: String(opts.cniBinDir),
+            cniConfDir: String(opts.cniConfDir),
+            serviceAccountDir: String(opts.serviceAccountDir),
+            source: opts.source as string | undefined,
+            kubeconfig: opts.kubeconfig !== false,
+          },
+          currentProgram(),
+          (n) => Deno.env.get(n),
+          (line, error) => error ? console.error(`chainsaw install: ${line}`) : console.log(line),
+        ),
+      );
+    });
 }

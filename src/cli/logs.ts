@@ -5,13 +5,14 @@
  * the JSON lines escape every control and bidi character ({@link visibleJson}).
  * @module
  */
-import { ndjsonLines } from "../bytes.ts";
+import type { Command } from "commander";
+import { ndjsonLines, writeAll } from "../bytes.ts";
+import { DAEMON_DEFAULTS } from "../daemon/flags.ts";
 import { formatHuman } from "../report/report.ts";
 import { visible, visibleJson } from "../text/visible.ts";
-import { parseFollowEnd } from "../daemon/reports/follow_stream.ts";
-import { logsQueryString } from "../wire/logs.ts";
+import { DEFAULT_LOGS_LIMIT, LOGS_PATH, logsQueryString, parseFollowEnd } from "../wire/logs.ts";
 import { decodeReport, ReportDecodeError } from "../wire/report.ts";
-import { LOGS_PATH } from "../daemon/api/socket_api.ts";
+import { podRef, traceId, wholeNumber } from "./_args.ts";
 
 /** What to read and how to print it. */
 export interface LogsOptions {
@@ -85,4 +86,31 @@ export async function printLogs(
   } finally {
     client.close();
   }
+}
+
+/** Registers `logs` on `program`; `setExit` receives the exit code. */
+export function registerLogsCommand(program: Command, setExit: (code: number) => void): void {
+  program.command("logs")
+    .description("print the reports the daemon collected on this node (human format; --json for JSON lines)")
+    .option("-f, --follow", "keep printing new reports as they arrive")
+    .option("--pod <namespace/name>", "only this pod's reports", podRef)
+    .option("--trace <id>", "only reports with this W3C trace id (32 hex digits, from TRACEPARENT)", traceId)
+    .option("--limit <n>", "how many recent reports to print first", wholeNumber, DEFAULT_LOGS_LIMIT)
+    .option("--socket <path>", "the daemon's socket", DAEMON_DEFAULTS.socket)
+    .option("--json", "print JSON lines as served")
+    .action(async (opts: Record<string, unknown>) => {
+      setExit(
+        await printLogs(
+          {
+            socket: String(opts.socket),
+            pod: opts.pod as string | undefined,
+            trace: opts.trace as string | undefined,
+            limit: Number(opts.limit),
+            follow: opts.follow === true,
+            json: opts.json === true,
+          },
+          { out: (t) => writeAll(Deno.stdout, t), err: (t) => writeAll(Deno.stderr, t) },
+        ),
+      );
+    });
 }

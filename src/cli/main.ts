@@ -5,7 +5,9 @@
 import { Command, CommanderError } from "commander";
 import { VERSION } from "../version.ts";
 import { SUPPORTED_VERSIONS } from "../cni/versions.ts";
-import { registerDaemonCommands } from "./daemon.ts";
+import { registerDaemonCommand } from "./daemon.ts";
+import { registerInstallCommand } from "./install.ts";
+import { registerLogsCommand } from "./logs.ts";
 import { registerExplainCommand } from "./explain.ts";
 import { visible } from "../text/visible.ts";
 
@@ -60,7 +62,9 @@ export function buildProgram(setExit: (code: number) => void): Command {
       );
     });
 
-  registerDaemonCommands(program, setExit);
+  registerDaemonCommand(program, setExit);
+  registerInstallCommand(program, setExit);
+  registerLogsCommand(program, setExit);
   registerExplainCommand(program, setExit);
   return program;
 }

@@ -16,13 +16,17 @@ import { createHealthHandler } from "./api/health_api.ts";
 import type { ConnLimits } from "../http/conn.ts";
 import { DEFAULT_CONN_LIMITS, type HttpServer, serveHttp, type ServerEvents } from "../http/server.ts";
 import { currentProgram, installBinary, type ProgramLocation, resolveSource } from "../host/install.ts";
-import { formatMessage, type Level } from "./reports/log_format.ts";
-import { type DaemonOptions, listenUrl, parseHealthAddr } from "./options.ts";
+import { formatMessage } from "./reports/log_format.ts";
+import type { DaemonOptions } from "./options.ts";
+import { listenUrl, parseHealthAddr } from "./flags.ts";
+import type { DaemonContext, DaemonExtension, Logger } from "./context.ts";
+import { podFeatures } from "./features.ts";
+import { policySyncExtension } from "./policy/policy_sync.ts";
 import { inClusterServer, kubeconfigPath } from "../host/plugin_kubeconfig.ts";
 import { createIntake } from "./reports/report_intake.ts";
 import { ReportRing } from "./reports/report_ring.ts";
 import { type ByteSink, SerialWriter } from "./reports/serial_writer.ts";
-import { createSocketApi, type SocketApi } from "./api/socket_api.ts";
+import { createSocketApi } from "./api/socket_api.ts";
 import { prepareSocketPath } from "./api/socket_path.ts";
 import { errorText } from "../text/error_text.ts";
 
@@ -60,37 +64,22 @@ export function realIo(): DaemonIo {
   };
 }
 
-/** A daemon message logger. */
-export type Logger = (level: Level, msg: string, fields?: Record<string, unknown>) => void;
-
-/**
- * What a daemon extension is given (src/daemon/pod_features.ts: pods, attachments, ADD, re-apply, Events, the pod
- * condition, explain).
- */
-export interface DaemonContext {
-  readonly options: DaemonOptions;
-  readonly metrics: DaemonMetrics;
-  readonly state: DaemonState;
-  readonly log: Logger;
-  /** Records a report as if a plugin had sent it (ring, metrics, stdout). */
-  readonly accept: (report: Report) => void;
-  /** Calls `listener` with every accepted report (the plugins' ADD reports, and `accept`ed ones). */
-  readonly onReport: (listener: (report: Report) => void) => void;
-  /** Serves `prefix` (and below) on the daemon socket; see {@link SocketApi.addRoute}. */
-  readonly addSocketRoute: SocketApi["addRoute"];
+/** The extensions `chainsaw daemon` runs: the node policy mirror and the pod features. */
+export function defaultExtensions(): DaemonExtension[] {
+  return [policySyncExtension(), podFeatures()];
 }
 
 /**
- * Starts a feature once the daemon serves; the returned function stops it at shutdown, after the report socket
- * has closed (so no new report arrives while it finishes) and before stdout is flushed.
+ * Runs the daemon until SIGTERM/SIGINT; returns the exit code.
+ *
+ * @param opts the decoded options
+ * @param io the process edges
+ * @param extensions the features (default: {@link defaultExtensions})
  */
-export type DaemonExtension = (ctx: DaemonContext) => Promise<() => Promise<void>>;
-
-/** Runs the daemon until SIGTERM/SIGINT; returns the exit code. */
 export async function runDaemon(
   opts: DaemonOptions,
   io: DaemonIo = realIo(),
-  extensions: readonly DaemonExtension[] = [],
+  extensions: readonly DaemonExtension[] = defaultExtensions(),
 ): Promise<number> {
   const errOut = new SerialWriter(io.stderr);
   const log: Logger = (level, msg, fields) =>

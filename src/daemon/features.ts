@@ -1,70 +1,73 @@
 /**
- * The daemon extension that wires ADD, the node-local pod cache, live re-apply and Kubernetes Events into
- * `chainsaw daemon` (see docs/reapply.md):
+ * The pod features of `chainsaw daemon` (see docs/reapply.md), as one daemon extension. It builds once what the
+ * features share — the API client (`--node-name`, credentials from `--kubeconfig` or the service account), the
+ * attachment store (`--state-file`; entries whose netns is gone are dropped on start), the pod cache fed by the
+ * node's pod watch, the executor's deps and the live re-apply controller — into a {@link FeatureContext}, then
+ * starts each feature folder with it ({@link FEATURES}):
  *
- * - **ADD run by the daemon** (`POST /v1/add`, src/daemon/add/): the pod from the cache (else the API
- *   server), the one ADD pipeline, the attachment registered, the report accepted;
- * - the **attachment store** (`--state-file`) follows registrations (the daemon's own ADDs, and
- *   `POST /v1/attachments` from a plugin that ran one), forgets (`POST /v1/attachments/forget`, sent on DEL)
- *   and CNI GC (`POST /v1/gc`); on start, entries whose netns is gone are dropped;
- * - the **pod watch** (`--node-name`, API credentials from `--kubeconfig` or the service account) feeds the
- *   **pod cache**, which the daemon's ADDs use, which answers the plugin's `GET /v1/pods/{ns}/{name}` on the
- *   socket and which holds `/readyz` at 503 until its first list;
- * - a change of a pod's chainsaw annotation is **re-applied** in each of its attachments' netns with the same
- *   policy (`--policy-dir` plus the chain's) and reported as a `REAPPLY` report, like an ADD;
- * - every ADD and REAPPLY execution is recorded as an **Event** on the pod;
- * - sets the **pod condition** `chainsaw.cni.cncf.io/applied` (`--pod-condition`, src/daemon/conditions/);
- * - and answers `chainsaw explain` (`GET /v1/explain`, src/daemon/explain/): what it would do, running nothing.
+ * - `pods/`: the pod cache answers the plugin's `GET /v1/pods/{ns}/{name}` and holds `/readyz` at 503 until
+ *   its first list;
+ * - `events/`: every ADD and REAPPLY execution is recorded as an Event on the pod;
+ * - `conditions/`: the pod condition `chainsaw.cni.cncf.io/applied` (`--pod-condition`);
+ * - `attachments/`: registrations (`POST /v1/attachments`, from a plugin that ran an ADD), forgets (on DEL) and
+ *   CNI GC (`POST /v1/gc`);
+ * - `add/`: ADDs run by the daemon (`POST /v1/add`): the pod from the cache (else the API server), the one ADD
+ *   pipeline, the attachment registered, the report accepted;
+ * - `explain/`: `chainsaw explain` (`GET /v1/explain`): what it would do, running nothing;
+ * - `reapply/`: a change of a pod's chainsaw annotation is re-applied in each of its attachments' netns with the
+ *   same policy (`--policy-dir` plus the chain's) and reported as a `REAPPLY` report, like an ADD.
  *
- * Without a node name or credentials only the attachment store runs (logged at start).
+ * Without a node name or credentials only the attachment store runs (logged at start). At shutdown the watch
+ * stops first, then the features in reverse order (re-applies finish first, so their Events and conditions are
+ * still written), then the API client closes.
  * @module
  */
-import { createGcRoute, GC_ROUTE } from "./attachments/gc_route.ts";
-import { createAddRoute } from "./add/add_route.ts";
-import { createExplainRoute, EXPLAIN_ROUTE } from "./explain/explain_route.ts";
-import { createAttachmentRoute } from "./attachments/attachment_route.ts";
-import { CniError, ErrorCode } from "../cni/errors.ts";
-import type { FoundPod } from "../exec/add.ts";
-import { apiLookupError } from "../exec/lookup_error.ts";
-import { KubeApiError } from "../kube/client.ts";
-import { DAEMON_WAIT_MS } from "../wire/pod_lookup.ts";
-import type { PodRef } from "../wire/pod_ref.ts";
-import { ROUTES } from "../wire/routes.ts";
+import type {
+  DaemonContext,
+  DaemonExtension,
+  ExecDeps,
+  Feature,
+  FeatureContext,
+  FeatureDeps,
+  Stop,
+} from "./context.ts";
 import { runInNetns } from "../exec/runner.ts";
-import type { ApplyInput } from "../exec/apply.ts";
-import type { DaemonContext, DaemonExtension } from "./daemon.ts";
-import type { Level } from "./reports/log_format.ts";
+import { netnsState } from "../exec/netns_state.ts";
+import { executeStep } from "./reapply/reapply_step.ts";
 import { KubeClient } from "../kube/client.ts";
-import { EventRecorder } from "./events/event_recorder.ts";
+import { daemonCredentials } from "../kube/api_credentials.ts";
+import { loadPolicy } from "../policy/load.ts";
+import { type Attachment, AttachmentStore } from "./attachments/attachment_store.ts";
+import { createAttachmentMetrics } from "./attachments/attachment_metrics.ts";
 import { PodCache } from "./pods/pod_cache.ts";
 import { PodWatcher } from "./pods/pod_watch.ts";
-import { loadPolicy } from "../policy/load.ts";
-import { daemonCredentials } from "../kube/api_credentials.ts";
-import { type Attachment, AttachmentStore } from "./attachments/attachment_store.ts";
-import { type NetnsState, netnsState } from "../exec/netns_state.ts";
-import { createPodRoute, type LookupResult, POD_ROUTE } from "./pods/pod_route.ts";
+import { createPodMetrics } from "./pods/pod_metrics.ts";
 import { Reapplier } from "./reapply/reapplier.ts";
-import { executeStep } from "./reapply/reapply_step.ts";
-import { createReapplyMetrics } from "./pods/pod_metrics.ts";
-import { reportEventListener } from "./events/report_events.ts";
-import { startPodConditions } from "./conditions/start.ts";
+import type { Level } from "./reports/log_format.ts";
+import { start as startPods } from "./pods/start.ts";
+import { start as startEvents } from "./events/start.ts";
+import { start as startConditions } from "./conditions/start.ts";
+import { start as startAttachments } from "./attachments/start.ts";
+import { start as startAdd } from "./add/start.ts";
+import { start as startExplain } from "./explain/start.ts";
+import { start as startReapply } from "./reapply/start.ts";
+
+/** The features, started in this order and stopped in the reverse one. */
+export const FEATURES: readonly Feature[] = [
+  startPods,
+  startEvents,
+  startConditions,
+  startAttachments,
+  startAdd,
+  startExplain,
+  startReapply,
+];
 
 /** Bound on one API request (list pages, Events); the watch sets its own. */
 const API_TIMEOUT_MS = 10_000;
-/** At shutdown: how long running re-applies and Event posts may take to finish. */
-const STOP_REAPPLY_MS = 5000;
-const STOP_EVENTS_MS = 2000;
-
-/** The process edges the extension uses (replaceable in tests). */
-export interface ReapplyExtensionDeps {
-  getenv(name: string): string | undefined;
-  run: ApplyInput["run"];
-  now(): Date;
-  netnsState(path: string): Promise<NetnsState>;
-}
 
 /** The real edges. */
-export const defaultReapplyDeps: ReapplyExtensionDeps = {
+export const defaultFeatureDeps: FeatureDeps = {
   getenv: (n) => Deno.env.get(n),
   run: runInNetns,
   now: () => new Date(),
@@ -75,14 +78,8 @@ function watchLevel(msg: string): Level {
   return /failed|undecodable|unexpectedly|gone/.test(msg) ? "warn" : "info";
 }
 
-async function within(p: Promise<unknown>, ms: number): Promise<void> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  await Promise.race([p, new Promise((r) => timer = setTimeout(r, ms))]);
-  clearTimeout(timer);
-}
-
 /** The API client for the pod features, or undefined (logged) when they cannot run. */
-async function apiClient(ctx: DaemonContext, deps: ReapplyExtensionDeps): Promise<KubeClient | undefined> {
+async function apiClient(ctx: DaemonContext, deps: FeatureDeps): Promise<KubeClient | undefined> {
   const o = ctx.options;
   if (!o.podWatch && !o.events) return undefined;
   const off = "the pod cache, live re-apply and Events are off";
@@ -101,7 +98,7 @@ async function apiClient(ctx: DaemonContext, deps: ReapplyExtensionDeps): Promis
 /** Loads the state file and drops (in memory) the attachments whose netns is gone; returns those. */
 async function loadStore(
   ctx: DaemonContext,
-  deps: ReapplyExtensionDeps,
+  deps: FeatureDeps,
 ): Promise<{ store: AttachmentStore; gone: Attachment[] }> {
   const store = await AttachmentStore.load(ctx.options.stateFile, { log: (m) => ctx.log("warn", m) });
   const gone = await store.pruneMissingNetns(async (p) => (await deps.netnsState(p)) !== "gone");
@@ -116,53 +113,24 @@ async function loadStore(
 }
 
 /**
- * Finds a pod for an ADD the daemon runs: its cache first (waiting a little for a pod racing the watch, like the
- * pod route), then the API server with the daemon's own credentials. Errors map like the plugin's (11 / 102).
+ * The extension; pass it to `runDaemon` (it is among its default extensions).
+ *
+ * @param deps the process edges (tests replace the runner and the netns check)
+ * @param features the features to start (default: all of them)
+ * @returns the extension
  */
-async function lookUpPod(
-  pod: PodRef,
-  cache: { cache: PodCache; synced(): boolean; count(result: LookupResult): void } | undefined,
-  client: KubeClient | undefined,
-  signal: AbortSignal,
-): Promise<FoundPod> {
-  // Like the pod route: an unsynced cache is not asked; every lookup counts in chainsaw_pod_lookups_total.
-  if (cache && !cache.synced()) {
-    cache.count("unsynced");
-  } else if (cache) {
-    const { namespace, name } = pod;
-    const cached = await cache.cache.waitFor(namespace, name, pod.uid || undefined, DAEMON_WAIT_MS, signal);
-    cache.count(cached ? "hit" : "miss");
-    if (cached) return { annotations: { ...cached.annotations }, uid: cached.uid, source: "daemon" };
-  }
-  if (!client) {
-    throw new CniError(
-      ErrorCode.TryAgainLater,
-      `cannot look up pod ${pod.namespace}/${pod.name}: the daemon has no API access`,
-    );
-  }
-  try {
-    const obj = await client.getPod(pod.namespace, pod.name, signal);
-    return { annotations: obj.metadata.annotations ?? {}, uid: obj.metadata.uid ?? "", source: "api" };
-  } catch (e) {
-    if (e instanceof KubeApiError) throw apiLookupError(e, `pod ${pod.namespace}/${pod.name}`, "the daemon");
-    throw e;
-  }
-}
-
-/** The extension; pass it to `runDaemon`. */
-export function reapplyExtension(deps: ReapplyExtensionDeps = defaultReapplyDeps): DaemonExtension {
-  return async (ctx) => {
-    const o = ctx.options;
-    const log = ctx.log;
-    const { store, gone } = await loadStore(ctx, deps);
+export function podFeatures(
+  deps: FeatureDeps = defaultFeatureDeps,
+  features: readonly Feature[] = FEATURES,
+): DaemonExtension {
+  return async (daemon) => {
+    const o = daemon.options;
+    const { store, gone } = await loadStore(daemon, deps);
     const loaded = store.all();
-    const client = await apiClient(ctx, deps);
+    const client = await apiClient(daemon, deps);
     const node = o.nodeName ?? "";
 
-    const recorder = client && o.events
-      ? new EventRecorder({ client, node, log: (m) => log("warn", m) })
-      : undefined;
-    const cache = new PodCache({ log: (m) => log("error", m) });
+    const cache = new PodCache({ log: (m) => daemon.log("error", m) });
     let firstList = true;
     const watcher = client && o.podWatch
       ? new PodWatcher({
@@ -176,143 +144,74 @@ export function reapplyExtension(deps: ReapplyExtensionDeps = defaultReapplyDeps
           }
         },
         onEvent: (type, pod) => cache.apply(type, pod),
-        log: (m) => log(watchLevel(m), m),
+        log: (m) => daemon.log(watchLevel(m), m),
       })
       : undefined;
 
-    const m = createReapplyMetrics(ctx.metrics.registry, {
-      attachments: () => store.size,
-      watch: watcher &&
-        { counters: watcher.counters, synced: () => watcher.synced(), pods: () => cache.size },
-      events: recorder?.counters,
-    });
+    const podMetrics = createPodMetrics(
+      daemon.metrics.registry,
+      watcher && { counters: watcher.counters, synced: () => watcher.synced(), pods: () => cache.size },
+    );
+    const attachmentMetrics = createAttachmentMetrics(daemon.metrics.registry, () => store.size);
+    const exec: ExecDeps = {
+      node: o.nodeName,
+      loadPolicy: (doc) => loadPolicy(doc, o.policyDir),
+      namespaceLabels: client ? (ns) => client.getNamespaceLabels(ns) : undefined,
+      run: deps.run,
+      now: deps.now,
+      netnsState: deps.netnsState,
+    };
     const reapplier = new Reapplier({
       store,
       cache,
-      execute: (step, pod) =>
-        executeStep(step, pod, {
-          node: o.nodeName,
-          loadPolicy: (doc) => loadPolicy(doc, o.policyDir),
-          namespaceLabels: client ? (ns) => client.getNamespaceLabels(ns) : undefined,
-          run: deps.run,
-          now: deps.now,
-          netnsState: deps.netnsState,
-        }),
-      accept: ctx.accept,
+      execute: (step, pod) => executeStep(step, pod, exec),
+      accept: daemon.accept,
       netnsState: deps.netnsState,
-      log,
-      onPruned: m.pruned,
-      onSaved: m.stateWrite,
-      signal: ctx.state.drainSignal,
+      log: daemon.log,
+      onPruned: attachmentMetrics.pruned,
+      onSaved: attachmentMetrics.stateWrite,
+      signal: daemon.state.drainSignal,
     });
-
     if (gone.length > 0) {
-      m.pruned("netns_gone", gone.length);
+      attachmentMetrics.pruned("netns_gone", gone.length);
       await reapplier.save();
     }
 
-    ctx.onReport((r) => {
-      if (r.verb === "ADD" && r.pod) m.annotationSource(r.source ?? "none");
-    });
-    const conditions = startPodConditions({
-      mode: o.podCondition,
+    const ctx: FeatureContext = {
+      ...daemon,
+      deps,
+      node: o.nodeName,
       client,
-      cache: watcher ? cache : undefined,
-      registry: ctx.metrics.registry,
-      log,
-    });
-    // Whatever removes an attachment (DEL, GC, netns or pod gone), its outcome leaves the pod condition's too.
-    if (conditions) {
-      store.onRemove((a) =>
-        conditions.writer.forgetAttachment(
-          { namespace: a.namespace, name: a.name, uid: a.podUid },
-          a.containerId,
-          a.ifname,
-        )
-      );
+      store,
+      pods: watcher ? { cache, watcher } : undefined,
+      exec,
+      reapplier,
+      podMetrics,
+      attachmentMetrics,
+    };
+    const stops: Stop[] = [];
+    for (const feature of features) {
+      const stop = await feature(ctx);
+      if (stop) stops.push(stop);
     }
-    ctx.addSocketRoute(
-      ROUTES.register.path,
-      createAttachmentRoute({
-        register: (reg) => reapplier.onRegister(reg),
-        forget: (f) => reapplier.onForget(f),
-      }),
-    );
-    ctx.addSocketRoute(
-      ROUTES.add.path,
-      createAddRoute({
-        node: o.nodeName,
-        now: deps.now,
-        loadPolicy: (doc) => loadPolicy(doc, o.policyDir),
-        namespaceLabels: client ? (ns) => client.getNamespaceLabels(ns) : undefined,
-        run: deps.run,
-        netnsState: deps.netnsState,
-        lookUp: (pod) =>
-          lookUpPod(
-            pod,
-            watcher ? { cache, synced: () => watcher.synced(), count: m.lookups } : undefined,
-            client,
-            ctx.state.drainSignal,
-          ),
-        register: (reg) => reapplier.onRegister(reg),
-        accept: ctx.accept,
-        draining: () => ctx.state.draining,
-        apiAccess: client !== undefined,
-      }),
-    );
-    if (recorder) ctx.onReport(reportEventListener(recorder));
-    if (conditions) ctx.onReport(conditions.onReport);
-    ctx.addSocketRoute(
-      GC_ROUTE,
-      createGcRoute({
-        all: () => store.all(),
-        remove: async (stale) => {
-          for (const a of stale) store.remove(a.containerId, a.ifname);
-          m.pruned("gc", stale.length);
-          await reapplier.save();
-        },
-        log: (msg) => log("info", msg),
-      }),
-    );
-    ctx.addSocketRoute(
-      EXPLAIN_ROUTE,
-      createExplainRoute({
-        node: o.nodeName,
-        attachments: (ns, name) => store.forPodName(ns, name),
-        cache: watcher ? cache : undefined,
-        synced: () => watcher?.synced() ?? false,
-        loadPolicy: (doc) => loadPolicy(doc, o.policyDir),
-        namespaceLabels: client ? (ns) => client.getNamespaceLabels(ns) : undefined,
-        netnsState: deps.netnsState,
-      }),
-    );
 
     if (watcher) {
-      cache.onAnnotationChange((pod, oldValue) => reapplier.onAnnotationChange(pod, oldValue));
-      cache.onDelete((pod) => reapplier.onPodGone(pod));
-      ctx.addSocketRoute(
-        POD_ROUTE,
-        createPodRoute({
-          cache,
-          synced: () => watcher.synced(),
-          count: m.lookups,
-          signal: ctx.state.drainSignal,
-        }),
-      );
-      ctx.state.addCondition("pod list not synced", () => watcher.synced());
       watcher.start();
-      log("info", `watching the pods of node ${node}; live re-apply is on (policy dir ${o.policyDir})`);
+      daemon.log(
+        "info",
+        `watching the pods of node ${node}; live re-apply is on (policy dir ${o.policyDir})`,
+      );
     } else if (client) {
-      log("info", "pod watch off (--no-pod-watch): no pod cache (ADDs GET their pod), no live re-apply");
+      daemon.log(
+        "info",
+        "pod watch off (--no-pod-watch): no pod cache (ADDs GET their pod), no live re-apply",
+      );
     }
-    if (recorder) log("info", `recording Events on pods as ${node}`);
 
     return async () => {
       await watcher?.stop();
       cache.close();
-      await reapplier.idle(STOP_REAPPLY_MS); // running re-applies finish and their state is written
-      if (recorder) await within(recorder.flush(), STOP_EVENTS_MS);
-      await conditions?.stop(STOP_EVENTS_MS);
+      for (const stop of stops.reverse()) await stop();
       client?.close();
     };
   };

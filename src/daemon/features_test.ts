@@ -12,7 +12,7 @@ import { type DaemonIo, runDaemon } from "./daemon.ts";
 import { DAEMON_DEFAULTS } from "./flags.ts";
 import { sampleValue } from "./metrics/metrics_registry.ts";
 import { type DaemonOptions, decodeDaemonOptions } from "./options.ts";
-import { reapplyExtension } from "./features.ts";
+import { podFeatures } from "./features.ts";
 import type { AttachmentRegistration } from "../wire/attachment.ts";
 import { ROUTES } from "../wire/routes.ts";
 
@@ -83,7 +83,7 @@ function startUnitDaemon(options: DaemonOptions, extensions: Parameters<typeof r
   return { exited, out, err, signal: (s: string) => signal!(s) };
 }
 
-Deno.test("reapplyExtension in a daemon: cache lookups, attachments, a re-apply reported like an ADD, Events, metrics", async () => {
+Deno.test("podFeatures in a daemon: cache lookups, attachments, a re-apply reported like an ADD, Events, metrics", async () => {
   const api = await startFakeApiServer({
     pods: [makePod({
       namespace: "default",
@@ -103,7 +103,7 @@ Deno.test("reapplyExtension in a daemon: cache lookups, attachments, a re-apply 
       stateFile: `${dir}/state/attachments.json`,
       policyDir: `${dir}/policy`,
     });
-    const extension = reapplyExtension({
+    const extension = podFeatures({
       getenv: () => undefined,
       now: () => new Date(),
       netnsState: () => Promise.resolve("present"),
@@ -219,11 +219,11 @@ Deno.test("reapplyExtension in a daemon: cache lookups, attachments, a re-apply 
   }
 });
 
-Deno.test("reapplyExtension without a node name keeps attachments only, and says so", async () => {
+Deno.test("podFeatures without a node name keeps attachments only, and says so", async () => {
   const dir = await Deno.makeTempDir();
   try {
     const options = unitOptions(dir, { stateFile: `${dir}/attachments.json` });
-    const { exited, err, signal } = startUnitDaemon(options, [reapplyExtension()]);
+    const { exited, err, signal } = startUnitDaemon(options, [podFeatures()]);
     await until("ready", () => err.text().includes("chainsaw daemon: ready"));
     assertStringIncludes(err.text(), "no node name (--node-name or $NODE_NAME)");
     const lookup = await request(options.socket, "/v1/pods/default/p1");

@@ -1,11 +1,44 @@
 /**
- * The query of `GET /v1/logs`: `pod=namespace/name`, `trace=<32 hex digits>` (only reports with that trace id),
- * `limit=N` (most recent N, default 100), `follow=1`.
- * Shared by the socket API (decoding) and `chainsaw logs` (encoding).
+ * The logs contract of the daemon socket, shared by the daemon (which serves it) and `chainsaw logs` (which reads
+ * it): the route `GET /v1/logs` ({@link LOGS_PATH}), its query (`pod=namespace/name`, `trace=<32 hex digits>`:
+ * only reports with that trace id, `limit=N`: most recent N, default 100, `follow=1`), and the answer: NDJSON of
+ * reports (src/wire/report.ts), of which the last line of a stream the daemon ended early is a {@link FollowEnd}.
  * @module
  */
 import { describeZodIssue } from "../text/zod_issue.ts";
+import { ROUTES } from "./routes.ts";
 import * as z from "zod/mini";
+
+/** The route's path (`GET`). */
+export const LOGS_PATH: string = ROUTES.logs.path;
+
+/** The last line of a stream the daemon ended early (a JSON object; reports never have this key). */
+export interface FollowEnd {
+  chainsaw: "follow-ended";
+  reason: "too-slow";
+  message: string;
+}
+
+/**
+ * Recognises a {@link FollowEnd} line.
+ *
+ * @param line one NDJSON line of `/v1/logs`
+ * @returns the end record, or undefined for anything else (a report)
+ * @example
+ * ```ts
+ * parseFollowEnd('{"chainsaw":"follow-ended","reason":"too-slow","message":"dropped"}')?.reason; // "too-slow"
+ * parseFollowEnd('{"v":1,"verb":"ADD"}'); // undefined
+ * ```
+ */
+export function parseFollowEnd(line: string): FollowEnd | undefined {
+  if (!line.startsWith('{"chainsaw":')) return undefined;
+  try {
+    const v = JSON.parse(line) as Partial<FollowEnd>;
+    return v.chainsaw === "follow-ended" && typeof v.message === "string" ? v as FollowEnd : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 /** Reports returned when `limit` is not given. */
 export const DEFAULT_LOGS_LIMIT = 100;

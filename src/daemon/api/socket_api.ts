@@ -21,12 +21,11 @@ import type { DaemonMetrics } from "../metrics/daemon_metrics.ts";
 import { DAEMON_DEFAULTS } from "../flags.ts";
 import { followStream } from "../reports/follow_stream.ts";
 import { streamingResponse } from "../../http/conn.ts";
-import { LogsQueryError, parseLogsQuery } from "../../wire/logs.ts";
+import { LOGS_PATH, LogsQueryError, parseLogsQuery } from "../../wire/logs.ts";
 import type { ReportRing } from "../reports/report_ring.ts";
 import { decodeReport, MAX_REPORT_BYTES, ReportDecodeError } from "../../wire/report.ts";
 
-/** The logs path. */
-export const LOGS_PATH: string = ROUTES.logs.path;
+/** The reports path. */
 const REPORTS_PATH: string = ROUTES.reports.path;
 /** The NDJSON content type. */
 export const NDJSON = "application/x-ndjson";

@@ -8,13 +8,8 @@
  * - `chainsaw_pod_condition_retries_total`: retries after transient API errors.
  * @module
  */
-import type { Counter, MetricsRegistry } from "../metrics/metrics_registry.ts";
+import { followCounter, type MetricsRegistry } from "../metrics/metrics_registry.ts";
 import type { ConditionCounters } from "./condition_writer.ts";
-
-function follow(counter: Counter, value: number, labels?: Record<string, string>): void {
-  const delta = value - counter.get(labels);
-  if (delta > 0) counter.inc(labels, delta);
-}
 
 /**
  * Registers the families and their collector.
@@ -41,9 +36,9 @@ export function registerConditionMetrics(
     "Pod condition writes retried after a transient API error (unreachable, timeout, 429, 5xx).",
   );
   registry.addCollector(() => {
-    follow(writes, counters.written, { result: "written" });
-    follow(writes, counters.gone, { result: "gone" });
-    follow(writes, counters.failed, { result: "failed" });
-    follow(retries, counters.retries);
+    followCounter(writes, counters.written, { result: "written" });
+    followCounter(writes, counters.gone, { result: "gone" });
+    followCounter(writes, counters.failed, { result: "failed" });
+    followCounter(retries, counters.retries);
   });
 }

@@ -1,10 +1,10 @@
 /**
  * The pod condition feature of `chainsaw daemon` (`--pod-condition=gated|all|off`), wired where the daemon
  * learns outcomes: every accepted execution report (ADD, run by the daemon or reported by a plugin, and the
- * daemon's REAPPLY) is recorded, a DEL's forget (`POST /v1/attachments/forget`, wired in pod_features.ts)
- * drops its attachment's outcome, and every pod update of the node-local pod cache is observed (a gated pod
- * without the chainsaw annotation gets `True`/`NoCommands` from it). It needs the pod watch: the cache says
- * which pods declare the readiness gate and what their condition says now.
+ * daemon's REAPPLY) is recorded, an attachment's removal from the store (a DEL's forget, GC, its netns or pod
+ * gone) drops its outcome, and every pod update of the node-local pod cache is observed (a gated pod without the
+ * chainsaw annotation gets `True`/`NoCommands` from it). It needs the pod watch: the cache says which pods
+ * declare the readiness gate and what their condition says now.
  *
  * ```ts
  * const conditions = startPodConditions({ mode: "gated", client, cache, registry, log });
@@ -15,6 +15,7 @@
  * @module
  */
 import type { KubeClient } from "../../kube/client.ts";
+import type { FeatureContext, Stop } from "../context.ts";
 import type { PodCache } from "../pods/pod_cache.ts";
 import type { Report } from "../../report/report.ts";
 import type { Level } from "../reports/log_format.ts";
@@ -116,4 +117,29 @@ export function startPodConditions(deps: PodConditionsDeps): PodConditions | und
       stopped.abort();
     },
   };
+}
+
+/** At shutdown: how long condition writes in flight may take to finish. */
+const STOP_CONDITIONS_MS = 2000;
+
+/** Starts the feature with the pod features' context (see {@link startPodConditions}). */
+export function start(ctx: FeatureContext): Stop | undefined {
+  const conditions = startPodConditions({
+    mode: ctx.options.podCondition,
+    client: ctx.client,
+    cache: ctx.pods?.cache,
+    registry: ctx.metrics.registry,
+    log: ctx.log,
+  });
+  if (!conditions) return undefined;
+  // Whatever removes an attachment (DEL, GC, netns or pod gone), its outcome leaves the pod condition's too.
+  ctx.store.onRemove((a) =>
+    conditions.writer.forgetAttachment(
+      { namespace: a.namespace, name: a.name, uid: a.podUid },
+      a.containerId,
+      a.ifname,
+    )
+  );
+  ctx.onReport(conditions.onReport);
+  return () => conditions.stop(STOP_CONDITIONS_MS);
 }

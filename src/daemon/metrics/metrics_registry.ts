@@ -238,6 +238,19 @@ export class MetricsRegistry {
   }
 }
 
+/**
+ * Brings a counter up to a count kept elsewhere (a feature's plain-number counters, copied in by a collector
+ * before every scrape); counters only grow.
+ *
+ * @param counter the registry's counter
+ * @param value the source's count
+ * @param labels the series
+ */
+export function followCounter(counter: Counter, value: number, labels?: Labels): void {
+  const delta = value - counter.get(labels);
+  if (delta > 0) counter.inc(labels, delta);
+}
+
 /** Reads one sample's value from an exposition (for tests and the CLI): `sample(text, "x_total", {a: "1"})`. */
 export function sampleValue(text: string, name: string, labels: Labels = {}): number | undefined {
   const want = Object.entries(labels).map(([k, v]) => `${k}="${escapeLabelValue(v)}"`).sort();

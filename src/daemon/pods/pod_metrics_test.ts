@@ -1,10 +1,12 @@
 import { assertEquals } from "../../../tests/support/assert.ts";
 import { MetricsRegistry, sampleValue } from "../metrics/metrics_registry.ts";
 import type { EventCounters } from "../events/event_recorder.ts";
+import { registerEventMetrics } from "../events/event_metrics.ts";
+import { createAttachmentMetrics } from "../attachments/attachment_metrics.ts";
 import type { PodWatchCounters } from "./pod_watch.ts";
-import { createReapplyMetrics } from "./pod_metrics.ts";
+import { createPodMetrics } from "./pod_metrics.ts";
 
-Deno.test("reapply metrics: lookups, sources, prunes and writes; watch and event counters follow their sources", () => {
+Deno.test("pod feature metrics: lookups, sources, prunes and writes; watch and event counters follow their sources", () => {
   const registry = new MetricsRegistry();
   const counters: PodWatchCounters = {
     lists: 1,
@@ -16,18 +18,16 @@ Deno.test("reapply metrics: lookups, sources, prunes and writes; watch and event
   };
   const events: EventCounters = { posted: 4, patched: 1, failed: 2 };
   let synced = false;
-  const m = createReapplyMetrics(registry, {
-    attachments: () => 7,
-    watch: { counters, synced: () => synced, pods: () => 12 },
-    events,
-  });
+  const m = createPodMetrics(registry, { counters, synced: () => synced, pods: () => 12 });
+  const a = createAttachmentMetrics(registry, () => 7);
+  registerEventMetrics(registry, events);
   m.lookups("hit");
   m.lookups("hit");
   m.lookups("miss");
   m.annotationSource("api");
   m.annotationSource("bogus");
-  m.pruned("netns_gone", 2);
-  m.stateWrite(true);
+  a.pruned("netns_gone", 2);
+  a.stateWrite(true);
   const v = (name: string, labels: Record<string, string> = {}) =>
     sampleValue(registry.render(), name, labels);
   assertEquals(
@@ -60,9 +60,12 @@ Deno.test("reapply metrics: lookups, sources, prunes and writes; watch and event
   );
 });
 
-Deno.test("reapply metrics: families of features that are off are not registered", () => {
+Deno.test("pod metrics: without the pod watch its families are not registered", () => {
   const registry = new MetricsRegistry();
-  createReapplyMetrics(registry, { attachments: () => 0 });
+  createPodMetrics(registry, undefined);
   const text = registry.render();
-  assertEquals([text.includes("chainsaw_pod_watch"), text.includes("chainsaw_events_total")], [false, false]);
+  assertEquals([text.includes("chainsaw_pod_watch"), text.includes("chainsaw_pod_lookups_total")], [
+    false,
+    true,
+  ]);
 });

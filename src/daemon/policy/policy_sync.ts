@@ -9,7 +9,7 @@
  */
 import { findNodePolicy } from "../../policy/load.ts";
 import { atomicWriteFile, type WriteOutcome } from "../../host/atomic_file.ts";
-import type { DaemonExtension } from "../daemon.ts";
+import type { DaemonExtension } from "../context.ts";
 
 /** What one sync did. */
 export type PolicySyncResult =

@@ -11,7 +11,7 @@
  * @module
  */
 import { ANNOTATION } from "../../annotation/annotation.ts";
-import type { Logger } from "../daemon.ts";
+import type { Logger } from "../context.ts";
 import { type CachedPod, cachedPodOf, type PodCache } from "../pods/pod_cache.ts";
 import type { PodRef } from "../../cni/env.ts";
 import type { Report } from "../../report/report.ts";

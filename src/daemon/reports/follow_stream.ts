@@ -6,14 +6,8 @@
  * reading costs the daemon at most its budget (plus one report), never unbounded memory.
  * @module
  */
+import type { FollowEnd } from "../../wire/logs.ts";
 import type { ReportRing, RingEntry, RingFilter } from "./report_ring.ts";
-
-/** The last line of a stream the daemon ended early (a JSON object; reports never have this key). */
-export interface FollowEnd {
-  chainsaw: "follow-ended";
-  reason: "too-slow";
-  message: string;
-}
 
 /** Options of a follow stream. */
 export interface FollowStreamOptions {
@@ -52,26 +46,6 @@ export function tooSlowLine(maxBytes: number): string {
       "dropped; reports since then were not sent: reconnect to follow again",
   };
   return JSON.stringify(end);
-}
-
-/**
- * Recognises a {@link FollowEnd} line.
- *
- * @param line one NDJSON line of `/v1/logs`
- * @returns the end record, or undefined for anything else (a report)
- * @example
- * ```ts
- * parseFollowEnd(tooSlowLine(1024))?.reason; // "too-slow"
- * ```
- */
-export function parseFollowEnd(line: string): FollowEnd | undefined {
-  if (!line.startsWith('{"chainsaw":')) return undefined;
-  try {
-    const v = JSON.parse(line) as Partial<FollowEnd>;
-    return v.chainsaw === "follow-ended" && typeof v.message === "string" ? v as FollowEnd : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 /**

@@ -1,5 +1,6 @@
 import { assert, assertEquals } from "../../../tests/support/assert.ts";
-import { followStream, parseFollowEnd, tooSlowLine } from "./follow_stream.ts";
+import { followStream, tooSlowLine } from "./follow_stream.ts";
+import { parseFollowEnd } from "../../wire/logs.ts";
 import { ReportRing } from "./report_ring.ts";
 
 const decoder = new TextDecoder();
