@@ -25,6 +25,25 @@ export const DUMP_LINES = [
   "neigh show nud permanent",
 ] as const;
 
+/**
+ * Which dump lines (indexes into {@link DUMP_LINES}) a writer of each object can change, so only those are dumped
+ * after it: a route or rule command changes only its kind, an address also the kernel's routes for it; a link
+ * command anything (setting a link down drops routes, IPv6 addresses and neighbours).
+ */
+const DUMPED_AFTER: Readonly<Record<string, readonly number[]>> = {
+  route: [2],
+  rule: [3],
+  neighbor: [4],
+  address: [1, 2],
+  link: [0, 1, 2, 3, 4],
+};
+
+/** The dump lines to read after a writer (all of them for anything unexpected). */
+export function dumpAfter(argv: readonly string[]): readonly number[] {
+  const n = normalize(argv);
+  return (n.kind === "command" ? DUMPED_AFTER[n.object] : undefined) ?? DUMPED_AFTER.link;
+}
+
 /** Objects whose commands may go into a batch: their shows print one JSON document, their writers nothing. */
 const BATCH_OBJECTS = new Set(["link", "address", "route", "rule", "neighbor"]);
 
@@ -162,12 +181,14 @@ export async function runBatch(input: BatchInput): Promise<BatchOutcome> {
   /** Batch line (1-based) → command index, and per command the stdout documents it is followed by. */
   const lineOf: number[] = [];
   const reads: boolean[] = [];
+  const dumped: (readonly number[])[] = [];
   for (const c of input.commands) {
     lines.push(c.argv.join(" "));
     lineOf.push(lines.length);
     const read = isRead(c.argv);
     reads.push(read);
-    if (!read) lines.push(...DUMP_LINES);
+    dumped.push(read ? [] : dumpAfter(c.argv));
+    lines.push(...dumped[dumped.length - 1].map((k) => DUMP_LINES[k]));
   }
   let child: Deno.ChildProcess;
   try {
@@ -237,6 +258,7 @@ export async function runBatch(input: BatchInput): Promise<BatchOutcome> {
   if (!dump) return out;
   out.before = buildSnapshot(input.netns, dumpsOf(dump));
   let state = out.before;
+  const docsNow = [...dump];
   const stderrText = stderr.split("\n").filter((l) => !FAILED_LINE.test(l.trim())).join("\n").trim();
   const result = (i: number, ok: boolean, stdoutText: string): CommandResult => ({
     command: input.commands[i].source,
@@ -257,14 +279,17 @@ export async function runBatch(input: BatchInput): Promise<BatchOutcome> {
     }
     const line = at;
     const printed = reads[i] ? take(1) : [];
-    const after = printed && !reads[i] ? take(DUMP_LINES.length) : printed ? [] : undefined;
+    const after = printed && !reads[i] ? take(dumped[i].length) : printed ? [] : undefined;
     if (printed === undefined || after === undefined) {
       if (status.success && !timedOut) throw new DumpError("ip -j -d -batch: fewer documents than lines");
       out.results.push(result(i, false, ""));
       out.failedAt = i;
       return out;
     }
-    if (!reads[i]) state = buildSnapshot(input.netns, dumpsOf(after));
+    if (!reads[i]) {
+      dumped[i].forEach((k, j) => docsNow[k] = after[j]);
+      state = buildSnapshot(input.netns, dumpsOf(docsNow));
+    }
     out.results.push(result(i, true, reads[i] ? docsText[line] + "\n" : ""));
     out.after.push(state);
   }

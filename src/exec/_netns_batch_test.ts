@@ -1,7 +1,7 @@
 // Unit tests of the one-process batch's pure parts: which commands may be batched, and how a dump without
 // families splits into the snapshot's families. The batch itself runs in tests/declarative_exec_test.ts.
 import { assert, assertEquals } from "../../tests/support/assert.ts";
-import { batchable, dumpsOf, isRead, withRulesOf } from "./_netns_batch.ts";
+import { batchable, DUMP_LINES, dumpAfter, dumpsOf, isRead, withRulesOf } from "./_netns_batch.ts";
 import { buildSnapshot } from "./_snapshot_model.ts";
 
 Deno.test("batchable: plain route/link/address/rule/neighbour commands, not global options, monitor, quotes or IPv6 rules", () => {
@@ -62,4 +62,13 @@ Deno.test("dumpsOf: a dump without families splits by address family, IPv6 route
   assertEquals(s.rules.map((r) => r.family), [4]);
   const full = { ...s, rules: [...s.rules, { priority: 0, src: "all", table: "local", family: 6 }] };
   assertEquals(withRulesOf(s, full).rules.map((r) => r.family), [4, 6]);
+});
+
+Deno.test("dumpAfter: a writer is followed by the dumps of what it can change", () => {
+  const names = (argv: string[]) => dumpAfter(argv).map((k) => DUMP_LINES[k]);
+  assertEquals(names(["r", "add", "192.0.3.0/24", "dev", "eth0"]), ["route show table all"]);
+  assertEquals(names(["rule", "add", "from", "192.0.2.0/24", "table", "5"]), ["rule show"]);
+  assertEquals(names(["neigh", "del", "192.0.2.9", "dev", "eth0"]), ["neigh show nud permanent"]);
+  assertEquals(names(["addr", "add", "192.0.2.7/24", "dev", "eth0"]), ["addr show", "route show table all"]);
+  assertEquals(names(["link", "set", "dev", "eth0", "down"]), [...DUMP_LINES]);
 });
