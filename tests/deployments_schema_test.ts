@@ -141,12 +141,13 @@ async function check(subjects: Subject[]): Promise<Finding[]> {
   /** Per line of the generated module: the object and field it writes. */
   const owners: { label: string; path: string }[] = [];
   const typed = subjects.flatMap((s, i) => {
-    if (typesModule(s.doc.apiVersion) !== undefined) return [{ ...s, i }];
-    findings.push({
-      label: s.label,
-      path: "apiVersion",
-      message: `no schema for apiVersion ${s.doc.apiVersion}`,
-    });
+    if (typeof s.doc.kind !== "string" || !/^[A-Z][A-Za-z0-9]*$/.test(s.doc.kind)) {
+      findings.push({ label: s.label, path: "kind", message: `not a kind: ${JSON.stringify(s.doc.kind)}` });
+    } else if (typesModule(s.doc.apiVersion) === undefined) {
+      findings.push({ label: s.label, path: "apiVersion", message: `no schema for ${s.doc.apiVersion}` });
+    } else {
+      return [{ ...s, i }];
+    }
     return [];
   });
   lines.push(`import ${JSON.stringify(FIXES)};`);
@@ -372,6 +373,26 @@ const BREAKAGES: Breakage[] = [
       return "spec.endpoints[0].intervall";
     },
     message: /'intervall' does not exist in type/,
+  },
+  {
+    what: "an apiVersion with no schema",
+    file: "example.yaml",
+    kind: "NetworkAttachmentDefinition",
+    brk(doc) {
+      doc.apiVersion = "k8s.cni.cncf.io/v2";
+      return "apiVersion";
+    },
+    message: /no schema for k8s\.cni\.cncf\.io\/v2/,
+  },
+  {
+    what: "no kind",
+    file: "policy-configmap.yaml",
+    kind: "ConfigMap",
+    brk(doc) {
+      delete doc.kind;
+      return "kind";
+    },
+    message: /not a kind: undefined/,
   },
   {
     what: "a misspelt kind",
