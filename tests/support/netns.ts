@@ -176,16 +176,21 @@ export function randomHex(length: number): string {
   return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("").slice(0, length);
 }
 
+/** Where this process's names start (random, so that two test processes on one host rarely meet). */
+const NAME_START = crypto.getRandomValues(new Uint32Array(1))[0];
+let namesGiven = 0;
+
 /**
- * A name unique to this test run, e.g. `uniqueName("csbr")` → `csbr3fa9`. Keep prefix + length ≤ 15 for
- * interface names.
+ * A name unique to this test process, e.g. `uniqueName("csbr")` → `csbr3fa9`: a random start, then one more for
+ * each name, so two names of one process never collide (by construction, not by chance) until 16^length of
+ * them. Keep prefix + length ≤ 15 for interface names.
  *
  * @param prefix fixed start
- * @param length number of random hex digits (default 4)
+ * @param length number of hex digits (default 4)
  */
 export function uniqueName(prefix: string, length = 4): string {
-  const name = prefix + randomHex(length);
-  return name;
+  const n = (NAME_START + namesGiven++) % 16 ** length;
+  return prefix + n.toString(16).padStart(length, "0");
 }
 
 /** Whether this process runs as uid 0 (false when the uid cannot be read). */

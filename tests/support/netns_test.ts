@@ -142,3 +142,9 @@ Deno.test({
     assert.match(noPlugin.json?.msg ?? "", /failed to find plugin "nope-cs"/);
   },
 });
+
+Deno.test("uniqueName: names of one process never collide (16^4 of them with the default length)", () => {
+  const names = Array.from({ length: 16 ** 4 }, () => uniqueName("cs"));
+  assert.equal(new Set(names).size, names.length);
+  assert.ok(names.every((n) => /^cs[0-9a-f]{4}$/.test(n)));
+});
