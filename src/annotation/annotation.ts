@@ -9,6 +9,7 @@
  *   (interface, NAD, chain name, `"*"`, most specific first) is {@link ./resolve.ts}'s.
  * @module
  */
+import { errorText } from "../text/error_text.ts";
 import { describeZodIssue } from "../text/zod_issue.ts";
 import * as z from "zod/mini";
 
@@ -17,8 +18,8 @@ import { ANNOTATION } from "./annotation_key.ts";
 
 /** Thrown when the annotation cannot be read as commands; the message says why. */
 export class AnnotationError extends Error {
-  constructor(message: string) {
-    super(message);
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
     this.name = "AnnotationError";
   }
 }
@@ -50,7 +51,7 @@ export function readAnnotation(value: string | undefined): AnnotationValue {
   try {
     data = JSON.parse(text);
   } catch (e) {
-    throw new AnnotationError(`annotation ${ANNOTATION} is not valid JSON: ${(e as Error).message}`);
+    throw new AnnotationError(`annotation ${ANNOTATION} is not valid JSON: ${errorText(e)}`, { cause: e });
   }
   if (text.startsWith("{")) {
     // Own members in the order written; a "__proto__" key is an ordinary key here.

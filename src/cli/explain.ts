@@ -11,6 +11,7 @@
  * ({@link visibleJson}: the same value, byte-safe on a terminal).
  * @module
  */
+import { errorText } from "../text/error_text.ts";
 import type { Command } from "commander";
 import { writeAll } from "../bytes.ts";
 import { DAEMON_DEFAULTS } from "../daemon/flags.ts";
@@ -131,7 +132,7 @@ export async function explain(opts: ExplainOptions, output: ExplainOutput): Prom
       body = await res.text();
     } catch (e) {
       return await fail(
-        `cannot reach the daemon at ${visible(opts.socket)}: ${visible((e as Error).message)}`,
+        `cannot reach the daemon at ${visible(opts.socket)}: ${visible(errorText(e))}`,
       );
     }
     if (res.status === 404) {

@@ -5,6 +5,7 @@
  * the JSON lines escape every control and bidi character ({@link visibleJson}).
  * @module
  */
+import { errorText } from "../text/error_text.ts";
 import type { Command } from "commander";
 import { ndjsonLines, writeAll } from "../bytes.ts";
 import { DAEMON_DEFAULTS } from "../daemon/flags.ts";
@@ -50,9 +51,7 @@ export async function printLogs(
       res = await fetch(`http://chainsaw${LOGS_PATH}?${query}`, { client, signal } as RequestInit);
     } catch (e) {
       await output.err(
-        `chainsaw logs: cannot reach the daemon at ${visible(opts.socket)}: ${
-          visible((e as Error).message)
-        }\n`,
+        `chainsaw logs: cannot reach the daemon at ${visible(opts.socket)}: ${visible(errorText(e))}\n`,
       );
       return 1;
     }
@@ -79,7 +78,7 @@ export async function printLogs(
       }
     } catch (e) {
       if (signal?.aborted) return 0;
-      await output.err(`chainsaw logs: stream ended: ${visible((e as Error).message)}\n`);
+      await output.err(`chainsaw logs: stream ended: ${visible(errorText(e))}\n`);
       return 1;
     }
     return 0;

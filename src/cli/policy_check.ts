@@ -3,6 +3,7 @@
  * without touching any namespace.
  * @module
  */
+import { errorText } from "../text/error_text.ts";
 import { prepareCommand } from "../annotation/prepare.ts";
 import { type CommandVerdict, evaluateCommand } from "../policy/evaluate.ts";
 import { effectivePolicy, findNodePolicy, readPolicyFile } from "../policy/load.ts";
@@ -54,7 +55,7 @@ export async function policyCheck(opts: PolicyCheckOptions, out: (line: string) 
   try {
     policy = await loadForCheck(opts);
   } catch (e) {
-    out(`error: ${visible((e as Error).message)}`);
+    out(`error: ${visible(errorText(e))}`);
     return 2;
   }
   const ctx = {
@@ -68,7 +69,7 @@ export async function policyCheck(opts: PolicyCheckOptions, out: (line: string) 
     try {
       v = evaluateCommand(prepareCommand(command, opts.ifname).argv, policy, ctx);
     } catch (e) {
-      v = { allowed: false, rule: "parse:tokenize", reason: (e as Error).message };
+      v = { allowed: false, rule: "parse:tokenize", reason: errorText(e) };
     }
     if (!v.allowed) code = 1;
     out(verdictLine(command, v));

@@ -6,6 +6,7 @@
  * (`config_test.ts` holds the two to the same answers).
  * @module
  */
+import { errorText } from "../text/error_text.ts";
 import * as z from "zod/mini";
 import { CniError, ErrorCode } from "./errors.ts";
 import { describeZodIssue } from "../text/zod_issue.ts";
@@ -34,7 +35,9 @@ export function decodeNetConfStrict(stdin: string): NetConf {
   } catch (e) {
     throw new CniError(
       ErrorCode.DecodingFailure,
-      `error decoding network config from stdin: ${(e as Error).message}`,
+      `error decoding network config from stdin: ${errorText(e)}`,
+      "",
+      { cause: e },
     );
   }
   if (typeof data !== "object" || data === null || Array.isArray(data)) {

@@ -48,8 +48,8 @@ export class CniError extends Error {
   /** Extra detail (the spec's `details`). */
   readonly details: string;
 
-  constructor(code: number, msg: string, details = "") {
-    super(msg);
+  constructor(code: number, msg: string, details = "", options?: ErrorOptions) {
+    super(msg, options);
     this.name = "CniError";
     this.code = code;
     this.details = details;

@@ -4,6 +4,7 @@
  * on stdout, and no stack trace ever reaches the runtime.
  * @module
  */
+import { errorText } from "../text/error_text.ts";
 import { CniError, ErrorCode, toErrorJson } from "./errors.ts";
 import { type CniEnv, readCniEnv } from "./env.ts";
 import { decodeNetConf, type NetConf } from "./config.ts";
@@ -62,7 +63,7 @@ export async function pluginMain(handlers: VerbHandlers, io: PluginIo): Promise<
     try {
       stdin = await io.readStdin();
     } catch (e) {
-      throw new CniError(ErrorCode.IoFailure, `error reading from stdin: ${(e as Error).message}`);
+      throw new CniError(ErrorCode.IoFailure, `error reading from stdin: ${errorText(e)}`, "", { cause: e });
     }
     if (env.command === "VERSION") {
       await io.writeStdout(versionAnswer(stdin));

@@ -86,7 +86,7 @@ export async function runDaemon(
     void errOut.write(formatMessage(opts.logFormat, level, msg, fields));
   const out = new SerialWriter(
     io.stdout,
-    (e) => log("error", `cannot write to stdout: ${(e as Error).message}`),
+    (e) => log("error", `cannot write to stdout: ${errorText(e)}`),
   );
   const metrics = createDaemonMetrics(VERSION);
   const state = new DaemonState();

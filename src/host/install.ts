@@ -8,6 +8,7 @@
  * `--source PATH` overrides both.
  * @module
  */
+import { errorText } from "../text/error_text.ts";
 import { atomicCopyFile, removeStaleTemps, type WriteOutcome } from "./atomic_file.ts";
 
 /** The plugin's file name in the CNI bin directory (the `type` in a network configuration). */
@@ -30,8 +31,8 @@ export function currentProgram(): ProgramLocation {
 
 /** Install problems, with a message saying what to do. */
 export class InstallError extends Error {
-  constructor(message: string) {
-    super(message);
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
     this.name = "InstallError";
   }
 }
@@ -51,7 +52,8 @@ export async function resolveSource(override: string | undefined, where: Program
     await f.read(head);
   } catch (e) {
     throw new InstallError(
-      `cannot read this program's file ${path} (${(e as Error).message}): pass --source PATH`,
+      `cannot read this program's file ${path} (${errorText(e)}): pass --source PATH`,
+      { cause: e },
     );
   }
   if (head[0] !== 0x23 || head[1] !== 0x21) {
@@ -77,7 +79,7 @@ export async function installBinary(source: string, binDir: string): Promise<Ins
   try {
     st = await Deno.stat(source);
   } catch (e) {
-    throw new InstallError(`cannot read source ${source}: ${(e as Error).message}`);
+    throw new InstallError(`cannot read source ${source}: ${errorText(e)}`, { cause: e });
   }
   if (!st.isFile) throw new InstallError(`source ${source} is not a regular file`);
   try {
@@ -86,7 +88,7 @@ export async function installBinary(source: string, binDir: string): Promise<Ins
     }
   } catch (e) {
     if (e instanceof InstallError) throw e;
-    throw new InstallError(`CNI bin dir ${binDir}: ${(e as Error).message}`);
+    throw new InstallError(`CNI bin dir ${binDir}: ${errorText(e)}`, { cause: e });
   }
   await removeStaleTemps(target); // a copy a kill interrupted (the binary is tens of MB)
   const outcome = await atomicCopyFile(source, target, 0o755);

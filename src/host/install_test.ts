@@ -44,3 +44,16 @@ Deno.test("installBinary copies to <dir>/chainsaw with mode 0755, once", async (
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("installBinary: an unreadable source or bin dir is an InstallError naming it, the OS error its cause", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "cs-inst-" });
+  try {
+    const e = await assertRejects(() => installBinary(`${dir}/absent`, dir), InstallError, `${dir}/absent`);
+    assertEquals(e.cause instanceof Deno.errors.NotFound, true);
+    await Deno.writeTextFile(`${dir}/src`, "x");
+    const d = await assertRejects(() => installBinary(`${dir}/src`, `${dir}/no-bin`), InstallError, "no-bin");
+    assertEquals(d.cause instanceof Deno.errors.NotFound, true);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -4,6 +4,7 @@
  * whenever they change (see credential_sync.ts).
  * @module
  */
+import { errorText } from "../text/error_text.ts";
 import { hostPort } from "../kube/kubeconfig.ts";
 import { atomicWriteFile, type WriteOutcome } from "./atomic_file.ts";
 
@@ -24,8 +25,8 @@ export interface PluginCredentials {
 
 /** Credential problems (missing environment, unreadable token). */
 export class CredentialsError extends Error {
-  constructor(message: string) {
-    super(message);
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
     this.name = "CredentialsError";
   }
 }
@@ -77,7 +78,7 @@ export async function readServiceAccount(saDir: string): Promise<{ token: string
     try {
       return await Deno.readTextFile(`${saDir}/${name}`);
     } catch (e) {
-      throw new CredentialsError(`cannot read ${saDir}/${name}: ${(e as Error).message}`);
+      throw new CredentialsError(`cannot read ${saDir}/${name}: ${errorText(e)}`, { cause: e });
     }
   };
   const [token, caPem] = await Promise.all([read("token"), read("ca.crt")]);

@@ -1,4 +1,4 @@
-import { assertEquals, assertStringIncludes } from "../../tests/support/assert.ts";
+import { assertEquals, assertRejects, assertStringIncludes } from "../../tests/support/assert.ts";
 import { daemonCredentials } from "./api_credentials.ts";
 
 Deno.test("daemonCredentials: --kubeconfig first, then the in-cluster service account, else none", async () => {
@@ -22,6 +22,24 @@ Deno.test("daemonCredentials: --kubeconfig first, then the in-cluster service ac
       dir,
     );
     assertEquals([inCluster?.server, inCluster?.tokenFile], ["https://10.96.0.1:443", `${dir}/token`]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("daemonCredentials: an unreadable or malformed --kubeconfig is a KubeconfigError with the cause kept", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const missing = await assertRejects(() => daemonCredentials(`${dir}/absent`, () => undefined));
+    assertEquals([(missing as Error).name, (missing as Error).cause instanceof Deno.errors.NotFound], [
+      "KubeconfigError",
+      true,
+    ]);
+    assertStringIncludes((missing as Error).message, `${dir}/absent`);
+    await Deno.writeTextFile(`${dir}/bad.json`, "{");
+    const bad = await assertRejects(() => daemonCredentials(`${dir}/bad.json`, () => undefined));
+    assertEquals((bad as Error).cause instanceof SyntaxError, true);
+    assertStringIncludes((bad as Error).message, "is not valid JSON or YAML");
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -4,6 +4,7 @@
  * bounded timeouts, and API errors mapped from the server's Status objects.
  * @module
  */
+import { errorText } from "../text/error_text.ts";
 import * as z from "zod/mini";
 import type { Credentials } from "./kubeconfig.ts";
 
@@ -11,8 +12,8 @@ import type { Credentials } from "./kubeconfig.ts";
 export class KubeApiError extends Error {
   readonly status: number;
   readonly reason: string;
-  constructor(status: number, reason: string, message: string) {
-    super(message);
+  constructor(status: number, reason: string, message: string, options?: ErrorOptions) {
+    super(message, options);
     this.name = "KubeApiError";
     this.status = status;
     this.reason = reason;
@@ -104,7 +105,8 @@ export class KubeClient {
       throw new KubeApiError(
         401,
         "TokenUnreadable",
-        `cannot read token file ${this.creds.tokenFile}: ${(e as Error).message}`,
+        `cannot read token file ${this.creds.tokenFile}: ${errorText(e)}`,
+        { cause: e },
       );
     }
   }
@@ -127,13 +129,12 @@ export class KubeClient {
         client: this.#client(),
       } as RequestInit);
     } catch (e) {
-      const why = timeout.aborted
-        ? `no answer within ${opts.timeoutMs ?? this.timeoutMs} ms`
-        : (e as Error).message;
+      const why = timeout.aborted ? `no answer within ${opts.timeoutMs ?? this.timeoutMs} ms` : errorText(e);
       throw new KubeApiError(
         0,
         timeout.aborted ? "Timeout" : "Unreachable",
         `API server ${this.creds.server}: ${why}`,
+        { cause: e },
       );
     }
     if (res.ok) return res;
@@ -164,7 +165,8 @@ export class KubeClient {
       throw new KubeApiError(
         0,
         "BadResponse",
-        `${path}: invalid JSON from API server: ${(e as Error).message}`,
+        `${path}: invalid JSON from API server: ${errorText(e)}`,
+        { cause: e },
       );
     }
   }

@@ -3,6 +3,7 @@
  * token file, client certificate and key; inline data or files), JSON or YAML, plus in-cluster credentials.
  * @module
  */
+import { errorText } from "../text/error_text.ts";
 import { describeZodIssue } from "../text/zod_issue.ts";
 import * as z from "zod/mini";
 
@@ -54,8 +55,8 @@ export const KubeconfigSchema = z.looseObject({
 
 /** Kubeconfig problems; the message names the file and the key. */
 export class KubeconfigError extends Error {
-  constructor(message: string) {
-    super(message);
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
     this.name = "KubeconfigError";
   }
 }
@@ -72,7 +73,7 @@ async function readText(path: string, what: string, origin: string): Promise<str
   try {
     return await Deno.readTextFile(path);
   } catch (e) {
-    throw new KubeconfigError(`${origin}: cannot read ${what} ${path}: ${(e as Error).message}`);
+    throw new KubeconfigError(`${origin}: cannot read ${what} ${path}: ${errorText(e)}`, { cause: e });
   }
 }
 
@@ -88,7 +89,9 @@ export async function parseKubeconfig(text: string, path: string): Promise<Crede
       data = parse(text);
     }
   } catch (e) {
-    throw new KubeconfigError(`kubeconfig ${path} is not valid JSON or YAML: ${(e as Error).message}`);
+    throw new KubeconfigError(`kubeconfig ${path} is not valid JSON or YAML: ${errorText(e)}`, {
+      cause: e,
+    });
   }
   const r = KubeconfigSchema.safeParse(data);
   if (!r.success) {

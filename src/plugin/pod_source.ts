@@ -4,6 +4,7 @@
  * the daemon is up, then the Kubernetes API with the plugin kubeconfig or in-cluster credentials.
  * @module
  */
+import { errorText } from "../text/error_text.ts";
 import { CniError, ErrorCode } from "../cni/errors.ts";
 import { DEFAULT_KUBECONFIG, OPENSHIFT_KUBECONFIG } from "../host_paths.ts";
 import type { FoundPod } from "../exec/add.ts";
@@ -77,7 +78,7 @@ export async function findCredentials(
         text = await Deno.readTextFile(path); // one read; absent means "try the next place"
       } catch (e) {
         if (e instanceof Deno.errors.NotFound) continue;
-        throw new KubeconfigError(`cannot read kubeconfig ${path}: ${(e as Error).message}`);
+        throw new KubeconfigError(`cannot read kubeconfig ${path}: ${errorText(e)}`, { cause: e });
       }
       return await parseKubeconfig(text, path);
     }

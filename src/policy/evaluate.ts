@@ -3,6 +3,7 @@
  * ({@link evaluateList}), which is validated completely before anything runs.
  * @module
  */
+import { errorText } from "../text/error_text.ts";
 import { prepareCommand, type PreparedCommand } from "../annotation/prepare.ts";
 import { checkEscapes, checkGlobalEscapes, checkRawEscapes, type EscapeHit } from "./escape.ts";
 import { normalize, type Normalized } from "./objects.ts";
@@ -185,7 +186,7 @@ export function evaluateList(
     try {
       p = prepareCommand(command, ctx.ifname);
     } catch (e) {
-      rejected.push({ index, command, rule: "parse:tokenize", reason: (e as Error).message });
+      rejected.push({ index, command, rule: "parse:tokenize", reason: errorText(e) });
       continue;
     }
     const v = evaluateCommand(p.argv, policy, ctx);

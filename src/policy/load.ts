@@ -7,6 +7,7 @@
  * The YAML parser is imported only when a YAML file is actually read: the JSON path loads nothing extra.
  * @module
  */
+import { errorText } from "../text/error_text.ts";
 import { NODE_POLICY_DIR } from "../host_paths.ts";
 import { defaultPolicy } from "./default_policy.ts";
 import {
@@ -102,13 +103,13 @@ async function parsePolicyText(file: string, text: string): Promise<unknown> {
     try {
       return parse(text);
     } catch (e) {
-      throw new PolicyError(`${file}: invalid YAML: ${(e as Error).message}`);
+      throw new PolicyError(`${file}: invalid YAML: ${errorText(e)}`, { cause: e });
     }
   }
   try {
     return JSON.parse(text);
   } catch (e) {
-    throw new PolicyError(`${file}: invalid JSON: ${(e as Error).message}`);
+    throw new PolicyError(`${file}: invalid JSON: ${errorText(e)}`, { cause: e });
   }
 }
 
@@ -121,7 +122,7 @@ export async function readPolicyFile(file: string): Promise<unknown> {
   try {
     text = await Deno.readTextFile(file);
   } catch (e) {
-    throw new PolicyError(`${file}: cannot read: ${(e as Error).message}`);
+    throw new PolicyError(`${file}: cannot read: ${errorText(e)}`, { cause: e });
   }
   return await parsePolicyText(file, text);
 }
@@ -135,7 +136,7 @@ async function locateNodePolicy(dir: string): Promise<{ file: string; doc: unkno
       text = await Deno.readTextFile(file);
     } catch (e) {
       if (e instanceof Deno.errors.NotFound) continue;
-      throw new PolicyError(`${file}: cannot read: ${(e as Error).message}`);
+      throw new PolicyError(`${file}: cannot read: ${errorText(e)}`, { cause: e });
     }
     return { file, doc: await parsePolicyText(file, text) };
   }

@@ -142,3 +142,22 @@ Deno.test("a node document's deny list adds to the built-in denies (it cannot dr
   const v = evaluateCommand(["-d", "tuntap", "show"], own, { ifname: "net1", podInterfaces: [] });
   equal(!v.allowed && v.rule, "escape:reads-host-proc");
 });
+
+Deno.test("policy files: a read or parse failure is a PolicyError naming the file, the original error its cause", async () => {
+  await withDir({ "bad.json": "{", "bad.yaml": "a: [" }, async (dir) => {
+    for (
+      const [name, cause] of [["bad.json", SyntaxError], ["bad.yaml", Error], [
+        "none.json",
+        Deno.errors.NotFound,
+      ]] as const
+    ) {
+      await rejects(readPolicyFile(`${dir}/${name}`), (e: Error) => {
+        equal(e.name, "PolicyError");
+        equal(e.message.startsWith(`${dir}/${name}: `), true, e.message);
+        equal(e.message.includes("SyntaxError"), false, e.message);
+        equal(e.cause instanceof cause, true, `${name}: ${String(e.cause)}`);
+        return true;
+      });
+    }
+  });
+});

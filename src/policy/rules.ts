@@ -32,8 +32,8 @@ import { parseCommandPrefixes, parseRulePrefix, type Prefix, prefixContains } fr
 
 /** A policy that cannot be read or compiled; the message names the file or config key and the rule. */
 export class PolicyError extends Error {
-  constructor(message: string) {
-    super(message);
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
     this.name = "PolicyError";
   }
 }

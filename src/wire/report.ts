@@ -4,6 +4,7 @@
  * exactly a Report.
  * @module
  */
+import { errorText } from "../text/error_text.ts";
 import { describeZodIssue } from "../text/zod_issue.ts";
 import * as z from "zod/mini";
 import type { Report } from "../report/report.ts";
@@ -76,8 +77,8 @@ void _isReport;
 
 /** Why a body was refused. */
 export class ReportDecodeError extends Error {
-  constructor(message: string) {
-    super(message);
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
     this.name = "ReportDecodeError";
   }
 }
@@ -88,7 +89,7 @@ export function decodeReport(text: string): Report {
   try {
     data = JSON.parse(text);
   } catch (e) {
-    throw new ReportDecodeError(`not JSON: ${(e as Error).message}`);
+    throw new ReportDecodeError(`not JSON: ${errorText(e)}`, { cause: e });
   }
   const r = ReportSchema.safeParse(data);
   if (!r.success) {

@@ -68,3 +68,8 @@ Deno.test("a report keeps the annotation; the re-apply fields travel in the regi
   assertStringIncludes(refused({ ...reg, onError: "ignore" }), "onError");
   assertStringIncludes(refused({ ...reg, podInterfaces: "eth0" }), "podInterfaces");
 });
+
+Deno.test("decodeReport: text that is not JSON keeps the parse error as cause", () => {
+  const e = assertThrows(() => decodeReport("{"), ReportDecodeError, "not JSON: ");
+  assertEquals(e.cause instanceof SyntaxError, true);
+});

@@ -7,6 +7,7 @@
  * Mutations are in memory; call {@link AttachmentStore.save} after them (saves are serialised).
  * @module
  */
+import { errorText } from "../../text/error_text.ts";
 import { DEFAULT_ATTACHMENTS_PATH } from "../../host_paths.ts";
 import { describeZodIssue } from "../../text/zod_issue.ts";
 import * as z from "zod/mini";
@@ -120,7 +121,7 @@ export class AttachmentStore {
       text = await Deno.readTextFile(path);
     } catch (e) {
       if (!(e instanceof Deno.errors.NotFound)) {
-        store.#log(`attachments: cannot read ${path}: ${(e as Error).message}; starting empty`);
+        store.#log(`attachments: cannot read ${path}: ${errorText(e)}; starting empty`);
       }
       return store;
     }
@@ -128,7 +129,7 @@ export class AttachmentStore {
     try {
       data = JSON.parse(text);
     } catch (e) {
-      store.#log(`attachments: ${path} is not valid JSON (${(e as Error).message}); starting empty`);
+      store.#log(`attachments: ${path} is not valid JSON (${errorText(e)}); starting empty`);
       return store;
     }
     const r = FileSchema.safeParse(data);

@@ -7,6 +7,7 @@
  * (events: patch). Nothing is ever read back with GET or LIST.
  * @module
  */
+import { errorText } from "../../text/error_text.ts";
 import * as z from "zod/mini";
 import { KubeApiError, type KubeClient } from "../../kube/client.ts";
 import type { Report } from "../../report/report.ts";
@@ -153,7 +154,7 @@ export class EventRecorder {
     const next = prev.then(() => this.#recordOne(k, pod, spec)).catch((e) => {
       this.counters.failed++;
       this.#log(
-        `event ${spec.reason} on pod ${pod.namespace}/${pod.name} not recorded: ${(e as Error).message}`,
+        `event ${spec.reason} on pod ${pod.namespace}/${pod.name} not recorded: ${errorText(e)}`,
       );
     });
     this.#chains.set(k, next);

@@ -154,7 +154,7 @@ export async function explainAttachment(
       argv = prepareCommand(source, ctx.ifname).argv;
       v = evaluateCommand(argv, policy, ctx);
     } catch (e) {
-      v = { allowed: false, rule: "parse:tokenize", reason: (e as Error).message };
+      v = { allowed: false, rule: "parse:tokenize", reason: errorText(e) };
     }
     out.commands.push(commandOf(source, argv, v));
   }

@@ -7,6 +7,7 @@
  * Wiring: `new PodWatcher({ …, onList: (pods) => cache.replace(pods), onEvent: (t, pod) => cache.apply(t, pod) })`.
  * @module
  */
+import { errorText } from "../../text/error_text.ts";
 import { ANNOTATION } from "../../annotation/annotation.ts";
 import type { Pod } from "../../kube/client.ts";
 import type { PodEventType } from "./pod_watch.ts";
@@ -246,7 +247,7 @@ export class PodCache {
         try {
           l(pod, before, after);
         } catch (e) {
-          this.#log(`pod cache: annotation listener failed: ${(e as Error).message}`);
+          this.#log(`pod cache: annotation listener failed: ${errorText(e)}`);
         }
       }
     }
@@ -254,7 +255,7 @@ export class PodCache {
       try {
         l(pod, old);
       } catch (e) {
-        this.#log(`pod cache: update listener failed: ${(e as Error).message}`);
+        this.#log(`pod cache: update listener failed: ${errorText(e)}`);
       }
     }
   }
@@ -268,7 +269,7 @@ export class PodCache {
       try {
         l(old);
       } catch (e) {
-        this.#log(`pod cache: delete listener failed: ${(e as Error).message}`);
+        this.#log(`pod cache: delete listener failed: ${errorText(e)}`);
       }
     }
   }

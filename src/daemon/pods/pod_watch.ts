@@ -110,7 +110,7 @@ export function decodeWatchLine(line: string): DecodedWatchEvent {
   try {
     data = JSON.parse(line);
   } catch (e) {
-    return { kind: "invalid", why: `not JSON: ${(e as Error).message}` };
+    return { kind: "invalid", why: `not JSON: ${errorText(e)}` };
   }
   const ev = WatchEventSchema.safeParse(data);
   if (!ev.success) return { kind: "invalid", why: "not a watch event" };
