@@ -63,6 +63,15 @@ export class KeyedQueue<T> {
   }
 
   /**
+   * Whether work for `key` is waiting or running.
+   *
+   * @param key the key
+   */
+  has(key: string): boolean {
+    return this.#entries.has(key);
+  }
+
+  /**
    * Adds work for `key`: merged into the work already waiting for it, else a round is scheduled (after the one
    * running, if any).
    *

@@ -84,10 +84,11 @@ Deno.test("KeyedQueue: once the signal aborts nothing is added and no new round 
   q.add("p", 2);
   await q.idle(5); // bounded: returns with the round still held
   assertEquals(q.size, 1);
+  assertEquals([q.has("p"), q.has("other")], [true, false]);
   stop.abort();
   q.add("other", 3);
   g.open();
   await q.idle();
   assertEquals(rounds, [1], "the waiting round never began");
-  assert(q.size === 0);
+  assert(q.size === 0 && !q.has("p"));
 });

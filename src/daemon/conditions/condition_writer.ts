@@ -22,7 +22,7 @@ import { abortableSleep } from "../../async/abortable_sleep.ts";
 import { type BackoffBounds, backoffDelay } from "../../async/backoff.ts";
 import { APPLIED_CONDITION, conditionPatch, type PodCondition } from "../../kube/pod_status.ts";
 import type { Level } from "../reports/log_format.ts";
-import { type AttachmentOutcome, nextCondition, wantedCondition } from "./wanted_condition.ts";
+import { type AttachmentOutcome, nextCondition, wantedCondition, withDrift } from "./wanted_condition.ts";
 import { KeyedQueue } from "../../async/keyed_queue.ts";
 import { errorText } from "../../text/error_text.ts";
 
@@ -73,6 +73,8 @@ export interface ConditionCounters {
 interface PodState {
   /** Last outcome per attachment, by `containerId\0ifname`. */
   outcomes: Map<string, AttachmentOutcome>;
+  /** The first difference of each drifted attachment (drift checks, `drift: "report"`), same keys. */
+  drifts?: Map<string, string>;
   /** What chainsaw last wrote, until the watch has caught up with it. */
   written?: { condition: PodCondition; resourceVersion: string };
 }
@@ -144,7 +146,38 @@ export class ConditionWriter {
     let st = this.#states.get(key);
     if (!st) this.#states.set(key, st = { outcomes: new Map() });
     for (const [k, o] of st.outcomes) if (o.containerId !== outcome.containerId) st.outcomes.delete(k);
+    for (const k of st.drifts?.keys() ?? []) {
+      if (!k.startsWith(`${outcome.containerId}\u0000`)) st.drifts!.delete(k);
+    }
     st.outcomes.set(`${outcome.containerId}\u0000${outcome.ifname}`, outcome);
+    this.#schedule(key, ref);
+  }
+
+  /**
+   * Sets (or, with `detail` undefined, clears) an attachment's drift: the drift checker found what chainsaw set
+   * there changed since. The condition says `False`/`Drifted` while an applied attachment is drifted.
+   *
+   * @param ref the pod
+   * @param containerId the attachment's container
+   * @param ifname its interface
+   * @param detail the first difference, or undefined when the drift is over
+   */
+  setDrift(ref: ConditionPodRef, containerId: string, ifname: string, detail: string | undefined): void {
+    const pod = cachedPodOf(this.#o.cache, ref);
+    if (pod && !this.wants(pod)) return;
+    const key = pod?.uid || ref.uid || nameKey(ref);
+    let st = this.#states.get(key);
+    if (!st) {
+      if (detail === undefined) return;
+      this.#states.set(key, st = { outcomes: new Map() });
+    }
+    const k = `${containerId}\u0000${ifname}`;
+    if (detail === undefined) {
+      if (!st.drifts?.delete(k)) return;
+    } else {
+      if (st.drifts?.get(k) === detail) return;
+      (st.drifts ??= new Map()).set(k, detail);
+    }
     this.#schedule(key, ref);
   }
 
@@ -160,7 +193,10 @@ export class ConditionWriter {
     const st = this.#states.get(ref.uid) ?? this.#states.get(nameKey(ref));
     if (!st) return;
     for (const [k, o] of st.outcomes) {
-      if (o.containerId === containerId && (!ifname || o.ifname === ifname)) st.outcomes.delete(k);
+      if (o.containerId === containerId && (!ifname || o.ifname === ifname)) {
+        st.outcomes.delete(k);
+        st.drifts?.delete(k);
+      }
     }
   }
 
@@ -209,7 +245,14 @@ export class ConditionWriter {
   #next(pod: CachedPod): PodCondition | undefined {
     const st = this.#stateOf(pod);
     const annotated = (pod.annotations[ANNOTATION] ?? "").trim() !== "";
-    const wanted = wantedCondition([...st?.outcomes.values() ?? []], annotated);
+    const outcomes = [...st?.outcomes ?? []].map(([k, o]) => withDrift(o, st?.drifts?.get(k)));
+    // A drift found before any outcome is known here (e.g. since the daemon started) still counts.
+    for (const [k, detail] of st?.drifts ?? []) {
+      if (st?.outcomes.has(k)) continue;
+      const [containerId, ifname] = k.split("\u0000");
+      outcomes.push({ containerId, ifname, network: "", result: "drifted", commands: 0, detail });
+    }
+    const wanted = wantedCondition(outcomes, annotated);
     if (!wanted) return undefined;
     return nextCondition(this.#known(pod, st), wanted, this.#o.now?.() ?? new Date());
   }

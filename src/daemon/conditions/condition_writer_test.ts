@@ -228,3 +228,32 @@ Deno.test("condition writer: a DEL forgets its attachment without writing; a del
   await writer.idle();
   assertEquals(calls.length, 1, "not in the cache: nothing written");
 });
+
+Deno.test("condition writer: a drift makes an applied attachment False/Drifted until it is cleared; a failure says more", async () => {
+  const { cache, calls, writer } = setup("gated");
+  const ref = { namespace: "ns", name: "p1", uid: "u1" };
+  cache.apply("ADDED", pod({ gated: true, annotation: '["ip r"]' }));
+  const last = () => JSON.stringify(calls.at(-1)?.patch);
+  // A drift found before any outcome is known (the daemon restarted) counts on its own.
+  writer.setDrift(ref, "c1", "eth0", "route v4 main 192.0.3.0/24: gone");
+  await writer.idle();
+  assertMatch(
+    last(),
+    /"status":"False","reason":"Drifted","message":"eth0: drifted: route v4 main 192.0.3.0\/24: gone"/,
+  );
+  writer.record(ref, applied);
+  writer.setDrift(ref, "c1", "eth0", "route v4 main 192.0.3.0/24: gone"); // the same: no new write
+  await writer.idle();
+  assertEquals(calls.length, 1, "still drifted: the applied outcome does not hide it");
+  writer.setDrift(ref, "c1", "eth0", undefined);
+  await writer.idle();
+  assertEquals(calls.length, 2);
+  assertMatch(last(), /"status":"True","reason":"Applied"/);
+  writer.setDrift(ref, "c1", "eth0", "link eth0 mtu: 1500, chainsaw set 1400");
+  writer.record(ref, { ...applied, result: "failed", detail: '"ip link set" failed: exit 2' });
+  await writer.idle();
+  assertMatch(last(), /"reason":"Failed"/);
+  writer.setDrift(ref, "c9", "eth0", undefined); // nothing known: nothing to write
+  await writer.idle();
+  assertEquals(calls.length, 3);
+});

@@ -10,8 +10,9 @@
  * | `False` | `Rejected`       | the list was rejected (policy, malformed annotation): nothing ran                     |
  * | `False` | `RolledBack`     | a command failed and the netns was restored to its state before the list (rollback)   |
  * | `False` | `RollbackFailed` | a command failed and restoring the netns failed too                                  |
+ * | `False` | `Drifted`        | a drift check found what chainsaw set changed since (chain key `drift`: `report`)    |
  *
- * With several attachments the worst one decides (RollbackFailed, Failed, RolledBack, Rejected; ties: the first
+ * With several attachments the worst one decides (RollbackFailed, Failed, RolledBack, Drifted, Rejected; ties: the first
  * interface by name), and the message names its interface and first failing command. Messages are one line of
  * neutralised text ({@link conditionText}), at most {@link MAX_CONDITION_MESSAGE} characters.
  * @module
@@ -29,10 +30,18 @@ export type ConditionReason =
   | "Failed"
   | "Rejected"
   | "RolledBack"
-  | "RollbackFailed";
+  | "RollbackFailed"
+  | "Drifted";
 
 /** How one attachment's last execution ended. */
-export type OutcomeResult = "applied" | "nothing" | "failed" | "rejected" | "rolledBack" | "rollbackFailed";
+export type OutcomeResult =
+  | "applied"
+  | "nothing"
+  | "failed"
+  | "rejected"
+  | "rolledBack"
+  | "rollbackFailed"
+  | "drifted";
 
 /** What the condition is computed from: one attachment's last ADD or re-apply. */
 export interface AttachmentOutcome {
@@ -141,9 +150,10 @@ export function outcomeOfReport(report: Report): AttachmentOutcome | undefined {
 }
 
 const SEVERITY: Record<OutcomeResult, number> = {
-  rollbackFailed: 4,
-  failed: 3,
-  rolledBack: 2,
+  rollbackFailed: 5,
+  failed: 4,
+  rolledBack: 3,
+  drifted: 2,
   rejected: 1,
   applied: 0,
   nothing: 0,
@@ -154,9 +164,27 @@ const REASON: Record<OutcomeResult, ConditionReason> = {
   failed: "Failed",
   rolledBack: "RolledBack",
   rejected: "Rejected",
+  drifted: "Drifted",
   applied: "Applied",
   nothing: "NoCommands",
 };
+
+/**
+ * An attachment's outcome with its drift (a drift check's first difference, or undefined): an applied outcome
+ * whose effect drifted becomes `drifted`; a failing one stays as it is (it says more).
+ *
+ * @param outcome the attachment's last execution
+ * @param drift the first difference a drift check found, if it is drifted now
+ * @returns the outcome the condition is computed from
+ * @example
+ * ```ts
+ * withDrift(applied, "route v4 main 192.0.3.0/24: gone").result; // "drifted"
+ * ```
+ */
+export function withDrift(outcome: AttachmentOutcome, drift: string | undefined): AttachmentOutcome {
+  if (drift === undefined || SEVERITY[outcome.result] > SEVERITY.drifted) return outcome;
+  return { ...outcome, result: "drifted", detail: drift };
+}
 
 const byIfname = (a: AttachmentOutcome, b: AttachmentOutcome) =>
   a.ifname < b.ifname ? -1 : a.ifname > b.ifname ? 1 : 0;
@@ -190,6 +218,8 @@ export function wantedCondition(
       ? `${worst.ifname}: rolled back: `
       : worst.result === "rollbackFailed"
       ? `${worst.ifname}: rollback failed: `
+      : worst.result === "drifted"
+      ? `${worst.ifname}: drifted: `
       : `${worst.ifname}: `;
     return {
       status: "False",

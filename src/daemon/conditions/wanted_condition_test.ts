@@ -9,6 +9,7 @@ import {
   nextCondition,
   outcomeOfReport,
   wantedCondition,
+  withDrift,
 } from "./wanted_condition.ts";
 
 const ok = (ifname: string, commands = 1): AttachmentOutcome => ({
@@ -155,4 +156,22 @@ Deno.test("pod condition: lastTransitionTime changes only with the status; no wr
   assertEquals([flipped.status, flipped.lastTransitionTime], ["False", "2026-01-02T00:00:00Z"]);
   const noTime = nextCondition({ type: APPLIED_CONDITION, status: "True" }, applied, t2)!;
   assertEquals(noTime.lastTransitionTime, "2026-01-02T00:00:00Z");
+});
+
+Deno.test("pod condition: a drifted applied attachment is False/Drifted, below failures, above rejections", () => {
+  const base = { containerId: "c", network: "n", commands: 1 };
+  const ok = { ...base, ifname: "eth0", result: "applied" as const };
+  const drifted = withDrift(ok, "route v4 main 192.0.3.0/24: gone");
+  assertEquals(drifted.result, "drifted");
+  assertEquals(wantedCondition([drifted], true), {
+    status: "False",
+    reason: "Drifted",
+    message: "eth0: drifted: route v4 main 192.0.3.0/24: gone",
+  });
+  assertEquals(withDrift(ok, undefined), ok);
+  const failed = { ...base, ifname: "net1", result: "failed" as const, detail: "x failed" };
+  assertEquals(withDrift(failed, "y"), failed, "a failure says more than the drift");
+  assertEquals(wantedCondition([drifted, failed], true)?.reason, "Failed");
+  const rejected = { ...base, ifname: "net2", result: "rejected" as const, detail: "denied" };
+  assertEquals(wantedCondition([drifted, rejected], true)?.reason, "Drifted");
 });
