@@ -6,6 +6,7 @@
  */
 import type { Command } from "commander";
 import { writeAll } from "../bytes.ts";
+import { errorText } from "../text/error_text.ts";
 import { DAEMON_FLAGS } from "../daemon/flags.ts";
 import { addFlagOptions } from "./_flag_options.ts";
 
@@ -26,7 +27,7 @@ export function registerDaemonCommand(program: Command, setExit: (code: number) 
       try {
         options = decodeDaemonOptions(withEnvironment(opts, (n) => Deno.env.get(n)));
       } catch (e) {
-        await writeAll(Deno.stderr, `chainsaw daemon: ${e instanceof Error ? e.message : String(e)}\n`);
+        await writeAll(Deno.stderr, `chainsaw daemon: ${errorText(e)}\n`);
         setExit(2);
         return;
       }

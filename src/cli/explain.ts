@@ -13,10 +13,10 @@
  */
 import { errorText } from "../text/error_text.ts";
 import type { Command } from "commander";
-import { writeAll } from "../bytes.ts";
 import { DAEMON_DEFAULTS } from "../daemon/flags.ts";
 import { visible, visibleJson } from "../text/visible.ts";
 import type { ExplainAnswer, ExplainAttachment, ExplainCommand } from "../wire/explain.ts";
+import { type CommandOutput, stdio } from "./_output.ts";
 import { podRef } from "./_args.ts";
 
 /** What to ask. */
@@ -28,10 +28,7 @@ export interface ExplainOptions {
 }
 
 /** Where the output goes. */
-export interface ExplainOutput {
-  out(text: string): Promise<void>;
-  err(text: string): Promise<void>;
-}
+export type ExplainOutput = CommandOutput;
 
 /** Exit statuses. */
 export const EXPLAIN_EXIT = { allowed: 0, refused: 1, error: 2 } as const;
@@ -171,7 +168,7 @@ export function registerExplainCommand(program: Command, setExit: (code: number)
       setExit(
         await explain(
           { pod: String(opts.pod), socket: String(opts.socket), json: opts.json === true },
-          { out: (t) => writeAll(Deno.stdout, t), err: (t) => writeAll(Deno.stderr, t) },
+          stdio(),
         ),
       );
     });

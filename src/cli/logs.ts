@@ -7,12 +7,13 @@
  */
 import { errorText } from "../text/error_text.ts";
 import type { Command } from "commander";
-import { ndjsonLines, writeAll } from "../bytes.ts";
+import { ndjsonLines } from "../bytes.ts";
 import { DAEMON_DEFAULTS } from "../daemon/flags.ts";
 import { formatHuman } from "../report/report.ts";
 import { visible, visibleJson } from "../text/visible.ts";
 import { DEFAULT_LOGS_LIMIT, LOGS_PATH, logsQueryString, parseFollowEnd } from "../wire/logs.ts";
 import { decodeReport, ReportDecodeError } from "../wire/report.ts";
+import { type CommandOutput, stdio } from "./_output.ts";
 import { podRef, traceId, wholeNumber } from "./_args.ts";
 
 /** What to read and how to print it. */
@@ -27,10 +28,7 @@ export interface LogsOptions {
 }
 
 /** Where the output goes. */
-export interface LogsOutput {
-  out(text: string): Promise<void>;
-  err(text: string): Promise<void>;
-}
+export type LogsOutput = CommandOutput;
 
 /** Runs the query and prints each report; returns the exit code (1 when the daemon cannot be asked). */
 export async function printLogs(
@@ -108,7 +106,7 @@ export function registerLogsCommand(program: Command, setExit: (code: number) =>
             follow: opts.follow === true,
             json: opts.json === true,
           },
-          { out: (t) => writeAll(Deno.stdout, t), err: (t) => writeAll(Deno.stderr, t) },
+          stdio(),
         ),
       );
     });
