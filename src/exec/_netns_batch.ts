@@ -255,7 +255,25 @@ export async function runBatch(input: BatchInput): Promise<BatchOutcome> {
   };
   const share = Math.round((durationMs / Math.max(1, input.commands.length)) * 100) / 100;
   const dump = take(DUMP_LINES.length);
-  if (!dump) return out;
+  if (!dump) {
+    // The baseline never came (nsenter could not enter the netns, or a dump line failed): ip flushes its output
+    // after every batch line, so no command ran. The first command carries the process's failure.
+    if (input.commands.length > 0) {
+      out.results.push({
+        command: input.commands[0].source,
+        argv: [...input.commands[0].argv],
+        exitCode: timedOut ? null : (status.code || 1),
+        signal: timedOut ? "SIGKILL" : null,
+        timedOut,
+        durationMs,
+        stdout: "",
+        stderr: stderr.trim() || "the netns could not be dumped before the list",
+        truncated: false,
+      });
+      out.failedAt = 0;
+    }
+    return out;
+  }
   out.before = buildSnapshot(input.netns, dumpsOf(dump));
   let state = out.before;
   const docsNow = [...dump];

@@ -83,8 +83,6 @@ export interface DeclarativeSettlement {
   kept: EffectItem[];
   /** The restore after a failure (`onError: "rollback"`), when one ran. */
   rollback?: RestoreOutcome;
-  /** Why a failed list could not be rolled back (no snapshot from before it was read). */
-  problem?: string;
 }
 
 /** A snapshot failed where one is required (the caller words it as code 100, nothing run). */
@@ -296,13 +294,8 @@ export class DeclarativeRun {
     const plan = this.#plan;
     const done = { takenBack: plan.takeBack, leftAlone: plan.leftAlone, kept: plan.kept };
     if (failed && this.#in.onError === "rollback") {
-      if (!this.#start) {
-        return {
-          ...base,
-          effect: prior,
-          problem: "no snapshot from before the list was read: not rolled back",
-        };
-      }
+      // No baseline read: the batch never got to the list (ip flushes after each line), nothing to roll back.
+      if (!this.#start) return { ...base, effect: prior };
       // A one-process baseline has no IPv6 rules; the batched list could not change them: keep today's.
       const target = this.#startFull ? this.#start : withRulesOf(this.#start, await this.#snap());
       const rollback = await this.#deps.restore(target, this.#in.bins);

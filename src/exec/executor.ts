@@ -495,8 +495,6 @@ export async function runOnAttachment(
       if (settled.rollback && error) {
         report.rollback = restoreOf(settled.rollback);
         error = rolledBackError(error, outcome.results.length, settled.rollback);
-      } else if (settled.problem && error) {
-        error = new CniError(error.code, `${error.message}; ${settled.problem}`, error.details);
       }
       return finish(outcome.verdict, error, error !== undefined && target.onError !== "continue");
     }

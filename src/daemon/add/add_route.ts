@@ -119,6 +119,7 @@ export function checkAddRequest(req: AddRequest): AttachmentTarget {
     podInterfaces: [...podInterfaces],
     chainPolicy: conf.policy,
     onError: conf.onError,
+    mode: conf.mode,
     ipPath: conf.ipPath,
     nsenterPath: conf.nsenterPath,
   };

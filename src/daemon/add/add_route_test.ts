@@ -33,7 +33,17 @@ function setup(draining = false, apiAccess = true) {
     reports: [] as Report[],
     ran: 0,
     snapshots: [] as string[],
+    batches: [] as string[][],
   };
+  const empty = (netns: string) => ({
+    netns,
+    links: [],
+    addresses: [],
+    routes: [],
+    rules: [],
+    neighbours: [],
+    tentative: [],
+  });
   const deps: AddRouteDeps = {
     now: () => new Date(0),
     loadPolicy: () => Promise.resolve(defaultPolicy()),
@@ -46,9 +56,20 @@ function setup(draining = false, apiAccess = true) {
     // onError "rollback" (the default) snapshots the netns before the list: a stub, no netns here.
     snapshot: (netns) => {
       seen.snapshots.push(netns);
-      return Promise.resolve(
-        { netns, links: [], addresses: [], routes: [], rules: [], neighbours: [], tentative: [] },
-      );
+      return Promise.resolve(empty(netns));
+    },
+    // Declarative mode (the default) runs a list that writes as one batch process: a stub, no netns here.
+    batch: (input) => {
+      seen.batches.push(input.commands.map((c) => c.source));
+      return Promise.resolve({
+        before: empty(input.netns),
+        results: input.commands.map((c) =>
+          sampleCommand({ command: c.source, argv: [...c.argv], exitCode: 0 })
+        ),
+        after: input.commands.map(() => empty(input.netns)),
+        timedOut: false,
+        durationMs: 1,
+      });
     },
     lookUp: () => Promise.resolve({ annotations: { [KEY]: "ip route" }, uid: "u1", source: "daemon" }),
     register: (r) => void seen.registered.push(r),
@@ -78,7 +99,20 @@ Deno.test("add route: runs, registers, reports, answers ran", async () => {
   const writes = setup();
   const list = "ip route replace 192.0.3.0/24 dev CURRENT_INTERFACE";
   assertEquals((await writes.post(request({ runtimeAnnotations: { [KEY]: list } }))).body, { ran: true });
-  assertEquals(writes.seen.snapshots, ["/var/run/netns/x"], "the default onError (rollback) snapshots first");
+  assertEquals(writes.seen.batches, [[list]], "declarative (the default): one batch process");
+  assertEquals([writes.seen.snapshots, writes.seen.ran], [[], 0], "and nothing else");
+  assertEquals(writes.seen.registered[0].mode, "declarative");
+  const imperative = setup();
+  const conf = { mode: "imperative" };
+  assertEquals((await imperative.post(request({ conf, runtimeAnnotations: { [KEY]: list } }))).body, {
+    ran: true,
+  });
+  assertEquals(
+    imperative.seen.snapshots,
+    ["/var/run/netns/x"],
+    "the default onError (rollback) snapshots first",
+  );
+  assertEquals([imperative.seen.ran, imperative.seen.batches.length], [1, 0]);
 });
 
 Deno.test("add route: the plugin's checks apply to the request (env syntax, own netns, chain config)", async () => {

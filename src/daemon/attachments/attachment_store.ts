@@ -16,6 +16,7 @@ import { netnsState } from "../../exec/netns_state.ts";
 import { atomicWriteFile, dirOf, removeStaleTemps } from "../../host/atomic_file.ts";
 import type { AttachmentRegistration } from "../../wire/attachment.ts";
 import { ON_ERROR_MODES, type OnError } from "../../wire/chain_conf.ts";
+import { type Effect, type EffectItem, EffectSchema, type Mode, MODES } from "../../wire/effect.ts";
 
 /** Where the daemon keeps its attachments. */
 export { DEFAULT_ATTACHMENTS_PATH };
@@ -50,6 +51,14 @@ export interface Attachment {
   /** The chain config's `ipPath` / `nsenterPath` at ADD; absent: the first installed candidate. */
   ipPath?: string;
   nsenterPath?: string;
+  /** The chain config's `mode` at ADD; absent means "imperative" (attachments saved before the key existed). */
+  mode?: Mode;
+  /**
+   * Declarative mode: what the `applied` value's list changed in the netns, each object with its baseline value
+   * (absent or empty: chainsaw owns nothing there). Saved with the attachment, so a restart or `kill -9` between
+   * two edits still lets the second take back the first.
+   */
+  effect?: Effect;
 }
 
 const AttachmentSchema = z.object({
@@ -66,6 +75,8 @@ const AttachmentSchema = z.object({
   onError: z.optional(z.enum(ON_ERROR_MODES)),
   ipPath: z.optional(z.string()),
   nsenterPath: z.optional(z.string()),
+  mode: z.optional(z.enum(MODES)),
+  effect: z.optional(EffectSchema),
 });
 
 const FileSchema = z.object({
@@ -197,6 +208,8 @@ export class AttachmentStore {
     if (reg.chainPolicy !== undefined) a.chainPolicy = reg.chainPolicy;
     if (reg.ipPath !== undefined) a.ipPath = reg.ipPath;
     if (reg.nsenterPath !== undefined) a.nsenterPath = reg.nsenterPath;
+    if (reg.mode !== undefined) a.mode = reg.mode;
+    if (reg.effect !== undefined && reg.effect.items.length > 0) a.effect = { items: reg.effect.items };
     this.#items.set(keyOf(a.containerId, a.ifname), a);
     return { ...a };
   }
@@ -245,11 +258,18 @@ export class AttachmentStore {
     }));
   }
 
-  /** Remembers that `value` was run (whatever the outcome) on this attachment; false when it is unknown. */
-  markApplied(containerId: string, ifname: string, value: string): boolean {
+  /**
+   * Remembers that `value` was run (whatever the outcome) on this attachment and, in declarative mode, the effect
+   * chainsaw owns there now (`[]`: nothing); false when the attachment is unknown.
+   */
+  markApplied(containerId: string, ifname: string, value: string, effect?: readonly EffectItem[]): boolean {
     const a = this.#items.get(keyOf(containerId, ifname));
     if (!a) return false;
     a.applied = value;
+    if (effect !== undefined) {
+      if (effect.length > 0) a.effect = { items: [...effect] };
+      else delete a.effect;
+    }
     return true;
   }
 

@@ -250,3 +250,30 @@ Deno.test("attachments: a netns naming the daemon's own (any spelling) is neithe
     assertStringIncludes(logs.at(-1)!, 'dropped ns/p net1 (container c1): its netns "/proc/./self/ns/net"');
   });
 });
+
+Deno.test("attachments: the mode and the declarative effect are kept, saved and reloaded; markApplied replaces it", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = `${dir}/attachments.json`;
+    const store = new AttachmentStore(path);
+    const item = {
+      key: "route v4 main 192.0.3.0/24",
+      kind: "route" as const,
+      base: [],
+      set: [{ dst: "192.0.3.0/24" }],
+      by: ["route add 192.0.3.0/24 dev net1"],
+    };
+    store.add(reg({ mode: "declarative", effect: { items: [item] } }, "x"));
+    await store.save();
+    const back = await AttachmentStore.load(path);
+    assertEquals(back.all()[0].mode, "declarative");
+    assertEquals(back.all()[0].effect, { items: [item] });
+    back.markApplied("c1", "net1", "", []);
+    assertEquals(back.all()[0].effect, undefined, "chainsaw owns nothing any more");
+    back.markApplied("c1", "net1", "x", [item]);
+    await back.save();
+    assertEquals((await AttachmentStore.load(path)).all()[0].effect, { items: [item] });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

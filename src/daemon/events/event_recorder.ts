@@ -273,6 +273,7 @@ export class EventRecorder {
 const OUTPUT_EXCERPT = 160;
 
 function outcome(c: CommandResult): string {
+  if (c.kept) return "kept";
   if (c.timedOut) return "timed out";
   if (c.exitCode === null) return `killed by ${visible(String(c.signal))}`;
   return c.exitCode === 0 ? "ok" : `exit ${c.exitCode}`;
@@ -328,8 +329,18 @@ export function eventForReport(report: Report): EventSpec | undefined {
       reason = "ChainsawRejected";
       head = `${where}: rejected, nothing was run${why}`;
       break;
-    default:
-      return undefined;
+    default: {
+      // Declarative mode: a value with no commands here any more took back what the previous one did.
+      const e = report.effect;
+      if (report.verdict !== "nothing" || !e || e.takenBack.length + e.leftAlone.length === 0) {
+        return undefined;
+      }
+      reason = "ChainsawApplied";
+      type = "Normal";
+      head = `${where}: no commands; took back ${e.takenBack.length} object${
+        e.takenBack.length === 1 ? "" : "s"
+      }`;
+    }
   }
   const lines = [head];
   if (report.rollback?.restored === true) {
@@ -340,6 +351,10 @@ export function eventForReport(report: Report): EventSpec | undefined {
         report.rollback.failures.map(v).join("; ") || "unknown"
       }`,
     );
+  }
+  for (const t of report.effect?.takenBack ?? []) lines.push(`taken back: ${v(t)}`);
+  for (const t of report.effect?.leftAlone ?? []) {
+    lines.push(`left alone: changed since chainsaw set it: ${v(t)}`);
   }
   if (report.commands.length > 0) {
     for (const c of report.commands) lines.push(`[${outcome(c)}] ${v(c.command)}${excerpt(c)}`);

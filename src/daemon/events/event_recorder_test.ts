@@ -329,3 +329,35 @@ Deno.test("eventForReport: a trace id ends the message as `trace <id>`, kept who
   assertNoRawControl(forged.message.replaceAll("\n", " "), "forged trace id");
   assertEquals(forged.message.split("\n").length, 2, forged.message);
 });
+
+Deno.test("eventForReport: declarative — kept commands, what was taken back and left alone; a take-back alone is an Event", () => {
+  const edit = eventForReport(report({
+    verb: "REAPPLY",
+    verdict: "applied",
+    detected: ["ip route add 10.0.0.0/8 dev net1"],
+    commands: [{ ...cmd("ip route add 10.0.0.0/8 dev net1", 0), kept: true }],
+    effect: {
+      owned: 1,
+      takenBack: ["route v4 main 10.1.0.0/16: unicast … → absent"],
+      leftAlone: ["route v4 main 10.2.0.0/16: …"],
+    },
+  }))!;
+  assertEquals(edit.message.split("\n").slice(1), [
+    "taken back: route v4 main 10.1.0.0/16: unicast … → absent",
+    "left alone: changed since chainsaw set it: route v4 main 10.2.0.0/16: …",
+    "[kept] ip route add 10.0.0.0/8 dev net1",
+  ]);
+  const deleted = eventForReport(report({
+    verb: "REAPPLY",
+    verdict: "nothing",
+    detected: [],
+    commands: [],
+    effect: { owned: 0, takenBack: ["link eth0 mtu: 1500 → 1400"], leftAlone: [] },
+  }))!;
+  assertEquals([deleted.reason, deleted.type], ["ChainsawApplied", "Normal"]);
+  assertEquals(deleted.message.split("\n"), [
+    "REAPPLY on net1 (network macvlan-a): no commands; took back 1 object",
+    "taken back: link eth0 mtu: 1500 → 1400",
+  ]);
+  assertEquals(eventForReport(report({ verdict: "nothing", detected: [], commands: [] })), undefined);
+});

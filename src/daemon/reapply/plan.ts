@@ -8,10 +8,19 @@ import { AnnotationError, parseAnnotation } from "../../annotation/annotation.ts
 import type { CachedPod } from "../pods/pod_cache.ts";
 import type { Attachment } from "../attachments/attachment_store.ts";
 
-/** One attachment's part of a re-apply: the commands to run, or why the new value cannot be run there. */
+/**
+ * One attachment's part of a re-apply: the commands to run, or why the new value cannot be run there. In
+ * declarative mode `commands` may be empty: the value has none here any more, and what the previous value did is
+ * taken back.
+ */
 export type ReapplyStep =
   | { attachment: Attachment; value: string; commands: string[] }
   | { attachment: Attachment; value: string; error: string };
+
+/** Whether chainsaw owns something in the attachment's netns (declarative mode, a non-empty effect). */
+function owns(a: Attachment): boolean {
+  return a.mode === "declarative" && (a.effect?.items.length ?? 0) > 0;
+}
 
 /** Phases in which a pod's network namespaces still live. */
 const LIVE_PHASES = new Set(["", "Pending", "Running", "Unknown"]);
@@ -53,10 +62,13 @@ export function decideReapply(
       `the attachment was set up for another pod of this name (UID ${attachment.podUid}); it is not re-applied`,
     );
   }
-  if (newValue === undefined || newValue.trim() === "") return skip("the pod has no chainsaw annotation");
+  const blank = newValue === undefined || newValue.trim() === "";
+  // Declarative mode: a deleted (or blank) annotation takes back what chainsaw owns there.
+  if (blank && !owns(attachment)) return skip("the pod has no chainsaw annotation");
   if (pod.deletionTimestamp) return skip("the pod is terminating");
   if (!LIVE_PHASES.has(pod.phase)) return skip(`the pod is ${pod.phase}`);
   const baseline = attachment.applied ?? oldValue;
+  if (blank) return { attachment, value: newValue ?? "", commands: [] };
   if (newValue === baseline) return skip("the value is already applied");
   let commands: string[];
   try {
@@ -65,7 +77,10 @@ export function decideReapply(
     if (!(e instanceof AnnotationError)) throw e;
     return { attachment, value: newValue, error: e.message };
   }
-  if (commands.length === 0) return skip(`the value has no commands for network ${attachment.network}`);
+  if (commands.length === 0) {
+    if (owns(attachment)) return { attachment, value: newValue, commands };
+    return skip(`the value has no commands for network ${attachment.network}`);
+  }
   const before = tryParse(baseline, attachment.network);
   if (before !== undefined && sameList(before, commands)) {
     return skip(`the commands for network ${attachment.network} are those already applied`);
@@ -75,10 +90,13 @@ export function decideReapply(
 
 /**
  * Plans a re-apply of `newValue` on the pod's attachments. Nothing is planned when the value is absent or blank
- * (the annotation was deleted), when the pod is terminating or finished, or when it has no attachments. Per
+ * (the annotation was deleted) — except, in declarative mode, on attachments where chainsaw owns something: that
+ * is taken back (a step without commands) —, when the pod is terminating or finished, or when it has no
+ * attachments. Per
  * attachment the baseline is its `applied` value (or `oldValue` when that is unknown): an attachment is skipped
  * when the new value equals the baseline, or when both resolve to the same commands for its network (an object
- * annotation whose entry for another network changed), or when the new value has no commands for its network.
+ * annotation whose entry for another network changed), or when the new value has no commands for its network (in
+ * declarative mode with an effect there: a step without commands, taking it back).
  * A value that cannot be parsed gives an error step per attachment, to be reported as rejected (the size limit
  * is the policy's, checked by the executor).
  */

@@ -93,3 +93,30 @@ Deno.test("plan: attachments without a pod UID match by namespace and name", () 
   assertEquals(attachmentOf(pod(), att("x", "a", { podUid: "", name: "q" })), false);
   assertEquals(attachmentOf(pod({ uid: "u2" }), att("x", "a")), false);
 });
+
+Deno.test("plan: declarative — a deleted, blank or commandless value takes back what the attachment owns", () => {
+  const item = {
+    key: "link 2 mtu",
+    kind: "link" as const,
+    base: 1500,
+    set: 1400,
+    by: ["link set dev net1 mtu 1400"],
+  };
+  const owning = att("net1", "a", {
+    mode: "declarative",
+    applied: '["ip link set dev net1 mtu 1400"]',
+    effect: { items: [item] },
+  });
+  const empty = att("net2", "b", { mode: "declarative", applied: '["ip r"]' });
+  const imperative = att("net3", "c", { mode: "imperative", applied: "x", effect: { items: [item] } });
+  for (const value of [undefined, "", "  "]) {
+    assertEquals(summary(planReapply(pod(), [owning, empty, imperative], undefined, value)), ["net1: "]);
+  }
+  // An object form without an entry for the network: the same.
+  assertEquals(summary(planReapply(pod(), [owning, empty], undefined, '{"b": "ip route"}')), [
+    "net1: ",
+    "net2: ip route",
+  ]);
+  // Once taken back (applied "", nothing owned), a blank value is not run again.
+  assertEquals(planReapply(pod(), [{ ...owning, applied: "", effect: undefined }], undefined, ""), []);
+});

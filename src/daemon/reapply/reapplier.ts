@@ -16,6 +16,7 @@ import { type CachedPod, cachedPodOf, type PodCache } from "../pods/pod_cache.ts
 import type { PodRef } from "../../cni/env.ts";
 import type { Report } from "../../report/report.ts";
 import type { AttachmentForget, AttachmentRegistration } from "../../wire/attachment.ts";
+import type { EffectItem } from "../../wire/effect.ts";
 import type { Attachment, AttachmentStore } from "../attachments/attachment_store.ts";
 import { isProcNetns, type NetnsState } from "../../exec/netns_state.ts";
 import { attachmentOf, planReapply, type ReapplyStep } from "./plan.ts";
@@ -30,8 +31,8 @@ export type PruneReason = "netns_gone" | "pod_gone" | "gc";
 export interface ReapplierDeps {
   store: AttachmentStore;
   cache: Pick<PodCache, "get" | "getByUid" | "list">;
-  /** Runs one planned step; never throws (see executeStep). */
-  execute(step: ReapplyStep, pod: CachedPod): Promise<Report>;
+  /** Runs one planned step; never throws (see executeStep): its report and, declarative, the new effect. */
+  execute(step: ReapplyStep, pod: CachedPod): Promise<{ report: Report; effect?: EffectItem[] }>;
   /** Delivers a re-apply report like a plugin's (ctx.accept). */
   accept(report: Report): void;
   netnsState(path: string): Promise<NetnsState>;
@@ -135,6 +136,11 @@ export class Reapplier {
     }
   }
 
+  /** Whether a sync of the pod is waiting or running (the drift checker and CHECK do not observe it then). */
+  syncing(ref: PodRef): boolean {
+    return this.#queue.has(refKey(ref));
+  }
+
   /** Schedules a sync of the pod (coalesced with one already waiting or running). */
   schedule(ref: PodRef, oldValue?: string): void {
     if (this.#stopped) return;
@@ -215,9 +221,9 @@ export class Reapplier {
         this.#forget([a], "netns_gone", `its netns ${a.netns} no longer exists`);
         continue;
       }
-      const report = await this.#deps.execute(step, pod);
+      const { report, effect } = await this.#deps.execute(step, pod);
       this.#deps.accept(report);
-      changed = this.#deps.store.markApplied(a.containerId, a.ifname, step.value) || changed;
+      changed = this.#deps.store.markApplied(a.containerId, a.ifname, step.value, effect) || changed;
     }
     if (changed) await this.save();
   }

@@ -91,11 +91,13 @@ async function harness(dir?: string): Promise<Harness> {
         ifname: step.attachment.ifname,
         commands,
       });
-      return report({
-        verb: "REAPPLY",
-        pod: { namespace: p.namespace, name: p.name, uid: p.uid },
-        annotation: step.value,
-      });
+      return {
+        report: report({
+          verb: "REAPPLY",
+          pod: { namespace: p.namespace, name: p.name, uid: p.uid },
+          annotation: step.value,
+        }),
+      };
     },
     accept: (r) => void accepted.push(r),
     netnsState: (path) => Promise.resolve(netns.get(path) ?? "present"),

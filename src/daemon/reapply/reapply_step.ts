@@ -13,6 +13,7 @@ import { type AttachmentTarget, type ExecutorDeps, refusal, runOnAttachment } fr
 import type { Attachment } from "../attachments/attachment_store.ts";
 import type { CachedPod } from "../pods/pod_cache.ts";
 import type { Report } from "../../report/report.ts";
+import type { EffectItem } from "../../wire/effect.ts";
 import type { ReapplyStep } from "./plan.ts";
 
 /** The report verb of a daemon re-apply. */
@@ -64,24 +65,41 @@ export function attachmentTarget(a: Attachment, pod: CachedPod): AttachmentTarge
     onError: a.onError ?? "fail",
     ipPath: a.ipPath,
     nsenterPath: a.nsenterPath,
+    mode: a.mode,
   };
+}
+
+/** What one re-apply step did: its `REAPPLY` report and, in declarative mode, the effect chainsaw owns now. */
+export interface StepOutcome {
+  report: Report;
+  /** Declarative mode: the effect to keep with the attachment (unchanged when the step was refused). */
+  effect?: EffectItem[];
 }
 
 /**
  * Runs `step` for `pod` with the one executor (as an ADD would: the attachment's chain policy, `onError`,
- * `ipPath`/`nsenterPath`, interfaces) and returns its `REAPPLY` report; never throws. Right before running it
+ * `ipPath`/`nsenterPath`, interfaces, mode — in declarative mode with the effect the attachment keeps, so the
+ * previous value is taken back) and returns its `REAPPLY` report and new effect; never throws. Right before running it
  * checks again that the netns is one re-apply may enter ({@link reapplyNetnsProblem}) and that the cached pod is
  * the one the attachment was set up for (same UID; a pod without one is stale).
  */
-export async function executeStep(step: ReapplyStep, pod: CachedPod, deps: ReapplyExecDeps): Promise<Report> {
+export async function executeStep(
+  step: ReapplyStep,
+  pod: CachedPod,
+  deps: ReapplyExecDeps,
+): Promise<StepOutcome> {
   const a = step.attachment;
   const target = attachmentTarget(a, pod);
   const run = { ...deps, verb: REAPPLY_VERB, source: "daemon" as const };
   const stale = stalePod({ ...target.pod, uid: a.podUid }, pod.uid, "the attachment was set up for");
-  if (stale) return refusal(target, run, stale).report;
-  const outcome = await runOnAttachment(target, step.value, {
-    ...run,
-    netnsProblem: deps.netnsProblem ?? reapplyNetnsProblem,
-  });
-  return outcome.report;
+  if (stale) return { report: refusal(target, run, stale).report };
+  const outcome = await runOnAttachment(
+    target,
+    step.value,
+    { ...run, netnsProblem: deps.netnsProblem ?? reapplyNetnsProblem },
+    a.effect?.items ?? [],
+  );
+  return outcome.effect === undefined
+    ? { report: outcome.report }
+    : { report: outcome.report, effect: outcome.effect };
 }

@@ -3,7 +3,12 @@ import type { CommandResult } from "../../exec/runner.ts";
 import { sampleAttachment, sampleCachedPod, sampleCommand } from "../../../tests/daemon_fixtures.ts";
 import { effectivePolicy } from "../../policy/load.ts";
 import { PolicyError } from "../../policy/rules.ts";
-import { executeStep, REAPPLY_VERB, type ReapplyExecDeps } from "./reapply_step.ts";
+import { executeStep as executeStepOutcome, REAPPLY_VERB, type ReapplyExecDeps } from "./reapply_step.ts";
+
+/** The step's report (these tests are about the report; the effect is tests/declarative_exec_test.ts'). */
+async function executeStep(...args: Parameters<typeof executeStepOutcome>) {
+  return (await executeStepOutcome(...args)).report;
+}
 
 const POD = sampleCachedPod();
 const ATT = sampleAttachment();
