@@ -15,3 +15,15 @@ Deno.test("errorText: a bug's JavaScript error is named, a parse error and chain
   assertEquals(errorText("plain"), "plain");
   assertEquals(errorText(undefined), "undefined");
 });
+
+Deno.test("errorText: Error, subclass, non-error", () => {
+  assertEquals(errorText(new Error("bad")), "bad");
+  assertEquals(errorText(new TypeError("bad")), "TypeError: bad");
+  assertEquals(errorText(new Deno.errors.NotFound("no such file")), "no such file");
+  class KubeApiError extends Error {
+    override name = "KubeApiError";
+  }
+  assertEquals(errorText(new KubeApiError("PATCH …: 503")), "PATCH …: 503");
+  assertEquals(errorText("plain"), "plain");
+  assertEquals(errorText(42), "42");
+});
