@@ -84,10 +84,11 @@ const METRIC_TOKEN = /\b(?:chainsaw|process)_[a-z0-9_]+\b/g;
 
 /**
  * The daemon's metric names a text mentions: tokens starting `chainsaw_` or `process_` (both the PromQL of alerts
- * and dashboard and the prose of the docs name them so). Label names never start so.
+ * and dashboard and the prose of the docs name them so; label names never start so), except prefixes such as
+ * `chainsaw_pod_watch_*`.
  */
 export function metricNamesIn(text: string): Set<string> {
-  return new Set(text.match(METRIC_TOKEN) ?? []);
+  return new Set((text.match(METRIC_TOKEN) ?? []).filter((t) => !t.endsWith("_")));
 }
 
 /**

@@ -4,12 +4,37 @@
  * controls (names, annotations, command output) ever becomes a label.
  * @module
  */
-import type { Report } from "../../report/report.ts";
+import type { Report, Verdict } from "../../report/report.ts";
 import type { CommandResult } from "../../exec/runner.ts";
 import { type Counter, type Gauge, type Histogram, MetricsRegistry } from "./metrics_registry.ts";
+import { registerProcessMetrics } from "./process_metrics.ts";
 
 /** Verbs that keep their name as a label value. */
 export const KNOWN_VERBS: readonly string[] = ["ADD", "DEL", "CHECK", "REAPPLY"];
+
+/** The verbs of the reports the daemon receives: their series are served from the start. */
+const REPORTED_VERBS = ["ADD", "REAPPLY"] as const;
+
+/** Every verdict, as `chainsaw_invocations_total`'s `result`. */
+export const VERDICTS = [
+  "applied",
+  "failed",
+  "rejected",
+  "nothing",
+  "error",
+] as const satisfies readonly Verdict[];
+// Compile-time guard: a verdict added to Verdict must be added here.
+const _everyVerdict = (v: Verdict): (typeof VERDICTS)[number] => v;
+void _everyVerdict;
+
+/** A command's outcome, as `chainsaw_commands_total`'s `result`. */
+export const COMMAND_RESULTS = ["ok", "failed", "timeout", "killed"] as const;
+
+/** The daemon's two listeners, as the `listener` label of the `chainsaw_http_*` families. */
+export const LISTENERS = ["health", "socket"] as const;
+
+/** The timeouts of `chainsaw_http_timeouts_total`'s `phase`. */
+const TIMEOUT_PHASES = ["idle", "header", "body", "write"] as const;
 
 /** The daemon's metric handles; the registry is exposed so the pod features add their own families. */
 export interface DaemonMetrics {
@@ -55,7 +80,7 @@ export function createDaemonMetrics(
 ): DaemonMetrics {
   registry.gauge("chainsaw_build_info", "chainsaw build information; the value is always 1.", ["version"])
     .set(1, { version });
-  return {
+  const m: DaemonMetrics = {
     registry,
     invocations: registry.counter(
       "chainsaw_invocations_total",
@@ -135,6 +160,21 @@ export function createDaemonMetrics(
       ["result"],
     ),
   };
+  // The series alerts watch are served at 0 from the start: a counter that appears at 1 shows Prometheus no
+  // increase, so the first failure after a start would go unseen.
+  for (const verb of REPORTED_VERBS) for (const result of VERDICTS) m.invocations.inc({ verb, result }, 0);
+  for (const result of COMMAND_RESULTS) m.commands.inc({ result }, 0);
+  for (const result of ["restored", "failed"]) m.rollbacks.inc({ result }, 0);
+  for (const reason of ["malformed", "too_large"]) m.dropped.inc({ reason }, 0);
+  for (const listener of LISTENERS) {
+    m.httpConnections.inc({ listener }, 0);
+    for (const c of [m.httpEvicted, m.httpAcceptPaused, m.httpAcceptErrors, m.httpBadRequests]) {
+      c.inc({ listener }, 0);
+    }
+    for (const phase of TIMEOUT_PHASES) m.httpTimeouts.inc({ listener, phase }, 0);
+  }
+  registerProcessMetrics(registry);
+  return m;
 }
 
 /** The label value for a verb. */
@@ -143,7 +183,7 @@ export function verbLabel(verb: string): string {
 }
 
 /** The outcome of one command, as a label value. */
-export function commandResult(c: CommandResult): "ok" | "failed" | "timeout" | "killed" {
+export function commandResult(c: CommandResult): (typeof COMMAND_RESULTS)[number] {
   if (c.timedOut) return "timeout";
   if (c.exitCode === null) return "killed";
   return c.exitCode === 0 ? "ok" : "failed";

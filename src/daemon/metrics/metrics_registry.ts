@@ -141,9 +141,14 @@ export class MetricsRegistry {
     this.#families.push(family);
   }
 
-  /** Registers a counter; names conventionally end in `_total`. */
+  /**
+   * Registers a counter; names conventionally end in `_total`. Without labels its one series is served (at 0) from
+   * the start; a labelled series appears at its first `inc` (`inc(labels, 0)` serves it at 0), so the first
+   * increase after a start is one Prometheus sees.
+   */
   counter(name: string, help: string, labelNames: readonly string[] = []): Counter {
     const series = new Series(labelNames, () => ({ v: 0 }));
+    if (labelNames.length === 0) series.at();
     this.#add({
       name,
       help,
@@ -160,9 +165,10 @@ export class MetricsRegistry {
     };
   }
 
-  /** Registers a gauge. */
+  /** Registers a gauge (without labels, served at 0 from the start, like a counter). */
   gauge(name: string, help: string, labelNames: readonly string[] = []): Gauge {
     const series = new Series(labelNames, () => ({ v: 0 }));
+    if (labelNames.length === 0) series.at();
     this.#add({
       name,
       help,
@@ -178,7 +184,7 @@ export class MetricsRegistry {
     };
   }
 
-  /** Registers a histogram with upper bounds `buckets` (ascending; `+Inf` is implicit). */
+  /** Registers a histogram with upper bounds `buckets` (ascending; `+Inf` is implicit); unlabelled: served at once. */
   histogram(
     name: string,
     help: string,
@@ -192,6 +198,7 @@ export class MetricsRegistry {
       labelNames,
       () => ({ counts: new Array<number>(buckets.length).fill(0), sum: 0, n: 0 }),
     );
+    if (labelNames.length === 0) series.at();
     this.#add({
       name,
       help,

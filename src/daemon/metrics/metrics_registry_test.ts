@@ -86,3 +86,21 @@ Deno.test("collectors run before each render; a failing one does not fail the sc
   outside = 5;
   assertEquals(sampleValue(reg.render(), "z_total"), 5);
 });
+
+Deno.test("an unlabelled family is served at 0 from its registration; a labelled one from its first inc", () => {
+  const reg = new MetricsRegistry();
+  reg.counter("c_total", "a counter");
+  reg.gauge("g", "a gauge");
+  reg.histogram("h_seconds", "a histogram", [], [1]);
+  const labelled = reg.counter("l_total", "by kind", ["kind"]);
+  assertEquals(
+    reg.render(),
+    "# HELP c_total a counter\n# TYPE c_total counter\nc_total 0\n" +
+      "# HELP g a gauge\n# TYPE g gauge\ng 0\n" +
+      '# HELP h_seconds a histogram\n# TYPE h_seconds histogram\nh_seconds_bucket{le="1"} 0\n' +
+      'h_seconds_bucket{le="+Inf"} 0\nh_seconds_sum 0\nh_seconds_count 0\n' +
+      "# HELP l_total by kind\n# TYPE l_total counter\n",
+  );
+  labelled.inc({ kind: "a" }, 0);
+  assertEquals(reg.render().endsWith('l_total{kind="a"} 0\n'), true);
+});
