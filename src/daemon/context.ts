@@ -22,6 +22,8 @@ import type { Level } from "./reports/log_format.ts";
 import type { SocketApi } from "./api/socket_api.ts";
 import type { ApplyInput } from "../exec/apply.ts";
 import type { NetnsState } from "../exec/netns_state.ts";
+import type { EventPod, EventSpec } from "./events/event_recorder.ts";
+import type { ConditionPodRef } from "./conditions/condition_writer.ts";
 
 /** A daemon message logger. */
 export type Logger = (level: Level, msg: string, fields?: Record<string, unknown>) => void;
@@ -86,6 +88,19 @@ export interface FeatureContext extends DaemonContext {
   readonly podMetrics: PodMetrics;
   /** Attachments forgotten and state file writes. */
   readonly attachmentMetrics: AttachmentMetrics;
+  /** What the features started so far offer the later ones. */
+  readonly handles: FeatureHandles;
+}
+
+/**
+ * What a feature offers the features started after it, set at its start (absent: that feature is off). Events and
+ * the pod condition are written by their own features; the drift checker tells them through these.
+ */
+export interface FeatureHandles {
+  /** Posts a Kubernetes Event on a pod (events/, with `--events` and API access). */
+  recordEvent?(pod: EventPod, spec: EventSpec): void;
+  /** Sets or clears (undefined) an attachment's drift in the pod condition (conditions/). */
+  setDrift?(pod: ConditionPodRef, containerId: string, ifname: string, detail: string | undefined): void;
 }
 
 /** A pod feature: starts with the shared context; returns its stop function, if it has something to stop. */

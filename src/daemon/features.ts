@@ -14,6 +14,8 @@
  * - `add/`: ADDs run by the daemon (`POST /v1/add`): the pod from the cache (else the API server), the one ADD
  *   pipeline, the attachment registered, the report accepted;
  * - `explain/`: `chainsaw explain` (`GET /v1/explain`): what it would do, running nothing;
+ * - `drift/`: CNI CHECK (`POST /v1/check`) and the drift checks (`--drift-check-seconds`): whether what chainsaw
+ *   set in each attachment still holds (report, heal);
  * - `reapply/`: a change of a pod's chainsaw annotation is re-applied in each of its attachments' netns with the
  *   same policy (`--policy-dir` plus the chain's) and reported as a `REAPPLY` report, like an ADD.
  *
@@ -50,6 +52,7 @@ import { start as startConditions } from "./conditions/start.ts";
 import { start as startAttachments } from "./attachments/start.ts";
 import { start as startAdd } from "./add/start.ts";
 import { start as startExplain } from "./explain/start.ts";
+import { start as startDrift } from "./drift/start.ts";
 import { start as startReapply } from "./reapply/start.ts";
 
 /** The features, started in this order and stopped in the reverse one. */
@@ -60,6 +63,7 @@ export const FEATURES: readonly Feature[] = [
   startAttachments,
   startAdd,
   startExplain,
+  startDrift,
   startReapply,
 ];
 
@@ -188,6 +192,7 @@ export function podFeatures(
       reapplier,
       podMetrics,
       attachmentMetrics,
+      handles: {},
     };
     const stops: Stop[] = [];
     for (const feature of features) {

@@ -317,6 +317,17 @@ export const DAEMON_FLAGS = [
       "needs the pod watch",
   }),
   flag({
+    flag: "--drift-check-seconds <s>",
+    attribute: "driftCheckSeconds",
+    type: numberIn(0, 86400, false),
+    default: 60,
+    help: "how often every attachment's effect (declarative mode) is checked for drift, spread over the " +
+      "interval (chain key drift: report, heal or off; docs/reapply.md); 0 turns the checks off",
+    doc: "how often every attachment's effect (declarative mode) is checked for drift, spread over the " +
+      "interval (chain key `drift`: `report`, `heal` or `off`; [docs/reapply.md](reapply.md#drift)); `0` turns " +
+      "the checks off",
+  }),
+  flag({
     flag: "--health-max-connections <n>",
     attribute: "healthMaxConnections",
     type: numberIn(1, 100_000, true),

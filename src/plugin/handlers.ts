@@ -2,7 +2,9 @@
  * chainsaw's CNI verb handlers. ADD hands the attachment to the daemon, which runs the pod's commands (it
  * already has the pod, the policy and a warm executor); when the daemon is not there, or declines, the plugin
  * runs the very same pipeline itself ({@link addAttachment}). Either way the previous result is passed on
- * untouched. DEL, CHECK, STATUS and GC never touch the pod and work with the daemon down.
+ * untouched. CHECK asks the daemon whether what chainsaw set in the attachment still holds (the daemon observes
+ * the netns; the plugin takes no snapshot) and fails with code 103 when it does not. DEL, CHECK, STATUS and GC
+ * never touch the pod and work with the daemon down.
  * @module
  */
 import { CniError, ErrorCode } from "../cni/errors.ts";
@@ -20,12 +22,15 @@ import type { AddRequest } from "../wire/add.ts";
 import type { AttachmentForget, AttachmentRegistration } from "../wire/attachment.ts";
 import {
   type AddExchange,
+  type CheckExchange,
   daemonHealthy,
   forgetAttachment,
   forwardGc,
   registerAttachment,
   requestAdd,
+  requestCheck,
 } from "../wire/client.ts";
+import type { CheckRequest } from "../wire/check.ts";
 import { ADD_ANSWER_WAIT_MS } from "../wire/routes.ts";
 import { ApiAccess, daemonAnnotations, findCredentials, runtimeAnnotations } from "./pod_source.ts";
 import { deliverReport } from "./report_sink.ts";
@@ -45,6 +50,8 @@ export interface PluginDeps {
   register(socket: string, registration: AttachmentRegistration): Promise<boolean>;
   /** Tells the daemon to forget a container's attachments (best effort). */
   forget(socket: string, forget: AttachmentForget): Promise<boolean>;
+  /** Asks the daemon whether chainsaw's effect in an attachment holds ({@link requestCheck}). */
+  check(socket: string, request: CheckRequest): Promise<CheckExchange>;
   /** Runs one command of an ADD run here (default: the runner, loaded on first use). */
   run?: ApplyInput["run"];
 }
@@ -57,6 +64,7 @@ export const defaultDeps: PluginDeps = {
   deliver: deliverReport,
   register: registerAttachment,
   forget: forgetAttachment,
+  check: (socket, request) => requestCheck(socket, request),
 };
 
 /** The previous result's text with the request's cniVersion, byte-exact when the versions already agree. */
@@ -194,9 +202,36 @@ function daemonSocketOf(raw: Record<string, unknown>): string {
     : DEFAULT_DAEMON_SOCKET;
 }
 
-async function check(args: CmdArgs): Promise<string> {
+/**
+ * CHECK: the spec says it must fail when something the plugin created is missing. What chainsaw created is the
+ * attachment's effect, which the daemon keeps and observes: `drifted` fails with code 103 naming the first
+ * difference (all of them in `details`); `holds`, `unowned` (chainsaw owns nothing there), `unknown` (the daemon
+ * could not observe) and no answer at all (the daemon is down or slow) pass — the plugin does not guess.
+ */
+async function check(args: CmdArgs, deps: PluginDeps): Promise<string> {
   await requirePrevResult(args, "CHECK");
-  return "";
+  const { env, conf: net } = args;
+  const x = await deps.check(daemonSocketOf(net.raw), {
+    containerId: env.containerId,
+    ifname: env.ifname,
+    network: net.name,
+  });
+  if (x.state !== "answered" || x.answer.verdict !== "drifted") return "";
+  const { differences, total, owned } = x.answer;
+  let pod;
+  try {
+    pod = podRefFrom(parseCniArgs(env.args), net.raw.args);
+  } catch {
+    pod = undefined; // malformed CNI_ARGS: the message names the interface only
+  }
+  const where = `${env.ifname}${pod ? ` of pod ${pod.namespace}/${pod.name}` : ""}`;
+  const n = total ?? differences.length;
+  const more = n > 1 ? ` (and ${n - 1} more of ${owned} object${owned === 1 ? "" : "s"} chainsaw owns)` : "";
+  throw new CniError(
+    ErrorCode.EffectNotHolding,
+    `what chainsaw set on ${where} no longer holds: ${differences[0] ?? "a difference"}${more}`,
+    differences.join("\n"),
+  );
 }
 
 async function del(args: CmdArgs, deps: PluginDeps): Promise<string> {
@@ -228,7 +263,7 @@ async function gc(args: CmdArgs): Promise<string> {
 export function chainsawHandlers(deps: PluginDeps = defaultDeps): VerbHandlers {
   return {
     add: (a) => add(a, deps),
-    check: (a) => check(a),
+    check: (a) => check(a, deps),
     del: (a) => del(a, deps),
     status: (a) => status(a),
     gc: (a) => gc(a),

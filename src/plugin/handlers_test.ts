@@ -11,7 +11,8 @@ import type { CommandResult } from "../exec/runner.ts";
 import type { Report } from "../report/report.ts";
 import type { AddRequest } from "../wire/add.ts";
 import type { AttachmentForget, AttachmentRegistration } from "../wire/attachment.ts";
-import type { AddExchange } from "../wire/client.ts";
+import type { AddExchange, CheckExchange } from "../wire/client.ts";
+import type { CheckRequest } from "../wire/check.ts";
 import { ADD_ANSWER_WAIT_MS } from "../wire/routes.ts";
 import { chainsawHandlers, type PluginDeps, POLICY_DIR_ENV } from "./handlers.ts";
 
@@ -48,12 +49,17 @@ function cniVars(command: string, over: Record<string, string> = {}): Record<str
 }
 
 /** Fake edges that record every call; `answer` is what requestAdd resolves. */
-function fakeDeps(answer: AddExchange | (() => AddExchange), env: Record<string, string> = {}) {
+function fakeDeps(
+  answer: AddExchange | (() => AddExchange),
+  env: Record<string, string> = {},
+  checked: CheckExchange = { state: "none", reason: "the daemon is not running" },
+) {
   const calls = {
     requestAdd: [] as { socket: string; request: AddRequest; timeoutMs: number }[],
     deliver: [] as { report: Report; daemonUp: boolean }[],
     register: [] as AttachmentRegistration[],
     forget: [] as AttachmentForget[],
+    check: [] as { socket: string; request: CheckRequest }[],
     run: [] as string[],
   };
   const deps: PluginDeps = {
@@ -74,6 +80,10 @@ function fakeDeps(answer: AddExchange | (() => AddExchange), env: Record<string,
     forget: (_socket, forget) => {
       calls.forget.push(forget);
       return Promise.resolve(false); // the daemon is down: DEL must not care
+    },
+    check: (socket, request) => {
+      calls.check.push({ socket, request });
+      return Promise.resolve(checked);
     },
     run: (command: string, argv: readonly string[]): Promise<CommandResult> => {
       calls.run.push(command);
@@ -324,4 +334,60 @@ Deno.test("dispatcher: malformed stdin is an error JSON, never a throw", async (
   const r = await invoke(deps, cniVars("ADD"), "{not json");
   assertEquals(r.code, 1);
   assert(typeof r.json?.code === "number" && r.json.code > 0, r.stdout);
+});
+
+const DRIFTED: CheckExchange = {
+  state: "answered",
+  answer: {
+    verdict: "drifted",
+    owned: 3,
+    differences: [
+      "route v4 main 192.0.3.0/24: gone (chainsaw set: dev eth0)",
+      "link net1 mtu: 1500, chainsaw set 1400",
+    ],
+    total: 2,
+  },
+};
+
+Deno.test("handlers: CHECK asks the daemon about the attachment and fails with 103 naming the first difference", async () => {
+  const { deps, calls } = fakeDeps({ state: "ran", answer: { ran: true } }, {}, DRIFTED);
+  const r = await invoke(deps, cniVars("CHECK"), netconf());
+  assertEquals(r.code, 1, r.stdout);
+  assertEquals(calls.check, [{
+    socket: SOCKET,
+    request: { containerId: "ctr-h1", ifname: "net1", network: "net-h" },
+  }]);
+  assertEquals(r.json?.code, 103);
+  assertEquals(
+    r.json?.msg,
+    "what chainsaw set on net1 of pod default/p1 no longer holds: route v4 main 192.0.3.0/24: gone " +
+      "(chainsaw set: dev eth0) (and 1 more of 3 objects chainsaw owns)",
+  );
+  assertEquals(r.json?.details, DRIFTED.state === "answered" ? DRIFTED.answer.differences.join("\n") : "");
+  assertEquals(calls.requestAdd.length + calls.register.length + calls.run.length, 0, "CHECK runs nothing");
+});
+
+Deno.test("handlers: CHECK passes (no output) when the effect holds, chainsaw owns nothing, or there is no verdict", async () => {
+  const cases: CheckExchange[] = [
+    { state: "answered", answer: { verdict: "holds", owned: 2, differences: [] } },
+    { state: "answered", answer: { verdict: "unowned", owned: 0, differences: [] } },
+    { state: "answered", answer: { verdict: "unknown", owned: 2, differences: ["cannot snapshot"] } },
+    { state: "none", reason: "the daemon is not running" },
+    { state: "none", reason: "no answer within 5000 ms" },
+  ];
+  for (const c of cases) {
+    const { deps, calls } = fakeDeps({ state: "ran", answer: { ran: true } }, {}, c);
+    const r = await invoke(deps, cniVars("CHECK"), netconf());
+    assertEquals([r.code, r.stdout], [0, ""], JSON.stringify(c));
+    assertEquals(calls.check.length, 1);
+  }
+  // Malformed CNI_ARGS do not turn a drift into another error: the message names the interface only.
+  const { deps } = fakeDeps({ state: "ran", answer: { ran: true } }, {}, DRIFTED);
+  const r = await invoke(deps, cniVars("CHECK", { CNI_ARGS: "garbage" }), netconf());
+  assertEquals(r.json?.code, 103, r.stdout);
+  assertStringIncludes(String(r.json?.msg), "what chainsaw set on net1 no longer holds: ");
+  // A broken chainsaw config (daemonSocket not a string) still asks the default socket.
+  const broken = fakeDeps({ state: "ran", answer: { ran: true } }, {}, DRIFTED);
+  await invoke(broken.deps, cniVars("CHECK"), netconf({ daemonSocket: 7 }));
+  assertEquals(broken.calls.check[0].socket, "/run/chainsaw/chainsaw.sock");
 });

@@ -19,6 +19,7 @@
 import { concatBytes, writeAll } from "../bytes.ts";
 import type { AddAnswer, AddRequest } from "./add.ts";
 import type { AttachmentForget, AttachmentRegistration } from "./attachment.ts";
+import { CHECK_ANSWER_WAIT_MS, type CheckAnswer, type CheckRequest, plainCheckAnswer } from "./check.ts";
 import type { GcRequest } from "./gc.ts";
 import { DAEMON_WAIT_MS, type PodAnswer, podLookupPath } from "./pod_lookup.ts";
 import { ROUTES } from "./routes.ts";
@@ -373,4 +374,44 @@ export async function forwardGc(
     const r = (await import("./gc.ts")).GcAnswerSchema.safeParse(res.json());
     return r.success ? r.data.removed : undefined;
   });
+}
+
+/** How a CHECK request to the daemon ended. */
+export type CheckExchange =
+  /** The daemon answered with a verdict. */
+  | { state: "answered"; answer: CheckAnswer }
+  /** No verdict: the daemon is not running, did not answer in time, or answered something else. */
+  | { state: "none"; reason: string };
+
+/**
+ * Asks the daemon whether chainsaw's effect in an attachment still holds (`POST /v1/check`). Never throws.
+ *
+ * @param socket the daemon's socket
+ * @param request the attachment (container, interface, network)
+ * @param timeoutMs bound on the exchange once connected
+ * @returns the verdict, or why there is none
+ */
+export async function requestCheck(
+  socket: string,
+  request: CheckRequest,
+  timeoutMs: number = CHECK_ANSWER_WAIT_MS,
+): Promise<CheckExchange> {
+  const x = await exchange(socket, ROUTES.check.path, postJson(request), timeoutMs);
+  if (x.state === "unreachable") return { state: "none", reason: "the daemon is not running" };
+  if (x.state !== "answered") return { state: "none", reason: x.reason };
+  const { res } = x;
+  if (!res.ok) return { state: "none", reason: `the daemon answered ${res.status}` };
+  let body: unknown;
+  try {
+    body = res.json();
+  } catch {
+    return { state: "none", reason: "the daemon's answer is not JSON" };
+  }
+  let answer = plainCheckAnswer(body);
+  if (!answer) {
+    const r = (await import("./check_schema.ts")).CheckAnswerSchema.safeParse(body);
+    if (!r.success) return { state: "none", reason: "the daemon's answer is malformed" };
+    answer = r.data;
+  }
+  return { state: "answered", answer };
 }

@@ -13,6 +13,7 @@
  * | `POST /v1/attachments/forget` | AttachmentForget → `{removed}` | `attachment.ts` |
  * | `POST /v1/gc` | GcRequest → `{removed}` | `gc.ts` |
  * | `GET /v1/explain?pod=ns/name` | → ExplainAnswer (runs nothing) | `explain.ts` |
+ * | `POST /v1/check` | CheckRequest → CheckAnswer (observes, changes nothing) | `check.ts` |
  * @module
  */
 
@@ -35,6 +36,7 @@ export const ROUTES = {
   forget: { method: "POST", path: "/v1/attachments/forget" },
   gc: { method: "POST", path: "/v1/gc" },
   explain: { method: "GET", path: "/v1/explain" },
+  check: { method: "POST", path: "/v1/check" },
 } as const satisfies Record<string, Route>;
 
 /**

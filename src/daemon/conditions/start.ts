@@ -141,5 +141,7 @@ export function start(ctx: FeatureContext): Stop | undefined {
     )
   );
   ctx.onReport(conditions.onReport);
+  ctx.handles.setDrift = (pod, containerId, ifname, detail) =>
+    conditions.writer.setDrift(pod, containerId, ifname, detail);
   return () => conditions.stop(STOP_CONDITIONS_MS);
 }

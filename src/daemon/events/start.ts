@@ -22,6 +22,7 @@ export function start(ctx: FeatureContext): Stop | undefined {
   });
   registerEventMetrics(ctx.metrics.registry, recorder.counters);
   ctx.onReport(reportEventListener(recorder));
+  ctx.handles.recordEvent = (pod, spec) => void recorder.record(pod, spec);
   ctx.log("info", `recording Events on pods as ${ctx.node}`);
   return async () => void await settledWithin(recorder.flush(), STOP_EVENTS_MS);
 }

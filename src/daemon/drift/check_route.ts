@@ -1,0 +1,107 @@
+/**
+ * CNI CHECK on the daemon socket: the plugin's CHECK asks whether chainsaw's effect in one attachment still holds,
+ * and the daemon — which keeps the effect — observes the attachment's netns (the plugin takes no snapshot) and
+ * answers with a verdict ({@link CheckAnswer}, src/wire/check.ts). It changes nothing.
+ *
+ * | request | answer |
+ * |---|---|
+ * | `POST /v1/check` `{"containerId", "ifname", "network"}` | 200 {@link CheckAnswer} |
+ * | malformed body | 400 |
+ * | body over {@link MAX_CHECK_BODY_BYTES} | 413 |
+ *
+ * - `unowned`: no attachment with that container, interface and network, imperative mode, or no effect;
+ * - `unknown`: its pod's sync (re-apply) is running or ran while the netns was read, the chain key `drift` is
+ *   `"off"` (no checks at all), or the netns could not be observed;
+ * - else `holds` or `drifted` with the differences, first first.
+ * @module
+ */
+import { readBodyCapped, type SocketRouteHandler } from "../api/socket_api.ts";
+import { effectDifferences } from "../../declarative/effect.ts";
+import type { NetnsSnapshot, NetObject } from "../../declarative/objects.ts";
+import { type CheckAnswer, checkAnswerOf } from "../../wire/check.ts";
+import { CheckRequestSchema } from "../../wire/check_schema.ts";
+import { ROUTES } from "../../wire/routes.ts";
+import { describeZodIssue } from "../../text/zod_issue.ts";
+import { errorText } from "../../text/error_text.ts";
+import type { DriftAttachment } from "./drift_checker.ts";
+
+/** The route's path. */
+export const CHECK_ROUTE: string = ROUTES.check.path;
+
+/** Largest request body. */
+export const MAX_CHECK_BODY_BYTES = 16 * 1024;
+
+/** What the route works on. */
+export interface CheckRouteDeps<A extends DriftAttachment = DriftAttachment> {
+  /** The stored attachment with this container and interface (a copy), if any. */
+  find(containerId: string, ifname: string): A | undefined;
+  /** Observes its netns, covering its effect; throws when it cannot. */
+  observe(a: A): Promise<NetnsSnapshot | Map<string, NetObject>>;
+  /** True while its pod has a sync (re-apply) waiting or running. */
+  busy(a: A): boolean;
+}
+
+const stamp = (a: DriftAttachment) => JSON.stringify([a.applied, a.effect]);
+
+const unknown = (owned: number, why: string): CheckAnswer => ({
+  verdict: "unknown",
+  owned,
+  differences: [why],
+});
+
+/**
+ * The verdict for one attachment (the route's body, without HTTP).
+ *
+ * @param deps the store, the observation and the re-apply queue
+ * @param req the validated request
+ * @returns the answer
+ */
+export async function checkAttachment<A extends DriftAttachment>(
+  deps: CheckRouteDeps<A>,
+  req: { containerId: string; ifname: string; network: string },
+): Promise<CheckAnswer> {
+  const a = deps.find(req.containerId, req.ifname);
+  const items = a?.effect?.items ?? [];
+  if (!a || a.network !== req.network || a.mode !== "declarative" || items.length === 0) {
+    return { verdict: "unowned", owned: 0, differences: [] };
+  }
+  if (a.drift === "off") return unknown(items.length, 'drift checks are off here (chain key "drift": "off")');
+  const raced = unknown(items.length, "a re-apply of the pod is running; not checked");
+  if (deps.busy(a)) return raced;
+  const before = stamp(a);
+  let observed: NetnsSnapshot | Map<string, NetObject>;
+  try {
+    observed = await deps.observe(a);
+  } catch (e) {
+    return unknown(items.length, errorText(e));
+  }
+  const now = deps.find(req.containerId, req.ifname);
+  if (!now || stamp(now) !== before || deps.busy(now)) return raced;
+  return checkAnswerOf(items.length, effectDifferences(items, observed).map((d) => d.text));
+}
+
+/**
+ * Builds the `POST /v1/check` handler.
+ *
+ * @param deps the store, the observation and the re-apply queue
+ * @returns the handler
+ */
+export function createCheckRoute<A extends DriftAttachment>(deps: CheckRouteDeps<A>): SocketRouteHandler {
+  return async (req, url) => {
+    if (url.pathname !== CHECK_ROUTE) return new Response(`no such path ${url.pathname}\n`, { status: 404 });
+    if (req.method !== "POST") return new Response("use POST\n", { status: 405, headers: { Allow: "POST" } });
+    const text = await readBodyCapped(req, MAX_CHECK_BODY_BYTES);
+    if (text === undefined) {
+      return new Response(`body larger than ${MAX_CHECK_BODY_BYTES} bytes\n`, { status: 413 });
+    }
+    let body: unknown;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      return new Response("body is not JSON\n", { status: 400 });
+    }
+    const r = CheckRequestSchema.safeParse(body);
+    if (!r.success) return new Response(`${describeZodIssue(r.error)}\n`, { status: 400 });
+    return Response.json(await checkAttachment(deps, r.data));
+  };
+}

@@ -1,0 +1,116 @@
+/**
+ * The drift feature: whether what chainsaw's annotation set in each attachment (its effect, declarative mode)
+ * still holds.
+ *
+ * - CNI CHECK: `POST /v1/check` ({@link createCheckRoute}) observes one attachment on the plugin's request.
+ * - Drift checks: every `--drift-check-seconds` (0: off) each attachment is observed once, spread over the
+ *   interval, two at a time, never while its pod's sync runs ({@link DriftChecker}); what a difference does is the
+ *   chain key `drift` (`report`: a Warning Event `ChainsawDrifted`, the pod condition `False`/`Drifted`, cleared
+ *   when it holds again or the annotation is edited; `heal`: the value applied again; `off`). Metrics:
+ *   {@link createDriftMetrics}.
+ *
+ * Observations are {@link observeNetns}: one `ip -j -d -batch` process per check (the full snapshot only for an
+ * effect owning an IPv6 rule).
+ * @module
+ */
+import type { FeatureContext, Stop } from "../context.ts";
+import { settledWithin } from "../../async/abortable_sleep.ts";
+import { observeNetns } from "../../exec/netns_observe.ts";
+import { IP_CANDIDATES, NSENTER_CANDIDATES, resolveBinary } from "../../exec/binaries.ts";
+import type { SnapshotBinaries } from "../../exec/netns_snapshot.ts";
+import type { EffectDifference } from "../../declarative/effect.ts";
+import { visible } from "../../text/visible.ts";
+import { REAPPLY_VERB } from "../reapply/reapply_step.ts";
+import type { Attachment } from "../attachments/attachment_store.ts";
+import { CHECK_ROUTE, createCheckRoute } from "./check_route.ts";
+import { DriftChecker } from "./drift_checker.ts";
+import { createDriftMetrics } from "./drift_metrics.ts";
+
+/** Differences named in an Event or a log line (the rest are counted). */
+const NAMED_DIFFERENCES = 3;
+
+/** Bound on one observation. */
+const OBSERVE_TIMEOUT_MS = 2000;
+
+/** At shutdown: how long checks in flight may take to finish. */
+const STOP_DRIFT_MS = 3000;
+
+/** `ip` and `nsenter` for an attachment, as its ADD chose them. */
+export function binariesOf(a: Pick<Attachment, "ipPath" | "nsenterPath">): SnapshotBinaries {
+  return {
+    ipPath: resolveBinary("ipPath", a.ipPath, IP_CANDIDATES),
+    nsenterPath: resolveBinary("nsenterPath", a.nsenterPath, NSENTER_CANDIDATES),
+  };
+}
+
+/** "first; second; third (and N more)" of the differences' lines, each neutralised. */
+export function namedDifferences(diffs: readonly EffectDifference[]): string {
+  const named = diffs.slice(0, NAMED_DIFFERENCES).map((d) => visible(d.text)).join("; ");
+  const more = diffs.length - NAMED_DIFFERENCES;
+  return more > 0 ? `${named} (and ${more} more)` : named;
+}
+
+/** Starts the feature; see the module documentation. */
+export function start(ctx: FeatureContext): Stop | undefined {
+  const find = (containerId: string, ifname: string) =>
+    ctx.store.all().find((a) => a.containerId === containerId && a.ifname === ifname);
+  const podOf = (a: Attachment) => ({ namespace: a.namespace, name: a.name, uid: a.podUid });
+  const busy = (a: Attachment) => ctx.reapplier.syncing(podOf(a));
+  const observe = (a: Attachment) =>
+    observeNetns(a.netns, binariesOf(a), a.effect?.items ?? [], { timeoutMs: OBSERVE_TIMEOUT_MS });
+  ctx.addSocketRoute(CHECK_ROUTE, createCheckRoute({ find, observe, busy }));
+
+  const seconds = ctx.options.driftCheckSeconds;
+  if (seconds === 0) {
+    ctx.log("info", "drift checks off (--drift-check-seconds=0); CNI CHECK still observes on request");
+    return undefined;
+  }
+  let metrics: ReturnType<typeof createDriftMetrics> | undefined = undefined;
+  const where = (a: Attachment) => `pod ${a.namespace}/${a.name} ${a.ifname} (network ${a.network})`;
+  const checker = new DriftChecker<Attachment>({
+    attachments: () => ctx.store.all(),
+    observe,
+    busy,
+    // Heal needs the chain key `drift` ("heal"), which attachments do not carry yet: nothing asks for it.
+    heal: () => Promise.resolve(false),
+    onDrift: (a, diffs, action) => {
+      metrics?.drift(action);
+      const what = namedDifferences(diffs);
+      if (action === "reported") {
+        ctx.log("warn", `${where(a)}: drifted: ${what}`);
+        ctx.handles.setDrift?.(podOf(a), a.containerId, a.ifname, diffs[0].text);
+        ctx.handles.recordEvent?.(podOf(a), {
+          reason: "ChainsawDrifted",
+          type: "Warning",
+          action: "DRIFT",
+          message: `${visible(a.ifname)} (network ${
+            visible(a.network)
+          }): what chainsaw set no longer holds: ${what}`,
+        });
+      } else {
+        ctx.log("info", `${where(a)}: healed: ${what}`);
+        ctx.handles.recordEvent?.(podOf(a), {
+          reason: "ChainsawHealed",
+          type: "Normal",
+          action: "DRIFT",
+          message: `${visible(a.ifname)} (network ${visible(a.network)}): applied again: ${what}`,
+        });
+      }
+    },
+    onClear: (a, why) => {
+      ctx.handles.setDrift?.(podOf(a), a.containerId, a.ifname, undefined);
+      const said = why === "holds" ? "holds again" : why === "reapplied" ? "re-applied" : "no longer checked";
+      ctx.log("info", `${where(a)}: drift over: ${said}`);
+    },
+    onCheck: (result) => metrics?.check(result),
+    log: ctx.log,
+  }, { intervalMs: seconds * 1000 });
+  metrics = createDriftMetrics(ctx.metrics.registry, () => checker.drifted);
+  // An edit (or deletion, or heal) of the attachment replaces its effect: a reported drift is over.
+  ctx.onReport((r) => {
+    if (r.verb === REAPPLY_VERB) checker.onReapplied(r.containerId, r.ifname);
+  });
+  checker.start();
+  ctx.log("info", `drift checks every ${seconds} s`);
+  return async () => void await settledWithin(checker.stop(), STOP_DRIFT_MS);
+}
