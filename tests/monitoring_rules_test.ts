@@ -201,3 +201,36 @@ Deno.test("monitoring: the dashboard has one row per concern, and every panel a 
     assert(doc.includes(r.title), `docs/monitoring.md does not describe the row ${r.title}`);
   }
 });
+
+Deno.test("monitoring: the plain Prometheus configuration in docs/monitoring.md passes promtool check config", async () => {
+  const doc = await Deno.readTextFile(MONITORING_DOC);
+  const block = [...doc.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1]).find((b) =>
+    b.includes("scrape_configs")
+  );
+  assert(block, "no scrape configuration in docs/monitoring.md");
+  const example = parse(block) as {
+    rule_files: string[];
+    scrape_configs: Array<Record<string, unknown> & { job_name: string }>;
+  };
+  assertEquals(example.scrape_configs.map((s) => s.job_name), ["chainsaw"]);
+  const [job] = example.scrape_configs;
+  assertEquals(job.kubernetes_sd_configs, [{ role: "pod", namespaces: { names: ["kube-system"] } }]);
+  // Debian's prometheus is built without Kubernetes discovery, so promtool checks the rest with a static target
+  // in its place (the relabelling, the job, the rules file: here the shipped one at the example's path).
+  const { kubernetes_sd_configs: _, ...rest } = job;
+  const config = {
+    rule_files: example.rule_files.map((f) =>
+      f.endsWith("chainsaw-alerts.yaml") ? `${MONITORING_DIR}/alerts.yaml` : f
+    ),
+    scrape_configs: [{ ...rest, static_configs: [{ targets: ["127.0.0.1:9651"] }] }],
+  };
+  assertEquals(config.rule_files, [`${MONITORING_DIR}/alerts.yaml`]);
+  const dir = await Deno.makeTempDir({ prefix: "chainsaw-gmon-config-" });
+  try {
+    await Deno.writeTextFile(`${dir}/prometheus.yml`, JSON.stringify(config));
+    const r = await promtool(["check", "config", `${dir}/prometheus.yml`]);
+    assertEquals(r.code, 0, r.stdout + r.stderr);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
