@@ -127,15 +127,19 @@ Deno.test({
       const pod = new Pod(ns);
       const add = await pod.apply(JSON.stringify([A, B, "ip route"]));
       assertEquals(add.report.verdict, "applied", add.report.error?.msg);
-      assertEquals([pod.batches, pod.singles, pod.snapshots], [1, 0, 0], "one process for the whole ADD");
+      assertEquals(
+        [pod.batches, pod.singles, pod.snapshots],
+        [1, 1, 0],
+        "one batch for the writers, the read alone",
+      );
       assertEquals(pod.effect.map((i) => i.key), [
         "route v4 main 192.0.3.0/24",
         "route v4 main 198.51.100.0/24",
       ]);
       assertStringIncludes(
         add.report.commands[2].stdout,
-        '"dst":"198.51.100.0/24"',
-        "the read's output is kept",
+        "198.51.100.0/24 dev h1a",
+        "the read prints as ip does",
       );
       assertEquals(add.report.effect?.owned, 2);
 

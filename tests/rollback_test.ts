@@ -311,7 +311,13 @@ Deno.test({
     try {
       const seed = '["ip route add 198.51.100.0/25 dev CURRENT_INTERFACE"]';
       const w = await daemonWorld(seed, cleanup);
-      const c = await gatedChain("rbre", { kubeconfig: w.kubeconfig, daemonSocket: w.socket });
+      // Imperative: the whole edited list runs on top (declarative mode would keep the identical third command in
+      // place instead of failing on it; its failing edits are tests/declarative_test.ts').
+      const c = await gatedChain("rbre", {
+        kubeconfig: w.kubeconfig,
+        daemonSocket: w.socket,
+        mode: "imperative",
+      });
       cleanup.defer(() => c.cleanup.run(), "chain");
       const add = await c.add();
       assertEquals(add.code, 0, add.stderr);

@@ -180,6 +180,20 @@ export function describeItem(item: EffectItem, objects?: Map<string, NetObject>)
   }`;
 }
 
+/**
+ * One line saying how an effect item was taken back: `route v4 main 192.0.3.0/24: removed (chainsaw added it)`,
+ * `route v4 main default: restored: unicast default … via 10.99.0.1 …`, `link eth0 mtu: 1400 → 1500 (baseline)`.
+ *
+ * @param item the item taken back
+ * @param objects a snapshot's objects, for link names (optional)
+ */
+export function describeTakenBack(item: EffectItem, objects?: Map<string, NetObject>): string {
+  const name = describeKey(item.key, objects);
+  if (isAbsent(item.base)) return `${name}: removed (chainsaw added it)`;
+  if (isAbsent(item.set)) return `${name}: restored: ${describeValue(item.kind, item.base)}`;
+  return `${name}: ${describeValue(item.kind, item.set)} → ${describeValue(item.kind, item.base)} (baseline)`;
+}
+
 function setLinkAttr(link: Record<string, unknown>, attr: string, value: unknown): void {
   if (value === undefined || value === null) delete link[attr];
   else link[attr] = value;

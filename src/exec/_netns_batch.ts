@@ -165,6 +165,14 @@ async function readCapped(stream: ReadableStream<Uint8Array>, cap: number): Prom
   return [out, over];
 }
 
+/**
+ * The exit code `ip` would have given the failed line on its own (a batch exits 1 for any of them): 2 when the
+ * kernel refused the request (`RTNETLINK answers: …`, an extended ack `Error: …`), else 1.
+ */
+function ownExitCode(stderr: string): number {
+  return /^(RTNETLINK answers|Error:)/m.test(stderr) ? 2 : 1;
+}
+
 /** `Command failed -:N` as a whole line: the batch line that failed (the last one, without `-force`). */
 const FAILED_LINE = /^Command failed -:(\d+)$/;
 
@@ -281,7 +289,13 @@ export async function runBatch(input: BatchInput): Promise<BatchOutcome> {
   const result = (i: number, ok: boolean, stdoutText: string): CommandResult => ({
     command: input.commands[i].source,
     argv: [...input.commands[i].argv],
-    exitCode: ok ? 0 : timedOut ? null : (status.code || 1),
+    exitCode: ok
+      ? 0
+      : timedOut
+      ? null
+      : failedLine !== undefined
+      ? ownExitCode(stderrText)
+      : (status.code || 1),
     signal: ok ? null : timedOut ? "SIGKILL" : null,
     timedOut: !ok && timedOut,
     durationMs: share,

@@ -21,12 +21,13 @@
 import type { PreparedCommand } from "../annotation/prepare.ts";
 import {
   composeEffect,
-  describeItem,
+  describeTakenBack,
   effectBetween,
   type EffectDifference,
   takeBackTarget,
 } from "../declarative/effect.ts";
 import { type EditPlan, planEdit } from "../declarative/edit_plan.ts";
+import { objectsOf } from "../declarative/objects.ts";
 import type { CommandResult, EffectRecord } from "../report/report.ts";
 import { type EffectItem, MAX_EFFECT_ITEMS } from "../wire/effect.ts";
 import type { OnError } from "../wire/chain_conf.ts";
@@ -83,6 +84,8 @@ export interface DeclarativeSettlement {
   kept: EffectItem[];
   /** The restore after a failure (`onError: "rollback"`), when one ran. */
   rollback?: RestoreOutcome;
+  /** The netns before the run, when one was read (for link names in the report). */
+  start?: NetnsSnapshot;
 }
 
 /** A snapshot failed where one is required (the caller words it as code 100, nothing run). */
@@ -137,7 +140,10 @@ export class DeclarativeRun {
   #before?: NetnsSnapshot;
   #last?: NetnsSnapshot;
   #effect: EffectItem[] = [];
-  #batched?: Map<number, CommandResult>;
+  #prepared: readonly PreparedCommand[] = [];
+  #batchMode = false;
+  /** Results of commands a batch already ran, by index in the list. */
+  readonly #batched = new Map<number, CommandResult>();
   #index = 0;
   #plain = false;
 
@@ -184,37 +190,11 @@ export class DeclarativeRun {
         }
       }
     }
-    const toRun = prepared.filter((p) => !this.#plan.skip.has(commandText(p.argv)));
-    if (this.#in.onError !== "continue" && toRun.length > 0 && toRun.every((p) => batchable(p.argv))) {
-      const out = await (this.#deps.batch ?? runBatch)({
-        ipPath: this.#in.bins.ipPath,
-        nsenterPath: this.#in.bins.nsenterPath,
-        netns: this.#in.netns,
-        commands: toRun,
-        timeoutMs: this.#in.batchTimeoutMs,
-        maxOutputBytes: this.#in.maxOutputBytes,
-      });
-      // A one-process dump has no IPv6 rules: take them from the edit's snapshot (batched lists cannot change them).
-      const align = (s: NetnsSnapshot) => this.#start ? withRulesOf(s, this.#start) : s;
-      this.#before = out.before ? align(out.before) : undefined;
-      this.#start ??= this.#before;
-      let prev = this.#before;
-      this.#batched = new Map();
-      let k = 0;
-      for (const [i, p] of prepared.entries()) {
-        if (this.#plan.skip.has(commandText(p.argv))) continue;
-        const r = out.results[k];
-        if (!r) break;
-        this.#batched.set(i, r);
-        const after = out.after[k];
-        if (after && prev && succeeded(r)) {
-          const a = align(after);
-          this.#effect = composeEffect(this.#effect, effectBetween(prev, a, [commandText(p.argv)]));
-          prev = a;
-        }
-        k++;
-      }
-      this.#last = prev;
+    this.#prepared = prepared;
+    const writers = prepared.filter((p) => !this.#plan.skip.has(commandText(p.argv)) && !isRead(p.argv));
+    if (this.#in.onError !== "continue" && writers.every((p) => batchable(p.argv))) {
+      // Writers run in batches (one process per run of consecutive writers), reads on their own: see run().
+      this.#batchMode = true;
       return;
     }
     // Command by command: a full snapshot before, and after each writer.
@@ -224,6 +204,52 @@ export class DeclarativeRun {
       this.#startFull = true;
     }
     this.#last = this.#before;
+  }
+
+  /**
+   * Runs the writers from index `from` up to the next read (commands kept from the previous value are passed
+   * over) in one process, and credits each with what it changed.
+   *
+   * @param from the index of the first writer
+   * @param commandTimeoutMs each command's bound (already cut to what is left of the list's deadline)
+   */
+  async #runSegment(from: number, commandTimeoutMs: number): Promise<void> {
+    const indexes: number[] = [];
+    for (let j = from; j < this.#prepared.length; j++) {
+      const p = this.#prepared[j];
+      if (this.#plan.skip.has(commandText(p.argv))) continue;
+      if (isRead(p.argv)) break;
+      indexes.push(j);
+    }
+    const commands = indexes.map((j) => this.#prepared[j]);
+    const out = await (this.#deps.batch ?? runBatch)({
+      ipPath: this.#in.bins.ipPath,
+      nsenterPath: this.#in.bins.nsenterPath,
+      netns: this.#in.netns,
+      commands,
+      // The dumps are bounded like a snapshot (2 s); the commands like the list would bound them one by one.
+      timeoutMs: Math.min(this.#in.batchTimeoutMs, commandTimeoutMs * commands.length + 2000),
+      maxOutputBytes: this.#in.maxOutputBytes,
+    });
+    // A one-process dump has no IPv6 rules: take them from the edit's snapshot (batched lists cannot change them).
+    const full = this.#startFull ? this.#start : undefined;
+    const align = (x: NetnsSnapshot) => full ? withRulesOf(x, full) : x;
+    let prev = out.before ? align(out.before) : undefined;
+    if (!this.#start && prev) this.#start = prev; // the ADD's baseline
+    for (const [k, r] of out.results.entries()) {
+      const j = indexes[k];
+      this.#batched.set(j, r);
+      const after = out.after[k];
+      if (after && prev && succeeded(r)) {
+        const next = align(after);
+        this.#effect = composeEffect(
+          this.#effect,
+          effectBetween(prev, next, [commandText(this.#prepared[j].argv)]),
+        );
+        prev = next;
+      }
+    }
+    if (prev) this.#last = prev;
   }
 
   /**
@@ -249,18 +275,13 @@ export class DeclarativeRun {
         kept: true,
       };
     }
-    if (this.#batched) {
-      return this.#batched.get(i) ?? {
-        command,
-        argv: [...argv],
-        exitCode: null,
-        signal: null,
-        timedOut: false,
-        durationMs: 0,
-        stdout: "",
-        stderr: "not run: the batch stopped before it",
-        truncated: false,
-      };
+    if (this.#batchMode) {
+      const done = this.#batched.get(i);
+      if (done) return done;
+      // A read runs on its own, so it prints what `ip` prints (a batch would print JSON); it changes nothing.
+      if (isRead(argv)) return await this.#deps.run(command, argv, opts);
+      await this.#runSegment(i, opts.timeoutMs);
+      return this.#batched.get(i)!;
     }
     const r = await this.#deps.run(command, argv, opts);
     if (!this.#plain && !isRead(argv) && succeeded(r)) {
@@ -292,7 +313,7 @@ export class DeclarativeRun {
       return { ...base, effect: this.#plain ? [] : prior };
     }
     const plan = this.#plan;
-    const done = { takenBack: plan.takeBack, leftAlone: plan.leftAlone, kept: plan.kept };
+    const done = { takenBack: plan.takeBack, leftAlone: plan.leftAlone, kept: plan.kept, start: this.#start };
     if (failed && this.#in.onError === "rollback") {
       // No baseline read: the batch never got to the list (ip flushes after each line), nothing to roll back.
       if (!this.#start) return { ...base, effect: prior };
@@ -332,7 +353,7 @@ export async function takeBackAll(
     throw new DeclarativeSnapshotError((e as Error).message, { cause: e });
   }
   const plan = planEdit(input.prior, start, []);
-  const base = { takenBack: plan.takeBack, leftAlone: plan.leftAlone, kept: [] };
+  const base = { takenBack: plan.takeBack, leftAlone: plan.leftAlone, kept: [], start };
   if (plan.takeBack.length === 0) return { ...base, effect: [] };
   const back = await deps.restore(takeBackTarget(start, plan.takeBack), input.bins);
   if (back.ok) return { ...base, effect: [] };
@@ -348,12 +369,13 @@ export async function takeBackAll(
  * @returns the report's `effect`
  */
 export function effectRecord(
-  settled: Pick<DeclarativeSettlement, "effect" | "takenBack" | "leftAlone">,
+  settled: Pick<DeclarativeSettlement, "effect" | "takenBack" | "leftAlone" | "start">,
 ): EffectRecord {
   const cap = (l: string[]) => l.slice(0, 64).map((t) => t.slice(0, 512));
+  const objects = settled.start ? objectsOf(settled.start) : undefined;
   return {
     owned: settled.effect.length,
-    takenBack: cap(settled.takenBack.map((i) => describeItem(i))),
+    takenBack: cap(settled.takenBack.map((i) => describeTakenBack(i, objects))),
     leftAlone: cap(settled.leftAlone.map((d) => d.text)),
   };
 }
