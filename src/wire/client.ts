@@ -17,6 +17,7 @@
  * @module
  */
 import { concatBytes, writeAll } from "../bytes.ts";
+import { errorText } from "../text/error_text.ts";
 import type { AddAnswer, AddRequest } from "./add.ts";
 import type { AttachmentForget, AttachmentRegistration } from "./attachment.ts";
 import { CHECK_ANSWER_WAIT_MS, type CheckAnswer, type CheckRequest, plainCheckAnswer } from "./check.ts";
@@ -178,10 +179,10 @@ export async function exchange(
     if (e instanceof Deno.errors.BrokenPipe || e instanceof Deno.errors.ConnectionReset) {
       return {
         state: "refused",
-        reason: `the daemon closed the connection unread (${(e as Error).message})`,
+        reason: `the daemon closed the connection unread (${e.message})`,
       };
     }
-    return { state: "lost", reason: (e as Error).message };
+    return { state: "lost", reason: errorText(e) };
   } finally {
     deadline.removeEventListener("abort", onDeadline);
     try {
