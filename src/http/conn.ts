@@ -61,7 +61,8 @@ export interface ConnEvents {
    * The connection waits for a request head and read what there was (nothing yet, or part of a head), or it
    * started a lingering close: it may now be evicted.
    */
-  waiting(): void;
+  waiting(): void; /** A complete request head was read: the connection is busy with a request. */
+  request(): void;
 }
 
 /** A request handler. */
@@ -219,7 +220,7 @@ export class HttpConnection {
    * Until then its head may be waiting unread in the socket buffer, and the server gives it a grace.
    */
   get heard(): boolean {
-    return this.#readInWait || this.#served > 0 || this.#phase === "linger";
+    return this.#readInWait || this.#start !== this.#end || this.#served > 0 || this.#phase === "linger";
   }
 
   /** Closes a connection that waits for a request (see {@link waitingSince}): nothing of a request was taken. */
@@ -349,6 +350,7 @@ export class HttpConnection {
     this.#idle = false;
     this.#served++;
     this.#disarm();
+    this.#events.request();
 
     let remaining = head.contentLength;
     let body: ReadableStream<Uint8Array> | null = null;
