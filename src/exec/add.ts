@@ -100,6 +100,7 @@ export async function addAttachment(
   if (target.ipPath !== undefined) registration.ipPath = target.ipPath;
   if (target.nsenterPath !== undefined) registration.nsenterPath = target.nsenterPath;
   if (target.mode !== undefined) registration.mode = target.mode;
+  if (target.drift !== undefined) registration.drift = target.drift;
 
   let annotations: Record<string, string>;
   let source: NonNullable<Report["source"]> = "runtime";

@@ -33,7 +33,7 @@ import type { Policy } from "../policy/rules.ts";
 import type { AttachmentName } from "../annotation/resolve.ts";
 import type { Report } from "../report/report.ts";
 import { errorText } from "../text/error_text.ts";
-import type { OnError } from "../wire/chain_conf.ts";
+import type { DriftMode, OnError } from "../wire/chain_conf.ts";
 import type { EffectItem, Mode } from "../wire/effect.ts";
 import type { PodRef } from "../wire/pod_ref.ts";
 
@@ -100,6 +100,8 @@ export interface AttachmentTarget {
    * the old value did); `"imperative"` (also when absent): each value's list runs as it is.
    */
   mode?: Mode;
+  /** The chain config's `drift` (what the daemon's drift checks do; kept with the attachment). */
+  drift?: DriftMode;
   /** The chain config's `ipPath` / `nsenterPath` (checked against the allowed list). */
   ipPath?: string;
   nsenterPath?: string;

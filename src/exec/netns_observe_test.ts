@@ -46,7 +46,9 @@ Deno.test({
     );
     for (const [k, o] of seen) assertEquals(o, full.get(k), k);
     const keys = [...seen.keys()];
-    for (const k of ["route v6 main 2001:db8:1::/64 metric 1024", "neighbour v4 h2a 192.0.2.9", "rule v4 100"]) {
+    for (
+      const k of ["route v6 main 2001:db8:1::/64 metric 1024", "neighbour v4 h2a 192.0.2.9", "rule v4 100"]
+    ) {
       assert(seen.has(k), `${k} observed: ${keys.join(", ")}`);
     }
     assert(!needsFullSnapshot([{ key: "rule v4 100" }, { key: "link 2 mtu" }]));

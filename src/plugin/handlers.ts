@@ -172,6 +172,7 @@ async function addHere(
         chainPolicy: conf.policy,
         onError: conf.onError,
         mode: conf.mode,
+        drift: conf.drift,
         ipPath: conf.ipPath,
         nsenterPath: conf.nsenterPath,
       },

@@ -4,7 +4,7 @@
  * @module
  */
 import * as z from "zod/mini";
-import { ON_ERROR_MODES, type OnError } from "./chain_conf.ts";
+import { DRIFT_MODES, type DriftMode, ON_ERROR_MODES, type OnError } from "./chain_conf.ts";
 import { type Effect, EffectSchema, type Mode, MODES } from "./effect.ts";
 import { type PodRef, PodRefSchema } from "./pod_ref.ts";
 
@@ -38,6 +38,8 @@ export interface AttachmentRegistration {
   applied?: string;
   /** The chain config's `mode`; absent: `"imperative"` (a plugin from before the key existed). */
   mode?: Mode;
+  /** The chain config's `drift` (what a drift check does); absent: `"report"`. */
+  drift?: DriftMode;
   /** Declarative mode: what the ADD's list changed, with baseline values (absent: chainsaw owns nothing). */
   effect?: Effect;
 }
@@ -57,6 +59,7 @@ export const AttachmentRegistrationSchema: z.ZodMiniType<AttachmentRegistration>
   nsenterPath: z.optional(shortText),
   applied: z.optional(z.string()),
   mode: z.optional(z.enum(MODES)),
+  drift: z.optional(z.enum(DRIFT_MODES)),
   effect: z.optional(EffectSchema),
 });
 

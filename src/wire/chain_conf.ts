@@ -26,6 +26,16 @@ export type Mode = (typeof MODES)[number];
 /** The chain key `mode` when absent. */
 export const DEFAULT_MODE: Mode = "declarative";
 
+/**
+ * What a drift check does when chainsaw's effect no longer holds (chain key `drift`, declarative mode): report it
+ * (`"report"`, the default: Event, condition, metric), apply the value again (`"heal"`), or never check (`"off"`).
+ */
+export const DRIFT_MODES = ["report", "heal", "off"] as const;
+/** One of {@link DRIFT_MODES}. */
+export type DriftMode = (typeof DRIFT_MODES)[number];
+/** The chain key `drift` when absent. */
+export const DEFAULT_DRIFT: DriftMode = "report";
+
 /** The `onError` mode of a chain config that names none. */
 export const DEFAULT_ON_ERROR: OnError = "rollback";
 
@@ -38,6 +48,8 @@ export interface ChainsawConf {
   onError: OnError;
   /** `declarative` (the default): the annotation is the netns state; `imperative`: each value runs as a script. */
   mode: Mode;
+  /** What a drift check does (`report`, the default; `heal`; `off`). */
+  drift: DriftMode;
   apiTimeoutMs: number;
   ipPath?: string;
   nsenterPath?: string;
@@ -54,6 +66,7 @@ export const CHAIN_CONF_KEYS = [
   "kubeconfig",
   "onError",
   "mode",
+  "drift",
   "apiTimeoutMs",
   "ipPath",
   "nsenterPath",
@@ -75,12 +88,13 @@ const optAbsolute = (v: unknown): boolean => v === undefined || (typeof v === "s
  * the schema must decide (never a different answer than the schema's).
  */
 export function plainChainsawConf(raw: Record<string, unknown>): ChainsawConf | undefined {
-  const { kubeconfig, onError, mode, apiTimeoutMs, ipPath, nsenterPath, daemonSocket, policy } = raw;
+  const { kubeconfig, onError, mode, drift, apiTimeoutMs, ipPath, nsenterPath, daemonSocket, policy } = raw;
   if (
     !optAbsolute(kubeconfig) || !optAbsolute(ipPath) || !optAbsolute(nsenterPath) ||
     !(daemonSocket === undefined || typeof daemonSocket === "string") ||
     !(onError === undefined || (ON_ERROR_MODES as readonly unknown[]).includes(onError)) ||
     !(mode === undefined || (MODES as readonly unknown[]).includes(mode)) ||
+    !(drift === undefined || (DRIFT_MODES as readonly unknown[]).includes(drift)) ||
     !(apiTimeoutMs === undefined ||
       (Number.isSafeInteger(apiTimeoutMs) && (apiTimeoutMs as number) > 0 &&
         (apiTimeoutMs as number) <= 120_000))
@@ -91,6 +105,7 @@ export function plainChainsawConf(raw: Record<string, unknown>): ChainsawConf | 
     kubeconfig: kubeconfig as string | undefined,
     onError: (onError as OnError | undefined) ?? DEFAULT_ON_ERROR,
     mode: (mode as Mode | undefined) ?? DEFAULT_MODE,
+    drift: (drift as DriftMode | undefined) ?? DEFAULT_DRIFT,
     apiTimeoutMs: (apiTimeoutMs as number | undefined) ?? DEFAULT_API_TIMEOUT_MS,
     ipPath: ipPath as string | undefined,
     nsenterPath: nsenterPath as string | undefined,

@@ -12,8 +12,10 @@ import { describeZodIssue } from "../text/zod_issue.ts";
 import {
   type ChainsawConf,
   DEFAULT_API_TIMEOUT_MS,
+  DEFAULT_DRIFT,
   DEFAULT_MODE,
   DEFAULT_ON_ERROR,
+  DRIFT_MODES,
   MODES,
   ON_ERROR_MODES,
 } from "./chain_conf.ts";
@@ -25,6 +27,7 @@ export const ChainConfSchema = z.object({
   kubeconfig: z.optional(absolutePath),
   onError: z.optional(z.enum(ON_ERROR_MODES)),
   mode: z.optional(z.enum(MODES)),
+  drift: z.optional(z.enum(DRIFT_MODES)),
   apiTimeoutMs: z.optional(z.int().check(z.positive(), z.lte(120_000))),
   ipPath: z.optional(absolutePath),
   nsenterPath: z.optional(absolutePath),
@@ -45,6 +48,7 @@ export function decodeChainsawConfStrict(raw: Record<string, unknown>): Chainsaw
     kubeconfig: r.data.kubeconfig,
     onError: r.data.onError ?? DEFAULT_ON_ERROR,
     mode: r.data.mode ?? DEFAULT_MODE,
+    drift: r.data.drift ?? DEFAULT_DRIFT,
     apiTimeoutMs: r.data.apiTimeoutMs ?? DEFAULT_API_TIMEOUT_MS,
     ipPath: r.data.ipPath,
     nsenterPath: r.data.nsenterPath,

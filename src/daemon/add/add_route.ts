@@ -120,6 +120,7 @@ export function checkAddRequest(req: AddRequest): AttachmentTarget {
     chainPolicy: conf.policy,
     onError: conf.onError,
     mode: conf.mode,
+    drift: conf.drift,
     ipPath: conf.ipPath,
     nsenterPath: conf.nsenterPath,
   };

@@ -102,6 +102,7 @@ Deno.test("add route: runs, registers, reports, answers ran", async () => {
   assertEquals(writes.seen.batches, [[list]], "declarative (the default): one batch process");
   assertEquals([writes.seen.snapshots, writes.seen.ran], [[], 0], "and nothing else");
   assertEquals(writes.seen.registered[0].mode, "declarative");
+  assertEquals(writes.seen.registered[0].drift, "report", "the chain's drift key (default) is registered");
   const imperative = setup();
   const conf = { mode: "imperative" };
   assertEquals((await imperative.post(request({ conf, runtimeAnnotations: { [KEY]: list } }))).body, {

@@ -15,7 +15,7 @@ import { netnsPathProblem, normalizeNetnsPath } from "../../cni/netns_path.ts";
 import { netnsState } from "../../exec/netns_state.ts";
 import { atomicWriteFile, dirOf, removeStaleTemps } from "../../host/atomic_file.ts";
 import type { AttachmentRegistration } from "../../wire/attachment.ts";
-import { ON_ERROR_MODES, type OnError } from "../../wire/chain_conf.ts";
+import { DRIFT_MODES, type DriftMode, ON_ERROR_MODES, type OnError } from "../../wire/chain_conf.ts";
 import { type Effect, type EffectItem, EffectSchema, type Mode, MODES } from "../../wire/effect.ts";
 
 /** Where the daemon keeps its attachments. */
@@ -53,6 +53,8 @@ export interface Attachment {
   nsenterPath?: string;
   /** The chain config's `mode` at ADD; absent means "imperative" (attachments saved before the key existed). */
   mode?: Mode;
+  /** The chain config's `drift` at ADD (what a drift check does); absent means "report". */
+  drift?: DriftMode;
   /**
    * Declarative mode: what the `applied` value's list changed in the netns, each object with its baseline value
    * (absent or empty: chainsaw owns nothing there). Saved with the attachment, so a restart or `kill -9` between
@@ -76,6 +78,7 @@ const AttachmentSchema = z.object({
   ipPath: z.optional(z.string()),
   nsenterPath: z.optional(z.string()),
   mode: z.optional(z.enum(MODES)),
+  drift: z.optional(z.enum(DRIFT_MODES)),
   effect: z.optional(EffectSchema),
 });
 
@@ -209,6 +212,7 @@ export class AttachmentStore {
     if (reg.ipPath !== undefined) a.ipPath = reg.ipPath;
     if (reg.nsenterPath !== undefined) a.nsenterPath = reg.nsenterPath;
     if (reg.mode !== undefined) a.mode = reg.mode;
+    if (reg.drift !== undefined) a.drift = reg.drift;
     if (reg.effect !== undefined && reg.effect.items.length > 0) a.effect = { items: reg.effect.items };
     this.#items.set(keyOf(a.containerId, a.ifname), a);
     return { ...a };

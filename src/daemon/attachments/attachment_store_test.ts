@@ -263,10 +263,11 @@ Deno.test("attachments: the mode and the declarative effect are kept, saved and 
       set: [{ dst: "192.0.3.0/24" }],
       by: ["route add 192.0.3.0/24 dev net1"],
     };
-    store.add(reg({ mode: "declarative", effect: { items: [item] } }, "x"));
+    store.add(reg({ mode: "declarative", drift: "heal", effect: { items: [item] } }, "x"));
     await store.save();
     const back = await AttachmentStore.load(path);
     assertEquals(back.all()[0].mode, "declarative");
+    assertEquals(back.all()[0].drift, "heal", "the chain's drift key is kept");
     assertEquals(back.all()[0].effect, { items: [item] });
     back.markApplied("c1", "net1", "", []);
     assertEquals(back.all()[0].effect, undefined, "chainsaw owns nothing any more");
