@@ -2,14 +2,14 @@
  * The daemon's metrics as a real Prometheus reads them: Debian's prometheus (a private config, data dir and
  * loopback port, a 1 s scrape interval, the shipped alerts.yaml loaded) scrapes the real daemon (the bundle under
  * its permission flags, on the fake API server) while real chains (bridge -> chainsaw, libcni) run ADDs, a live
- * re-apply and a rollback in real network namespaces; every assertion is a query through Prometheus's HTTP API.
+ * re-apply, a drift and a rollback in real network namespaces; every assertion is a query through Prometheus's HTTP API.
  * And the exposition itself: `promtool check metrics` finds no problem, and every metric that alerts, dashboard and
  * docs/monitoring.md name is served (and every family served is documented).
  */
 import { assert, assertEquals } from "./support/assert.ts";
 import { ANNOTATION, type Fixture, fixture, POD_ARGS } from "./support/chain_fixture.ts";
 import { type FakeApiServer, makePod, type Pod, startFakeApiServer } from "./support/fake_apiserver.ts";
-import { Cleanup, requireRoot } from "./support/netns.ts";
+import { Cleanup, type ExecResult, IP, requireRoot } from "./support/netns.ts";
 import { type Daemon, scratchDir, startDaemonOnApi, waitFor } from "./daemon_harness.ts";
 import {
   alertRules,
@@ -43,6 +43,12 @@ function pod(name: string, annotation: string): Pod {
     nodeName: NODE,
     annotations: { [ANNOTATION]: annotation },
   });
+}
+
+/** Throws unless the command succeeded. */
+async function must(r: Promise<ExecResult>): Promise<void> {
+  const { code, stdout, stderr } = await r;
+  if (code !== 0) throw new Error(`exit ${code}: ${stdout}${stderr}`);
 }
 
 /** A running Prometheus. */
@@ -188,7 +194,7 @@ function series(name: string, labels = ""): string {
 
 Deno.test({
   name:
-    "monitoring: a real Prometheus scrapes the daemon; ADDs, a re-apply and a rollback move the counters and gauges the docs describe",
+    "monitoring: a real Prometheus scrapes the daemon; ADDs, a re-apply, a drift and a rollback move the counters and gauges the docs describe",
   ...requireRoot(),
   async fn() {
     await using cleanup = new Cleanup();
@@ -197,7 +203,10 @@ Deno.test({
       bookmarkIntervalMs: 200,
     });
     cleanup.defer(() => api.close(), "fake apiserver");
-    const { daemon, kubeconfig } = await startDaemonOnApi(cleanup, api, { node: NODE });
+    const { daemon, kubeconfig } = await startDaemonOnApi(cleanup, api, {
+      node: NODE,
+      args: ["--drift-check-seconds", "1"],
+    });
     const target = new URL(daemon.healthUrl).host;
     const prom = await startPrometheus(cleanup, target);
 
@@ -269,6 +278,23 @@ Deno.test({
     await until(prom, okCommands, (v) => (v ?? 0) > 3, "> 3");
     assert((await a.ns.routes()).includes("198.51.100.128/25 dev eth0"), "the edit ran in p1's netns");
 
+    // A drift: the re-applied route is deleted behind chainsaw's back. A check reports it; once the route is
+    // back, a check clears it.
+    await until(prom, series("chainsaw_drifted_attachments"), is(0), "== 0");
+    await until(prom, series("chainsaw_drift_total", 'action="reported"'), is(0), "== 0");
+    await must(a.ns.exec([IP, "route", "del", "198.51.100.128/25", "dev", "eth0"]));
+    await until(prom, series("chainsaw_drift_total", 'action="reported"'), is(1), "== 1");
+    await until(prom, series("chainsaw_drifted_attachments"), is(1), "== 1");
+    await until(
+      prom,
+      `sum(${series("chainsaw_drift_checks_total", 'result="drifted"')})`,
+      (v) => (v ?? 0) >= 1,
+      ">= 1",
+    );
+    await must(a.ns.exec([IP, "route", "add", "198.51.100.128/25", "dev", "eth0"]));
+    await until(prom, series("chainsaw_drifted_attachments"), is(0), "== 0");
+    await until(prom, series("chainsaw_drift_total", 'action="reported"'), is(1), "still 1");
+
     // A rollback: p3's list fails at its third command; the first two are undone.
     const c = await chain("gmonc", "p3");
     const addC = await c.chain("add");
@@ -294,8 +320,14 @@ Deno.test({
       if (bad.length) throw new Error(`rules failing: ${JSON.stringify(bad)}`);
       return rules.length === (await alertRules()).length && rules.every((r) => r.health === "ok");
     }, 30_000);
-    const alerts = (await (await fetch(`${prom.url}/api/v1/alerts`)).json()).data.alerts;
-    assertEquals(alerts, [], "no alert is pending or firing");
+    // No alert fires; the drift made ChainsawDriftNotCleared pending, and its clearing ends that.
+    let alerts: unknown[] = [];
+    await waitFor("no alert pending or firing", async () => {
+      alerts = (await (await fetch(`${prom.url}/api/v1/alerts`)).json()).data.alerts;
+      return alerts.length === 0;
+    }).catch((e) => {
+      throw new Error(`${(e as Error).message}: ${JSON.stringify(alerts)}`);
+    });
 
     // Every dashboard query and alert expression runs on the real Prometheus.
     for (const expr of [...await dashboardQueries(), ...(await alertRules()).map((r) => r.expr)]) {

@@ -190,7 +190,7 @@ Deno.test("monitoring: the dashboard has one row per concern, and every panel a 
     }
   }
   const rows = await dashboardRows();
-  const concerns = [/^ADD/, /re-apply and rollback/i, /pod watch/i, /connections and memory/i];
+  const concerns = [/^ADD/, /re-apply and rollback/i, /drift/i, /pod watch/i, /connections and memory/i];
   for (const c of concerns) {
     const row = rows.find((r) => c.test(r.title));
     assert(row, `no row for ${c} in ${rows.map((r) => r.title).join(" | ")}`);
