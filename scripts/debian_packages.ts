@@ -35,6 +35,8 @@ export const DEBIAN_PACKAGES: readonly string[] = [
   "runc",
   // Prometheus 2.42 and `promtool`: the alert rules and the scrape of the daemon's metrics.
   "prometheus",
+  // A gate plugin of the rollback test (Debian's npm already brings it; a Node.js from elsewhere may not).
+  "python3",
 ];
 
 /** Output of one command run by a {@linkcode PackageRunner}. */

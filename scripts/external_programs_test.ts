@@ -46,7 +46,7 @@ const PREREQUISITES: ReadonlySet<string> = new Set(["nodejs", "npm", "ca-certifi
  * The package of each program, with the paths it ships as dpkg knows them (`dpkg -S PATH` on Debian 12;
  * /bin and /usr/bin, /sbin and /usr/sbin are one directory on a merged-/usr system).
  */
-const PROGRAMS: Readonly<Record<string, { package: string; paths: string[] }>> = {
+const PROGRAMS: Readonly<Record<string, { package: string; install?: string; paths: string[] }>> = {
   ip: { package: "iproute2", paths: ["/bin/ip", "/sbin/ip"] },
   nsenter: { package: "util-linux", paths: ["/usr/bin/nsenter"] },
   prlimit: { package: "util-linux", paths: ["/usr/bin/prlimit"] },
@@ -70,6 +70,8 @@ const PROGRAMS: Readonly<Record<string, { package: string; paths: string[] }>> =
   ctr: { package: "containerd", paths: ["/usr/bin/ctr"] },
   runc: { package: "runc", paths: ["/usr/sbin/runc"] },
   node: { package: "nodejs", paths: ["/usr/bin/node"] },
+  // /usr/bin/python3 is python3-minimal's; the json module the scripts import needs python3's stdlib.
+  python3: { package: "python3-minimal", install: "python3", paths: ["/usr/bin/python3"] },
   prometheus: { package: "prometheus", paths: ["/usr/bin/prometheus"] },
   promtool: { package: "prometheus", paths: ["/usr/bin/promtool"] },
   bridge: { package: "containernetworking-plugins", paths: ["/usr/lib/cni/bridge"] },
@@ -81,7 +83,7 @@ const PROGRAMS: Readonly<Record<string, { package: string; paths: string[] }>> =
 
 /** The key of {@linkcode PROGRAMS} for a program as spawned (a bare name looked up on PATH, or a path). */
 function programKey(program: string): string | undefined {
-  const merged = (p: string) => p.replace(/^\/usr\/(s?bin)\//, "/$1/");
+  const merged = (p: string) => p.replace(/\/+/g, "/").replace(/^\/usr\/(s?bin)\//, "/$1/");
   if (!program.includes("/")) return program in PROGRAMS ? program : undefined;
   return Object.keys(PROGRAMS).find((k) => PROGRAMS[k].paths.some((p) => merged(p) === merged(program)));
 }
@@ -97,7 +99,7 @@ function provider(pkg: string): string | undefined {
 // ---- spawns the scanner cannot read by itself --------------------------------------------------------------
 
 /** Built by the set-up step (scripts/test_setup.ts) or by a test itself: not a Debian program. */
-const BUILT = /^(\$\{REPO_ROOT\}\/tests\/support\/bin\/|<deno>$)/;
+const BUILT = /^(\$\{REPO_ROOT\}\/tests\/support\/bin\/|<deno>$|<script>$|deno$)/;
 
 /**
  * Spawn sites whose program is not written at the site, by file and the site's source text (the program
@@ -183,6 +185,18 @@ const DYNAMIC: ReadonlyArray<{ file: string; code: string; programs: string[]; w
     why: "chainsaw's snapshot: nsenter and ip at their configured paths",
   },
   {
+    file: "scripts/build.ts",
+    code: '`#!/bin/sh\\n//bin/true; ${find}; ${v8}; exec "$d" run $v ${flags} "$0" "$@"\\n`',
+    programs: ["/bin/sh", "/bin/true", "<deno>"],
+    why: "the bundle's launcher: sh, then the deno it finds ($d)",
+  },
+  {
+    file: "bench/phases/build.ts",
+    code: "`#!${nodePath}\\n${nodeJs}`",
+    programs: ["node"],
+    why: "the Node pass-through anchor: the node `command -v node` found",
+  },
+  {
     file: "tests/support/cnidriver/main.go",
     code: "exec.CommandContext(ctx, pluginPath)",
     programs: ["bridge", "host-local", "${REPO_ROOT}/tests/support/bin/chainsaw"],
@@ -209,20 +223,14 @@ const WRAPPERS: ReadonlyArray<{ file: string; name: string; argv: number }> = [
 
 /** Programs that run another program given in their arguments. */
 const SHELLS = new Set(["sh", "bash", "dash"]);
-/** Shell builtins (dash) a script may start a command with. */
-const BUILTINS = new Set([
-  "exec",
-  "command",
-  "cd",
-  "echo",
-  "printf",
-  "test",
-  "[",
-  "true",
-  "false",
-  "set",
-  ":",
-]);
+/** Shell keywords that come before a command. */
+const KEYWORDS = new Set(["if", "then", "else", "elif", "fi", "while", "until", "do", "done", "!", "{", "}"]);
+/** Shell builtins (dash): commands that run no program. */
+const BUILTINS = new Set(
+  "cd echo printf test [ set : true false exit return shift export read trap wait kill ulimit umask".split(
+    " ",
+  ),
+);
 
 // ---- the scanner ----------------------------------------------------------------------------------------------
 
@@ -304,6 +312,8 @@ function parse(file: string, visit?: (scope: Scope, n: N) => void, text?: string
           ExportNamedDeclaration: collect,
           VariableDeclarator: collect,
           FunctionDeclaration: collect,
+          Literal: collect,
+          TemplateLiteral: collect,
         }),
       },
     },
@@ -436,38 +446,48 @@ function programsOf(scope: Scope, argv: N[], at: string): string | undefined {
     }
     if (SHELLS.has(base) && rest.length > 0 && value(scope, rest[0]).text === "-c") {
       if (!rest[1] || rest[1].type === "SpreadElement") return "a shell script that is not written there";
-      // Unknown parts (`${x}`) may stand in assignments and arguments, never as a command.
-      const script = value(scope, rest[1]);
-      for (const command of script.text.split(/;|&&|\|\||\||\n/)) {
-        const words = command.trim().split(/\s+/).filter((w) =>
-          w !== "" && !/^[A-Za-z_][A-Za-z0-9_]*=/.test(w)
-        );
-        let k = 0;
-        while (k < words.length && BUILTINS.has(words[k])) {
-          if (words[k] === "command" && words[k + 1] === "-v") {
-            k += 2; // `command -v NAME` looks NAME up: the script needs it
-            break;
-          }
-          k++;
-        }
-        const w = words[k];
-        if (w === undefined) continue;
-        const positional = /^"?\$(\d)"?$/.exec(w);
-        if (positional) {
-          // "$0" is the word after the script, "$1" the next, …
-          const arg = rest[2 + Number(positional[1])];
-          if (!arg || arg.type === "SpreadElement") return `${w} of the script is not written there`;
-          const v = value(scope, arg);
-          if (!v.known && !BUILT.test(v.text)) return `${w} of the script cannot be read`;
-          current.uses.push({ program: v.text, at });
-        } else if (/[$`(]/.test(w)) return `script command ${w} cannot be read`;
-        else current.uses.push({ program: w, at });
-      }
-      return undefined;
+      // "$0" is the word after the script, "$1" the next, …
+      return scriptPrograms(value(scope, rest[1]).text, at, (i) => {
+        const arg = rest[2 + i];
+        if (!arg || arg.type === "SpreadElement") return undefined;
+        const v = value(scope, arg);
+        return v.known || BUILT.test(v.text) ? v.text : undefined;
+      });
     }
     return undefined;
   }
   return "launchers nested too deep";
+}
+
+/**
+ * Records the programs a shell script runs (the first word of each simple command, after keywords, assignments,
+ * `exec` and `command`); `positional(i)` gives `$i`. Unknown parts (`${x}`) may stand in assignments and
+ * arguments, never as a command.
+ *
+ * @returns why a command cannot be read, or undefined
+ */
+function scriptPrograms(
+  script: string,
+  at: string,
+  positional: (i: number) => string | undefined,
+): string | undefined {
+  for (const command of script.split(/;|&&|\|\||\||\n/)) {
+    const words = command.trim().split(/\s+/).filter((w) => w !== "");
+    let k = 0;
+    while (k < words.length && (KEYWORDS.has(words[k]) || /^[A-Za-z_][A-Za-z0-9_]*=/.test(words[k]))) k++;
+    if (words[k] === "exec") k++;
+    if (words[k] === "command") k += words[k + 1] === "-v" ? 2 : 1; // `command -v NAME` needs NAME too
+    const w = words[k];
+    if (w === undefined || BUILTINS.has(w)) continue;
+    const n = /^"?\$(\d)"?$/.exec(w);
+    if (n) {
+      const program = positional(Number(n[1]));
+      if (program === undefined) return `${w} of the script cannot be read`;
+      current.uses.push({ program, at });
+    } else if (/[$`(]/.test(w)) return `script command ${w} cannot be read`;
+    else current.uses.push({ program: w, at });
+  }
+  return undefined;
 }
 
 function dynamic(scope: Scope, n: N, at: string): boolean {
@@ -544,6 +564,20 @@ function visitSite(scope: Scope, n: N): void {
       fail("unrecognised spawn");
     } else if (code === "Deno.Command" && n.parent?.type !== "NewExpression") {
       fail("Deno.Command used indirectly");
+    }
+    return;
+  }
+  if ((n.type === "Literal" && typeof n.value === "string") || n.type === "TemplateLiteral") {
+    // A script a test writes and runs: its interpreter, and for a shell script the programs it runs.
+    const text = value(scope, n).text;
+    if (text.startsWith("#!") && dynamic(scope, n, at)) return;
+    const shebang = /^#!\s*(\S+)(?:[ \t]+(\S+))?/.exec(text);
+    if (!shebang) return;
+    const interpreter = shebang[1].endsWith("/env") && shebang[2] ? shebang[2] : shebang[1];
+    current.uses.push({ program: interpreter, at });
+    if (SHELLS.has(interpreter.replace(/^.*\//, ""))) {
+      const why = scriptPrograms(text.slice(text.indexOf("\n") + 1), at, () => "<script>");
+      if (why !== undefined) fail(why);
     }
     return;
   }
@@ -640,7 +674,7 @@ Deno.test("every external program the tests, the demo, the bench and the set-up 
       missing.push(`${program} (${where}): no package known; add it to PROGRAMS (dpkg -S) and the set-up`);
       continue;
     }
-    const pkg = PROGRAMS[key].package;
+    const pkg = PROGRAMS[key].install ?? PROGRAMS[key].package;
     if (!provider(pkg)) {
       missing.push(`${program} (${where}): package ${pkg} is not installed by the set-up step`);
     }
@@ -687,11 +721,12 @@ Deno.test("the scanner refuses what it cannot read", () => {
     "const r = { exec: (a: string) => a };",
     "r.exec(p);",
     'import { spawn } from "node:child_process";',
+    "const script = `#!/bin/sh\\nexec ${p} --x\\n`;",
   ];
   const { problems, uses } = scan([file], { [file]: lines.join("\n") });
   const lineNumbers = problems.map((p) => Number(/^scripts\/probe\.ts:(\d+):/.exec(p)?.[1]));
-  assertEquals(lineNumbers, [3, 4, 5, 6, 7, 8, 10, 11], problems.join("\n"));
-  assertEquals(uses.map((u) => u.program), ["/bin/sh", "/usr/bin/nsenter", "/usr/bin/nsenter"]);
+  assertEquals(lineNumbers, [3, 4, 5, 6, 7, 8, 10, 11, 12], problems.join("\n"));
+  assertEquals(uses.map((u) => u.program), ["/bin/sh", "/usr/bin/nsenter", "/usr/bin/nsenter", "/bin/sh"]);
 });
 
 Deno.test("PROGRAMS agrees with dpkg on this machine (each installed package ships the listed paths)", async () => {
