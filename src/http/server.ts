@@ -37,7 +37,10 @@ export interface ServerEvents {
   closed?(): void;
   /** At the cap, a connection waiting for a request head was closed to make room for a newcomer. */
   evicted?(): void;
-  /** At the cap with every connection busy, the server stopped accepting for `ms` (back-pressure). */
+  /**
+   * At the cap with no connection to evict (all busy, or spared), the server did not accept for `ms` more
+   * (back-pressure); said at least every second while it lasts.
+   */
   paused?(ms: number): void;
   /** `accept` failed (e.g. EMFILE); the loop waits `backoffMs` before it accepts again. */
   acceptError?(error: Error, backoffMs: number): void;
@@ -91,6 +94,9 @@ export const DEFAULT_CONN_LIMITS: ConnLimits = {
  * accept (the clients had not written yet), and a grace of 0 or 50 ms evicted 6-72 of them.
  */
 export const EVICT_GRACE_MS = 200;
+
+/** How often a listener paused at its cap reports the pause ({@link ServerEvents.paused}). */
+const PAUSE_REPORT_MS = 1000;
 
 /** First and longest pause after a failed accept. */
 export const ACCEPT_BACKOFF_MS = { min: 5, max: 1000 } as const;
@@ -171,6 +177,13 @@ export function serveHttp(opts: ServeOptions): HttpServer {
   /** Resolves once there is room below the cap or a connection to evict for a newcomer (or on shutdown). */
   const room = async (): Promise<void> => {
     let pausedAt: number | undefined;
+    // The pause is reported as it goes (at least every PAUSE_REPORT_MS), not only when it ends.
+    const reportPause = () => {
+      if (pausedAt === undefined) return;
+      const now = performance.now();
+      ev.paused?.(now - pausedAt);
+      pausedAt = now;
+    };
     try {
       for (;;) {
         if (closing || conns.size < opts.maxConnections) return;
@@ -187,12 +200,13 @@ export function serveHttp(opts: ServeOptions): HttpServer {
         let timer: ReturnType<typeof setTimeout> | undefined;
         await new Promise<void>((resolve) => {
           woken = resolve;
-          if (next < Infinity) timer = setTimeout(wake, Math.max(0, next - now) + 1);
+          timer = setTimeout(wake, Math.min(Math.max(0, next - now) + 1, PAUSE_REPORT_MS));
         });
         clearTimeout(timer);
+        reportPause();
       }
     } finally {
-      if (pausedAt !== undefined) ev.paused?.(performance.now() - pausedAt);
+      reportPause();
     }
   };
   // One coarse tick checks every connection's deadline (a timer per wait would cost two per request).

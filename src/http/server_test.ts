@@ -244,6 +244,26 @@ Deno.test("at the cap with every connection busy the server stops accepting: a b
   }, { maxConnections: 3 });
 });
 
+Deno.test("a pause at the cap is reported while it lasts, not only when it ends", async () => {
+  let seen: string[] = [];
+  let pausedWhileHeld = false;
+  await withServer(async (req) => {
+    if (new URL(req.url).pathname !== "/held") return new Response("ok\n");
+    // Held until the server reports the pause that this request causes (or 5 s: the test then fails).
+    for (let i = 0; i < 500 && !seen.includes("paused"); i++) await new Promise((r) => setTimeout(r, 10));
+    pausedWhileHeld = seen.includes("paused");
+    return new Response("ok\n");
+  }, async (port, events) => {
+    seen = events;
+    const first = get(port, "/held");
+    await new Promise((r) => setTimeout(r, 50));
+    const second = get(port, "/next");
+    assertStringIncludes(await first, "200 OK");
+    assert(pausedWhileHeld, "no pause reported while the only connection was busy");
+    assertStringIncludes(await second, "200 OK");
+  }, { maxConnections: 1 });
+});
+
 Deno.test("a refused head closes lingering: a client still writing a chunked body reads the 411", async () => {
   const dir = await Deno.makeTempDir();
   const path = `${dir}/s.sock`;
