@@ -6,7 +6,8 @@
  * - Drift checks: every `--drift-check-seconds` (0: off) each attachment is observed once, spread over the
  *   interval, two at a time, never while its pod's sync runs ({@link DriftChecker}); what a difference does is the
  *   chain key `drift` (`report`: a Warning Event `ChainsawDrifted`, the pod condition `False`/`Drifted`, cleared
- *   when it holds again or the annotation is edited; `heal`: the value applied again; `off`). Metrics:
+ *   when it holds again or the annotation is edited; `heal`: the drifted objects set again ({@link healEffect}) in
+ *   the pod's turn of the re-apply queue, a Normal Event `ChainsawHealed`; `off`). Metrics:
  *   {@link createDriftMetrics}.
  *
  * Observations are {@link observeNetns}: one `ip -j -d -batch` process per check (the full snapshot only for an
@@ -17,7 +18,8 @@ import type { FeatureContext, Stop } from "../context.ts";
 import { settledWithin } from "../../async/abortable_sleep.ts";
 import { observeNetns } from "../../exec/netns_observe.ts";
 import { IP_CANDIDATES, NSENTER_CANDIDATES, resolveBinary } from "../../exec/binaries.ts";
-import type { SnapshotBinaries } from "../../exec/netns_snapshot.ts";
+import { restoreNetns, type SnapshotBinaries, snapshotNetns } from "../../exec/netns_snapshot.ts";
+import { healEffect } from "./heal.ts";
 import type { EffectDifference } from "../../declarative/effect.ts";
 import { visible } from "../../text/visible.ts";
 import { REAPPLY_VERB } from "../reapply/reapply_step.ts";
@@ -71,8 +73,15 @@ export function start(ctx: FeatureContext): Stop | undefined {
     attachments: () => ctx.store.all(),
     observe,
     busy,
-    // Heal needs the chain key `drift` ("heal"), which attachments do not carry yet: nothing asks for it.
-    heal: () => Promise.resolve(false),
+    heal: (a) =>
+      ctx.reapplier.heal(podOf(a), a.containerId, a.ifname, async (now) => {
+        const r = await healEffect(now.netns, binariesOf(now), now.effect?.items ?? [], {
+          snapshot: (n, b) => snapshotNetns(n, b),
+          restore: (t, b) => restoreNetns(t, b),
+        });
+        if (!r.ok) ctx.log("warn", `${where(now)}: heal failed: ${r.failures.slice(0, 3).join("; ")}`);
+        return r.ok && r.healed.length > 0;
+      }),
     onDrift: (a, diffs, action) => {
       metrics?.drift(action);
       const what = namedDifferences(diffs);

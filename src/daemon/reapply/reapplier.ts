@@ -51,6 +51,17 @@ export interface ReapplierDeps {
 interface Sync {
   ref: PodRef;
   oldValue: string | undefined;
+  /** Heals asked for (drift checks), run after the sync, in order. */
+  heals?: Heal[];
+}
+
+/** One heal of an attachment, waiting for its turn in the pod's queue. */
+interface Heal {
+  containerId: string;
+  ifname: string;
+  run(a: Attachment): Promise<boolean>;
+  /** Resolves the caller's promise (only the first call counts). */
+  done(healed: boolean): void;
 }
 
 const refKey = (p: PodRef) => p.uid || `${p.namespace}/${p.name}`;
@@ -64,15 +75,22 @@ export class Reapplier {
   constructor(deps: ReapplierDeps) {
     this.#deps = deps;
     this.#queue = new KeyedQueue<Sync>({
-      run: async (_key, { ref, oldValue }) => {
+      run: async (_key, { ref, oldValue, heals }) => {
+        let reapplied = new Set<string>();
         try {
-          await this.#sync(ref, oldValue);
+          reapplied = await this.#sync(ref, oldValue);
         } catch (e) {
           this.#deps.log("error", `re-apply of pod ${ref.namespace}/${ref.name} failed: ${errorText(e)}`);
         }
+        await this.#heal(heals ?? [], reapplied);
       },
-      // a burst of edits runs the latest value once, compared with the value before the first of them
-      merge: (waiting, added) => ({ ref: waiting.ref, oldValue: waiting.oldValue ?? added.oldValue }),
+      // a burst of edits runs the latest value once, compared with the value before the first of them; heals
+      // wait behind it
+      merge: (waiting, added) => ({
+        ref: waiting.ref,
+        oldValue: waiting.oldValue ?? added.oldValue,
+        heals: [...waiting.heals ?? [], ...added.heals ?? []],
+      }),
       parallel: deps.parallel ?? 4,
       signal: deps.signal,
     });
@@ -141,6 +159,56 @@ export class Reapplier {
     return this.#queue.has(refKey(ref));
   }
 
+  /**
+   * Runs `run` on the attachment in the pod's turn of the re-apply queue: after the sync waiting or running (an
+   * edit of the annotation always goes first), never beside one, and not at all when that sync re-applied the
+   * attachment (the edit replaced what was to be healed) or the attachment is gone. An edit arriving meanwhile
+   * waits for it and then applies the pod's current value, so no update is lost.
+   *
+   * @param ref the pod
+   * @param containerId the attachment's container
+   * @param ifname its interface
+   * @param run the heal, with the attachment as stored at its turn; resolves whether it healed
+   * @returns whether `run` ran and healed
+   */
+  heal(
+    ref: PodRef,
+    containerId: string,
+    ifname: string,
+    run: (a: Attachment) => Promise<boolean>,
+  ): Promise<boolean> {
+    if (this.#stopped) return Promise.resolve(false);
+    return new Promise((resolve) => {
+      let settled = false;
+      const done = (healed: boolean) => {
+        if (settled) return;
+        settled = true;
+        this.#deps.signal?.removeEventListener("abort", stop);
+        resolve(healed);
+      };
+      const stop = () => done(false); // shutting down: the queue runs no new round
+      this.#deps.signal?.addEventListener("abort", stop, { once: true });
+      this.#queue.add(refKey(ref), { ref, oldValue: undefined, heals: [{ containerId, ifname, run, done }] });
+    });
+  }
+
+  async #heal(heals: readonly Heal[], reapplied: ReadonlySet<string>): Promise<void> {
+    for (const h of heals) {
+      const key = `${h.containerId}\u0000${h.ifname}`;
+      const a = this.#deps.store.all().find((x) => x.containerId === h.containerId && x.ifname === h.ifname);
+      if (!a || reapplied.has(key) || this.#stopped) {
+        h.done(false);
+        continue;
+      }
+      try {
+        h.done(await h.run(a));
+      } catch (e) {
+        this.#deps.log("error", `heal of ${a.namespace}/${a.name} ${a.ifname} failed: ${errorText(e)}`);
+        h.done(false);
+      }
+    }
+  }
+
   /** Schedules a sync of the pod (coalesced with one already waiting or running). */
   schedule(ref: PodRef, oldValue?: string): void {
     if (this.#stopped) return;
@@ -190,9 +258,11 @@ export class Reapplier {
     this.#save();
   }
 
-  async #sync(ref: PodRef, oldValue: string | undefined): Promise<void> {
+  /** Brings the pod's attachments in step with its value; returns the attachments it ran a step on. */
+  async #sync(ref: PodRef, oldValue: string | undefined): Promise<Set<string>> {
+    const ran = new Set<string>();
     const pod = cachedPodOf(this.#deps.cache, ref);
-    if (!pod) return;
+    if (!pod) return ran;
     // An attachment whose applied value is unknown is only re-applied on a change that says what came before.
     const attachments = this.#deps.store.all().filter((a) =>
       attachmentOf(pod, a) && (a.applied !== undefined || oldValue !== undefined)
@@ -222,9 +292,11 @@ export class Reapplier {
         continue;
       }
       const { report, effect } = await this.#deps.execute(step, pod);
+      ran.add(`${a.containerId}\u0000${a.ifname}`);
       this.#deps.accept(report);
       changed = this.#deps.store.markApplied(a.containerId, a.ifname, step.value, effect) || changed;
     }
     if (changed) await this.save();
+    return ran;
   }
 }

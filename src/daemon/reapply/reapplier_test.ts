@@ -270,3 +270,123 @@ Deno.test("reapplier: nothing new starts once stopped", async () => {
     assertEquals(h.runs.length, 0);
   });
 });
+
+/** A promise the test opens by hand, and a count of who waits on it. */
+function gate() {
+  let open!: () => void;
+  const p = new Promise<void>((r) => open = r);
+  return { p, open };
+}
+
+/** Lets every ready promise run. */
+const settle = () => new Promise<void>((r) => setTimeout(r, 0));
+
+/** A reapplier whose re-apply runs wait on gates the test opens; it logs every start and end. */
+async function gatedReapplier() {
+  const dir = await Deno.makeTempDir();
+  const cache = new PodCache();
+  const store = await AttachmentStore.load(`${dir}/attachments.json`);
+  const trace: string[] = [];
+  const gates: Array<ReturnType<typeof gate>> = [];
+  const abort = new AbortController();
+  const reapplier = new Reapplier({
+    store,
+    cache,
+    execute: async (step: ReapplyStep, p: CachedPod) => {
+      trace.push(`reapply ${step.value} start`);
+      const g = gate();
+      gates.push(g);
+      await g.p;
+      trace.push(`reapply ${step.value} end`);
+      return {
+        report: report({ verb: "REAPPLY", pod: { namespace: p.namespace, name: p.name, uid: p.uid } }),
+      };
+    },
+    accept: () => {},
+    netnsState: () => Promise.resolve("present"),
+    log: () => {},
+    signal: abort.signal,
+  });
+  cache.onAnnotationChange((p, old) => reapplier.onAnnotationChange(p, old));
+  cache.replace([pod("v1")]);
+  reapplier.onRegister(add({ applied: "v1" }));
+  const ref = { namespace: "default", name: "p1", uid: "uid-1" };
+  const heal = (label: string, result = true) =>
+    reapplier.heal(ref, "ctr-1", "net1", async (a) => {
+      trace.push(`heal ${label} start (applied ${a.applied})`);
+      const g = gate();
+      gates.push(g);
+      await g.p;
+      trace.push(`heal ${label} end`);
+      return result;
+    });
+  const openAll = async () => {
+    for (let i = 0; i < 20 && gates.length > 0; i++) {
+      gates.shift()!.open();
+      await settle();
+    }
+  };
+  return { dir, cache, store, reapplier, trace, gates, abort, heal, openAll };
+}
+
+Deno.test("reapplier: a heal runs in the pod's turn; an edit waiting with it goes first and the heal is dropped", async () => {
+  const r = await gatedReapplier();
+  try {
+    // Alone: the heal runs with the attachment as stored.
+    const alone = r.heal("h1");
+    await settle();
+    await r.openAll();
+    assertEquals(await alone, true);
+    // An edit runs; a heal asked meanwhile waits; a second edit arrives: it runs first, and replaces the heal.
+    r.cache.apply("MODIFIED", pod("v2"));
+    await settle();
+    const dropped = r.heal("h2");
+    r.cache.apply("MODIFIED", pod("v3"));
+    await settle();
+    await r.openAll();
+    assertEquals(await dropped, false, "the edit replaced the effect: nothing to heal");
+    assertEquals(r.store.all()[0].applied, "v3");
+    assertEquals(r.trace, [
+      "heal h1 start (applied v1)",
+      "heal h1 end",
+      "reapply v2 start",
+      "reapply v2 end",
+      "reapply v3 start",
+      "reapply v3 end",
+    ]);
+  } finally {
+    await r.reapplier.idle(5000);
+    await Deno.remove(r.dir, { recursive: true });
+  }
+});
+
+Deno.test("reapplier: an edit during a heal waits for it, then applies the current value (no lost update); shutdown ends waiting heals", async () => {
+  const r = await gatedReapplier();
+  try {
+    const healing = r.heal("h1");
+    await settle();
+    r.cache.apply("MODIFIED", pod("v2")); // arrives while the heal runs
+    await settle();
+    assertEquals(r.trace, ["heal h1 start (applied v1)"], "the edit does not run beside the heal");
+    await r.openAll();
+    assertEquals(await healing, true);
+    assertEquals(r.trace, [
+      "heal h1 start (applied v1)",
+      "heal h1 end",
+      "reapply v2 start",
+      "reapply v2 end",
+    ]);
+    assertEquals(r.store.all()[0].applied, "v2");
+    // A heal waiting behind a sync when the daemon shuts down resolves false.
+    r.cache.apply("MODIFIED", pod("v3"));
+    await settle();
+    const waiting = r.heal("h2");
+    r.abort.abort();
+    assertEquals(await waiting, false);
+    await r.openAll();
+    assertEquals(await r.heal("h3"), false, "after shutdown nothing is queued");
+  } finally {
+    await r.reapplier.idle(5000);
+    await Deno.remove(r.dir, { recursive: true });
+  }
+});
