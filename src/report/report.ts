@@ -121,8 +121,8 @@ export const OUTPUT_INDENT = "    ";
  * `Running ip ... ===============`, the output), with the pod and verdict added.
  *
  * The header names the NAD (`nad=namespace/name`) after the chain's `network=` when the attachment came from a
- * Multus selection, then the object-form key that picked the commands (`key=net1`), and ends with
- * `trace=<trace id>` when the runtime passed a valid `TRACEPARENT` (ADD only; a re-apply has
+ * Multus selection (the key that picked the commands is in the JSON form only), and ends with `trace=<trace id>`
+ * when the runtime passed a valid `TRACEPARENT` (ADD only; a re-apply has
  * no trace), so the record can be joined to the runtime's trace.
  *
  * Every string that came from the pod, the runtime or the report's sender is neutralised with
@@ -147,8 +147,8 @@ export function formatHuman(r: Report): string {
     `${w(r.time)} ${w(r.verb)} ${who} container=${w(r.containerId)} netns=${w(r.netns)} ifname=${
       w(r.ifname)
     } network=${w(r.network)}${r.nad === undefined ? "" : ` nad=${w(r.nad)}`}${
-      r.key === undefined ? "" : ` key=${w(r.key)}`
-    }${r.traceId === undefined ? "" : ` trace=${w(r.traceId)}`}`,
+      r.traceId === undefined ? "" : ` trace=${w(r.traceId)}`
+    }`,
   ];
   for (const warning of r.warnings ?? []) lines.push(`Warning: ${v(warning)}`);
   if (r.detected.length > 0) lines.push(`Detected commands: [${r.detected.map(v).join(", ")}]`);

@@ -82,12 +82,12 @@ Deno.test("formatHuman: a report with a trace id ends its header with trace=<id>
   assertNoRawControl(forged, "forged trace id");
 });
 
-Deno.test("formatHuman: the NAD follows the chain's network=, then the key; each warning is a line", () => {
+Deno.test("formatHuman: the NAD follows the chain's network= (the key is not shown); each warning is a line", () => {
   const text = formatHuman(
     sampleReport({ nad: "default/test-chainsaw", key: "net1", warnings: ['key "x"\nmatches none'] }),
   );
   const [header, warning] = text.split("\n");
-  assert(header.endsWith(" network=test-chainsaw-chain nad=default/test-chainsaw key=net1"), header);
+  assert(header.endsWith(" network=test-chainsaw-chain nad=default/test-chainsaw"), header);
   assertEquals(warning, String.raw`Warning: key "x"\nmatches none`);
   assertEquals(countRecords(text), { headers: 1, ends: 1 });
 });
