@@ -415,6 +415,20 @@ Deno.test({
           async () => (await inNetns(s.netns, [IP, "route", "show"])).includes("198.51.100.0/24 dev eth0"),
         );
         await waitFor("the REAPPLY report", () => reports(w, "live", "REAPPLY").length > 0);
+        // Declarative (the default): an edit that drops the first command takes its route back; the route both
+        // values set stays.
+        const edited = structuredClone(pod);
+        edited.metadata.annotations = {
+          ...pod.metadata.annotations,
+          [ANNOTATION]: '["ip route add 198.51.100.0/24 dev CURRENT_INTERFACE"]',
+        };
+        w.api.setPod(edited);
+        await waitFor("the second REAPPLY report", () => reports(w, "live", "REAPPLY").length > 1);
+        const routes = await inNetns(s.netns, [IP, "route", "show"]);
+        assert(!routes.includes("192.0.3.0/24"), `the dropped route is taken back:\n${routes}`);
+        assertMatch(routes, /^198\.51\.100\.0\/24 dev eth0 /m);
+        const taken = reports(w, "live", "REAPPLY")[1] as { effect?: { takenBack: string[] } };
+        assertEquals(taken.effect?.takenBack, ["route v4 main 192.0.3.0/24: removed (chainsaw added it)"]);
       },
     );
 
