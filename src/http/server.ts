@@ -10,7 +10,8 @@
  *   newcomer pushes the oldest waiter out, and a complete request is served as soon as it is accepted. A
  *   connection that has sent nothing yet and whose first read has not come back gets a grace
  *   ({@link ServeOptions.evictGraceMs}) while the server makes progress: its client may be about to write, or
- *   its head may be in the socket buffer, not yet read.
+ *   its head may be in the socket buffer, not yet read. Once one such connection was evicted (a flood of
+ *   them), the next ones get {@link FLOOD_GRACE_MS} for a while.
  * - **Back-pressure.** When every connection is busy with a request, the server stops accepting until one ends
  *   or waits again; newcomers wait in the kernel's listen backlog (1024 on a unix socket, 511 on TCP with
  *   Deno 2.9.6), so a burst of complete requests is served in full, in arrival order.
@@ -95,6 +96,11 @@ export const DEFAULT_CONN_LIMITS: ConnLimits = {
  */
 export const EVICT_GRACE_MS = 200;
 
+/** The grace of a connection that has sent nothing while such connections are being evicted (a flood). */
+export const FLOOD_GRACE_MS = 25;
+/** How long after evicting a connection that had sent nothing the shorter grace holds. */
+const FLOOD_MEMORY_MS = 2000;
+
 /** How often a listener paused at its cap reports the pause ({@link ServerEvents.paused}). */
 const PAUSE_REPORT_MS = 1000;
 
@@ -142,6 +148,8 @@ export function serveHttp(opts: ServeOptions): HttpServer {
   const grace = opts.evictGraceMs ?? EVICT_GRACE_MS;
   /** When a request head was last read on any connection (the server making progress). */
   let lastRequest = -Infinity;
+  /** When a connection that had sent nothing was last evicted. */
+  let silentEvictedAt = -Infinity;
 
   // The accept loop, at the cap, sleeps until a connection closes or starts waiting (or a grace ends).
   let woken: (() => void) | undefined;
@@ -156,14 +164,16 @@ export function serveHttp(opts: ServeOptions): HttpServer {
     let victim: HttpConnection | undefined;
     let best = Infinity;
     let next = Infinity;
+    // During a flood of connections that send nothing (one of them was just evicted), a shorter grace.
+    const g = now - silentEvictedAt < FLOOD_MEMORY_MS ? Math.min(grace, FLOOD_GRACE_MS) : grace;
     for (const c of conns) {
       const since = c.waitingSince;
       if (since === undefined) continue;
       // One that has sent nothing: spared while the server makes progress (a burst whose clients are slow to
       // write, or whose bytes are not read yet), evictable once nothing happened for the grace.
       const quietSince = Math.max(since, lastRequest);
-      if (!c.heard && now - quietSince < grace) {
-        next = Math.min(next, quietSince + grace);
+      if (!c.heard && now - quietSince < g) {
+        next = Math.min(next, quietSince + g);
         continue;
       }
       if (since < best) {
@@ -247,6 +257,7 @@ export function serveHttp(opts: ServeOptions): HttpServer {
         // is left the newcomer is served anyway (one over the cap, until a connection ends).
         const { victim } = pickVictim(performance.now());
         if (victim) {
+          if (!victim.heard) silentEvictedAt = performance.now();
           victim.evict();
           ev.evicted?.();
         }
