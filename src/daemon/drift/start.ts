@@ -67,6 +67,11 @@ export function start(ctx: FeatureContext): Stop | undefined {
     ctx.log("info", "drift checks off (--drift-check-seconds=0); CNI CHECK still observes on request");
     return undefined;
   }
+  if (!ctx.pods) {
+    // Without the pod watch there is no re-apply queue fed with the pods' values, no condition and no Events.
+    ctx.log("info", "drift checks off: they need the pod watch; CNI CHECK still observes on request");
+    return undefined;
+  }
   let metrics: ReturnType<typeof createDriftMetrics> | undefined = undefined;
   const where = (a: Attachment) => `pod ${a.namespace}/${a.name} ${a.ifname} (network ${a.network})`;
   const checker = new DriftChecker<Attachment>({
