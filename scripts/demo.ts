@@ -14,11 +14,14 @@
  *    run by the libcni driver with a `TRACEPARENT`: the daemon runs the ADD (its log line, with the trace id),
  *    the route appears and the pod condition turns True/Applied;
  * 4. the annotation is edited on the API server: the daemon re-applies it live (a second route);
- * 5. an edit whose third command fails: the daemon rolls the re-apply back (the netns routes before and after
+ * 5. an edit whose last command fails: the daemon rolls the re-apply back (the netns routes before and after
  *    are equal) and the condition turns False/RolledBack naming the command;
- * 6. `chainsaw explain --pod` for the pod;
- * 7. the Events on the pod and the daemon's own messages;
- * 8. DEL, and everything removed (netns, bridge, processes, directories), also when a step fails.
+ * 6. declarative mode (the default): an edit that drops a route takes it back (the route both values set stays)
+ *    and sets the interface's MTU;
+ * 7. the annotation deleted: chainsaw takes back everything it set, the baseline MTU is back;
+ * 8. `chainsaw explain --pod` for the pod;
+ * 9. the Events on the pod and the daemon's own messages;
+ * 10. DEL, and everything removed (netns, bridge, processes, directories), also when a step fails.
  * @module
  */
 import { parseAllDocuments } from "yaml";
@@ -56,14 +59,21 @@ import {
 const ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
 const NODE = "demo-node";
 const IFNAME = "net1";
-/** The edited value: the whole list runs again, so the first route is `replace`d (idempotent) and one is added. */
-const EDITED = '["ip route replace 192.0.3.0/24 dev CURRENT_INTERFACE", ' +
+/** The edited value: the first route's command is the ADD's (kept in place), one route is added. */
+const EDITED = '["ip route add 192.0.3.0/24 dev CURRENT_INTERFACE", ' +
   '"ip route add 198.51.100.0/24 dev CURRENT_INTERFACE"]';
+/** Drops the first route (taken back), keeps the second (no blip), sets the MTU. */
+const DROPPED = '["ip route add 198.51.100.0/24 dev CURRENT_INTERFACE", ' +
+  '"ip link set dev CURRENT_INTERFACE mtu 1400"]';
 /** The command of {@link FAILING} that fails: there is no such route. */
 const FAILING_COMMAND = "ip route del 192.0.3.99/32 dev CURRENT_INTERFACE";
-/** An edit whose third command fails, after the first two changed the routes (one added, one deleted). */
-const FAILING = '["ip route replace 203.0.113.0/24 dev CURRENT_INTERFACE", ' +
-  `"ip route del 198.51.100.0/24 dev CURRENT_INTERFACE", "${FAILING_COMMAND}"]`;
+/**
+ * An edit whose last command fails: the two routes of {@link EDITED} are kept (same commands), a third route is
+ * added, then the failure: the whole edit is rolled back.
+ */
+const FAILING = '["ip route add 192.0.3.0/24 dev CURRENT_INTERFACE", ' +
+  '"ip route add 198.51.100.0/24 dev CURRENT_INTERFACE", "ip route replace 203.0.113.0/24 dev CURRENT_INTERFACE", ' +
+  `"${FAILING_COMMAND}"]`;
 /** The runtime's span (W3C trace context), passed to the chain like a newer libcni does. */
 const TRACE_ID = randomHex(32);
 const TRACEPARENT = `00-${TRACE_ID}-${randomHex(16)}-01`;
@@ -154,11 +164,20 @@ function podEvents(api: FakeApiServer, name: string): KubeEvent[] {
   return api.events().filter((e) => (e.involvedObject as { name?: string } | undefined)?.name === name);
 }
 
-function withAnnotation(api: FakeApiServer, name: string, value: string): Pod {
-  // The pod as the API server has it now (its status carries chainsaw's condition), with the annotation edited.
+function withAnnotation(api: FakeApiServer, name: string, value: string | undefined): Pod {
+  // The pod as the API server has it now (its status carries chainsaw's condition), with the annotation edited
+  // (deleted when `value` is undefined).
   const edited = structuredClone(api.pods().find((p) => p.metadata.name === name)!);
-  edited.metadata.annotations = { ...edited.metadata.annotations, [ANNOTATION]: value };
+  const annotations = { ...edited.metadata.annotations };
+  if (value === undefined) delete annotations[ANNOTATION];
+  else annotations[ANNOTATION] = value;
+  edited.metadata.annotations = annotations;
   return edited;
+}
+
+async function mtuOf(ns: Netns): Promise<string> {
+  const r = await ns.exec([IP, "link", "show", "dev", IFNAME]);
+  return /\bmtu (\d+)/.exec(r.stdout)?.[1] ?? "?";
 }
 
 function conditionOf(api: FakeApiServer, name: string): Condition | undefined {
@@ -316,7 +335,7 @@ async function demo(cleanup: Cleanup): Promise<void> {
     }`,
   );
 
-  header("5. An edit whose third command fails: the re-apply is rolled back");
+  header("5. An edit whose last command fails: the re-apply is rolled back");
   const before = await routes(ns);
   console.log(`    ip -n ${ns.name} route (before):`);
   console.log(indent(before, "      "));
@@ -325,7 +344,10 @@ async function demo(cleanup: Cleanup): Promise<void> {
   const rolledBack = await waitForCondition(api, ex.pod.name, "False", "RolledBack");
   const failedLog = await newReports(daemon, logAt, "REAPPLY");
   logAt += failedLog.length;
-  console.log("    the daemon ran the first two, the third failed, it restored the netns snapshot:");
+  console.log(
+    "    the daemon kept the two routes already set, added the third, the fourth command failed, it restored the\n" +
+      "    netns as it was before the edit:",
+  );
   console.log(indent(failedLog, "      | "));
   const after = await routes(ns);
   console.log(`    ip -n ${ns.name} route (after):`);
@@ -337,7 +359,32 @@ async function demo(cleanup: Cleanup): Promise<void> {
     throw new Error(`the condition's message does not name the failing command: ${rolledBack.message}`);
   }
 
-  header(`6. chainsaw explain --pod ${ex.pod.namespace}/${ex.pod.name} (what it would do, running nothing)`);
+  header("6. Declarative mode: an edit that drops a route takes it back, the other stays, the MTU is set");
+  const mtuBefore = await mtuOf(ns);
+  console.log(`    ${ANNOTATION}: ${DROPPED}`);
+  api.setPod(withAnnotation(api, ex.pod.name, DROPPED));
+  await waitUntil("192.0.3.0/24 taken back", async () => !(await routes(ns)).includes("192.0.3.0/24"));
+  const droppedLog = await newReports(daemon, logAt, "REAPPLY");
+  logAt += droppedLog.length;
+  console.log(
+    "    the daemon took back the route the new value no longer sets, kept the one both set, ran the rest:",
+  );
+  console.log(indent(droppedLog, "      | "));
+  console.log(`    ip -n ${ns.name} route:`);
+  console.log(indent(await routes(ns), "      "));
+  console.log(`    ${IFNAME} mtu ${mtuBefore} → ${await mtuOf(ns)}`);
+
+  header("7. The annotation deleted: chainsaw takes back all it set, the baseline MTU is back");
+  api.setPod(withAnnotation(api, ex.pod.name, undefined));
+  await waitUntil("the baseline MTU", async () => (await mtuOf(ns)) === mtuBefore);
+  const deletedLog = await newReports(daemon, logAt, "REAPPLY");
+  logAt += deletedLog.length;
+  console.log(indent(deletedLog, "      | "));
+  console.log(`    ip -n ${ns.name} route (the chain's own routes only):`);
+  console.log(indent(await routes(ns), "      "));
+  console.log(`    ${IFNAME} mtu ${await mtuOf(ns)} (the baseline)`);
+
+  header(`8. chainsaw explain --pod ${ex.pod.namespace}/${ex.pod.name} (what it would do, running nothing)`);
   const explain = await runChainsaw([
     "explain",
     "--socket",
@@ -349,14 +396,14 @@ async function demo(cleanup: Cleanup): Promise<void> {
   console.log(indent(explain.stdout + explain.stderr, "      "));
   console.log(`    (exit ${explain.code})`);
 
-  header(`7. The Events on the pod and the daemon's own messages`);
+  header(`9. The Events on the pod and the daemon's own messages`);
   await waitUntil("three Events on the pod", () => podEvents(api, ex.pod.name).length >= 3);
   console.log(`    Events on pod ${ex.pod.namespace}/${ex.pod.name} (what kubectl describe pod shows):`);
   console.log(indent(describeEvents(podEvents(api, ex.pod.name)), "      "));
   console.log("\n    daemon stderr (its own messages):");
   console.log(indent(daemon.stderr(), "      | "));
 
-  header("8. DEL and clean-up");
+  header("10. DEL and clean-up");
   const del = await runChain({ ...cni, cmd: "del" });
   added = false;
   if (del.code !== 0) throw new Error(`DEL failed: ${del.stdout}${del.stderr}`);

@@ -496,7 +496,7 @@ export async function runOnAttachment(
       if (began) report.effect = effectRecord(settled);
       if (settled.rollback && error) {
         report.rollback = restoreOf(settled.rollback);
-        error = rolledBackError(error, outcome.results.length, settled.rollback);
+        error = rolledBackError(error, outcome.results.filter((r) => !r.kept).length, settled.rollback);
       }
       return finish(outcome.verdict, error, error !== undefined && target.onError !== "continue");
     }

@@ -153,7 +153,7 @@ export function formatHuman(r: Report): string {
   for (const warning of r.warnings ?? []) lines.push(`Warning: ${v(warning)}`);
   if (r.detected.length > 0) lines.push(`Detected commands: [${r.detected.map(v).join(", ")}]`);
   for (const c of r.commands) {
-    lines.push(`Running ip ${c.argv.map(v).join(" ")} ${RULE}`);
+    lines.push(`${c.kept ? "Kept" : "Running"} ip ${c.argv.map(v).join(" ")} ${RULE}`);
     if (c.stdout !== "") lines.push(visibleLines(c.stdout, OUTPUT_INDENT));
     if (c.stderr !== "") lines.push(visibleLines(c.stderr, OUTPUT_INDENT));
     const end = c.timedOut
