@@ -8,8 +8,8 @@
  *
  * An exchange ends in one of four states, which ADD depends on to never run a list twice:
  * `unreachable` (no socket, connection refused: the daemon certainly did nothing), `refused` (connected, but the
- * daemon closed with the request unread — a broken pipe or a reset, e.g. over its connection cap: it did
- * nothing), `lost` (the request was read, no whole answer in time: the daemon may have acted), `answered`.
+ * daemon closed with the request unread — a broken pipe or a reset, e.g. evicted at its connection cap: it
+ * did nothing), `lost` (the request was read, no whole answer in time: the daemon may have acted), `answered`.
  *
  * Nothing here loads zod at start-up (every pod's ADD and DEL load this module): the ADD answer is accepted by a
  * plain check that defers to `AddAnswerSchema` for anything it does not accept, and the schemas of the other
@@ -146,8 +146,8 @@ export async function exchange(
     let head = `${init.method ?? "GET"} ${path} HTTP/1.1\r\nHost: chainsaw\r\nConnection: close\r\n`;
     for (const [k, v] of Object.entries(init.headers ?? {})) head += `${k}: ${v}\r\n`;
     if (init.body !== undefined) head += `Content-Length: ${body.length}\r\n`;
-    // A daemon refusing the connection (over its cap) answers and closes without reading: the write may then
-    // fail (EPIPE), and what it said is still to be read.
+    // A server that answers and closes without reading the whole request may make the write fail (EPIPE),
+    // and what it said is still to be read.
     let writeError: unknown;
     try {
       await writeAll(conn, concatBytes([encoder.encode(head + "\r\n"), body]));
@@ -312,7 +312,8 @@ export async function requestAdd(
   if (x.state === "refused") return { state: "declined", reason: x.reason, daemonUp: true };
   if (x.state === "lost") return x;
   const { res } = x;
-  // A 503 is the server refusing the connection before reading it (over its cap, closing): nothing ran.
+  // A 503 is the server refusing the connection before reading it (older daemons did so over their
+  // connection cap): nothing ran.
   if (res.status === 503) {
     return { state: "declined", reason: "the daemon is busy (503)", daemonUp: true };
   }
