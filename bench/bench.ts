@@ -40,6 +40,7 @@ import { cases } from "./phases/cases.ts";
 import { rounds } from "./phases/rounds.ts";
 import { bursts } from "./phases/bursts.ts";
 import { daemonAlone } from "./phases/daemon_alone.ts";
+import { effectsMemory } from "./phases/effects.ts";
 
 /**
  * Runs the whole benchmark and returns the markdown report.
@@ -74,6 +75,7 @@ export async function runBench(opts: BenchOptions): Promise<string> {
   const measured = await rounds(bench, built, net, kube, c);
   const burstSeries = await bursts(bench, built, net, c, daemon);
   const daemonReport = await daemonAlone(bench, kube, daemon);
+  const effects = await effectsMemory(bench, kube, daemon);
 
   const findings: Findings = {
     opts,
@@ -84,6 +86,7 @@ export async function runBench(opts: BenchOptions): Promise<string> {
     apiGets: measured.apiGets,
     env: await environment(built.nodePath),
     daemon: daemonReport,
+    effects,
     bundleBytes: built.bundleBytes,
     started,
     seconds: (performance.now() - t0) / 1000,

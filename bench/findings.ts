@@ -97,6 +97,8 @@ export interface Findings {
   apiGets: Map<string, { gets: number; adds: number }>;
   env: Record<string, string>;
   daemon: DaemonReport;
+  /** Declarative mode's stored effects (phases/effects.ts). */
+  effects: EffectsReport;
   bundleBytes: number;
   started: Date;
   seconds: number;
@@ -109,4 +111,15 @@ export interface DaemonReport {
   health?: Throughput;
   reports?: Throughput;
   afterReports?: { rssKb: number; hwmKb: number };
+}
+
+/** The daemon idle with 110 stored declarative effects, and an idle deno (phases/effects.ts). */
+export interface EffectsReport {
+  note?: string;
+  attachments?: number;
+  items?: number;
+  rssKb?: number;
+  hwmKb?: number;
+  /** An idle `deno` process: the floor's runtime. */
+  floorRssKb?: number;
 }

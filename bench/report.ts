@@ -8,6 +8,7 @@ import { burstsSection } from "./phases/bursts.ts";
 import { daemonSection } from "./phases/daemon_alone.ts";
 import { roundsSection } from "./phases/rounds.ts";
 import { targetsSection } from "./targets.ts";
+import { declarativeTargetsSection } from "./targets_declarative.ts";
 
 /**
  * Renders the report.
@@ -20,6 +21,7 @@ export function renderReport(f: Findings): string {
     ...roundsSection(f),
     ...burstsSection(f),
     ...targetsSection(f),
+    ...declarativeTargetsSection(f),
     ...daemonSection(f),
   ].join("\n");
 }

@@ -112,6 +112,15 @@ export async function cases(
       unavailable: daemon.running ? undefined : daemon.note ?? "n/a (daemon not available)",
     },
     {
+      id: "acd/cs-5-daemon-imp",
+      label: "+ chainsaw, 5 commands (runtime annotations), daemon up, imperative mode",
+      group: "acd",
+      kind: "chainsaw",
+      plugin: cs({ ...capOn, daemonSocket: daemon.running?.socket, mode: "imperative" }),
+      cap: runtimeCap(FIVE_COMMANDS),
+      unavailable: daemon.running ? undefined : daemon.note ?? "n/a (daemon not available)",
+    },
+    {
       id: "acd/cs-daemon",
       label: "+ chainsaw, 1 command, pod from the daemon cache",
       group: "acd",
