@@ -15,6 +15,7 @@ import {
   MONITORING_DIR,
   MONITORING_DOC,
   monitoringYaml,
+  type Panel,
   promtool,
   TROUBLESHOOTING_DOC,
 } from "./support/monitoring.ts";
@@ -232,5 +233,89 @@ Deno.test("monitoring: the plain Prometheus configuration in docs/monitoring.md 
     assertEquals(r.code, 0, r.stdout + r.stderr);
   } finally {
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+/**
+ * `deno check` of the dashboard and of broken copies, each typed as Grafana's schema types it
+ * (tests/support/grafana_dashboard_types.ts); returns the diagnostics per copy (empty: it passed).
+ */
+async function checkDashboards(copies: Record<string, unknown>): Promise<Record<string, string[]>> {
+  const types = new URL("./support/grafana_dashboard_types.ts", import.meta.url).href;
+  const names = Object.keys(copies);
+  let text = `import type { ChainsawDashboard } from "${types}";\n`;
+  /** The first line of each copy (1-based). */
+  const starts: number[] = [];
+  for (const [i, name] of names.entries()) {
+    starts.push(text.split("\n").length);
+    text += `export const d${i}: ChainsawDashboard = ${JSON.stringify(copies[name], null, 1)};\n`;
+  }
+  const dir = await Deno.makeTempDir({ prefix: "chainsaw-gmon-dashboard-" });
+  try {
+    const file = `${dir}/dashboards.ts`;
+    await Deno.writeTextFile(file, text);
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "check",
+        "--quiet",
+        "--frozen",
+        "--config",
+        new URL("../deno.json", import.meta.url).pathname,
+        file,
+      ],
+      env: { NO_COLOR: "1" },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const report = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
+    const found: Record<string, string[]> = Object.fromEntries(names.map((n) => [n, []]));
+    if (out.success) return found;
+    const fileLines = text.split("\n");
+    const blocks = report.split(/\n(?=TS\d+ \[ERROR\]: )/).filter((b) =>
+      /^TS\d+ \[ERROR\]: /.test(b.trimStart())
+    );
+    assert(blocks.length > 0, `deno check failed without a diagnostic:\n${report}`);
+    for (const block of blocks) {
+      const at = [...block.matchAll(/ at file:\/\/(\S+?):(\d+):\d+/g)].find((m) => m[1] === file);
+      assert(at, `a diagnostic outside the checked file:\n${block}`);
+      const line = Number(at[2]);
+      const owner = names[starts.findLastIndex((s) => s <= line)];
+      found[owner].push(`${block.trimStart().split("\n")[0]} (line: ${fileLines[line - 1].trim()})`);
+    }
+    return found;
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+Deno.test("monitoring: dashboard.json is a Grafana dashboard by Grafana's own schema (@grafana/schema), strictly", async () => {
+  const d = await dashboard();
+  const broken = (edit: (copy: Record<string, unknown>) => void) => {
+    const copy = structuredClone(d) as unknown as Record<string, unknown>;
+    edit(copy);
+    return copy;
+  };
+  // deno-lint-ignore no-explicit-any
+  const panel = (copy: any, type: string) => copy.panels.find((p: Panel) => p.type === type);
+  const found = await checkDashboards({
+    "dashboard.json": d,
+    "an unknown top-level field": broken((c) => c.graphTooltp = 1),
+    "a legend placement that does not exist": broken((c) =>
+      panel(c, "timeseries").options.legend.placement = "botom"
+    ),
+    "a stat colour mode that does not exist": broken((c) => panel(c, "stat").options.colorMode = "valu"),
+    "a draw style that does not exist": broken((c) =>
+      panel(c, "timeseries").fieldConfig.defaults.custom.drawStyle = "lin"
+    ),
+    "a query field misspelt": broken((c) => {
+      const t = panel(c, "timeseries").targets[0];
+      t.legendFormt = t.legendFormat;
+      delete t.legendFormat;
+    }),
+    "a string grid height": broken((c) => panel(c, "stat").gridPos.h = "4"),
+  });
+  assertEquals(found["dashboard.json"], [], "dashboard.json does not type as a Grafana dashboard");
+  for (const [name, errors] of Object.entries(found)) {
+    if (name !== "dashboard.json") assert(errors.length > 0, `the checker let ${name} through`);
   }
 });
