@@ -20,6 +20,7 @@ import {
   apiScratch,
   type Daemon,
   healthGet,
+  runChainsaw,
   startDaemon,
   waitFor,
   waitReady,
@@ -157,6 +158,18 @@ Deno.test({
     );
     assertStringIncludes(d.stderr(), "drifted: route v4 main 192.0.3.0/24: gone");
 
+    // explain (and --json) shows each owned object with its baseline, chainsaw's value and what it is now.
+    const explain = (...a: string[]) =>
+      runChainsaw(["explain", "--socket", d.socket, "--pod", "default/p1", ...a]);
+    const json = await explain("--json");
+    assertEquals(json.code, 0, json.stderr);
+    const effect = JSON.parse(json.stdout).attachments[0].effect;
+    assertEquals([effect.mode, effect.drift, effect.holds], ["declarative", "report", false]);
+    assertEquals(effect.items.map((i: Record<string, unknown>) => [i.object, i.base, i.holds, i.now]), [
+      ["route v4 main 192.0.3.0/24", "absent", false, "absent"],
+    ]);
+    assertStringIncludes((await explain()).stdout, "owns: 1 object (declarative, drift report): 1 DRIFTED");
+
     const failed = await f.chain("check");
     assertEquals(failed.code, 1, failed.stdout);
     assertEquals(failed.json?.code, 103, failed.stdout);
@@ -178,6 +191,7 @@ Deno.test({
     await waitFor("the condition True/Applied again", () => condition(w.api)?.reason === "Applied");
     assertEquals(await metric(d, "chainsaw_drifted_attachments"), 0);
     assertStringIncludes(d.stderr(), "drift over: holds again");
+    assertStringIncludes((await explain()).stdout, "owns: 1 object (declarative, drift report): all hold");
     const ok = await f.chain("check");
     assertEquals(ok.code, 0, ok.stdout + ok.stderr);
     assertEquals(await metric(d, "chainsaw_drift_total", { action: "reported" }), 1);

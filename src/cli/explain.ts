@@ -15,7 +15,7 @@ import { errorText } from "../text/error_text.ts";
 import type { Command } from "commander";
 import { DAEMON_DEFAULTS } from "../daemon/flags.ts";
 import { visible, visibleJson } from "../text/visible.ts";
-import type { ExplainAnswer, ExplainAttachment, ExplainCommand } from "../wire/explain.ts";
+import type { ExplainAnswer, ExplainAttachment, ExplainCommand, ExplainEffect } from "../wire/explain.ts";
 import { type CommandOutput, stdio } from "./_output.ts";
 import { podRef } from "./_args.ts";
 
@@ -56,6 +56,27 @@ function commandLines(c: ExplainCommand): string[] {
   return lines;
 }
 
+/** What chainsaw owns in an attachment: each object, baseline → set, and whether it holds now. */
+function effectLines(e: ExplainEffect): string[] {
+  if (e.mode === "imperative") return ["    owns: nothing (imperative mode: each value runs as a script)"];
+  if (e.items.length === 0) return [`    owns: nothing (declarative, drift ${e.drift})`];
+  const state = e.holds === undefined
+    ? `not observed: ${visible(e.unobserved ?? "unknown")}`
+    : e.holds
+    ? "all hold"
+    : `${e.items.filter((i) => i.holds === false).length} DRIFTED`;
+  const lines = [`    owns: ${plural(e.items.length, "object")} (declarative, drift ${e.drift}): ${state}`];
+  for (const i of e.items) {
+    const mark = i.holds === undefined
+      ? ""
+      : i.holds
+      ? "  [holds]"
+      : `  [DRIFTED: now ${visible(i.now ?? "absent")}]`;
+    lines.push(`      ${visible(i.object)}: ${visible(i.base)} → ${visible(i.set)}${mark}`);
+  }
+  return lines;
+}
+
 function attachmentLines(a: ExplainAttachment): string[] {
   const lines = [
     `  ${visible(a.ifname)}  network ${visible(a.network)}  container ${visible(a.containerId)}  ` +
@@ -74,6 +95,7 @@ function attachmentLines(a: ExplainAttachment): string[] {
   }
   if (a.commands.length === 0 && !a.error) lines.push("    no commands for this network");
   for (const c of a.commands) lines.push(...commandLines(c));
+  if (a.effect) lines.push(...effectLines(a.effect));
   const reason = visible(a.reapply.reason);
   lines.push(`    re-apply: ${a.reapply.action === "none" ? `nothing to re-apply (${reason})` : reason}`);
   return lines;

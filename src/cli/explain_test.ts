@@ -186,3 +186,50 @@ Deno.test("explain client: no such pod, a daemon error, a malformed answer, no d
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("explain format: what chainsaw owns, baseline → set, and which objects hold or drifted", () => {
+  const owned = attachment({
+    effect: {
+      mode: "declarative",
+      drift: "report",
+      holds: false,
+      items: [
+        {
+          key: "route v4 main 192.0.3.0/24",
+          kind: "route",
+          object: "route v4 main 192.0.3.0/24",
+          base: "absent",
+          set: "unicast 192.0.3.0/24 dev net1",
+          holds: false,
+          now: "absent",
+        },
+        { key: "link 3 mtu", kind: "link", object: "link net1 mtu", base: "1500", set: "1400", holds: true },
+      ],
+    },
+  });
+  const text = formatExplain(answer([
+    owned,
+    attachment({ ifname: "net2", effect: { mode: "declarative", drift: "heal", items: [] } }),
+    attachment({ ifname: "net3", effect: { mode: "imperative", drift: "report", items: [] } }),
+    attachment({
+      ifname: "net4",
+      effect: {
+        mode: "declarative",
+        drift: "report",
+        unobserved: "cannot observe: gone",
+        items: [{ key: "link 3 mtu", kind: "link", object: "link #3 mtu", base: "1500", set: "1400" }],
+      },
+    }),
+  ]));
+  for (
+    const line of [
+      "    owns: 2 objects (declarative, drift report): 1 DRIFTED",
+      "      route v4 main 192.0.3.0/24: absent → unicast 192.0.3.0/24 dev net1  [DRIFTED: now absent]",
+      "      link net1 mtu: 1500 → 1400  [holds]",
+      "    owns: nothing (declarative, drift heal)",
+      "    owns: nothing (imperative mode: each value runs as a script)",
+      "    owns: 1 object (declarative, drift report): not observed: cannot observe: gone",
+      "      link #3 mtu: 1500 → 1400\n",
+    ]
+  ) assertStringIncludes(text, line);
+});

@@ -12,12 +12,15 @@
  * Per attachment: the commands of the annotation for it (picked by interface, NAD, chain name or `*`) with `CURRENT_INTERFACE` substituted and each
  * one's policy verdict (the same policy a re-apply is checked against: the node's, narrowed by the chain's), the
  * problems that refuse the list as a whole (malformed annotation, invalid policy, a limit), and what a re-apply
- * would do now (the re-apply planner's decision: e.g. the value is already applied, nothing to re-apply); for
- * the pod, the keys that name none of its attachments.
+ * would do now (the re-apply planner's decision: e.g. the value is already applied, nothing to re-apply), and
+ * what chainsaw owns there now (its effect: each object's baseline value, the value chainsaw set, and whether it
+ * still holds — the daemon observes the netns with one read-only `ip` process); for the pod, the keys that name
+ * none of its attachments.
  * @module
  */
 import * as z from "zod/mini";
-import { ON_ERROR_MODES } from "./chain_conf.ts";
+import { DRIFT_MODES, MODES, ON_ERROR_MODES } from "./chain_conf.ts";
+import { EFFECT_KINDS } from "./effect.ts";
 import { ROUTES } from "./routes.ts";
 
 /** One command of the annotation and the policy's verdict on it. */
@@ -37,6 +40,43 @@ export const ExplainCommandSchema = z.object({
 
 /** A command's explanation. */
 export type ExplainCommand = z.infer<typeof ExplainCommandSchema>;
+
+/** One object chainsaw owns in an attachment: its baseline value, the value chainsaw set, and whether it holds. */
+export const ExplainEffectItemSchema = z.object({
+  /** The object's identity in the state file (`route v4 main 192.0.3.0/24`, `link 2 mtu`). */
+  key: z.string(),
+  kind: z.enum(EFFECT_KINDS),
+  /** The object for people (a link by its name: `link eth0 mtu`). */
+  object: z.string(),
+  /** Its value in the baseline (before chainsaw's first list there), in `ip` words; `absent`: there was none. */
+  base: z.string(),
+  /** The value chainsaw set; `absent`: chainsaw deleted it. */
+  set: z.string(),
+  /** Whether it still has the value chainsaw set; absent when the netns was not observed. */
+  holds: z.optional(z.boolean()),
+  /** Its value now, when it does not hold. */
+  now: z.optional(z.string()),
+});
+
+/** An owned object's explanation. */
+export type ExplainEffectItem = z.infer<typeof ExplainEffectItemSchema>;
+
+/** What chainsaw owns in an attachment now (its effect) and whether it holds, observed when explain asked. */
+export const ExplainEffectSchema = z.object({
+  /** The chain's `mode` kept with the attachment (imperative: chainsaw owns nothing, nothing is taken back). */
+  mode: z.enum(MODES),
+  /** The chain's `drift`: what a drift check does. */
+  drift: z.enum(DRIFT_MODES),
+  /** One per object chainsaw owns (none: it owns nothing here). */
+  items: z.array(ExplainEffectItemSchema),
+  /** True when every owned object holds; absent when the netns was not observed. */
+  holds: z.optional(z.boolean()),
+  /** Why the netns was not observed (it is gone, `ip` failed). */
+  unobserved: z.optional(z.string()),
+});
+
+/** An attachment's effect, explained. */
+export type ExplainEffect = z.infer<typeof ExplainEffectSchema>;
 
 /** What a re-apply would do now: run the commands, refuse the list (nothing runs), or nothing. */
 export const REAPPLY_ACTIONS = ["run", "refuse", "none"] as const;
@@ -62,6 +102,8 @@ export const ExplainAttachmentSchema = z.object({
   error: z.optional(z.object({ code: z.int(), rule: z.optional(z.string()), msg: z.string() })),
   /** True when every command is allowed and nothing refuses the list. */
   allowed: z.boolean(),
+  /** What chainsaw owns there now, each object with its baseline value and whether it holds (observed now). */
+  effect: z.optional(ExplainEffectSchema),
   /** What a re-apply would do now, and why. */
   reapply: z.object({
     action: z.enum(REAPPLY_ACTIONS),

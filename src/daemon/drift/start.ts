@@ -16,9 +16,8 @@
  */
 import type { FeatureContext, Stop } from "../context.ts";
 import { settledWithin } from "../../async/abortable_sleep.ts";
-import { observeNetns } from "../../exec/netns_observe.ts";
-import { IP_CANDIDATES, NSENTER_CANDIDATES, resolveBinary } from "../../exec/binaries.ts";
-import { restoreNetns, type SnapshotBinaries, snapshotNetns } from "../../exec/netns_snapshot.ts";
+import { restoreNetns, snapshotNetns } from "../../exec/netns_snapshot.ts";
+import { binariesOf, observeAttachment } from "./observe.ts";
 import { healEffect } from "./heal.ts";
 import type { EffectDifference } from "../../declarative/effect.ts";
 import { visible } from "../../text/visible.ts";
@@ -31,19 +30,8 @@ import { createDriftMetrics } from "./drift_metrics.ts";
 /** Differences named in an Event or a log line (the rest are counted). */
 const NAMED_DIFFERENCES = 3;
 
-/** Bound on one observation. */
-const OBSERVE_TIMEOUT_MS = 2000;
-
 /** At shutdown: how long checks in flight may take to finish. */
 const STOP_DRIFT_MS = 3000;
-
-/** `ip` and `nsenter` for an attachment, as its ADD chose them. */
-export function binariesOf(a: Pick<Attachment, "ipPath" | "nsenterPath">): SnapshotBinaries {
-  return {
-    ipPath: resolveBinary("ipPath", a.ipPath, IP_CANDIDATES),
-    nsenterPath: resolveBinary("nsenterPath", a.nsenterPath, NSENTER_CANDIDATES),
-  };
-}
 
 /** "first; second; third (and N more)" of the differences' lines, each neutralised. */
 export function namedDifferences(diffs: readonly EffectDifference[]): string {
@@ -58,8 +46,7 @@ export function start(ctx: FeatureContext): Stop | undefined {
     ctx.store.all().find((a) => a.containerId === containerId && a.ifname === ifname);
   const podOf = (a: Attachment) => ({ namespace: a.namespace, name: a.name, uid: a.podUid });
   const busy = (a: Attachment) => ctx.reapplier.syncing(podOf(a));
-  const observe = (a: Attachment) =>
-    observeNetns(a.netns, binariesOf(a), a.effect?.items ?? [], { timeoutMs: OBSERVE_TIMEOUT_MS });
+  const observe = observeAttachment;
   ctx.addSocketRoute(CHECK_ROUTE, createCheckRoute({ find, observe, busy }));
 
   const seconds = ctx.options.driftCheckSeconds;

@@ -24,6 +24,7 @@ import {
   type ExplainAnswer,
   type ExplainAttachment,
   type ExplainCommand,
+  type ExplainEffect,
   POD_KEY_PATTERN,
 } from "../../wire/explain.ts";
 import { ROUTES } from "../../wire/routes.ts";
@@ -42,6 +43,8 @@ export interface ExplainDeps extends Pick<ExecutorDeps, "loadPolicy" | "namespac
   node?: string;
   /** Whether a netns path still exists (a re-apply forgets an attachment whose netns is gone). */
   netnsState(path: string): Promise<NetnsState>;
+  /** What chainsaw owns in the attachment and whether it holds (observed read-only); absent: not said. */
+  effect?(a: Attachment): Promise<ExplainEffect | undefined>;
 }
 
 /** What the route works on. */
@@ -209,7 +212,12 @@ export async function explainPod(
   deps: ExplainDeps,
 ): Promise<ExplainAnswer> {
   const explained: ExplainAttachment[] = [];
-  for (const a of attachments) explained.push(await explainAttachment(a, pod, deps));
+  for (const a of attachments) {
+    const x = await explainAttachment(a, pod, deps);
+    const effect = await deps.effect?.(a);
+    if (effect) x.effect = effect;
+    explained.push(x);
+  }
   const answer: ExplainAnswer = {
     pod: { namespace: pod.namespace, name: pod.name, uid: pod.uid },
     allowed: explained.every((a) => a.allowed),

@@ -1,10 +1,13 @@
 /**
  * The explain feature: `GET /v1/explain` (`chainsaw explain`) says what the daemon would do with a pod's current
- * annotation on each of its attachments here, with the executor's own policy and netns checks, running nothing.
+ * annotation on each of its attachments here, with the executor's own policy and netns checks, running nothing;
+ * and what chainsaw owns in each (its effect) and whether it still holds, observed with one read-only `ip`.
  * @module
  */
 import type { FeatureContext, Stop } from "../context.ts";
 import { createExplainRoute, EXPLAIN_ROUTE } from "./explain_route.ts";
+import { effectView } from "../drift/effect_view.ts";
+import { observeAttachment } from "../drift/observe.ts";
 
 /** Starts the feature; see the module documentation. */
 export function start(ctx: FeatureContext): Stop | undefined {
@@ -16,6 +19,7 @@ export function start(ctx: FeatureContext): Stop | undefined {
       attachments: (ns, name) => ctx.store.forPodName(ns, name),
       cache: pods?.cache,
       synced: () => pods?.watcher.synced() ?? false,
+      effect: (a) => effectView(a, () => observeAttachment(a)),
     }),
   );
   return undefined;
