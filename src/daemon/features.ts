@@ -35,7 +35,7 @@ import type {
 } from "./context.ts";
 import { runInNetns } from "../exec/runner.ts";
 import { netnsState } from "../exec/netns_state.ts";
-import { executeStep } from "./reapply/reapply_step.ts";
+import { executeStep, warningStepReport } from "./reapply/reapply_step.ts";
 import { KubeClient } from "../kube/client.ts";
 import { daemonCredentials } from "../kube/api_credentials.ts";
 import { loadPolicy } from "../policy/load.ts";
@@ -168,7 +168,8 @@ export function podFeatures(
     const reapplier = new Reapplier({
       store,
       cache,
-      execute: (step, pod) => executeStep(step, pod, exec),
+      execute: (step, pod, podAttachments) => executeStep(step, pod, exec, podAttachments),
+      warn: (a, pod, value, warnings) => warningStepReport(a, pod, value, warnings, exec),
       accept: daemon.accept,
       netnsState: deps.netnsState,
       log: daemon.log,

@@ -39,7 +39,7 @@ export interface AddDeps extends Omit<ExecutorDeps, "verb" | "source" | "podAtta
    */
   lookUp(pod: PodRef): Promise<FoundPod>;
   /**
-   * The pod's other attachments chainsaw has set up in the same sandbox (the daemon's store). When given and this
+   * The pod's other attachments chainsaw has set up (the daemon's store, by pod UID). When given and this
    * attachment is the pod's last, keys naming none of them are warned about; absent (the plugin cannot know
    * them), keys are checked at re-apply and by `chainsaw explain` instead.
    */

@@ -247,6 +247,28 @@ export function refusal(
 }
 
 /**
+ * The report of a run that ran nothing but has something to say: keys of `annotation` that name none of the
+ * pod's attachments (verdict "nothing", the annotation and the warnings).
+ *
+ * @param target the attachment
+ * @param deps the report's verb, source, node and clock
+ * @param annotation the value whose keys these are
+ * @param warnings the sentences
+ * @returns the report
+ */
+export function warningReport(
+  target: AttachmentTarget,
+  deps: ReportDeps,
+  annotation: string,
+  warnings: string[],
+): Report {
+  const report = baseReport(target, deps);
+  report.annotation = annotation;
+  report.warnings = warnings;
+  return report;
+}
+
+/**
  * What the steps before running decided: the commands (and the object-form key that picked them), the keys that
  * name none of the pod's attachments, the policy and the evaluation context; or why not.
  */

@@ -13,6 +13,7 @@ import type { PodRef } from "../../wire/pod_ref.ts";
 import { ROUTES } from "../../wire/routes.ts";
 import type { FeatureContext, Stop } from "../context.ts";
 import type { PodCache } from "../pods/pod_cache.ts";
+import { attachmentNameOf } from "../attachments/attachment_store.ts";
 import type { LookupResult } from "../pods/pod_route.ts";
 import { createAddRoute } from "./add_route.ts";
 
@@ -60,6 +61,13 @@ export function start(ctx: FeatureContext): Stop | undefined {
     createAddRoute({
       ...ctx.exec,
       lookUp: (pod) => lookUpPod(pod, cache, client, ctx.state.drainSignal),
+      // The pod's other attachments (registered by earlier ADDs, here or in the plugin): at the pod's last ADD,
+      // keys naming none of them are warned about. By pod, like re-apply and explain.
+      otherAttachments: (t) =>
+        ctx.store.all().filter((a) =>
+          (t.pod.uid ? a.podUid === t.pod.uid : a.namespace === t.pod.namespace && a.name === t.pod.name) &&
+          !(a.containerId === t.containerId && a.ifname === t.ifname)
+        ).map(attachmentNameOf),
       register: (reg) => ctx.reapplier.onRegister(reg),
       accept: ctx.accept,
       draining: () => ctx.state.draining,

@@ -14,6 +14,7 @@ import * as z from "zod/mini";
 import { netnsPathProblem, normalizeNetnsPath } from "../../cni/netns_path.ts";
 import { netnsState } from "../../exec/netns_state.ts";
 import { atomicWriteFile, dirOf, removeStaleTemps } from "../../host/atomic_file.ts";
+import type { AttachmentName } from "../../annotation/resolve.ts";
 import type { AttachmentRegistration } from "../../wire/attachment.ts";
 import { DRIFT_MODES, type DriftMode, ON_ERROR_MODES, type OnError } from "../../wire/chain_conf.ts";
 import { type Effect, type EffectItem, EffectSchema, type Mode, MODES } from "../../wire/effect.ts";
@@ -31,8 +32,10 @@ export interface Attachment {
   netns: string;
   /** The pod-side interface (`CNI_IFNAME`), substituted for `CURRENT_INTERFACE`. */
   ifname: string;
-  /** The network (chain) name, which picks the entry of an object-form annotation. */
+  /** The network (chain config) name; with `ifname` and `nad`, it picks the entry of an object-form annotation. */
   network: string;
+  /** The NetworkAttachmentDefinition (`namespace/name`) Multus set it up for, read at ADD; absent: none. */
+  nad?: string;
   /** Empty when the runtime did not pass `K8S_POD_UID`. */
   podUid: string;
   namespace: string;
@@ -63,11 +66,24 @@ export interface Attachment {
   effect?: Effect;
 }
 
+/**
+ * A stored attachment as the annotation's keys name it (interface, NAD, chain), for `resolveCommands`.
+ *
+ * @param a the stored attachment
+ * @returns its name
+ */
+export function attachmentNameOf(a: Attachment): AttachmentName {
+  const name: AttachmentName = { ifname: a.ifname, network: a.network, podNamespace: a.namespace };
+  if (a.nad !== undefined) name.nad = a.nad;
+  return name;
+}
+
 const AttachmentSchema = z.object({
   containerId: z.string(),
   netns: z.string(),
   ifname: z.string(),
   network: z.string(),
+  nad: z.optional(z.string()),
   podUid: z.string(),
   namespace: z.string(),
   name: z.string(),
@@ -207,6 +223,7 @@ export class AttachmentStore {
       podInterfaces: [...reg.podInterfaces],
       onError: reg.onError,
     };
+    if (reg.nad !== undefined) a.nad = reg.nad;
     if (reg.applied !== undefined) a.applied = reg.applied;
     if (reg.chainPolicy !== undefined) a.chainPolicy = reg.chainPolicy;
     if (reg.ipPath !== undefined) a.ipPath = reg.ipPath;

@@ -1,7 +1,7 @@
 /** The attachment store: ADD/DEL bookkeeping, atomic 0600 state file, corrupt files, netns pruning. */
 import { assertEquals, assertStringIncludes } from "../../../tests/support/assert.ts";
 import type { AttachmentRegistration } from "../../wire/attachment.ts";
-import { AttachmentStore } from "./attachment_store.ts";
+import { attachmentNameOf, AttachmentStore } from "./attachment_store.ts";
 import { removeStaleTemps } from "../../host/atomic_file.ts";
 
 const pathExists = (p: string): Promise<boolean> => Deno.lstat(p).then(() => true, () => false);
@@ -277,4 +277,18 @@ Deno.test("attachments: the mode and the declarative effect are kept, saved and 
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("attachments: the NAD read at ADD is kept, survives a reload and names the attachment for the keys", async () => {
+  await withDir(async (dir) => {
+    const store = await AttachmentStore.load(`${dir}/a.json`);
+    store.add(reg({ nad: "ns/test-chainsaw" }));
+    store.add(reg({ ifname: "eth0" }));
+    await store.save();
+    const again = await AttachmentStore.load(`${dir}/a.json`);
+    assertEquals(again.all().map(attachmentNameOf).sort((x, y) => x.ifname < y.ifname ? 1 : -1), [
+      { ifname: "net1", network: "a", nad: "ns/test-chainsaw", podNamespace: "ns" },
+      { ifname: "eth0", network: "a", podNamespace: "ns" },
+    ]);
+  });
 });

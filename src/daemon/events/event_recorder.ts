@@ -13,6 +13,7 @@ import { KubeApiError, type KubeClient } from "../../kube/client.ts";
 import type { Report } from "../../report/report.ts";
 import type { CommandResult } from "../../exec/runner.ts";
 import { visible } from "../../text/visible.ts";
+import { describeAttachment } from "../../annotation/resolve.ts";
 
 /** The part of {@link KubeClient} the recorder uses. */
 export type EventClient = Pick<KubeClient, "fetch">;
@@ -22,7 +23,8 @@ export type ChainsawReason =
   | "ChainsawApplied"
   | "ChainsawFailed"
   | "ChainsawRejected"
-  | "ChainsawRollbackFailed";
+  | "ChainsawRollbackFailed"
+  | "ChainsawUnmatchedKey";
 
 /** What to say about one execution. */
 export interface EventSpec {
@@ -286,6 +288,45 @@ function excerpt(c: CommandResult): string {
 }
 
 /**
+ * The verb and the attachment, as an Event names them: `ADD on net1 (network n)`; with a NAD (the pod's Multus
+ * selection), `ADD of network default/test-chainsaw (chain test-chainsaw-chain) on net1`, the NAD name Multus
+ * uses in its own Events and `network-status`.
+ */
+function whereOf(report: Report): string {
+  const v = visible;
+  return report.nad === undefined
+    ? `${v(report.verb)} on ${v(report.ifname)} (network ${v(report.network)})`
+    : `${v(report.verb)} of ${v(describeAttachment(report))}`;
+}
+
+/**
+ * The Warning Event `ChainsawUnmatchedKey` for a report whose annotation has keys naming none of the pod's
+ * attachments (a typo, a NAD the pod does not select), or undefined: the warnings, one per line, after the verb
+ * and attachment, capped like {@link eventForReport}'s. Posted besides the verdict's Event, whatever the verdict
+ * (a typo usually means nothing ran), so one `kubectl describe pod` shows it.
+ *
+ * @param report The report.
+ * @returns What to post, or undefined.
+ */
+export function warningEventForReport(report: Report): EventSpec | undefined {
+  if (!report.pod || !report.warnings?.length) return undefined;
+  const lines = [
+    `${whereOf(report)}: ${
+      report.warnings.length === 1
+        ? "a key of the annotation does"
+        : `${report.warnings.length} keys of the annotation do`
+    } nothing`,
+  ];
+  for (const w of report.warnings) lines.push(visible(w));
+  return {
+    reason: "ChainsawUnmatchedKey",
+    type: "Warning",
+    message: capText(lines.join("\n"), MAX_EVENT_MESSAGE),
+    action: report.verb,
+  };
+}
+
+/**
  * The Event for a report, or undefined when there is none to post: verdict `applied` → `ChainsawApplied`
  * (Normal), `failed` → `ChainsawFailed` (Warning), `rejected` → `ChainsawRejected` (Warning); `nothing` (no
  * annotation, nothing to run) and `error` (the pod or its annotation could not be read — the API is likely
@@ -310,7 +351,7 @@ function excerpt(c: CommandResult): string {
 export function eventForReport(report: Report): EventSpec | undefined {
   if (!report.pod) return undefined;
   const v = visible;
-  const where = `${v(report.verb)} on ${v(report.ifname)} (network ${v(report.network)})`;
+  const where = whereOf(report);
   const why = report.error ? `: ${v(report.error.msg)}` : "";
   let head: string;
   let reason: ChainsawReason;

@@ -14,6 +14,7 @@ import {
   EventRecorder,
   type EventRecorderOptions,
   MAX_EVENT_MESSAGE,
+  warningEventForReport,
 } from "./event_recorder.ts";
 import type { Report } from "../../report/report.ts";
 import { sampleReport } from "../../../tests/daemon_fixtures.ts";
@@ -360,4 +361,35 @@ Deno.test("eventForReport: declarative — kept commands, what was taken back an
     "taken back: link eth0 mtu: 1500 → 1400",
   ]);
   assertEquals(eventForReport(report({ verdict: "nothing", detected: [], commands: [] })), undefined);
+});
+
+Deno.test("eventForReport names the NAD next to the chain when the attachment came from a Multus selection", () => {
+  const spec = eventForReport(report({
+    nad: "default/test-chainsaw",
+    network: "test-chainsaw-chain",
+    verdict: "applied",
+    detected: ["ip route"],
+    commands: [cmd("ip route", 0)],
+  }))!;
+  assertEquals(
+    spec.message.split("\n")[0],
+    "ADD of network default/test-chainsaw (chain test-chainsaw-chain) on net1: applied 1 command",
+  );
+});
+
+Deno.test("warningEventForReport: a Warning ChainsawUnmatchedKey with each warning, whatever the verdict", () => {
+  assertEquals(warningEventForReport(report({ verdict: "applied" })), undefined);
+  const w = 'key "nett2" of the chainsaw annotation matches none of the pod\'s attachments: net1 (chain c)';
+  const spec = warningEventForReport(report({ verdict: "nothing", warnings: [w, `${w}\u001b[2J`] }))!;
+  assertEquals([spec.reason, spec.type, spec.action], ["ChainsawUnmatchedKey", "Warning", "ADD"]);
+  const lines = spec.message.split("\n");
+  assertEquals(lines[0], "ADD on net1 (network macvlan-a): 2 keys of the annotation do nothing");
+  assertEquals(lines[1], w);
+  assertNoRawControl(spec.message, "warning event");
+  assertEquals(
+    warningEventForReport(report({ warnings: [w] }))!.message.split("\n")[0].endsWith(
+      "a key of the annotation does nothing",
+    ),
+    true,
+  );
 });

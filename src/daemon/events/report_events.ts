@@ -1,10 +1,11 @@
 /**
  * Kubernetes Events for executions: every ADD (run by the daemon, or reported by a plugin that ran it) and
  * REAPPLY (from the daemon) report with a pod that ran or rejected commands becomes an Event on the pod
- * (`eventForReport` says which), posted in the background. Posting never blocks or fails the report's intake: the recorder counts and logs its errors.
+ * (`eventForReport` says which), and one whose annotation has keys naming none of the pod's attachments a
+ * `ChainsawUnmatchedKey` Warning (`warningEventForReport`), posted in the background. Posting never blocks or fails the report's intake: the recorder counts and logs its errors.
  * @module
  */
-import { eventForReport, type EventRecorder } from "./event_recorder.ts";
+import { eventForReport, type EventRecorder, warningEventForReport } from "./event_recorder.ts";
 import type { Report } from "../../report/report.ts";
 import { REAPPLY_VERB } from "../reapply/reapply_step.ts";
 
@@ -17,5 +18,7 @@ export function reportEventListener(recorder: Pick<EventRecorder, "record">): (r
     if (!report.pod || !EVENT_VERBS.includes(report.verb)) return;
     const spec = eventForReport(report);
     if (spec) void recorder.record(report.pod, spec);
+    const warning = warningEventForReport(report);
+    if (warning) void recorder.record(report.pod, warning);
   };
 }

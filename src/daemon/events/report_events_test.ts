@@ -19,12 +19,18 @@ Deno.test("report events: ADD and REAPPLY executions with a pod become Events; n
   listen(sampleReport({ pod: undefined }));
   listen(sampleReport({ verb: "CHECK" }));
   listen(sampleDel());
+  // Keys naming no attachment: a Warning besides the verdict's Event, even when nothing ran.
+  listen(sampleReport({ verdict: "nothing", commands: [], detected: [], warnings: ['key "x" …'] }));
+  listen(sampleReport({ verb: "REAPPLY", warnings: ['key "x" …'] }));
   assertEquals(
     recorded.map(([pod, s]) => [pod.name, s.reason, s.type, s.action]),
     [
       ["p1", "ChainsawApplied", "Normal", "ADD"],
       ["p1", "ChainsawFailed", "Warning", "REAPPLY"],
       ["p1", "ChainsawRejected", "Warning", "REAPPLY"],
+      ["p1", "ChainsawUnmatchedKey", "Warning", "ADD"],
+      ["p1", "ChainsawApplied", "Normal", "REAPPLY"],
+      ["p1", "ChainsawUnmatchedKey", "Warning", "REAPPLY"],
     ],
   );
 });

@@ -138,7 +138,7 @@ Deno.test("explain: the re-applier's skips: unknown applied value, another pod's
 Deno.test("explain: the planner's own skip words: no commands for the network, terminating, finished", async () => {
   const other = JSON.stringify({ "net-b": ["ip route"] });
   const [noCommands] = (await explainPod(pod(other), [att()], deps())).attachments;
-  assertEquals(noCommands.reapply.reason, "the value has no commands for network net-a");
+  assertEquals(noCommands.reapply.reason, "the value has no commands for network net-a on net1");
   const [terminating] =
     (await explainPod(pod("ip a", { deletionTimestamp: "2026-01-01T00:00:00Z" }), [att()], deps()))
       .attachments;

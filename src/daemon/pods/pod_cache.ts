@@ -1,6 +1,7 @@
 /**
  * The node-local pod cache fed by {@link PodWatcher}: a small record per pod (identity, phase, deletion mark, the
- * readiness gates' condition types, chainsaw's own pod condition and only the annotations chainsaw reads), lookups
+ * readiness gates' condition types, chainsaw's own pod condition and only the annotations chainsaw reads: its own
+ * and Multus's network selection), lookups
  * by name or UID, waiting for a pod the watch has not delivered yet, and listeners for changes of the chainsaw
  * annotation, for every update, and for deletions.
  *
@@ -8,7 +9,7 @@
  * @module
  */
 import { errorText } from "../../text/error_text.ts";
-import { ANNOTATION } from "../../annotation/annotation.ts";
+import { ANNOTATION, NETWORKS_ANNOTATION } from "../../annotation/annotation_key.ts";
 import type { Pod } from "../../kube/client.ts";
 import type { PodEventType } from "./pod_watch.ts";
 import {
@@ -53,7 +54,10 @@ export type PodDeleteListener = (pod: CachedPod) => void;
 
 /** Options of {@link PodCache}. */
 export interface PodCacheOptions {
-  /** Annotation keys to keep (default: only chainsaw's, {@link ANNOTATION}). */
+  /**
+   * Annotation keys to keep (default: chainsaw's, {@link ANNOTATION}, and Multus's selection,
+   * {@link NETWORKS_ANNOTATION}, which names each attachment's NAD).
+   */
   annotationKeys?: readonly string[];
   /** Condition types to keep (default: only chainsaw's, {@link APPLIED_CONDITION}). */
   conditionTypes?: readonly string[];
@@ -61,10 +65,13 @@ export interface PodCacheOptions {
   log?(msg: string): void;
 }
 
+/** The annotations the cache keeps by default: chainsaw's and Multus's selection (each attachment's NAD). */
+export const CACHED_ANNOTATIONS: readonly string[] = [ANNOTATION, NETWORKS_ANNOTATION];
+
 /** Reduces a pod to the fields chainsaw needs. */
 export function slimPod(
   pod: Pod,
-  keys: readonly string[] = [ANNOTATION],
+  keys: readonly string[] = CACHED_ANNOTATIONS,
   conditionTypes: readonly string[] = [APPLIED_CONDITION],
 ): CachedPod {
   const md = pod.metadata;
@@ -128,7 +135,7 @@ export class PodCache {
   readonly #log: (msg: string) => void;
 
   constructor(opts: PodCacheOptions = {}) {
-    this.#keys = opts.annotationKeys ?? [ANNOTATION];
+    this.#keys = opts.annotationKeys ?? CACHED_ANNOTATIONS;
     this.#conditionTypes = opts.conditionTypes ?? [APPLIED_CONDITION];
     this.#log = opts.log ?? (() => {});
   }

@@ -18,7 +18,12 @@ function pod(
 }
 
 Deno.test("pod cache: keeps only what chainsaw needs", () => {
-  const p = pod("a", "u1", { [ANNOTATION]: '["ip r"]', "other/big": "x".repeat(10_000) }, {
+  const networks = "test-chainsaw, test-chainsaw";
+  const p = pod("a", "u1", {
+    [ANNOTATION]: '["ip r"]',
+    "k8s.v1.cni.cncf.io/networks": networks,
+    "other/big": "x".repeat(10_000),
+  }, {
     deletionTimestamp: "2026-01-01T00:00:00Z",
   });
   const slim = slimPod(p);
@@ -29,7 +34,8 @@ Deno.test("pod cache: keeps only what chainsaw needs", () => {
     resourceVersion: "1",
     phase: "Running",
     deletionTimestamp: "2026-01-01T00:00:00Z",
-    annotations: { [ANNOTATION]: '["ip r"]' },
+    // Multus's selection is kept next to chainsaw's annotation: it names each attachment's NAD.
+    annotations: { [ANNOTATION]: '["ip r"]', "k8s.v1.cni.cncf.io/networks": networks },
   });
   assertEquals(slimPod(p, ["other/big"]).annotations["other/big"].length, 10_000);
   const cache = new PodCache();

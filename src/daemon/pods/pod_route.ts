@@ -4,7 +4,7 @@
  *
  * | request | answer |
  * |---|---|
- * | `GET /v1/pods/{namespace}/{name}?uid=U&waitMs=N` | 200 `{"uid": "…", "annotations": {…}}` (only chainsaw's) |
+ * | `GET /v1/pods/{namespace}/{name}?uid=U&waitMs=N` | 200 `{"uid": "…", "annotations": {…}}` (chainsaw's and Multus's selection) |
  * | the pod is not cached (with that UID) within `waitMs` | 404 |
  * | the cache has not completed its first list | 503 |
  *
@@ -78,7 +78,7 @@ function text(status: number, body: string): Response {
   return new Response(body + "\n", { status, headers: { "Content-Type": "text/plain; charset=utf-8" } });
 }
 
-/** The answer for a cached pod: its UID and the annotations the cache keeps (chainsaw's). */
+/** The answer for a cached pod: its UID and the annotations the cache keeps (chainsaw's and Multus's selection). */
 export function podAnswer(pod: CachedPod): PodAnswer {
   return { uid: pod.uid, annotations: { ...pod.annotations } };
 }

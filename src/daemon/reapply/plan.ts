@@ -4,9 +4,10 @@
  * (the daemon evaluates each step's commands against the policy with the attachment's interface, as ADD does).
  * @module
  */
-import { AnnotationError, parseAnnotation } from "../../annotation/annotation.ts";
+import { AnnotationError } from "../../annotation/annotation.ts";
+import { describeAttachment, resolveCommands } from "../../annotation/resolve.ts";
 import type { CachedPod } from "../pods/pod_cache.ts";
-import type { Attachment } from "../attachments/attachment_store.ts";
+import { type Attachment, attachmentNameOf } from "../attachments/attachment_store.ts";
 
 /**
  * One attachment's part of a re-apply: the commands to run, or why the new value cannot be run there. In
@@ -29,9 +30,9 @@ function sameList(a: readonly string[], b: readonly string[]): boolean {
   return a.length === b.length && a.every((x, i) => x === b[i]);
 }
 
-function tryParse(value: string | undefined, network: string): string[] | undefined {
+function tryResolve(value: string | undefined, a: Attachment): string[] | undefined {
   try {
-    return parseAnnotation(value, network);
+    return resolveCommands(value, attachmentNameOf(a)).commands;
   } catch {
     return undefined;
   }
@@ -72,18 +73,19 @@ export function decideReapply(
   if (newValue === baseline) return skip("the value is already applied");
   let commands: string[];
   try {
-    commands = parseAnnotation(newValue, attachment.network);
+    commands = resolveCommands(newValue, attachmentNameOf(attachment)).commands;
   } catch (e) {
     if (!(e instanceof AnnotationError)) throw e;
     return { attachment, value: newValue, error: e.message };
   }
+  const which = describeAttachment(attachment);
   if (commands.length === 0) {
     if (owns(attachment)) return { attachment, value: newValue, commands };
-    return skip(`the value has no commands for network ${attachment.network}`);
+    return skip(`the value has no commands for ${which}`);
   }
-  const before = tryParse(baseline, attachment.network);
+  const before = tryResolve(baseline, attachment);
   if (before !== undefined && sameList(before, commands)) {
-    return skip(`the commands for network ${attachment.network} are those already applied`);
+    return skip(`the commands for ${which} are those already applied`);
   }
   return { attachment, value: newValue, commands };
 }
@@ -94,9 +96,10 @@ export function decideReapply(
  * is taken back (a step without commands) —, when the pod is terminating or finished, or when it has no
  * attachments. Per
  * attachment the baseline is its `applied` value (or `oldValue` when that is unknown): an attachment is skipped
- * when the new value equals the baseline, or when both resolve to the same commands for its network (an object
- * annotation whose entry for another network changed), or when the new value has no commands for its network (in
- * declarative mode with an effect there: a step without commands, taking it back).
+ * when the new value equals the baseline, or when both resolve to the same commands for it (an object
+ * annotation whose entry for another attachment changed: `resolveCommands` picks by interface, NAD, chain name
+ * or `"*"`), or when the new value has no commands for it (in declarative mode with an effect there: a step
+ * without commands, taking it back).
  * A value that cannot be parsed gives an error step per attachment, to be reported as rejected (the size limit
  * is the policy's, checked by the executor).
  */

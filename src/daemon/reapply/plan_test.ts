@@ -120,3 +120,24 @@ Deno.test("plan: declarative — a deleted, blank or commandless value takes bac
   // Once taken back (applied "", nothing owned), a blank value is not run again.
   assertEquals(planReapply(pod(), [{ ...owning, applied: "", effect: undefined }], undefined, ""), []);
 });
+
+Deno.test("plan: keys by interface and NAD (stored at ADD): an edit of net2's entry re-applies net2 only", () => {
+  const nad = "ns/test-chainsaw";
+  const atts = [att("net1", "chain", { nad }), att("net2", "chain", { nad })];
+  const before = JSON.stringify({
+    "test-chainsaw": "ip route add 192.0.3.0/24 dev CURRENT_INTERFACE",
+    net2: "ip a",
+  });
+  const after = JSON.stringify({
+    "test-chainsaw": "ip route add 192.0.3.0/24 dev CURRENT_INTERFACE",
+    net2: "ip r",
+  });
+  assertEquals(summary(planReapply(pod(), atts.map((a) => ({ ...a, applied: before })), before, after)), [
+    "net2: ip r",
+  ]);
+  // Without the stored NAD the bare NAD key names nothing: net1 has no commands.
+  assertEquals(summary(planReapply(pod(), [att("net1", "chain")], undefined, after)), []);
+  assertEquals(summary(planReapply(pod(), [atts[0]], undefined, after)), [
+    "net1: ip route add 192.0.3.0/24 dev CURRENT_INTERFACE",
+  ]);
+});

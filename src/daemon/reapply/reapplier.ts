@@ -17,7 +17,9 @@ import type { PodRef } from "../../cni/env.ts";
 import type { Report } from "../../report/report.ts";
 import type { AttachmentForget, AttachmentRegistration } from "../../wire/attachment.ts";
 import type { EffectItem } from "../../wire/effect.ts";
-import type { Attachment, AttachmentStore } from "../attachments/attachment_store.ts";
+import { type Attachment, attachmentNameOf, type AttachmentStore } from "../attachments/attachment_store.ts";
+import { AnnotationError } from "../../annotation/annotation.ts";
+import { type AttachmentName, unmatchedKeys, unmatchedKeyWarning } from "../../annotation/resolve.ts";
 import { isProcNetns, type NetnsState } from "../../exec/netns_state.ts";
 import { attachmentOf, planReapply, type ReapplyStep } from "./plan.ts";
 import { KeyedQueue } from "../../async/keyed_queue.ts";
@@ -31,8 +33,20 @@ export type PruneReason = "netns_gone" | "pod_gone" | "gc";
 export interface ReapplierDeps {
   store: AttachmentStore;
   cache: Pick<PodCache, "get" | "getByUid" | "list">;
-  /** Runs one planned step; never throws (see executeStep): its report and, declarative, the new effect. */
-  execute(step: ReapplyStep, pod: CachedPod): Promise<{ report: Report; effect?: EffectItem[] }>;
+  /**
+   * Runs one planned step; never throws (see executeStep): its report and, declarative, the new effect.
+   * `podAttachments`: all of the pod's attachments, for the report's warnings about keys that name none of them.
+   */
+  execute(
+    step: ReapplyStep,
+    pod: CachedPod,
+    podAttachments: readonly AttachmentName[],
+  ): Promise<{ report: Report; effect?: EffectItem[] }>;
+  /**
+   * The report of a changed value that runs nothing but has keys naming none of the pod's attachments
+   * (warningStepReport); absent: such a change is not reported.
+   */
+  warn?(a: Attachment, pod: CachedPod, value: string, warnings: readonly string[]): Report;
   /** Delivers a re-apply report like a plugin's (ctx.accept). */
   accept(report: Report): void;
   netnsState(path: string): Promise<NetnsState>;
@@ -258,6 +272,30 @@ export class Reapplier {
     this.#save();
   }
 
+  /**
+   * A changed value that runs nothing: when it has keys naming none of the pod's attachments, one REAPPLY report
+   * says so (on the pod's first attachment, then recorded as applied there, so it is said once per value).
+   */
+  #warnOnce(
+    pod: CachedPod,
+    all: readonly Attachment[],
+    value: string,
+    names: readonly AttachmentName[],
+  ): void {
+    if (!this.#deps.warn || all.length === 0 || all.some((a) => a.applied === value)) return;
+    let keys: string[];
+    try {
+      keys = unmatchedKeys(value, names);
+    } catch (e) {
+      if (e instanceof AnnotationError) return; // a malformed value is an error step's report
+      throw e;
+    }
+    if (keys.length === 0) return;
+    const a = all[0];
+    this.#deps.accept(this.#deps.warn(a, pod, value, keys.map((k) => unmatchedKeyWarning(k, names))));
+    if (this.#deps.store.markApplied(a.containerId, a.ifname, value)) this.#save();
+  }
+
   /** Brings the pod's attachments in step with its value; returns the attachments it ran a step on. */
   async #sync(ref: PodRef, oldValue: string | undefined): Promise<Set<string>> {
     const ran = new Set<string>();
@@ -267,7 +305,14 @@ export class Reapplier {
     const attachments = this.#deps.store.all().filter((a) =>
       attachmentOf(pod, a) && (a.applied !== undefined || oldValue !== undefined)
     );
-    const steps = planReapply(pod, attachments, oldValue, pod.annotations[ANNOTATION]);
+    const value = pod.annotations[ANNOTATION];
+    const steps = planReapply(pod, attachments, oldValue, value);
+    // Every attachment of the pod, for the keys that name none of them (a warning in the reports).
+    const all = this.#deps.store.all().filter((a) => attachmentOf(pod, a));
+    const names = all.map(attachmentNameOf);
+    if (steps.length === 0 && value !== undefined && !pod.deletionTimestamp) {
+      this.#warnOnce(pod, all, value, names);
+    }
     if (steps.length > 0) {
       this.#deps.log(
         "info",
@@ -291,7 +336,7 @@ export class Reapplier {
         this.#forget([a], "netns_gone", `its netns ${a.netns} no longer exists`);
         continue;
       }
-      const { report, effect } = await this.#deps.execute(step, pod);
+      const { report, effect } = await this.#deps.execute(step, pod, names);
       ran.add(`${a.containerId}\u0000${a.ifname}`);
       this.#deps.accept(report);
       changed = this.#deps.store.markApplied(a.containerId, a.ifname, step.value, effect) || changed;

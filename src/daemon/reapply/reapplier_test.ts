@@ -8,6 +8,7 @@ import type { AttachmentRegistration } from "../../wire/attachment.ts";
 import { AttachmentStore } from "../attachments/attachment_store.ts";
 import type { NetnsState } from "../../exec/netns_state.ts";
 import type { ReapplyStep } from "./plan.ts";
+import type { AttachmentName } from "../../annotation/resolve.ts";
 import { Reapplier } from "./reapplier.ts";
 
 function pod(annotation: string | undefined, over: Partial<Pod["metadata"]> = {}): Pod {
@@ -59,6 +60,8 @@ interface Harness {
   store: AttachmentStore;
   reapplier: Reapplier;
   runs: Array<{ value: string; netns: string; ifname: string; commands: string[] }>;
+  /** Per run: the interfaces of every attachment of the pod, as `execute` got them. */
+  podAttachments: string[][];
   accepted: Report[];
   logs: string[];
   pruned: string[];
@@ -73,6 +76,7 @@ async function harness(dir?: string): Promise<Harness> {
   const cache = new PodCache();
   const store = await AttachmentStore.load(`${dir}/attachments.json`);
   const runs: Harness["runs"] = [];
+  const podAttachments: string[][] = [];
   const accepted: Report[] = [];
   const logs: string[] = [];
   const pruned: string[] = [];
@@ -82,7 +86,7 @@ async function harness(dir?: string): Promise<Harness> {
   const reapplier = new Reapplier({
     store,
     cache,
-    execute: async (step: ReapplyStep, p: CachedPod) => {
+    execute: async (step: ReapplyStep, p: CachedPod, all: readonly AttachmentName[]) => {
       if (slow.ms) await new Promise((r) => setTimeout(r, slow.ms));
       const commands = "commands" in step ? step.commands : [];
       runs.push({
@@ -91,6 +95,7 @@ async function harness(dir?: string): Promise<Harness> {
         ifname: step.attachment.ifname,
         commands,
       });
+      podAttachments.push(all.map((a) => a.ifname).sort());
       return {
         report: report({
           verb: "REAPPLY",
@@ -99,6 +104,15 @@ async function harness(dir?: string): Promise<Harness> {
         }),
       };
     },
+    warn: (a, p, value, warnings) =>
+      report({
+        verb: "REAPPLY",
+        ifname: a.ifname,
+        pod: { namespace: p.namespace, name: p.name, uid: p.uid },
+        annotation: value,
+        verdict: "nothing",
+        warnings: [...warnings],
+      }),
     accept: (r) => void accepted.push(r),
     netnsState: (path) => Promise.resolve(netns.get(path) ?? "present"),
     log: (level, msg) => void logs.push(`${level}: ${msg}`),
@@ -107,7 +121,7 @@ async function harness(dir?: string): Promise<Harness> {
   });
   cache.onAnnotationChange((p, old) => reapplier.onAnnotationChange(p, old));
   cache.onDelete((p) => reapplier.onPodGone(p));
-  return { cache, store, reapplier, runs, accepted, logs, pruned, netns, dir, abort, slow };
+  return { cache, store, reapplier, runs, podAttachments, accepted, logs, pruned, netns, dir, abort, slow };
 }
 
 async function withHarness(fn: (h: Harness) => Promise<void>): Promise<void> {
@@ -389,4 +403,34 @@ Deno.test("reapplier: an edit during a heal waits for it, then applies the curre
     await r.reapplier.idle(5000);
     await Deno.remove(r.dir, { recursive: true });
   }
+});
+
+Deno.test("reapplier: steps get all the pod's attachments; an edit that runs nothing but has a key naming none is reported once", async () => {
+  await withHarness(async (h) => {
+    const v1 = '{"net1": "ip route"}';
+    h.cache.replace([pod(v1)]);
+    h.reapplier.onRegister(add({ applied: v1 }));
+    h.reapplier.onRegister(add({ ifname: "net2", network: "net-b", applied: v1 }));
+    // net2's entry gets a typo: nothing changes for net1 or net2, but the key is reported.
+    const typo = '{"net1": "ip route", "nett2": "ip addr"}';
+    h.cache.apply("MODIFIED", pod(typo, { resourceVersion: "2" }));
+    await h.reapplier.idle();
+    assertEquals(h.runs, []);
+    assertEquals(h.accepted.length, 1);
+    assertEquals(h.accepted[0].verdict, "nothing");
+    assertStringIncludes(
+      h.accepted[0].warnings?.[0] ?? "",
+      'key "nett2" of the chainsaw annotation matches none',
+    );
+    assertStringIncludes(h.accepted[0].warnings?.[0] ?? "", "net1 (chain net-a), net2 (chain net-b)");
+    // Said once per value: the same value again (a resync) says nothing more.
+    h.reapplier.schedule({ namespace: "default", name: "p1", uid: "uid-1" });
+    await h.reapplier.idle();
+    assertEquals(h.accepted.length, 1);
+    // A change that runs: the step knows every attachment of the pod (its report's warnings come from them).
+    h.cache.apply("MODIFIED", pod('{"net1": "ip addr", "nett2": "ip addr"}', { resourceVersion: "3" }));
+    await h.reapplier.idle();
+    assertEquals(h.runs.map((r) => r.ifname), ["net1"]);
+    assertEquals(h.podAttachments, [["net1", "net2"]]);
+  });
 });

@@ -9,7 +9,14 @@
 import { netnsPathProblem } from "../../cni/netns_path.ts";
 import { isProcNetns } from "../../exec/netns_state.ts";
 import { stalePod } from "../../exec/add.ts";
-import { type AttachmentTarget, type ExecutorDeps, refusal, runOnAttachment } from "../../exec/executor.ts";
+import {
+  type AttachmentTarget,
+  type ExecutorDeps,
+  refusal,
+  runOnAttachment,
+  warningReport,
+} from "../../exec/executor.ts";
+import type { AttachmentName } from "../../annotation/resolve.ts";
 import type { Attachment } from "../attachments/attachment_store.ts";
 import type { CachedPod } from "../pods/pod_cache.ts";
 import type { Report } from "../../report/report.ts";
@@ -59,6 +66,7 @@ export function attachmentTarget(a: Attachment, pod: CachedPod): AttachmentTarge
     netns: a.netns,
     ifname: a.ifname,
     network: a.network,
+    ...(a.nad === undefined ? {} : { nad: a.nad }),
     pod: { namespace: pod.namespace, name: pod.name, uid: pod.uid || a.podUid },
     podInterfaces: a.podInterfaces ?? [a.ifname],
     chainPolicy: a.chainPolicy,
@@ -87,6 +95,7 @@ export async function executeStep(
   step: ReapplyStep,
   pod: CachedPod,
   deps: ReapplyExecDeps,
+  podAttachments?: readonly AttachmentName[],
 ): Promise<StepOutcome> {
   const a = step.attachment;
   const target = attachmentTarget(a, pod);
@@ -96,10 +105,37 @@ export async function executeStep(
   const outcome = await runOnAttachment(
     target,
     step.value,
-    { ...run, netnsProblem: deps.netnsProblem ?? reapplyNetnsProblem },
+    {
+      ...run,
+      netnsProblem: deps.netnsProblem ?? reapplyNetnsProblem,
+      ...(podAttachments === undefined ? {} : { podAttachments }),
+    },
     a.effect?.items ?? [],
   );
   return outcome.effect === undefined
     ? { report: outcome.report }
     : { report: outcome.report, effect: outcome.effect };
+}
+
+/**
+ * The `REAPPLY` report of a changed value that runs nothing on the pod's attachments but has keys naming none of
+ * them: verdict "nothing", the warnings (so a typo in a live edit still reaches the log and an Event).
+ *
+ * @param a the attachment the report is about (the pod's first)
+ * @param pod the pod as cached
+ * @param value the new annotation value
+ * @param warnings the sentences of unmatchedKeyWarning
+ * @param deps the clock and node
+ * @returns the report
+ */
+export function warningStepReport(
+  a: Attachment,
+  pod: CachedPod,
+  value: string,
+  warnings: readonly string[],
+  deps: Pick<ReapplyExecDeps, "now" | "node">,
+): Report {
+  return warningReport(attachmentTarget(a, pod), { ...deps, verb: REAPPLY_VERB, source: "daemon" }, value, [
+    ...warnings,
+  ]);
 }
