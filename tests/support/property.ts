@@ -52,16 +52,26 @@ export function propertySeed(): number {
  * What a failure says about the seed.
  *
  * @param seed the seed the failing run used
- * @returns `property seed N (re-run it: CHAINSAW_PROPERTY_SEED=N deno test --allow-all FILE)`
+ * @param file the test file, relative to the repository root (default: the caller's, from the stack)
+ * @returns `property seed N (re-run it: CHAINSAW_PROPERTY_SEED=N npx -y deno@2.9.6 test --allow-all FILE)`
  */
-export function seedNote(seed: number = propertySeed()): string {
+export function seedNote(seed: number = propertySeed(), file = callerFile()): string {
   return `property seed ${seed} (re-run it: ${PROPERTY_SEED_ENV}=${seed} npx -y deno@2.9.6 test --allow-all ` +
-    `<this test file>)`;
+    `${file})`;
 }
 
-function withSeed(e: unknown, seed: number): Error {
+const REPO_ROOT = new URL("../..", import.meta.url).href;
+
+/** The test file that called into this module (from the stack), relative to the repository root. */
+function callerFile(): string {
+  const frames = new Error().stack?.match(/file:\/\/[^\s)]+?(?=:\d+:\d+)/g) ?? [];
+  const caller = frames.find((f) => f !== import.meta.url);
+  return caller?.startsWith(REPO_ROOT) ? caller.slice(REPO_ROOT.length) : "<the test file>";
+}
+
+function withSeed(e: unknown, seed: number, file: string): Error {
   const message = e instanceof Error ? e.message : String(e);
-  return new Error(`${message}\n${seedNote(seed)}`, { cause: e });
+  return new Error(`${message}\n${seedNote(seed, file)}`, { cause: e });
 }
 
 /**
@@ -85,15 +95,16 @@ export function assertProperty<Ts>(
   params: fc.Parameters<Ts> = {},
 ): void | Promise<void> {
   const seed = propertySeed();
+  const file = callerFile();
   let out: unknown;
   try {
     out = fc.assert(property as fc.IProperty<Ts>, { ...params, seed });
   } catch (e) {
-    throw withSeed(e, seed);
+    throw withSeed(e, seed, file);
   }
   if (out instanceof Promise) {
     return out.then(() => {}, (e) => {
-      throw withSeed(e, seed);
+      throw withSeed(e, seed, file);
     });
   }
 }

@@ -44,7 +44,11 @@ Deno.test("a failing property names its seed and the re-run line (sync and async
   await withSeedEnv("1234", async () => {
     const e = assertThrows(() => assertProperty(fc.property(fc.nat(), (n) => n < 10)));
     assertStringIncludes(e.message, "Counterexample");
-    assertStringIncludes(e.message, "property seed 1234 (re-run it: CHAINSAW_PROPERTY_SEED=1234 ");
+    assertStringIncludes(
+      e.message,
+      "property seed 1234 (re-run it: CHAINSAW_PROPERTY_SEED=1234 npx -y deno@2.9.6 test --allow-all " +
+        "tests/support/property_test.ts)",
+    );
     const a = await assertRejects(() =>
       assertProperty(fc.asyncProperty(fc.nat(), (n) => Promise.resolve(n < 10)))
     );
@@ -52,6 +56,7 @@ Deno.test("a failing property names its seed and the re-run line (sync and async
   });
   const e = assertThrows(() => assertReached(3, 10, "the plain path"), Error, "only 3 times");
   assertStringIncludes(e.message, `${PROPERTY_SEED_ENV}=`);
+  assertStringIncludes(e.message, "tests/support/property_test.ts");
 });
 
 Deno.test("every property test and sample goes through tests/support/property.ts (seeded); no Math.random", () => {
