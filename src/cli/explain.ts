@@ -79,7 +79,9 @@ function effectLines(e: ExplainEffect): string[] {
 
 function attachmentLines(a: ExplainAttachment): string[] {
   const lines = [
-    `  ${visible(a.ifname)}  network ${visible(a.network)}  container ${visible(a.containerId)}  ` +
+    `  ${visible(a.ifname)}  network ${visible(a.nad ?? a.network)}${
+      a.nad === undefined ? "" : ` (chain ${visible(a.network)})`
+    }  container ${visible(a.containerId)}  ` +
     `netns ${visible(a.netns)}  onError ${a.onError}`,
     `    annotation: ${a.annotation === undefined ? "(none)" : visible(a.annotation)}`,
   ];
@@ -93,7 +95,8 @@ function attachmentLines(a: ExplainAttachment): string[] {
       } (code ${a.error.code})`,
     );
   }
-  if (a.commands.length === 0 && !a.error) lines.push("    no commands for this network");
+  if (a.key !== undefined) lines.push(`    key:        ${visible(JSON.stringify(a.key))}`);
+  if (a.commands.length === 0 && !a.error) lines.push("    no commands for this attachment");
   for (const c of a.commands) lines.push(...commandLines(c));
   if (a.effect) lines.push(...effectLines(a.effect));
   const reason = visible(a.reapply.reason);
@@ -115,6 +118,7 @@ export function formatExplain(answer: ExplainAnswer): string {
     `${plural(answer.attachments.length, "attachment")}`,
   ];
   for (const a of answer.attachments) lines.push(...attachmentLines(a));
+  for (const w of answer.warnings ?? []) lines.push(`warning: ${visible(w)}`);
   const refused = answer.attachments.reduce((n, a) => n + a.commands.filter((c) => !c.allowed).length, 0);
   const lists = answer.attachments.filter((a) => a.error).length;
   lines.push(

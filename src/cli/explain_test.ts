@@ -233,3 +233,23 @@ Deno.test("explain format: what chainsaw owns, baseline → set, and which objec
     ]
   ) assertStringIncludes(text, line);
 });
+
+Deno.test("explain format: the NAD with the chain, the key, and the pod's warnings", () => {
+  const text = formatExplain({
+    ...answer([attachment({ nad: "default/test-chainsaw", network: "test-chainsaw-chain", key: "net1" })]),
+    warnings: [
+      'key "nett2" of the chainsaw annotation matches none of the pod\'s attachments: net1 (…)\u001b[2J',
+    ],
+  });
+  const lines = text.split("\n");
+  assertEquals(
+    lines[1],
+    "  net1  network default/test-chainsaw (chain test-chainsaw-chain)  container ctr-1  netns /var/run/netns/cs-x  onError fail",
+  );
+  assertEquals(lines[3], '    key:        "net1"');
+  assertEquals(
+    lines.at(-3),
+    String
+      .raw`warning: key "nett2" of the chainsaw annotation matches none of the pod's attachments: net1 (…)\x1b[2J`,
+  );
+});

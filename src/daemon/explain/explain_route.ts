@@ -28,7 +28,9 @@ import {
   POD_KEY_PATTERN,
 } from "../../wire/explain.ts";
 import { ROUTES } from "../../wire/routes.ts";
-import type { Attachment } from "../attachments/attachment_store.ts";
+import { type Attachment, attachmentNameOf } from "../attachments/attachment_store.ts";
+import { AnnotationError } from "../../annotation/annotation.ts";
+import { unmatchedKeys, unmatchedKeyWarning } from "../../annotation/resolve.ts";
 import type { CachedPod, PodCache } from "../pods/pod_cache.ts";
 import { attachmentOf, decideReapply } from "../reapply/plan.ts";
 import { attachmentTarget } from "../reapply/reapply_step.ts";
@@ -113,6 +115,7 @@ export async function explainAttachment(
     allowed: true,
     reapply: { action: "none", reason: "", run: [] },
   };
+  if (a.nad !== undefined) out.nad = a.nad;
   if (value !== undefined) out.annotation = value;
   if (a.applied !== undefined) out.applied = a.applied;
   const decision = await reapplyPlan(a, pod, value, deps.netnsState);
@@ -134,6 +137,7 @@ export async function explainAttachment(
     out.reapply = decision === "planned" ? refuse(error.message) : decision;
     return out;
   }
+  if (plan.key !== undefined) out.key = plan.key;
   if ("error" in plan) {
     out.error = { code: plan.error.code, msg: plan.error.message };
     out.allowed = false;
@@ -204,7 +208,7 @@ function plural(n: number, word: string): string {
  * @param pod the cached pod
  * @param attachments its attachments on this node (by name)
  * @param deps the policy and netns edges
- * @returns the answer
+ * @returns the answer, with the annotation's keys that name none of the pod's attachments as warnings
  */
 export async function explainPod(
   pod: CachedPod,
@@ -224,6 +228,16 @@ export async function explainPod(
     attachments: explained,
   };
   if (deps.node) answer.node = deps.node;
+  // Keys naming none of the pod's attachments here (those of another pod of this name do not count).
+  const names = attachments.filter((a) => attachmentOf(pod, a)).map(attachmentNameOf);
+  try {
+    const warnings = unmatchedKeys(pod.annotations[ANNOTATION], names).map((k) =>
+      unmatchedKeyWarning(k, names)
+    );
+    if (warnings.length > 0) answer.warnings = warnings;
+  } catch (e) {
+    if (!(e instanceof AnnotationError)) throw e; // a malformed value: each attachment's error says so
+  }
   return answer;
 }
 

@@ -194,3 +194,27 @@ Deno.test("explain route: 200 with the answer; 400, 404, 405 and 503 with a mess
   assertEquals(thrown.status, 200, "an unexpected error is the attachment's, not the route's");
   assertEquals(ExplainAnswerSchema.parse(await thrown.json()).attachments[0].error?.code, 999);
 });
+
+Deno.test("explain: each attachment's NAD and the key that picks it; keys naming no attachment are warnings", async () => {
+  const nad = "default/test-chainsaw";
+  const value = JSON.stringify({ net2: "ip route", "test-chainsaw": "ip addr", nett2: "ip link", "*": [] });
+  const atts = [
+    att({ nad, network: "test-chainsaw-chain", applied: value }),
+    att({ nad, network: "test-chainsaw-chain", ifname: "net2", applied: value }),
+    att({ ifname: "net9", podUid: "other-uid", applied: value }), // another pod of this name: not counted
+  ];
+  const answer = await explainPod(pod(value), atts, deps());
+  assertEquals(ExplainAnswerSchema.safeParse(answer).success, true);
+  assertEquals(answer.attachments.map((a) => [a.ifname, a.nad, a.key, a.commands.map((c) => c.source)]), [
+    ["net1", nad, "test-chainsaw", ["ip addr"]],
+    ["net2", nad, "net2", ["ip route"]],
+    ["net9", undefined, "*", []],
+  ]);
+  assertEquals(answer.warnings, [
+    'key "nett2" of the chainsaw annotation matches none of the pod\'s attachments: net1 (network ' +
+    "default/test-chainsaw, chain test-chainsaw-chain), net2 (network default/test-chainsaw, chain " +
+    "test-chainsaw-chain); it does nothing",
+  ]);
+  assertEquals((await explainPod(pod('["ip route"]'), atts, deps())).warnings, undefined);
+  assertEquals((await explainPod(pod("{"), atts, deps())).warnings, undefined); // malformed: each attachment's error
+});
