@@ -79,28 +79,6 @@ async function metric(d: { healthUrl: string }, name: string, labels: Record<str
   return sampleValue((await request(tcpTarget(d), "/metrics")).text, name, labels) ?? 0;
 }
 
-/**
- * Whether a fresh connection is refused by the daemon before it sends a request (over the cap): a 503 said
- * without reading anything, then the close (or a reset, when the fd limit is hit first).
- */
-async function closedAtOnce(t: Target): Promise<boolean> {
-  const conn = await connect(t);
-  try {
-    const buf = new Uint8Array(64);
-    const n = await conn.read(buf);
-    if (n === null) return true;
-    return new TextDecoder().decode(buf.subarray(0, n)).startsWith("HTTP/1.1 503 ");
-  } catch {
-    return true; // reset
-  } finally {
-    try {
-      conn.close();
-    } catch {
-      // closed
-    }
-  }
-}
-
 /** Opens `n` idle connections (stops at the first that cannot be made). */
 async function flood(t: Target, n: number): Promise<Deno.Conn[]> {
   const conns: Deno.Conn[] = [];
