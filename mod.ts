@@ -31,6 +31,21 @@ export { chainsawHandlers, type PluginDeps } from "./src/plugin/handlers.ts";
 
 // Annotations and commands.
 export { ANNOTATION, AnnotationError, parseAnnotation } from "./src/annotation/annotation.ts";
+export {
+  type AttachmentName,
+  describeAttachment,
+  type Resolution,
+  resolveCommands,
+  unmatchedKeys,
+} from "./src/annotation/resolve.ts";
+export {
+  isLastAttachment,
+  nadOfInterface,
+  NETWORKS_ANNOTATION,
+  parseNetworkSelection,
+  type SelectedNetwork,
+  SelectionError,
+} from "./src/annotation/network_selection.ts";
 export { tokenize, TokenizeError } from "./src/annotation/tokenize.ts";
 export { CURRENT_INTERFACE, prepareCommand, type PreparedCommand } from "./src/annotation/prepare.ts";
 export { type CommandResult, runInNetns, type RunnerOptions } from "./src/exec/runner.ts";

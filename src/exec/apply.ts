@@ -15,7 +15,7 @@ import { type CommandResult, describeFailure, type RunnerOptions, succeeded } fr
 
 /** What to apply and how. */
 export interface ApplyInput {
-  /** Command strings from the annotation (see parseAnnotation). */
+  /** Command strings from the annotation (see resolveCommands, src/annotation/resolve.ts). */
   commands: readonly string[];
   /** UTF-8 size of the raw annotation, for the size limit. */
   annotationBytes: number;
