@@ -41,6 +41,7 @@ import { rounds } from "./phases/rounds.ts";
 import { bursts } from "./phases/bursts.ts";
 import { daemonAlone } from "./phases/daemon_alone.ts";
 import { effectsMemory } from "./phases/effects.ts";
+import { driftChecks } from "./phases/drift.ts";
 
 /**
  * Runs the whole benchmark and returns the markdown report.
@@ -76,6 +77,7 @@ export async function runBench(opts: BenchOptions): Promise<string> {
   const burstSeries = await bursts(bench, built, net, c, daemon);
   const daemonReport = await daemonAlone(bench, kube, daemon);
   const effects = await effectsMemory(bench, kube, daemon);
+  const drift = await driftChecks(bench, kube, daemon);
 
   const findings: Findings = {
     opts,
@@ -87,6 +89,7 @@ export async function runBench(opts: BenchOptions): Promise<string> {
     env: await environment(built.nodePath),
     daemon: daemonReport,
     effects,
+    drift,
     bundleBytes: built.bundleBytes,
     started,
     seconds: (performance.now() - t0) / 1000,

@@ -84,8 +84,13 @@ async function drain(stream: ReadableStream<Uint8Array>, keep: { text: string })
  *
  * @param s where and how
  * @param tag names the socket file
+ * @param extraArgs more flags (e.g. `--drift-check-seconds 11`)
  */
-export async function startDaemon(s: DaemonSetup, tag: string): Promise<RunningDaemon> {
+export async function startDaemon(
+  s: DaemonSetup,
+  tag: string,
+  extraArgs: readonly string[] = [],
+): Promise<RunningDaemon> {
   const socket = `${s.dir}/${tag}.sock`;
   const port = freePort();
   const sa = `${s.dir}/sa-${tag}`;
@@ -122,6 +127,7 @@ export async function startDaemon(s: DaemonSetup, tag: string): Promise<RunningD
   if (f.has("state-file")) args.push("--state-file", `${s.dir}/attachments-${tag}.json`);
   if (f.has("policy-dir")) args.push("--policy-dir", `${s.dir}/policy-${tag}`);
   if (s.api && s.features.kubeconfigFlag) args.push(`--${s.features.kubeconfigFlag}`, s.api.kubeconfigFile);
+  args.push(...extraArgs);
   const child = new Deno.Command(s.bundle, {
     args,
     env,

@@ -99,6 +99,8 @@ export interface Findings {
   daemon: DaemonReport;
   /** Declarative mode's stored effects (phases/effects.ts). */
   effects: EffectsReport;
+  /** Declarative mode's drift checks (phases/drift.ts). */
+  drift: DriftReport;
   bundleBytes: number;
   started: Date;
   seconds: number;
@@ -111,6 +113,27 @@ export interface DaemonReport {
   health?: Throughput;
   reports?: Throughput;
   afterReports?: { rssKb: number; hwmKb: number };
+}
+
+/** The daemon's drift checks of a node's worth of attachments (phases/drift.ts). */
+export interface DriftReport {
+  note?: string;
+  attachments?: number;
+  /** `--drift-check-seconds` of the measurement. */
+  intervalS?: number;
+  /** The measured window. */
+  seconds?: number;
+  /** Checks made in it, in all and by result. */
+  checks?: number;
+  byResult?: Record<string, number>;
+  /** The daemon's CPU in it, children included. */
+  cpuMs?: number;
+  /** Its CPU per second with nothing to check (subtracted). */
+  idleCpuMsPerS?: number;
+  /** CPU per check, children included, idle subtracted. */
+  perCheckMs?: number;
+  /** The share of one core the checks take at the default interval (60 s). */
+  coreShareAtDefault?: number;
 }
 
 /** The daemon idle with 110 stored declarative effects, and an idle deno (phases/effects.ts). */

@@ -101,5 +101,22 @@ export function declarativeTargetsSection(f: Findings): string[] {
       ok ? e.rssKb! - e.floorRssKb! <= 20 * 1024 : undefined,
     );
   }
+  {
+    const d = f.drift;
+    const ok = d.coreShareAtDefault !== undefined && Number.isFinite(d.coreShareAtDefault);
+    const results = Object.entries(d.byResult ?? {}).filter(([, v]) => v > 0).map(([k, v]) => `${v} ${k}`);
+    target(
+      `drift checks of ${d.attachments ?? 110} attachments at the default interval (60 s) ≤ 1 % of one core`,
+      ok
+        ? `${(d.coreShareAtDefault! * 100).toFixed(2)} % (${
+          fmtMs(d.perCheckMs!)
+        } ms CPU per check, children ` +
+          `included, idle ${fmtMs(d.idleCpuMsPerS!)} ms/s subtracted; ${d.checks} checks in ${
+            d.seconds!.toFixed(1)
+          } s at --drift-check-seconds ${d.intervalS}: ${results.join(", ")})`
+        : d.note ?? "n/a",
+      ok ? d.coreShareAtDefault! <= 0.01 : undefined,
+    );
+  }
   return lines;
 }
