@@ -125,6 +125,8 @@ export class AttachmentStore {
   readonly #log: (msg: string) => void;
   readonly #removed: ((a: Attachment) => void)[] = [];
   #saving: Promise<void> = Promise.resolve();
+  /** The save that waits for the running one and has not read the store yet. */
+  #queued: Promise<void> | undefined;
 
   /** An empty store for `path` (use {@link AttachmentStore.load} to read the file). */
   constructor(path: string = DEFAULT_ATTACHMENTS_PATH, opts: AttachmentStoreOptions = {}) {
@@ -322,10 +324,15 @@ export class AttachmentStore {
 
   /** Writes the state file atomically (mode 0600); concurrent calls are serialised, the last one wins. */
   save(): Promise<void> {
+    // A save waiting behind the running one has not read the store yet: it will write this change too, so a
+    // burst of registrations (20 ADDs at once) is a few writes, not one per ADD, and nothing is lost.
+    if (this.#queued) return this.#queued;
     const run = this.#saving.catch(() => {}).then(async () => {
+      this.#queued = undefined;
       await Deno.mkdir(dirOf(this.path), { recursive: true, mode: 0o700 });
       await atomicWriteFile(this.path, new TextEncoder().encode(this.serialize()), 0o600);
     });
+    this.#queued = run;
     this.#saving = run;
     return run;
   }

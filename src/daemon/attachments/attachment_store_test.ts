@@ -292,3 +292,26 @@ Deno.test("attachments: the NAD read at ADD is kept, survives a reload and names
     ]);
   });
 });
+
+Deno.test("attachments: a burst of saves coalesces, and every save's promise resolves after a write that has its change", async () => {
+  await withDir(async (dir) => {
+    const path = `${dir}/attachments.json`;
+    const store = new AttachmentStore(path);
+    const saves: Promise<void>[] = [];
+    for (let i = 0; i < 20; i++) {
+      // Some changes arrive while a write is running, others while one waits behind it.
+      if (i % 3 === 0) await new Promise((r) => setTimeout(r, 1));
+      store.add(reg({ containerId: `c${i}` }));
+      const n = i + 1;
+      // What this save's promise promises: a file with at least the first n attachments.
+      saves.push(
+        store.save().then(async () => {
+          const saved = JSON.parse(await Deno.readTextFile(path)).attachments.length;
+          if (saved < n) throw new Error(`save ${n} resolved with ${saved} attachments written`);
+        }),
+      );
+    }
+    await Promise.all(saves);
+    assertEquals((await AttachmentStore.load(path)).size, 20);
+  });
+});
