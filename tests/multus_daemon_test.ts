@@ -157,3 +157,79 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "multus + daemon: ADDs the plugin runs itself (the daemon up but declining) register each attachment's " +
+    "NAD, so re-apply and explain key by NAD too",
+  ...requireRoot(),
+  async fn() {
+    await ensurePlugin();
+    const cleanup = new Cleanup();
+    try {
+      const first = JSON.stringify({ "test-chainsaw": route("192.0.3.0/24"), net2: route("192.0.4.0/24") });
+      const api = await startFakeApiServer({ pods: [pod(first)], bookmarkIntervalMs: 200 });
+      cleanup.defer(() => api.close(), "fake apiserver");
+      const scratch = await apiScratch(cleanup, api);
+      const policyDir = `${scratch.path}/policy`;
+      await Deno.mkdir(policyDir);
+      const { daemon: d, kubeconfig } = await startDaemonOnApi(cleanup, api, {
+        node: NODE,
+        args: ["--policy-dir", policyDir],
+        scratch,
+      });
+      const ns = await createNetns("im-plugin");
+      cleanup.defer(() => ns.delete(), "netns");
+      const bridge = uniqueName("imbr");
+      cleanup.defer(() => deleteLink(bridge), "bridge");
+      const conflist = nadConflist({
+        name: "test-chainsaw-chain",
+        bridge,
+        dataDir: `${scratch.path}/ipam`,
+        chainsaw: { kubeconfig, daemonSocket: d.socket },
+      });
+      const run = {
+        pod: POD,
+        netns: ns.path,
+        containerId: uniqueName("ctr-", 8),
+        cacheDir: `${scratch.path}/cache`,
+        delegates: [{ conflist, ifname: "net1" }, { conflist, ifname: "net2" }],
+        // The runtime's environment names a policy directory: the plugin runs the ADD itself and hands the
+        // report and the registration to the daemon.
+        env: { CHAINSAW_POLICY_DIR: policyDir },
+      };
+      cleanup.defer(() => multusDel(run), "multus DEL");
+      const adds = await multusAdd(run);
+      for (const a of adds) assertEquals(a.code, 0, `${a.ifname}: ${a.stdout}${a.stderr}`);
+      assertStringIncludes(
+        adds[0].stderr,
+        "ifname=net1 network=test-chainsaw-chain nad=default/test-chainsaw",
+      );
+      assertEquals(await testRoutes(ns), ["192.0.3.0/24 dev net1", "192.0.4.0/24 dev net2"]);
+      const explain = async () =>
+        (await runChainsaw(["explain", "--socket", d.socket, "--pod", "default/chainsawtestpod"])).stdout;
+      await waitFor("both registrations", async () => (await explain()).includes("2 attachments"));
+      const text = await explain();
+      assertStringIncludes(
+        text,
+        "  net1  network default/test-chainsaw (chain test-chainsaw-chain)  container ",
+      );
+      assertStringIncludes(text, '    key:        "test-chainsaw"\n');
+
+      // A live edit of the NAD's entry: net1 re-applies (the stored NAD picks it), net2 keeps its own key.
+      api.setPod(
+        pod(JSON.stringify({ "test-chainsaw": route("192.0.3.128/25"), net2: route("192.0.4.0/24") })),
+      );
+      await waitFor("the REAPPLY", () => records(d.stdout(), "REAPPLY").length >= 1);
+      await waitFor(
+        "net1's new route",
+        async () => (await testRoutes(ns)).includes("192.0.3.128/25 dev net1"),
+      );
+      const reapplies = records(d.stdout(), "REAPPLY");
+      assertEquals(reapplies.length, 1, reapplies.join("\n"));
+      assertStringIncludes(reapplies[0], "ifname=net1 network=test-chainsaw-chain nad=default/test-chainsaw");
+    } finally {
+      await cleanup.run();
+    }
+  },
+});
