@@ -86,6 +86,8 @@ export class DriftChecker<A extends DriftAttachment = DriftAttachment> {
   readonly #sweep: PeriodicSweep;
   /** Drifted attachments (report mode), with the keys of their differing objects as last told. */
   readonly #drifted = new Map<string, { a: A; told: string }>();
+  /** Attachments whose netns could not be observed at their last check (logged once per streak). */
+  readonly #failing = new Set<string>();
   /** Checks skipped because the pod's sync ran, or the previous check still ran. */
   readonly skipped: Record<SkipReason, number> = { busy: 0, running: 0 };
 
@@ -177,12 +179,18 @@ export class DriftChecker<A extends DriftAttachment = DriftAttachment> {
     try {
       observed = await this.#deps.observe(a, signal);
     } catch (e) {
-      this.#deps.log(
-        "warn",
-        `drift check of pod ${a.namespace}/${a.name} ${a.ifname}: ${errorText(e)}`,
-      );
+      // Once per streak: a netns that went away stays so until its DEL, GC or a sync forgets the attachment.
+      if (!this.#failing.has(key)) {
+        this.#failing.add(key);
+        this.#deps.log(
+          "warn",
+          `drift check of pod ${a.namespace}/${a.name} ${a.ifname}: ${errorText(e)} (not said again until ` +
+            "a check succeeds)",
+        );
+      }
       return "error";
     }
+    this.#failing.delete(key);
     const now = this.#find(key);
     if (!now || stamp(now) !== before || this.#deps.busy(now)) return "raced";
     const diffs = effectDifferences(a.effect!.items, observed);

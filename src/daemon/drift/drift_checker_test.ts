@@ -149,7 +149,6 @@ Deno.test("drift: off, imperative and effect-less attachments are not checked; a
   assertEquals(await w.checker.check(KEY), "raced");
   w.setBusy(false);
   // The effect changes while the netns is read (a sync ran in between): the observation is thrown away.
-  const d = w.checker as unknown as { check: typeof w.checker.check };
   const racing = world(list);
   racing.set(BASE);
   const orig = list[0];
@@ -157,7 +156,6 @@ Deno.test("drift: off, imperative and effect-less attachments are not checked; a
   list[0] = { ...orig, applied: "v2" };
   assertEquals(await obs, "raced");
   assertEquals(racing.events, []);
-  void d;
 });
 
 /** A clock whose time moves only when the test says so. */
@@ -219,4 +217,26 @@ Deno.test("drift: the schedule checks every checked attachment once per interval
   const stopped = checker.stop();
   await clock.advance(1);
   await stopped;
+});
+
+Deno.test("drift: a netns that cannot be observed is logged once per streak, not every round", async () => {
+  const logs: string[] = [];
+  let fail = true;
+  const checker = new DriftChecker({
+    attachments: () => [attachment()],
+    observe: () => fail ? Promise.reject(new Error("cannot observe: gone")) : Promise.resolve(SET),
+    busy: () => false,
+    heal: () => Promise.resolve(false),
+    onDrift: () => {},
+    onClear: () => {},
+    log: (level, msg) => logs.push(`${level}: ${msg}`),
+  }, { intervalMs: 60_000 });
+  assertEquals([await checker.check(KEY), await checker.check(KEY)], ["error", "error"]);
+  assertEquals(logs.length, 1);
+  assertEquals(logs[0].startsWith("warn: drift check of pod default/p1 eth0: cannot observe: gone"), true);
+  fail = false;
+  assertEquals(await checker.check(KEY), "holds");
+  fail = true;
+  await checker.check(KEY);
+  assertEquals(logs.length, 2, "a new streak is said again");
 });
