@@ -334,31 +334,39 @@ async function gatedReapplier() {
       trace.push(`heal ${label} end`);
       return result;
     });
-  const openAll = async () => {
-    for (let i = 0; i < 20 && gates.length > 0; i++) {
-      gates.shift()!.open();
+  /** Opens each gate as it appears until `done` (a sync also writes the state file: that takes real I/O). */
+  const openUntil = async (what: string, done: () => boolean) => {
+    const end = Date.now() + 10_000;
+    while (!done()) {
+      if (Date.now() > end) throw new Error(`timed out waiting for ${what}: ${trace.join(" / ")}`);
+      gates.shift()?.open();
       await settle();
     }
   };
-  return { dir, cache, store, reapplier, trace, gates, abort, heal, openAll };
+  /** Resolves a promise's value with a flag saying when it settled. */
+  const track = <T>(p: Promise<T>) => {
+    const t = { done: false, p };
+    void p.finally(() => t.done = true);
+    return t;
+  };
+  return { dir, cache, store, reapplier, trace, gates, abort, heal, openUntil, track };
 }
 
 Deno.test("reapplier: a heal runs in the pod's turn; an edit waiting with it goes first and the heal is dropped", async () => {
   const r = await gatedReapplier();
   try {
     // Alone: the heal runs with the attachment as stored.
-    const alone = r.heal("h1");
-    await settle();
-    await r.openAll();
-    assertEquals(await alone, true);
+    const alone = r.track(r.heal("h1"));
+    await r.openUntil("heal h1", () => alone.done);
+    assertEquals(await alone.p, true);
     // An edit runs; a heal asked meanwhile waits; a second edit arrives: it runs first, and replaces the heal.
     r.cache.apply("MODIFIED", pod("v2"));
     await settle();
-    const dropped = r.heal("h2");
+    const dropped = r.track(r.heal("h2"));
     r.cache.apply("MODIFIED", pod("v3"));
     await settle();
-    await r.openAll();
-    assertEquals(await dropped, false, "the edit replaced the effect: nothing to heal");
+    await r.openUntil("the v3 edit and the heal", () => dropped.done);
+    assertEquals(await dropped.p, false, "the edit replaced the effect: nothing to heal");
     assertEquals(r.store.all()[0].applied, "v3");
     assertEquals(r.trace, [
       "heal h1 start (applied v1)",
@@ -377,13 +385,13 @@ Deno.test("reapplier: a heal runs in the pod's turn; an edit waiting with it goe
 Deno.test("reapplier: an edit during a heal waits for it, then applies the current value (no lost update); shutdown ends waiting heals", async () => {
   const r = await gatedReapplier();
   try {
-    const healing = r.heal("h1");
+    const healing = r.track(r.heal("h1"));
     await settle();
     r.cache.apply("MODIFIED", pod("v2")); // arrives while the heal runs
     await settle();
     assertEquals(r.trace, ["heal h1 start (applied v1)"], "the edit does not run beside the heal");
-    await r.openAll();
-    assertEquals(await healing, true);
+    await r.openUntil("the heal, then the v2 edit", () => healing.done && r.trace.includes("reapply v2 end"));
+    assertEquals(await healing.p, true);
     assertEquals(r.trace, [
       "heal h1 start (applied v1)",
       "heal h1 end",
@@ -397,7 +405,7 @@ Deno.test("reapplier: an edit during a heal waits for it, then applies the curre
     const waiting = r.heal("h2");
     r.abort.abort();
     assertEquals(await waiting, false);
-    await r.openAll();
+    await r.openUntil("the v3 edit", () => r.trace.includes("reapply v3 end"));
     assertEquals(await r.heal("h3"), false, "after shutdown nothing is queued");
   } finally {
     await r.reapplier.idle(5000);
