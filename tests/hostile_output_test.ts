@@ -66,7 +66,7 @@ const ALIAS_BYTES = new Uint8Array([
 
 /** The lines a human record may have: its header, its fixed lines, and indented command output. */
 const RECORD_LINE =
-  /^(\S+ (ADD|DEL|CHECK|REAPPLY) \S+ container=\S+ netns=\S+ ifname=\S+ network=\S+|Detected commands: \[.*\]|Running ip .* =+|\((exit -?\d+|timed out|killed by .*), [\d.]+ ms(, output truncated)?\)|Result: \w+.* in [\d.]+ ms)$/;
+  /^(\S+ (ADD|DEL|CHECK|REAPPLY) \S+ container=\S+ netns=\S+ ifname=\S+ network=\S+|Detected commands: \[.*\]|(Running|Kept) ip .* =+|\((exit -?\d+|timed out|killed by .*), [\d.]+ ms(, output truncated)?\)|\(kept: .*\)|(Taken back|Left alone: changed since chainsaw set it): .*|Owned: \d+ objects?|Result: \w+.* in [\d.]+ ms)$/;
 
 function pod(annotation: string, over: Partial<{ namespace: string; name: string; uid: string }> = {}): Pod {
   return makePod({

@@ -515,7 +515,11 @@ export async function runOnAttachment(
       let error = outcome.error;
       const settled = await run.settle(outcome.verdict === "failed", began);
       effect = settled.effect;
-      if (began) report.effect = effectRecord(settled);
+      // What chainsaw owns, took back or left alone — nothing to say for a list that only read on an attachment
+      // owning nothing.
+      if (began && settled.effect.length + settled.takenBack.length + settled.leftAlone.length > 0) {
+        report.effect = effectRecord(settled);
+      }
       if (settled.rollback && error) {
         report.rollback = restoreOf(settled.rollback);
         error = rolledBackError(error, outcome.results.filter((r) => !r.kept).length, settled.rollback);
