@@ -280,3 +280,46 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "declarative exec: a list the batch cannot carry (ip -6 …) runs command by command with the same effect",
+  ...requireRoot(),
+  async fn() {
+    const cleanup = new Cleanup();
+    try {
+      const ns = await podNetns(cleanup);
+      await mustExec(ns, "-6", "addr", "add", "2001:db8::5/64", "dev", "h1a", "nodad");
+      const baseline = await snapshotNetns(ns.path, BINS);
+      const pod = new Pod(ns);
+      const add = await pod.apply(JSON.stringify([
+        "ip -6 route add 2001:db8:1::/64 dev CURRENT_INTERFACE",
+        "ip -6 rule add iif CURRENT_INTERFACE table 100",
+        A,
+      ]));
+      assertEquals(add.report.verdict, "applied", add.report.error?.msg);
+      assertEquals(
+        [pod.batches, pod.singles, pod.snapshots],
+        [0, 3, 4],
+        "a snapshot before and after each writer",
+      );
+      assertEquals(pod.effect.map((i) => i.key).sort(), [
+        "route v4 main 192.0.3.0/24",
+        "route v6 main 2001:db8:1::/64 metric 1024",
+        "rule v6 32765",
+      ]);
+      // Edit: the IPv4 route stays (same command, kept), the IPv6 ones go back.
+      const edit = await pod.apply(JSON.stringify([A]));
+      assertEquals(edit.report.verdict, "applied", edit.report.error?.msg);
+      assertEquals(edit.report.commands[0].kept, true);
+      assertEquals(edit.report.effect?.takenBack.length, 2);
+      assertEquals(pod.effect.map((i) => i.key), ["route v4 main 192.0.3.0/24"]);
+      assert(!(await mustExec(ns, "-6", "rule", "show")).includes("lookup 100"));
+      // Deleted: the baseline, byte for byte in the snapshot's terms.
+      assertEquals((await pod.apply(undefined)).report.verdict, "nothing");
+      assertEquals(diffSnapshots(baseline, await snapshotNetns(ns.path, BINS)), []);
+    } finally {
+      await cleanup.run();
+    }
+  },
+});
