@@ -26,6 +26,7 @@ import {
   sameValue,
 } from "./objects.ts";
 import type { EffectItem, EffectKind } from "../wire/effect.ts";
+import { isPendingLocalRoute } from "../exec/_snapshot_model.ts";
 
 export type { EffectItem };
 
@@ -50,8 +51,16 @@ export function diffObjects(
   a: NetnsSnapshot | Map<string, NetObject>,
   b: NetnsSnapshot | Map<string, NetObject>,
 ): Change[] {
-  const oa = a instanceof Map ? a : objectsOf(a);
-  const ob = b instanceof Map ? b : objectsOf(b);
+  // The kernel adds the `local` route of an IPv6 address when its duplicate address detection ends, whenever
+  // that is: an address tentative on either side does not make its local route a change of anyone's.
+  const pending = new Set([
+    ...(a instanceof Map ? [] : a.tentative),
+    ...(b instanceof Map ? [] : b.tentative),
+  ]);
+  const settled = (s: NetnsSnapshot): NetnsSnapshot =>
+    pending.size === 0 ? s : { ...s, routes: s.routes.filter((r) => !isPendingLocalRoute(r, pending)) };
+  const oa = a instanceof Map ? a : objectsOf(settled(a));
+  const ob = b instanceof Map ? b : objectsOf(settled(b));
   const out: Change[] = [];
   for (const key of new Set([...oa.keys(), ...ob.keys()])) {
     const x = oa.get(key);

@@ -238,3 +238,19 @@ Deno.test("property: composing two runs' effects is the effect of both, and a de
     { numRuns: 300 },
   );
 });
+
+Deno.test("effectBetween: the kernel's local route of an IPv6 address leaving DAD is nobody's change", () => {
+  const local = {
+    type: "local",
+    dst: "fe80::1",
+    dev: "eth0",
+    table: "local",
+    protocol: "kernel",
+    scope: "host",
+    metric: 0,
+    family: 6,
+  };
+  const before = snapshot({ tentative: ["fe80::1"] });
+  const after = snapshot({ routes: [...snapshot().routes, local, route("192.0.3.0/24")] });
+  assertEquals(effectBetween(before, after).map((i) => i.key), ["route v4 main 192.0.3.0/24"]);
+});
