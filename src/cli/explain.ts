@@ -1,8 +1,9 @@
 /**
  * `chainsaw explain --pod NS/NAME [--socket PATH] [--json]`: asks the daemon on this node (`GET /v1/explain`) what
  * it would do with the pod's current annotation on each of the pod's attachments — the commands after
- * `CURRENT_INTERFACE` substitution, each one's policy verdict (rule and reason), and what a re-apply would run —
- * and prints it. Nothing runs. Exit status: 0 when every command would be allowed, 1 when something would be
+ * `CURRENT_INTERFACE` substitution, each one's policy verdict (rule and reason), what a re-apply would run, and
+ * what chainsaw owns there now (each object's baseline value, chainsaw's value, whether it still holds) — and
+ * prints it. Nothing runs. Exit status: 0 when every command would be allowed, 1 when something would be
  * refused, 2 for a usage error, a daemon that cannot be reached or answers with an error, and a pod the daemon
  * has no attachment of (the message says which).
  *
@@ -184,7 +185,8 @@ export function registerExplainCommand(program: Command, setExit: (code: number)
   program.command("explain")
     .description(
       "show what the daemon would do with a pod's annotation on this node: each command after " +
-        "CURRENT_INTERFACE substitution, its policy verdict (rule, reason), what a re-apply would run; " +
+        "CURRENT_INTERFACE substitution, its policy verdict (rule, reason), what a re-apply would run, what " +
+        "chainsaw owns there and whether it still holds; " +
         "runs nothing (exit 0 all allowed, 1 something refused, 2 error or no such pod)",
     )
     .requiredOption("--pod <namespace/name>", "the pod", podRef)
