@@ -42,7 +42,7 @@ class Pod {
   batches = 0;
   singles = 0;
   snapshots = 0;
-  constructor(readonly ns: Netns, readonly onError: "rollback" | "fail" = "rollback") {}
+  constructor(readonly ns: Netns, readonly onError: "rollback" | "fail" | "continue" = "rollback") {}
   async apply(
     value: string | undefined,
     mode: "declarative" | "imperative" = "declarative",
@@ -318,6 +318,40 @@ Deno.test({
       // Deleted: the baseline, byte for byte in the snapshot's terms.
       assertEquals((await pod.apply(undefined)).report.verdict, "nothing");
       assertEquals(diffSnapshots(baseline, await snapshotNetns(ns.path, BINS)), []);
+    } finally {
+      await cleanup.run();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "declarative exec: with onError fail or continue a failing list is not rolled back; chainsaw owns what it left",
+  ...requireRoot(),
+  async fn() {
+    const cleanup = new Cleanup();
+    try {
+      const ns = await podNetns(cleanup);
+      const failing = JSON.stringify([A, "ip route del 203.0.113.0/24", B]);
+      const fail = new Pod(ns, "fail");
+      const f = await fail.apply(failing);
+      assertEquals([f.report.verdict, f.report.rollback, f.report.commands.length], ["failed", undefined, 2]);
+      assertEquals(
+        fail.effect.map((i) => i.key),
+        ["route v4 main 192.0.3.0/24"],
+        "what the list left is owned",
+      );
+      assertEquals((await fail.apply(undefined)).report.effect?.takenBack.length, 1);
+      assert(!(await ns.routes()).includes("192.0.3.0/24"));
+
+      const cont = new Pod(ns, "continue");
+      const c = await cont.apply(failing);
+      assertEquals([c.report.verdict, c.report.commands.length], ["failed", 3]);
+      assertEquals([cont.batches, cont.singles], [0, 3], "continue runs command by command");
+      assertEquals(cont.effect.map((i) => i.key).sort(), [
+        "route v4 main 192.0.3.0/24",
+        "route v4 main 198.51.100.0/24",
+      ]);
     } finally {
       await cleanup.run();
     }
