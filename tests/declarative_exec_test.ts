@@ -118,7 +118,7 @@ const C = "ip route add 10.99.0.0/24 dev CURRENT_INTERFACE";
 
 Deno.test({
   name:
-    "declarative exec: ADD in one process; an edit takes back the dropped route, keeps the other without a blip",
+    "declarative exec: ADD's writers in one process, a read on its own; an edit takes back the dropped route, keeps the other without a blip",
   ...requireRoot(),
   async fn() {
     const cleanup = new Cleanup();
