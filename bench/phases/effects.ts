@@ -7,7 +7,7 @@
  */
 import type { Bench } from "../context.ts";
 import { memoryOf, startDaemon } from "../daemon_bench.ts";
-import { benchPods, NODE_NAME, ONE_COMMAND } from "../fixtures.ts";
+import { ANNOTATION, benchPods, NODE_NAME } from "../fixtures.ts";
 import type { EffectsReport } from "../findings.ts";
 import type { ChainDaemon } from "./daemon.ts";
 import type { Kubernetes } from "./kubernetes.ts";
@@ -88,7 +88,8 @@ export async function effectsMemory(
           podInterfaces: ["eth0"],
           onError: "rollback",
           mode: "declarative",
-          applied: p.metadata.annotations?.["k8s.v1.cni.cncf.io/chainsaw"] ?? ONE_COMMAND,
+          // The pod's own value ("" when it has none), so no re-apply runs (it would find the netns gone).
+          applied: p.metadata.annotations?.[ANNOTATION] ?? "",
           effect: effectOf(i),
         };
         const res = await fetch("http://chainsaw/v1/attachments", {
