@@ -135,3 +135,43 @@ Deno.test("addAttachment: keys naming no attachment are warned about at the pod'
   // The plugin does not know the other attachments: no check.
   assertEquals((await run("net2")).report.warnings, undefined);
 });
+
+Deno.test("addAttachment: declarative mode's registration carries the mode and the ADD's effect", async () => {
+  const d = deps(() => Promise.reject(new Error("must not be asked")));
+  const empty = {
+    netns: "/var/run/netns/x",
+    links: [],
+    addresses: [],
+    routes: [],
+    rules: [],
+    neighbours: [],
+    tentative: [],
+  };
+  const added = { ...empty, routes: [{ dst: "192.0.3.0/24", dev: "net1", table: "main", family: 4 }] };
+  const out = await addAttachment(
+    sampleTarget({ mode: "declarative", onError: "rollback" }),
+    { [KEY]: "ip route add 192.0.3.0/24 dev CURRENT_INTERFACE" },
+    {
+      ...d,
+      batch: (input) =>
+        Promise.resolve({
+          before: empty,
+          results: input.commands.map((c) =>
+            sampleCommand({ command: c.source, argv: [...c.argv], exitCode: 0 })
+          ),
+          after: [added],
+          timedOut: false,
+          durationMs: 1,
+        }),
+    },
+  );
+  assertEquals(out.report.verdict, "applied");
+  assertEquals(out.registration.mode, "declarative");
+  assertEquals(out.registration.effect?.items.map((i) => [i.key, i.by]), [[
+    "route v4 main 192.0.3.0/24",
+    ["route add 192.0.3.0/24 dev net1"],
+  ]]);
+  // Nothing owned (no annotation): no effect in the registration.
+  const none = await addAttachment(sampleTarget({ mode: "declarative" }), null, d);
+  assertEquals([none.registration.mode, none.registration.effect], ["declarative", undefined]);
+});
