@@ -21,6 +21,7 @@ import type { NetnsSnapshot, NetObject } from "../../declarative/objects.ts";
 import type { Effect } from "../../wire/effect.ts";
 import { PeriodicSweep, type SkipReason, type SweepClock } from "../../async/periodic_sweep.ts";
 import { errorText } from "../../text/error_text.ts";
+import { isProcNetns } from "../../exec/netns_state.ts";
 
 /** What the checker reads of a stored attachment. */
 export interface DriftAttachment {
@@ -73,9 +74,13 @@ export interface DriftCheckerOptions {
   clock?: SweepClock;
 }
 
-/** True when chainsaw owns something in `a` and its `drift` key asks for checks. */
+/**
+ * True when chainsaw owns something in `a`, its `drift` key asks for checks, and its netns is one the daemon
+ * enters (never a `/proc/PID` path: the PID may name another process by now).
+ */
 export function checked(a: DriftAttachment): boolean {
-  return a.mode === "declarative" && a.drift !== "off" && (a.effect?.items.length ?? 0) > 0;
+  return a.mode === "declarative" && a.drift !== "off" && (a.effect?.items.length ?? 0) > 0 &&
+    !isProcNetns(a.netns);
 }
 
 const stamp = (a: DriftAttachment) => JSON.stringify([a.applied, a.effect]);

@@ -136,7 +136,13 @@ Deno.test("drift: heal mode applies the value again and tells it healed only whe
 
 Deno.test("drift: off, imperative and effect-less attachments are not checked; a check racing a sync is dropped", async () => {
   for (
-    const over of [{ drift: "off" }, { mode: "imperative" }, { effect: { items: [] } }, { effect: undefined }]
+    const over of [
+      { drift: "off" },
+      { mode: "imperative" },
+      { effect: { items: [] } },
+      { effect: undefined },
+      { netns: "/proc/4242/ns/net" },
+    ]
   ) {
     const w = world([attachment(over)]);
     w.set(BASE);

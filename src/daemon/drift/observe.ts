@@ -4,6 +4,7 @@
  * @module
  */
 import { observeNetns } from "../../exec/netns_observe.ts";
+import { isProcNetns } from "../../exec/netns_state.ts";
 import { IP_CANDIDATES, NSENTER_CANDIDATES, resolveBinary } from "../../exec/binaries.ts";
 import type { NetnsSnapshot, SnapshotBinaries } from "../../exec/netns_snapshot.ts";
 import type { Attachment } from "../attachments/attachment_store.ts";
@@ -26,12 +27,20 @@ export function binariesOf(a: Pick<Attachment, "ipPath" | "nsenterPath">): Snaps
 }
 
 /**
- * A snapshot of the attachment's netns covering its effect (one read-only `ip` process).
+ * A snapshot of the attachment's netns covering its effect (one read-only `ip` process). A `/proc/PID/ns/net`
+ * path is never entered (the PID may name another process by now), as re-apply does not enter it.
  *
  * @param a the attachment
  * @returns the snapshot
- * @throws SnapshotError when the netns cannot be read
+ * @throws SnapshotError when the netns cannot be read, Error for a `/proc` path
  */
 export function observeAttachment(a: Attachment): Promise<NetnsSnapshot> {
+  if (isProcNetns(a.netns)) {
+    return Promise.reject(
+      new Error(
+        `its netns ${a.netns} is a /proc path: not entered (only namespaces under /var/run/netns are)`,
+      ),
+    );
+  }
   return observeNetns(a.netns, binariesOf(a), a.effect?.items ?? [], { timeoutMs: OBSERVE_TIMEOUT_MS });
 }
