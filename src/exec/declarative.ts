@@ -6,10 +6,12 @@
  * 1. Edit only: snapshot the netns; {@link planEdit} splits the old effect into left alone (changed since
  *    chainsaw set it), kept (its command is in the new list too: stays in place, the command is not run again)
  *    and taken back (restored to its baseline value with `restoreNetns`, before the new list runs).
- * 2. The list runs with attribution: ONE process (`ip -j -d -batch -`, {@link runBatch}) reads a dump, each
- *    command, and a dump after each writer; a list that cannot be batched (global options, `monitor`, words
- *    needing quotes, an IPv6 rule, `onError: "continue"`) runs command by command with a full snapshot after each
- *    writer. A list that only reads, on an attachment that owns nothing, takes no snapshot at all.
+ * 2. The list runs with attribution: each run of consecutive writers is ONE process (`ip -j -d -batch -`,
+ *    {@link runBatch}) that reads a dump, each command, and after each command a dump of what it can change; a
+ *    read runs on its own (its output is what `ip` prints, not JSON). So a list that only writes is one process,
+ *    baseline included. A list whose writers cannot be batched (global options, words needing quotes, an IPv6
+ *    rule, `onError: "continue"`) runs command by command with a full snapshot after each writer. A list that
+ *    only reads, on an attachment that owns nothing, takes no snapshot at all.
  * 3. The new effect: the kept items, then each command's change (`composeEffect`).
  * 4. A failure with `onError: "rollback"` (the default): the netns goes back to the snapshot before the run (the
  *    edit's, or the ADD's baseline), and the old effect stays. With `"fail"` the effect is what the list left.
