@@ -159,6 +159,19 @@ export class DriftChecker<A extends DriftAttachment = DriftAttachment> {
   }
 
   /**
+   * The attachment left the store (DEL, GC, its netns or pod gone): a reported drift of it is over at once.
+   *
+   * @param containerId the attachment's container
+   * @param ifname its interface
+   */
+  onRemoved(containerId: string, ifname: string): void {
+    const key = driftKey({ containerId, ifname });
+    this.#failing.delete(key);
+    const d = this.#drifted.get(key);
+    if (d) this.#clear(key, d.a, "gone");
+  }
+
+  /**
    * Checks one attachment now (the sweep's visit; tests call it directly).
    *
    * @param key the attachment ({@link driftKey})

@@ -108,8 +108,12 @@ Deno.test("drift: a re-apply (edit) clears a reported drift; a gone attachment c
   await w.checker.check(KEY);
   w.checker.onReapplied("c1", "eth0");
   assertEquals(w.checker.drifted, 0);
+  w.checker.onRemoved("c1", "eth0"); // nothing drifted: nothing to clear
+  assertEquals(w.events.length, 2);
   await w.checker.check(KEY);
   list.length = 0;
+  w.checker.onRemoved("c1", "eth0"); // the store's removal: cleared at once
+  assertEquals(w.checker.drifted, 0);
   assertEquals(await w.checker.check(KEY), "unowned");
   assertEquals(w.events.slice(1).map((e) => e.split(" ")[0] + " " + e.split(" ")[1]), [
     "clear reapplied",

@@ -111,6 +111,8 @@ export function start(ctx: FeatureContext): Stop | undefined {
   ctx.onReport((r) => {
     if (r.verb === REAPPLY_VERB) checker.onReapplied(r.containerId, r.ifname);
   });
+  // A removed attachment (DEL, GC, netns or pod gone) is drifted no more.
+  ctx.store.onRemove((a) => checker.onRemoved(a.containerId, a.ifname));
   checker.start();
   ctx.log("info", `drift checks every ${seconds} s`);
   return async () => void await settledWithin(checker.stop(), STOP_DRIFT_MS);
