@@ -357,3 +357,32 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "declarative exec: a failing ADD over two batches (routes, then a link) is rolled back whole",
+  ...requireRoot(),
+  async fn() {
+    const cleanup = new Cleanup();
+    try {
+      const ns = await podNetns(cleanup);
+      const baseline = await snapshotNetns(ns.path, BINS);
+      const pod = new Pod(ns);
+      const out = await pod.apply(JSON.stringify([
+        A,
+        "ip route",
+        "ip link set dev CURRENT_INTERFACE mtu 1300",
+        "ip route del 203.0.113.0/24",
+      ]));
+      assertEquals(
+        [out.report.verdict, out.report.rollback?.restored],
+        ["failed", true],
+        out.report.error?.msg,
+      );
+      assertEquals([pod.batches, pod.singles], [2, 1], "a batch per run of writers, the read alone");
+      assertEquals(pod.effect, []);
+      assertEquals(diffSnapshots(baseline, await snapshotNetns(ns.path, BINS)), []);
+    } finally {
+      await cleanup.run();
+    }
+  },
+});

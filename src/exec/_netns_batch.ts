@@ -111,6 +111,39 @@ export function withRulesOf(s: NetnsSnapshot, from: NetnsSnapshot): NetnsSnapsho
   return { ...s, rules: [...s.rules.filter((r: Entry) => r.family !== 6), ...v6] };
 }
 
+/** Every dump line, by index: a full one-process dump. */
+export const ALL_DUMPS: readonly number[] = [0, 1, 2, 3, 4];
+
+/**
+ * `s`, a batch snapshot that dumped only the lines `dumped` (indexes into {@link DUMP_LINES}), completed from
+ * `from` with everything else — the other kinds and the IPv6 rules a batch never sees — so it compares with a
+ * full snapshot (and can be restored) on what the batch could not change.
+ *
+ * @param s the partial snapshot
+ * @param from a snapshot with the rest
+ * @param dumped what `s` has
+ */
+export function fillFrom(s: NetnsSnapshot, from: NetnsSnapshot, dumped: readonly number[]): NetnsSnapshot {
+  const has = new Set(dumped);
+  const out = {
+    ...s,
+    links: has.has(0) ? s.links : from.links,
+    addresses: has.has(1) ? s.addresses : from.addresses,
+    tentative: has.has(1) ? s.tentative : from.tentative,
+    routes: has.has(2) ? s.routes : from.routes,
+    rules: has.has(3) ? s.rules : from.rules,
+    neighbours: has.has(4) ? s.neighbours : from.neighbours,
+  };
+  return withRulesOf(out, from);
+}
+
+/** The dump lines a list of writers can change (the baseline its batch needs), in order. */
+export function dumpsFor(argvs: ReadonlyArray<readonly string[]>): number[] {
+  const lines = new Set<number>();
+  for (const argv of argvs) for (const k of dumpAfter(argv)) lines.add(k);
+  return [...lines].sort((a, b) => a - b);
+}
+
 /** What to run. */
 export interface BatchInput {
   ipPath: string;
@@ -122,12 +155,19 @@ export interface BatchInput {
   timeoutMs: number;
   /** Keep at most this many bytes of stdout (beyond it the run is an error) and of stderr. */
   maxOutputBytes: number;
+  /**
+   * The dump lines read before the first command (default all): only what the commands can change
+   * ({@link dumpsFor}); the snapshots have the other kinds empty (see {@link fillFrom}).
+   */
+  baseline?: readonly number[];
 }
 
 /** What the one process said. */
 export interface BatchOutcome {
   /** The netns before the first command (absent: the process printed nothing usable). */
   before?: NetnsSnapshot;
+  /** The dump lines `before` and `after` have (the other kinds are empty in them). */
+  dumped: readonly number[];
   /** One result per command that started, in order. */
   results: CommandResult[];
   /** The netns after each started command (a read's is the one before it); a failed command has none. */
@@ -185,7 +225,8 @@ const FAILED_LINE = /^Command failed -:(\d+)$/;
  */
 export async function runBatch(input: BatchInput): Promise<BatchOutcome> {
   const started = performance.now();
-  const lines: string[] = [...DUMP_LINES];
+  const baseline = input.baseline ?? ALL_DUMPS;
+  const lines: string[] = baseline.map((k) => DUMP_LINES[k]);
   /** Batch line (1-based) → command index, and per command the stdout documents it is followed by. */
   const lineOf: number[] = [];
   const reads: boolean[] = [];
@@ -195,7 +236,7 @@ export async function runBatch(input: BatchInput): Promise<BatchOutcome> {
     lineOf.push(lines.length);
     const read = isRead(c.argv);
     reads.push(read);
-    dumped.push(read ? [] : dumpAfter(c.argv));
+    dumped.push(read ? [] : dumpAfter(c.argv).filter((k) => baseline.includes(k)));
     lines.push(...dumped[dumped.length - 1].map((k) => DUMP_LINES[k]));
   }
   let child: Deno.ChildProcess;
@@ -252,7 +293,7 @@ export async function runBatch(input: BatchInput): Promise<BatchOutcome> {
   // whose documents are not all there.
   const marker = stderr.split("\n").map((l) => FAILED_LINE.exec(l.trim())).filter((m) => m !== null).pop();
   const failedLine = marker ? Number(marker[1]) : undefined;
-  const out: BatchOutcome = { results: [], after: [], timedOut, durationMs };
+  const out: BatchOutcome = { results: [], after: [], dumped: baseline, timedOut, durationMs };
   let at = 0;
   /** The next `n` documents (and their raw lines), or undefined when the output ends before them. */
   const take = (n: number): unknown[] | undefined => {
@@ -262,7 +303,7 @@ export async function runBatch(input: BatchInput): Promise<BatchOutcome> {
     return d;
   };
   const share = Math.round((durationMs / Math.max(1, input.commands.length)) * 100) / 100;
-  const dump = take(DUMP_LINES.length);
+  const dump = take(baseline.length);
   if (!dump) {
     // The baseline never came (nsenter could not enter the netns, or a dump line failed): ip flushes its output
     // after every batch line, so no command ran. The first command carries the process's failure.
@@ -282,9 +323,10 @@ export async function runBatch(input: BatchInput): Promise<BatchOutcome> {
     }
     return out;
   }
-  out.before = buildSnapshot(input.netns, dumpsOf(dump));
+  const docsNow: unknown[] = DUMP_LINES.map(() => []);
+  baseline.forEach((k, j) => docsNow[k] = dump[j]);
+  out.before = buildSnapshot(input.netns, dumpsOf(docsNow));
   let state = out.before;
-  const docsNow = [...dump];
   const stderrText = stderr.split("\n").filter((l) => !FAILED_LINE.test(l.trim())).join("\n").trim();
   const result = (i: number, ok: boolean, stdoutText: string): CommandResult => ({
     command: input.commands[i].source,

@@ -1,7 +1,16 @@
 // Unit tests of the one-process batch's pure parts: which commands may be batched, and how a dump without
 // families splits into the snapshot's families. The batch itself runs in tests/declarative_exec_test.ts.
 import { assert, assertEquals } from "../../tests/support/assert.ts";
-import { batchable, DUMP_LINES, dumpAfter, dumpsOf, isRead, withRulesOf } from "./_netns_batch.ts";
+import {
+  batchable,
+  DUMP_LINES,
+  dumpAfter,
+  dumpsFor,
+  dumpsOf,
+  fillFrom,
+  isRead,
+  withRulesOf,
+} from "./_netns_batch.ts";
 import { buildSnapshot } from "./_snapshot_model.ts";
 
 Deno.test("batchable: plain route/link/address/rule/neighbour commands, not global options, monitor, quotes or IPv6 rules", () => {
@@ -71,4 +80,24 @@ Deno.test("dumpAfter: a writer is followed by the dumps of what it can change", 
   assertEquals(names(["neigh", "del", "192.0.2.9", "dev", "eth0"]), ["neigh show nud permanent"]);
   assertEquals(names(["addr", "add", "192.0.2.7/24", "dev", "eth0"]), ["addr show", "route show table all"]);
   assertEquals(names(["link", "set", "dev", "eth0", "down"]), [...DUMP_LINES]);
+});
+
+Deno.test("dumpsFor / fillFrom: a batch dumps what its writers can change; the rest is filled from a full snapshot", () => {
+  assertEquals(dumpsFor([["route", "add", "x", "dev", "e"], ["rule", "add", "table", "5"]]), [2, 3]);
+  assertEquals(dumpsFor([["route", "add", "x", "dev", "e"], ["link", "set", "dev", "e", "up"]]), [
+    0,
+    1,
+    2,
+    3,
+    4,
+  ]);
+  const link = { ifindex: 2, ifname: "eth0", flags: ["UP"], mtu: 1500 };
+  const full = buildSnapshot("/x", dumpsOf([[link], [], [{ dst: "default", dev: "eth0" }], [], []]));
+  const v6rule = { priority: 0, src: "all", table: "local", family: 6 };
+  const withV6 = { ...full, rules: [...full.rules, v6rule] };
+  const partial = buildSnapshot("/x", dumpsOf([[], [], [{ dst: "192.0.3.0/24", dev: "eth0" }], [], []]));
+  const filled = fillFrom(partial, withV6, [2]);
+  assertEquals(filled.links, full.links, "links from the full snapshot");
+  assertEquals(filled.routes.map((r) => r.dst), ["192.0.3.0/24"], "routes the batch's own");
+  assertEquals(filled.rules, [v6rule], "IPv6 rules always from the full snapshot");
 });

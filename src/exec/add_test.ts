@@ -160,6 +160,7 @@ Deno.test("addAttachment: declarative mode's registration carries the mode and t
             sampleCommand({ command: c.source, argv: [...c.argv], exitCode: 0 })
           ),
           after: [added],
+          dumped: [0, 1, 2, 3, 4],
           timedOut: false,
           durationMs: 1,
         }),

@@ -37,9 +37,10 @@ import {
   batchable,
   type BatchInput,
   type BatchOutcome,
+  dumpsFor,
+  fillFrom,
   isRead,
   runBatch,
-  withRulesOf,
 } from "./_netns_batch.ts";
 import type { NetnsSnapshot, RestoreOutcome, SnapshotBinaries } from "./netns_snapshot.ts";
 import { type RunnerOptions, succeeded } from "./runner.ts";
@@ -136,11 +137,13 @@ export class DeclarativeRun {
   #plan: EditPlan = { leftAlone: [], kept: [], takeBack: [], skip: new Set() };
   /** The netns before anything of this run (the edit's snapshot, or the ADD's baseline). */
   #start?: NetnsSnapshot;
-  /** Whether `#start` is a full snapshot (else a one-process dump, without IPv6 rules). */
-  #startFull = false;
+  /** The dump lines `#start` has when it came from a batch (the other kinds empty, no IPv6 rules); absent: full. */
+  #startLines?: readonly number[];
   /** The netns before the first command (after taking back). */
   #before?: NetnsSnapshot;
   #last?: NetnsSnapshot;
+  /** The dump lines `#last` has when it came from a batch; absent: a full snapshot. */
+  #lastLines?: readonly number[];
   #effect: EffectItem[] = [];
   #prepared: readonly PreparedCommand[] = [];
   #batchMode = false;
@@ -177,7 +180,6 @@ export class DeclarativeRun {
     }
     if (edit) {
       this.#start = await this.#snap();
-      this.#startFull = true;
       this.#plan = planEdit(this.#in.prior, this.#start, texts);
       this.#effect = [...this.#plan.kept];
       if (this.#plan.takeBack.length > 0) {
@@ -201,10 +203,7 @@ export class DeclarativeRun {
     }
     // Command by command: a full snapshot before, and after each writer.
     this.#before = edit && this.#plan.takeBack.length === 0 ? this.#start : await this.#snap();
-    if (!this.#start) {
-      this.#start = this.#before;
-      this.#startFull = true;
-    }
+    this.#start ??= this.#before;
     this.#last = this.#before;
   }
 
@@ -232,26 +231,37 @@ export class DeclarativeRun {
       // The dumps are bounded like a snapshot (2 s); the commands like the list would bound them one by one.
       timeoutMs: Math.min(this.#in.batchTimeoutMs, commandTimeoutMs * commands.length + 2000),
       maxOutputBytes: this.#in.maxOutputBytes,
+      // Only what these commands can change: a list of route commands dumps routes, not links.
+      baseline: dumpsFor(commands.map((c) => c.argv)),
     });
-    // A one-process dump has no IPv6 rules: take them from the edit's snapshot (batched lists cannot change them).
-    const full = this.#startFull ? this.#start : undefined;
-    const align = (x: NetnsSnapshot) => full ? withRulesOf(x, full) : x;
-    let prev = out.before ? align(out.before) : undefined;
-    if (!this.#start && prev) this.#start = prev; // the ADD's baseline
+    // Effects compare the batch's own snapshots: the same kinds on both sides, what the commands could change.
+    let prev = out.before;
+    if (prev) {
+      if (!this.#start) {
+        this.#start = prev; // the ADD's baseline
+        this.#startLines = out.dumped;
+      } else if (this.#startLines) {
+        // A later batch dumps kinds the first did not: untouched so far, so their baseline is this dump.
+        this.#start = fillFrom(this.#start, prev, this.#startLines);
+        this.#startLines = [...new Set([...this.#startLines, ...out.dumped])].sort((a, b) => a - b);
+      }
+    }
     for (const [k, r] of out.results.entries()) {
       const j = indexes[k];
       this.#batched.set(j, r);
       const after = out.after[k];
       if (after && prev && succeeded(r)) {
-        const next = align(after);
         this.#effect = composeEffect(
           this.#effect,
-          effectBetween(prev, next, [commandText(this.#prepared[j].argv)]),
+          effectBetween(prev, after, [commandText(this.#prepared[j].argv)]),
         );
-        prev = next;
+        prev = after;
       }
     }
-    if (prev) this.#last = prev;
+    if (prev) {
+      this.#last = prev;
+      this.#lastLines = out.dumped;
+    }
   }
 
   /**
@@ -319,15 +329,18 @@ export class DeclarativeRun {
     if (failed && this.#in.onError === "rollback") {
       // No baseline read: the batch never got to the list (ip flushes after each line), nothing to roll back.
       if (!this.#start) return { ...base, effect: prior };
-      // A one-process baseline has no IPv6 rules; the batched list could not change them: keep today's.
-      const target = this.#startFull ? this.#start : withRulesOf(this.#start, await this.#snap());
+      // A batch's baseline has only the kinds its commands could change (never IPv6 rules): the rest as today.
+      const target = this.#startLines
+        ? fillFrom(this.#start, await this.#snap(), this.#startLines)
+        : this.#start;
       const rollback = await this.#deps.restore(target, this.#in.bins);
       return { ...base, effect: prior, rollback };
     }
     if (failed && this.#last) {
       // "fail"/"continue": own whatever the list left, including a failed command's partial change.
       const after = await this.#snap();
-      this.#effect = composeEffect(this.#effect, effectBetween(withRulesOf(this.#last, after), after));
+      const last = this.#lastLines ? fillFrom(this.#last, after, this.#lastLines) : this.#last;
+      this.#effect = composeEffect(this.#effect, effectBetween(last, after));
     }
     // Items the new list left as the old one had them, and left-alone items the list did not touch, are owned by
     // this value from its base: composeEffect keeps an old base only for kept items.

@@ -70,6 +70,7 @@ class FakeNetns {
           before: this.state,
           results: [],
           after: [],
+          dumped: [0, 1, 2, 3, 4],
           timedOut: false,
           durationMs: 1,
         };

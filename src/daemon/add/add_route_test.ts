@@ -67,6 +67,7 @@ function setup(draining = false, apiAccess = true) {
           sampleCommand({ command: c.source, argv: [...c.argv], exitCode: 0 })
         ),
         after: input.commands.map(() => empty(input.netns)),
+        dumped: [0, 1, 2, 3, 4],
         timedOut: false,
         durationMs: 1,
       });
