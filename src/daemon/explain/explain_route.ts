@@ -176,8 +176,21 @@ export async function explainAttachment(
     return out;
   }
   const runnable = out.commands.flatMap((c, i) => c.allowed ? [i] : []);
-  if (out.allowed) {
-    out.reapply = { action: "run", reason: `would run ${plural(runnable.length, "command")}`, run: runnable };
+  const owned = a.mode === "declarative" ? a.effect?.items.length ?? 0 : 0;
+  if (out.allowed && commands.length === 0 && owned > 0) {
+    // Declarative mode: the value has no commands here any more; what chainsaw set goes back.
+    out.reapply = {
+      action: "run",
+      reason: `would take back what chainsaw owns here (${plural(owned, "object")}), running no command`,
+      run: [],
+    };
+  } else if (out.allowed) {
+    const back = owned > 0 ? "; first takes back what the old value set and this one does not" : "";
+    out.reapply = {
+      action: "run",
+      reason: `would run ${plural(runnable.length, "command")}${back}`,
+      run: runnable,
+    };
   } else if (target.onError === "continue" && !out.error && runnable.length > 0) {
     out.reapply = {
       action: "run",

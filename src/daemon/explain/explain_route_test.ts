@@ -218,3 +218,26 @@ Deno.test("explain: each attachment's NAD and the key that picks it; keys naming
   assertEquals((await explainPod(pod('["ip route"]'), atts, deps())).warnings, undefined);
   assertEquals((await explainPod(pod("{"), atts, deps())).warnings, undefined); // malformed: each attachment's error
 });
+
+Deno.test("explain: declarative — a deleted annotation would take back what chainsaw owns; an edit says it takes back first", async () => {
+  const item = {
+    key: "link 2 mtu",
+    kind: "link" as const,
+    base: 1500,
+    set: 1400,
+    by: ["link set dev net1 mtu 1400"],
+  };
+  const owning = att({ mode: "declarative", effect: { items: [item] } });
+  const [deleted] = (await explainPod(pod(undefined), [owning], deps())).attachments;
+  assertEquals(deleted.reapply, {
+    action: "run",
+    reason: "would take back what chainsaw owns here (1 object), running no command",
+    run: [],
+  });
+  const [edited] = (await explainPod(pod('["ip route"]'), [owning], deps())).attachments;
+  assertEquals(edited.reapply.action, "run");
+  assertStringIncludes(
+    edited.reapply.reason,
+    "first takes back what the old value set and this one does not",
+  );
+});
