@@ -94,9 +94,9 @@ export function decideReapply(
  * Plans a re-apply of `newValue` on the pod's attachments. Nothing is planned when the value is absent or blank
  * (the annotation was deleted) — except, in declarative mode, on attachments where chainsaw owns something: that
  * is taken back (a step without commands) —, when the pod is terminating or finished, or when it has no
- * attachments. Per
- * attachment the baseline is its `applied` value (or `oldValue` when that is unknown): an attachment is skipped
- * when the new value equals the baseline, or when both resolve to the same commands for it (an object
+ * attachments. Per attachment the baseline is its `applied` value (or `oldValue` when that is unknown): an
+ * attachment is skipped when the new value equals the baseline, or when both resolve to the same commands for it
+ * (an object
  * annotation whose entry for another attachment changed: `resolveCommands` picks by interface, NAD, chain name
  * or `"*"`), or when the new value has no commands for it (in declarative mode with an effect there: a step
  * without commands, taking it back).
