@@ -96,12 +96,10 @@ export function decideReapply(
  * is taken back (a step without commands) —, when the pod is terminating or finished, or when it has no
  * attachments. Per attachment the baseline is its `applied` value (or `oldValue` when that is unknown): an
  * attachment is skipped when the new value equals the baseline, or when both resolve to the same commands for it
- * (an object
- * annotation whose entry for another attachment changed: `resolveCommands` picks by interface, NAD, chain name
- * or `"*"`), or when the new value has no commands for it (in declarative mode with an effect there: a step
- * without commands, taking it back).
- * A value that cannot be parsed gives an error step per attachment, to be reported as rejected (the size limit
- * is the policy's, checked by the executor).
+ * (an object annotation whose entry for another attachment changed: `resolveCommands` picks by interface, NAD,
+ * chain name or `"*"`), or when the new value has no commands for it (in declarative mode with an effect there: a
+ * step without commands, taking it back). A value that cannot be parsed gives an error step per attachment, to
+ * be reported as rejected (the size limit is the policy's, checked by the executor).
  */
 export function planReapply(
   pod: CachedPod,
