@@ -343,13 +343,21 @@ async function gatedReapplier() {
       await settle();
     }
   };
+  /** Waits, opening no gate, until `done` (what the test does next depends on it having happened). */
+  const waitFor = async (what: string, done: () => boolean) => {
+    const end = Date.now() + 10_000;
+    while (!done()) {
+      if (Date.now() > end) throw new Error(`timed out waiting for ${what}: ${trace.join(" / ")}`);
+      await settle();
+    }
+  };
   /** Resolves a promise's value with a flag saying when it settled. */
   const track = <T>(p: Promise<T>) => {
     const t = { done: false, p };
     void p.finally(() => t.done = true);
     return t;
   };
-  return { dir, cache, store, reapplier, trace, gates, abort, heal, openUntil, track };
+  return { dir, cache, store, reapplier, trace, gates, abort, heal, openUntil, waitFor, track };
 }
 
 Deno.test("reapplier: a heal runs in the pod's turn; an edit waiting with it goes first and the heal is dropped", async () => {
@@ -361,7 +369,7 @@ Deno.test("reapplier: a heal runs in the pod's turn; an edit waiting with it goe
     assertEquals(await alone.p, true);
     // An edit runs; a heal asked meanwhile waits; a second edit arrives: it runs first, and replaces the heal.
     r.cache.apply("MODIFIED", pod("v2"));
-    await settle();
+    await r.waitFor("the v2 edit to start", () => r.trace.includes("reapply v2 start"));
     const dropped = r.track(r.heal("h2"));
     r.cache.apply("MODIFIED", pod("v3"));
     await settle();
@@ -386,7 +394,7 @@ Deno.test("reapplier: an edit during a heal waits for it, then applies the curre
   const r = await gatedReapplier();
   try {
     const healing = r.track(r.heal("h1"));
-    await settle();
+    await r.waitFor("the heal to start", () => r.trace.includes("heal h1 start (applied v1)"));
     r.cache.apply("MODIFIED", pod("v2")); // arrives while the heal runs
     await settle();
     assertEquals(r.trace, ["heal h1 start (applied v1)"], "the edit does not run beside the heal");
@@ -399,9 +407,10 @@ Deno.test("reapplier: an edit during a heal waits for it, then applies the curre
       "reapply v2 end",
     ]);
     assertEquals(r.store.all()[0].applied, "v2");
-    // A heal waiting behind a sync when the daemon shuts down resolves false.
+    // A heal waiting behind a sync when the daemon shuts down resolves false. The v2 sync may still be writing
+    // the state file (real I/O): the v3 edit waits behind it, so the heal is asked once v3 runs, not before.
     r.cache.apply("MODIFIED", pod("v3"));
-    await settle();
+    await r.waitFor("the v3 edit to start", () => r.trace.includes("reapply v3 start"));
     const waiting = r.heal("h2");
     r.abort.abort();
     assertEquals(await waiting, false);
