@@ -14,6 +14,7 @@
 import {
   absent,
   addressKey,
+  canonical,
   describeValue,
   type Entry,
   isAbsent,
@@ -40,6 +41,92 @@ export interface Change {
 
 /** Kinds in the order changes are listed (and taken back). */
 const KIND_ORDER: Record<EffectKind, number> = { link: 0, address: 1, route: 2, rule: 3, neighbour: 4 };
+
+/*
+ * Ownership is by entry for the kinds whose value is a list of entries (routes, rules, addresses, neighbours):
+ * an item owns the entries chainsaw added (in `set`, not in `base`) and the absence of those it deleted (in
+ * `base`, not in `set`), never the other entries of the object. Two attachments of one pod share a netns, and
+ * objects share a key across devices (the rules of one priority, IPv4 routes of one prefix on two interfaces,
+ * `ip route append`): another attachment's rule of the same priority is not a drift of this one, and taking this
+ * one back removes its own rule only. A link attribute is one value: owned whole.
+ */
+
+function entriesOf(value: unknown): Entry[] {
+  return Array.isArray(value) ? value as Entry[] : [];
+}
+
+function textSet(entries: readonly Entry[]): Set<string> {
+  return new Set(entries.map(canonical));
+}
+
+/** The entries chainsaw added (`set` ∖ `base`) and deleted (`base` ∖ `set`) in a list-valued item. */
+function entryDelta(base: unknown, set: unknown): { added: Entry[]; removed: Entry[] } {
+  const b = entriesOf(base);
+  const s = entriesOf(set);
+  const bt = textSet(b);
+  const st = textSet(s);
+  return { added: s.filter((e) => !bt.has(canonical(e))), removed: b.filter((e) => !st.has(canonical(e))) };
+}
+
+/** Whether an item changes nothing (a list-valued one: no entry added or deleted, whatever the order). */
+function unchanged(kind: EffectKind, base: unknown, set: unknown): boolean {
+  if (kind === "link") return sameValue(base, set);
+  const { added, removed } = entryDelta(base, set);
+  return added.length === 0 && removed.length === 0;
+}
+
+/** `have` without the entries of `drop`, then the entries of `add` it lacks (appended, in their order). */
+function editEntries(have: unknown, drop: readonly Entry[], add: readonly Entry[]): Entry[] {
+  const dt = textSet(drop);
+  const out = entriesOf(have).filter((e) => !dt.has(canonical(e)));
+  const ot = textSet(out);
+  for (const e of add) {
+    if (ot.has(canonical(e))) continue;
+    ot.add(canonical(e));
+    out.push(e);
+  }
+  return out;
+}
+
+/**
+ * Whether an effect item holds in an observed value: a link attribute is the value chainsaw set; a list-valued
+ * object has every entry chainsaw added and none it deleted (other entries are not chainsaw's).
+ *
+ * @param item the effect item
+ * @param have the object's observed value (absent: `null` / `[]` / undefined)
+ */
+export function itemHolds(item: EffectItem, have: unknown): boolean {
+  if (item.kind === "link") return sameValue(have, item.set);
+  const { added, removed } = entryDelta(item.base, item.set);
+  const ht = textSet(entriesOf(have));
+  return added.every((e) => ht.has(canonical(e))) && removed.every((e) => !ht.has(canonical(e)));
+}
+
+/**
+ * The value that makes an item hold again from `have`: a link attribute's `set`; for a list-valued object,
+ * `have` with chainsaw's deleted entries out and its added ones in (others' entries stay).
+ *
+ * @param item the effect item
+ * @param have the object's observed value
+ */
+export function heldValue(item: EffectItem, have: unknown): unknown {
+  if (item.kind === "link") return item.set;
+  const { added, removed } = entryDelta(item.base, item.set);
+  return editEntries(have, removed, added);
+}
+
+/**
+ * The value that takes an item back from `have`: a link attribute's `base`; for a list-valued object, `have`
+ * with chainsaw's added entries out and its deleted ones back (others' entries stay).
+ *
+ * @param item the effect item
+ * @param have the object's observed value
+ */
+export function takenBackValue(item: EffectItem, have: unknown): unknown {
+  if (item.kind === "link") return item.base;
+  const { added, removed } = entryDelta(item.base, item.set);
+  return editEntries(have, added, removed);
+}
 
 /**
  * Every object whose value differs between `a` and `b`, links first, then addresses, routes, rules, neighbours.
@@ -85,7 +172,7 @@ export function effectBetween(
   after: NetnsSnapshot | Map<string, NetObject>,
   by: readonly string[] = [],
 ): EffectItem[] {
-  return diffObjects(before, after).map((c) => ({
+  return diffObjects(before, after).filter((c) => !unchanged(c.kind, c.before, c.after)).map((c) => ({
     key: c.key,
     kind: c.kind,
     base: c.before,
@@ -106,18 +193,53 @@ export function composeEffect(old: readonly EffectItem[], step: readonly EffectI
   const byKey = new Map(old.map((i) => [i.key, { ...i, by: [...i.by] }]));
   for (const s of step) {
     const prev = byKey.get(s.key);
-    byKey.set(s.key, prev ? { ...prev, set: s.set, by: [...s.by] } : { ...s, by: [...s.by] });
+    byKey.set(s.key, prev ? { ...composeItem(prev, s), by: [...s.by] } : { ...s, by: [...s.by] });
   }
-  return [...byKey.values()].filter((i) => !sameValue(i.base, i.set)).sort((p, q) =>
+  return [...byKey.values()].filter((i) => !unchanged(i.kind, i.base, i.set)).sort((p, q) =>
     KIND_ORDER[p.kind] - KIND_ORDER[q.kind]
   );
+}
+
+/**
+ * One item followed by a step on the same object. A link attribute keeps the old `base` and takes the step's
+ * `set`. A list-valued object composes by entry: added = what the old item added and the step did not delete,
+ * plus what the step added that the old item had not deleted; deleted likewise. The step's `base` may hold
+ * entries that are not chainsaw's (another attachment's rule of the same priority): they are owned only when
+ * the step deleted them.
+ */
+function composeItem(prev: EffectItem, s: EffectItem): EffectItem {
+  if (prev.kind === "link") return { ...prev, set: s.set };
+  const p = entryDelta(prev.base, prev.set);
+  const q = entryDelta(s.base, s.set);
+  const pa = textSet(p.added);
+  const pr = textSet(p.removed);
+  const qa = textSet(q.added);
+  const qr = textSet(q.removed);
+  const added = [
+    ...p.added.filter((e) => !qr.has(canonical(e))),
+    ...q.added.filter((e) => !pr.has(canonical(e))),
+  ];
+  const removed = [
+    ...p.removed.filter((e) => !qa.has(canonical(e))),
+    ...q.removed.filter((e) => !pa.has(canonical(e))),
+  ];
+  // base: the old base and any other entry the step deleted; set: base without the deleted, with the added —
+  // ordered as the step left the object where it can be.
+  const base = editEntries(prev.base, [], removed);
+  const want = editEntries(base, removed, added);
+  const wt = textSet(want);
+  const inStep = entriesOf(s.set).filter((e) => wt.has(canonical(e)));
+  return { ...prev, base, set: editEntries(inStep, [], want) };
 }
 
 /** An effect item that does not hold: what chainsaw set, and what is there now. */
 export interface EffectDifference {
   key: string;
   kind: EffectKind;
-  /** The value chainsaw set. */
+  /**
+   * The value that makes it hold: what chainsaw set (a link attribute), or the observed entries with chainsaw's
+   * added ones in and its deleted ones out (a list-valued object; others' entries stay).
+   */
   want: unknown;
   /** The value observed. */
   have: unknown;
@@ -165,11 +287,11 @@ export function effectDifferences(
   const out: EffectDifference[] = [];
   for (const item of effect) {
     const have = objects.get(item.key)?.value ?? absent(item.kind);
-    if (sameValue(have, item.set)) continue;
+    if (itemHolds(item, have)) continue;
     out.push({
       key: item.key,
       kind: item.kind,
-      want: item.set,
+      want: heldValue(item, have),
       have,
       text: differenceText(item.kind, item.set, have, describeKey(item.key, objects)),
     });
@@ -209,7 +331,8 @@ function setLinkAttr(link: Record<string, unknown>, attr: string, value: unknown
 }
 
 /**
- * The snapshot in which `items` are back at their baseline values and everything else is as `observed` has it:
+ * The snapshot in which `items` are back at their baseline values and everything else is as `observed` has it
+ * (a list-valued object loses the entries chainsaw added and gets back those it deleted; its other entries stay):
  * what `restoreNetns` is given to take an effect (or part of it) back.
  *
  * @param observed the netns now
@@ -217,7 +340,11 @@ function setLinkAttr(link: Record<string, unknown>, attr: string, value: unknown
  * @returns the target snapshot
  */
 export function takeBackTarget(observed: NetnsSnapshot, items: readonly EffectItem[]): NetnsSnapshot {
-  return withValues(observed, items.map((i) => ({ key: i.key, kind: i.kind, value: i.base })));
+  const objects = objectsOf(observed);
+  return withValues(
+    observed,
+    items.map((i) => ({ key: i.key, kind: i.kind, value: takenBackValue(i, objects.get(i.key)?.value) })),
+  );
 }
 
 /**

@@ -254,3 +254,84 @@ Deno.test("effectBetween: the kernel's local route of an IPv6 address leaving DA
   const after = snapshot({ routes: [...snapshot().routes, local, route("192.0.3.0/24")] });
   assertEquals(effectBetween(before, after).map((i) => i.key), ["route v4 main 192.0.3.0/24"]);
 });
+
+Deno.test("shared objects are owned by entry: two attachments' rules of one priority, taken back in any order", () => {
+  const rule = (oif: string) => ({ family: 4, priority: 100, src: "all", oif, table: "100" });
+  const base = snapshot();
+  const one = snapshot({ rules: [...base.rules, rule("net1")] });
+  const both = snapshot({ rules: [...base.rules, rule("net1"), rule("net2")] });
+  const net1 = effectBetween(base, one, ["rule add oif net1 lookup 100 priority 100"]);
+  const net2 = effectBetween(one, both, ["rule add oif net2 lookup 100 priority 100"]);
+  // The other attachment's rule of the same priority is not a drift, nor its absence.
+  assertEquals(effectDifferences(net1, both), []);
+  assertEquals(effectDifferences(net2, both), []);
+  const noNet1 = snapshot({ rules: [...base.rules, rule("net2")] });
+  assertEquals(effectDifferences(net2, noNet1), []);
+  const d = effectDifferences(net1, noNet1);
+  assertEquals(d.map((x) => x.key), ["rule v4 100"]);
+  // Healing net1 puts its rule back next to net2's, never over it.
+  const healed = withValues(noNet1, d.map((x) => ({ kind: x.kind, key: x.key, value: x.want })));
+  assertEquals(effectDifferences([...net1, ...net2], healed), []);
+  // Taking both back gives the baseline in either order; one of them leaves the other's rule.
+  for (const [first, second] of [[net1, net2], [net2, net1]]) {
+    const mid = takeBackTarget(both, first);
+    assertEquals(effectDifferences(second, mid), []);
+    assertEquals(diffObjects(takeBackTarget(mid, second), base), []);
+  }
+  // An edit of net1 that deletes net2's rule too owns that deletion, and its take-back puts it back.
+  const edited = composeEffect(net1, effectBetween(both, one, ["rule del oif net2 priority 100"]));
+  assertEquals(effectDifferences(edited, one), []);
+  assertEquals(
+    diffObjects(takeBackTarget(one, edited), snapshot({ rules: [...base.rules, rule("net2")] })),
+    [],
+  );
+});
+
+const arbForeign = fc.uniqueArray(
+  fc.record({ dst: fc.constantFrom(...V4_POOL), table: fc.constantFrom("main", "100") }).map((
+    { dst, table },
+  ) => route(dst, { dev: "net9", table })),
+  { maxLength: 4, selector: (r) => JSON.stringify(r) },
+);
+
+Deno.test("property: entries of others (another attachment, the chain) sharing keys never count for an effect", () => {
+  let shared = 0;
+  const fixed = [snapshot(), snapshot({ routes: [...snapshot().routes, route("192.0.3.0/24")] })] as const;
+  const check = (b: NetnsSnapshot, a: NetnsSnapshot, extra: Entry[], pick: number) => {
+    const effect = effectBetween(b, a, ["cmd"]);
+    // Others' routes: those generated, and one on another device for every route object the effect has.
+    const foreign = [...extra];
+    for (const i of effect) {
+      if (i.kind !== "route") continue;
+      const e = [...(i.set as Entry[]), ...(i.base as Entry[])][0];
+      const twin = { ...e, dev: "net9" };
+      if (!foreign.some((f) => JSON.stringify(f) === JSON.stringify(twin))) foreign.push(twin);
+      shared++;
+    }
+    const plus = (s: NetnsSnapshot) => ({ ...s, routes: [...s.routes, ...foreign] });
+    // Others' routes appearing after the run: the effect holds, and taking it back leaves them.
+    assertEquals(effectDifferences(effect, plus(a)), [], "others' entries are not a drift");
+    assertEquals(
+      diffObjects(takeBackTarget(plus(a), effect), plus(b)),
+      [],
+      "take back keeps others' entries",
+    );
+    // A route chainsaw added, removed by hand next to others' entries: the heal puts back that one only.
+    const mine = a.routes.filter((r) => !b.routes.some((x) => JSON.stringify(x) === JSON.stringify(r)));
+    if (mine.length === 0) return;
+    const gone = mine[pick % mine.length];
+    const drifted = plus({ ...a, routes: a.routes.filter((r) => r !== gone) });
+    const diffs = effectDifferences(effect, drifted);
+    assertEquals(diffs.length, 1);
+    const healed = withValues(drifted, diffs.map((x) => ({ kind: x.kind, key: x.key, value: x.want })));
+    assertEquals(diffObjects(healed, plus(a)), [], "the heal restores that route only");
+  };
+  assertProperty(
+    fc.property(arbSnapshot, arbSnapshot, arbForeign, fc.nat(), (b, a, foreign, pick) => {
+      check(b, a, foreign, pick);
+      check(fixed[0], fixed[1], foreign, pick); // reached by construction: the effect owns a route
+    }),
+    { numRuns: 400 },
+  );
+  assertReached(shared, 400, "a foreign route sharing a key with the effect");
+});
