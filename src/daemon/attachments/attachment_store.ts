@@ -98,9 +98,10 @@ const AttachmentSchema = z.object({
   effect: z.optional(EffectSchema),
 });
 
+// Each attachment is checked on its own: one that cannot be read is dropped (logged), never all of the node's.
 const FileSchema = z.object({
   version: z.literal(ATTACHMENTS_FILE_VERSION),
-  attachments: z.array(AttachmentSchema),
+  attachments: z.array(z.unknown()),
 });
 
 /** Options of {@link AttachmentStore.load}. */
@@ -136,7 +137,8 @@ export class AttachmentStore {
 
   /**
    * Reads the store from `path`. A missing file is an empty store; an unreadable, corrupt or unknown-version
-   * file is logged and treated as empty (the next save replaces it). Never throws for the file's content.
+   * file is logged and treated as empty (the next save replaces it); an attachment that is not valid is logged
+   * and dropped, the others kept. Never throws for the file's content.
    * Temporary files of writes a kill interrupted are removed ({@link removeStaleTemps}).
    */
   static async load(
@@ -173,7 +175,17 @@ export class AttachmentStore {
       );
       return store;
     }
-    for (const a of r.data.attachments) {
+    for (const [i, raw] of r.data.attachments.entries()) {
+      const parsed = AttachmentSchema.safeParse(raw);
+      if (!parsed.success) {
+        store.#log(
+          `attachments: ${path}: dropped an attachment that is not valid (${
+            describeZodIssue(parsed.error, `attachments[${i}]`)
+          }); the others are kept`,
+        );
+        continue;
+      }
+      const a = parsed.data;
       const problem = netnsPathProblem(a.netns);
       if (problem !== undefined) {
         store.#log(

@@ -115,6 +115,37 @@ Deno.test("attachments: a corrupt, foreign or unknown-version file is logged and
   });
 });
 
+Deno.test("attachments: one attachment that cannot be read is dropped, the node's others are kept", async () => {
+  await withDir(async (dir) => {
+    const path = `${dir}/attachments.json`;
+    const good = new AttachmentStore(path);
+    good.add(reg({ containerId: "c1", mode: "declarative" }, ""));
+    good.add(reg({ containerId: "c2", mode: "declarative" }, ""));
+    await good.save();
+    const file = JSON.parse(await Deno.readTextFile(path));
+    // An effect item over the schema's bounds (a `by` text longer than it allows), as a hostile or future writer
+    // could leave it.
+    file.attachments[1].effect = {
+      items: [{
+        key: "route v4 main 192.0.3.0/24",
+        kind: "route",
+        base: [],
+        set: [],
+        by: ["x".repeat(9000)],
+      }],
+    };
+    await Deno.writeTextFile(path, JSON.stringify(file));
+    const logs: string[] = [];
+    const store = await AttachmentStore.load(path, { log: (m) => logs.push(m) });
+    assertEquals(store.all().map((a) => a.containerId), ["c1"]);
+    assertEquals(logs.length, 1);
+    assertStringIncludes(
+      logs[0],
+      "dropped an attachment that is not valid (attachments[1].effect.items[0].by[0]: ",
+    );
+  });
+});
+
 Deno.test("attachments: entries whose netns is gone are pruned", async () => {
   await withDir(async (dir) => {
     await Deno.writeTextFile(`${dir}/ns1`, "");
