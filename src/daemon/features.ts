@@ -36,6 +36,8 @@ import type {
 import { runInNetns } from "../exec/runner.ts";
 import { netnsState } from "../exec/netns_state.ts";
 import { executeStep, warningStepReport } from "./reapply/reapply_step.ts";
+import { restoreNetns } from "../exec/netns_snapshot.ts";
+import { binariesOf } from "./drift/observe.ts";
 import { KubeClient } from "../kube/client.ts";
 import { daemonCredentials } from "../kube/api_credentials.ts";
 import { loadPolicy } from "../policy/load.ts";
@@ -168,7 +170,13 @@ export function podFeatures(
     const reapplier = new Reapplier({
       store,
       cache,
-      execute: (step, pod, podAttachments) => executeStep(step, pod, exec, podAttachments),
+      execute: (step, pod, podAttachments, beforeChange) =>
+        executeStep(step, pod, exec, podAttachments, beforeChange),
+      recover: async (a) => {
+        if (!a.pending) return [];
+        const restored = await restoreNetns(a.pending.before, binariesOf(a));
+        return restored.ok ? [] : restored.failures;
+      },
       warn: (a, pod, value, warnings) => warningStepReport(a, pod, value, warnings, exec),
       accept: daemon.accept,
       netnsState: deps.netnsState,

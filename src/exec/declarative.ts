@@ -73,6 +73,12 @@ export interface DeclarativeInput {
   batchTimeoutMs: number;
   /** Output cap of the batch process. */
   maxOutputBytes: number;
+  /**
+   * Called with a full snapshot of the netns right before the run first changes it (an edit's take-back, or the
+   * list), so the caller can record it first (the daemon's write-ahead record of a re-apply: a crash after
+   * this leaves the netns restorable). Absent: no snapshot is taken for it. A throw stops the run, nothing changed.
+   */
+  beforeChange?(start: NetnsSnapshot): Promise<void>;
 }
 
 /** What the run did to the effect. */
@@ -178,8 +184,14 @@ export class DeclarativeRun {
       this.#plain = true; // reads only, nothing owned: no snapshot, nothing to own
       return;
     }
+    if (!edit && this.#in.beforeChange) {
+      // The write-ahead record needs the netns before anything: a full snapshot (also the rollback's target).
+      this.#start = await this.#snap();
+      await this.#in.beforeChange(this.#start);
+    }
     if (edit) {
       this.#start = await this.#snap();
+      await this.#in.beforeChange?.(this.#start);
       this.#plan = planEdit(this.#in.prior, this.#start, texts);
       this.#effect = [...this.#plan.kept];
       if (this.#plan.takeBack.length > 0) {
@@ -370,6 +382,7 @@ export async function takeBackAll(
   const plan = planEdit(input.prior, start, []);
   const base = { takenBack: plan.takeBack, leftAlone: plan.leftAlone, kept: [], start };
   if (plan.takeBack.length === 0) return { ...base, effect: [] };
+  await input.beforeChange?.(start);
   const back = await deps.restore(takeBackTarget(start, plan.takeBack), input.bins);
   if (back.ok) return { ...base, effect: [] };
   // Atomic: put back what the partial take-back changed; the old effect stays.

@@ -137,6 +137,11 @@ export interface ExecutorDeps {
   /** Declarative mode's one-process batch (default: `runBatch`). */
   batch?(input: BatchInput): Promise<BatchOutcome>;
   /**
+   * Declarative mode: called with a full snapshot of the netns right before the run first changes it (the
+   * daemon's write-ahead record of a re-apply); a throw (a CniError) stops the run with nothing changed.
+   */
+  beforeChange?(start: NetnsSnapshot): Promise<void>;
+  /**
    * Every attachment of the pod (this one included), when all of them are set up: then an object-form key that
    * names none of them is a warning in the report. Absent: some may still come, keys are not checked.
    */
@@ -461,6 +466,7 @@ export async function runOnAttachment(
           prior,
           batchTimeoutMs: 0,
           maxOutputBytes: 0,
+          ...(deps.beforeChange ? { beforeChange: deps.beforeChange } : {}),
         }, declarativeDeps);
         effect = settled.effect;
         report.effect = effectRecord(settled);
@@ -485,6 +491,7 @@ export async function runOnAttachment(
         // The dumps around the list are bounded like the rollback snapshot (2 s) on top of the list's deadline.
         batchTimeoutMs: policy.limits.listTimeoutMs + 2000,
         maxOutputBytes: 16 * 1024 * 1024,
+        ...(deps.beforeChange ? { beforeChange: deps.beforeChange } : {}),
       }, declarativeDeps);
       let began = false;
       let outcome;

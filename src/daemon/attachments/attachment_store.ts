@@ -18,6 +18,7 @@ import type { AttachmentName } from "../../annotation/resolve.ts";
 import type { AttachmentRegistration } from "../../wire/attachment.ts";
 import { DRIFT_MODES, type DriftMode, ON_ERROR_MODES, type OnError } from "../../wire/chain_conf.ts";
 import { type Effect, type EffectItem, EffectSchema, type Mode, MODES } from "../../wire/effect.ts";
+import type { NetnsSnapshot } from "../../exec/netns_snapshot.ts";
 
 /** Where the daemon keeps its attachments. */
 export { DEFAULT_ATTACHMENTS_PATH };
@@ -64,6 +65,20 @@ export interface Attachment {
    * two edits still lets the second take back the first.
    */
   effect?: Effect;
+  /**
+   * Declarative mode, written before a re-apply first changes the netns and dropped with the outcome
+   * (`markApplied`): the value being applied and the netns right before. Found on load, the daemon died in
+   * between — the netns may hold part or all of the new value, which `effect` does not know: the netns is put
+   * back to `before` and the value applied again.
+   */
+  pending?: PendingEdit;
+}
+
+/** A re-apply in flight (see {@link Attachment.pending}). */
+export interface PendingEdit {
+  value: string;
+  /** A full snapshot of the netns before the edit changed anything (`NetnsSnapshot`). */
+  before: NetnsSnapshot;
 }
 
 /**
@@ -96,6 +111,18 @@ const AttachmentSchema = z.object({
   mode: z.optional(z.enum(MODES)),
   drift: z.optional(z.enum(DRIFT_MODES)),
   effect: z.optional(EffectSchema),
+  pending: z.optional(z.object({
+    value: z.string(),
+    before: z.object({
+      netns: z.string(),
+      links: z.array(z.record(z.string(), z.unknown())),
+      addresses: z.array(z.record(z.string(), z.unknown())),
+      routes: z.array(z.record(z.string(), z.unknown())),
+      rules: z.array(z.record(z.string(), z.unknown())),
+      neighbours: z.array(z.record(z.string(), z.unknown())),
+      tentative: z.array(z.string()),
+    }),
+  })),
 });
 
 // Each attachment is checked on its own: one that cannot be read is dropped (logged), never all of the node's.
@@ -295,16 +322,30 @@ export class AttachmentStore {
 
   /**
    * Remembers that `value` was run (whatever the outcome) on this attachment and, in declarative mode, the effect
-   * chainsaw owns there now (`[]`: nothing); false when the attachment is unknown.
+   * chainsaw owns there now (`[]`: nothing); the re-apply is no longer in flight. False when the attachment is
+   * unknown.
    */
   markApplied(containerId: string, ifname: string, value: string, effect?: readonly EffectItem[]): boolean {
     const a = this.#items.get(keyOf(containerId, ifname));
     if (!a) return false;
     a.applied = value;
+    delete a.pending;
     if (effect !== undefined) {
       if (effect.length > 0) a.effect = { items: [...effect] };
       else delete a.effect;
     }
+    return true;
+  }
+
+  /**
+   * Records (or, undefined, drops) the re-apply in flight on this attachment ({@link Attachment.pending}); save
+   * the store before the netns changes. False when the attachment is unknown.
+   */
+  setPending(containerId: string, ifname: string, pending: PendingEdit | undefined): boolean {
+    const a = this.#items.get(keyOf(containerId, ifname));
+    if (!a) return false;
+    if (pending) a.pending = pending;
+    else delete a.pending;
     return true;
   }
 

@@ -17,6 +17,8 @@ import type { PodRef } from "../../cni/env.ts";
 import type { Report } from "../../report/report.ts";
 import type { AttachmentForget, AttachmentRegistration } from "../../wire/attachment.ts";
 import type { EffectItem } from "../../wire/effect.ts";
+import type { NetnsSnapshot } from "../../exec/netns_snapshot.ts";
+import { CniError, ErrorCode } from "../../cni/errors.ts";
 import { type Attachment, attachmentNameOf, type AttachmentStore } from "../attachments/attachment_store.ts";
 import { AnnotationError } from "../../annotation/annotation.ts";
 import { type AttachmentName, unmatchedKeys, unmatchedKeyWarning } from "../../annotation/resolve.ts";
@@ -41,7 +43,13 @@ export interface ReapplierDeps {
     step: ReapplyStep,
     pod: CachedPod,
     podAttachments: readonly AttachmentName[],
+    beforeChange?: (start: NetnsSnapshot) => Promise<void>,
   ): Promise<{ report: Report; effect?: EffectItem[] }>;
+  /**
+   * Puts an attachment's netns back to `a.pending.before` (a re-apply the daemon died in: its write-ahead
+   * record); resolves the failures (none: done). Absent: a pending record is dropped without restoring.
+   */
+  recover?(a: Attachment): Promise<string[]>;
   /**
    * The report of a changed value that runs nothing but has keys naming none of the pod's attachments
    * (warningStepReport); absent: such a change is not reported.
@@ -296,11 +304,66 @@ export class Reapplier {
     if (this.#deps.store.markApplied(a.containerId, a.ifname, value)) this.#save();
   }
 
+  /**
+   * A re-apply the daemon died in (a write-ahead record in the state file): the netns may hold part or all of a
+   * value whose effect was never recorded, so it is put back to the snapshot taken before that edit, and the
+   * record dropped; the sync then applies the pod's value as an edit of the recorded effect.
+   */
+  async #recover(pod: CachedPod): Promise<void> {
+    const pending = this.#deps.store.all().filter((a) => attachmentOf(pod, a) && a.pending);
+    for (const a of pending) {
+      const what = `pod ${pod.namespace}/${pod.name} ${a.ifname}`;
+      let failures: string[] = [];
+      if (isProcNetns(a.netns) || (await this.#deps.netnsState(a.netns)) === "gone") {
+        failures = ["its netns cannot be entered"];
+      } else if (this.#deps.recover) {
+        try {
+          failures = await this.#deps.recover(a);
+        } catch (e) {
+          failures = [errorText(e)];
+        }
+      }
+      this.#deps.store.setPending(a.containerId, a.ifname, undefined);
+      this.#deps.log(
+        failures.length === 0 ? "warn" : "error",
+        failures.length === 0
+          ? `${what}: the daemon stopped during a re-apply (value ${
+            JSON.stringify(a.pending!.value).slice(0, 200)
+          }); the netns is put back as it was before it, and the pod's value is applied again`
+          : `${what}: the daemon stopped during a re-apply, and putting the netns back as it was before failed: ${
+            failures.slice(0, 4).join("; ")
+          }`,
+      );
+    }
+    if (pending.length > 0) await this.save();
+  }
+
+  /** The write-ahead record of a step: saved before the step first changes the netns (a failed save stops it). */
+  #journal(a: Attachment, value: string): (start: NetnsSnapshot) => Promise<void> {
+    return async (before) => {
+      this.#deps.store.setPending(a.containerId, a.ifname, { value, before });
+      try {
+        await this.#deps.store.save();
+        this.#deps.onSaved?.(true);
+      } catch (e) {
+        this.#deps.onSaved?.(false);
+        this.#deps.store.setPending(a.containerId, a.ifname, undefined);
+        throw new CniError(
+          ErrorCode.Internal,
+          `cannot record the re-apply in ${this.#deps.store.path} before changing the netns: ${
+            errorText(e)
+          }; nothing changed`,
+        );
+      }
+    };
+  }
+
   /** Brings the pod's attachments in step with its value; returns the attachments it ran a step on. */
   async #sync(ref: PodRef, oldValue: string | undefined): Promise<Set<string>> {
     const ran = new Set<string>();
     const pod = cachedPodOf(this.#deps.cache, ref);
     if (!pod) return ran;
+    await this.#recover(pod);
     // An attachment whose applied value is unknown is only re-applied on a change that says what came before.
     const attachments = this.#deps.store.all().filter((a) =>
       attachmentOf(pod, a) && (a.applied !== undefined || oldValue !== undefined)
@@ -336,10 +399,16 @@ export class Reapplier {
         this.#forget([a], "netns_gone", `its netns ${a.netns} no longer exists`);
         continue;
       }
-      const { report, effect } = await this.#deps.execute(step, pod, names);
+      const journal = a.mode === "declarative" ? this.#journal(a, step.value) : undefined;
+      const { report, effect } = await this.#deps.execute(step, pod, names, journal);
       ran.add(`${a.containerId}\u0000${a.ifname}`);
       this.#deps.accept(report);
       changed = this.#deps.store.markApplied(a.containerId, a.ifname, step.value, effect) || changed;
+      // Each declarative step's outcome (and the end of its write-ahead record) is written before the next step.
+      if (journal) {
+        await this.save();
+        changed = false;
+      }
     }
     if (changed) await this.save();
     return ran;

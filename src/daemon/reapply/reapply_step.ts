@@ -21,6 +21,7 @@ import type { Attachment } from "../attachments/attachment_store.ts";
 import type { CachedPod } from "../pods/pod_cache.ts";
 import type { Report } from "../../report/report.ts";
 import type { EffectItem } from "../../wire/effect.ts";
+import type { NetnsSnapshot } from "../../exec/netns_snapshot.ts";
 import type { ReapplyStep } from "./plan.ts";
 
 /** The report verb of a daemon re-apply. */
@@ -89,13 +90,15 @@ export interface StepOutcome {
  * `ipPath`/`nsenterPath`, interfaces, mode — in declarative mode with the effect the attachment keeps, so the
  * previous value is taken back) and returns its `REAPPLY` report and new effect; never throws. Right before running it
  * checks again that the netns is one re-apply may enter ({@link reapplyNetnsProblem}) and that the cached pod is
- * the one the attachment was set up for (same UID; a pod without one is stale).
+ * the one the attachment was set up for (same UID; a pod without one is stale). `beforeChange` (declarative mode)
+ * gets a full snapshot of the netns right before the step first changes it: the write-ahead record.
  */
 export async function executeStep(
   step: ReapplyStep,
   pod: CachedPod,
   deps: ReapplyExecDeps,
   podAttachments?: readonly AttachmentName[],
+  beforeChange?: (start: NetnsSnapshot) => Promise<void>,
 ): Promise<StepOutcome> {
   const a = step.attachment;
   const target = attachmentTarget(a, pod);
@@ -109,6 +112,7 @@ export async function executeStep(
       ...run,
       netnsProblem: deps.netnsProblem ?? reapplyNetnsProblem,
       ...(podAttachments === undefined ? {} : { podAttachments }),
+      ...(beforeChange === undefined ? {} : { beforeChange }),
     },
     a.effect?.items ?? [],
   );
