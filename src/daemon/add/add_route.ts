@@ -55,7 +55,12 @@ export function fitListDeadline(policy: Policy, leftMs: number): Policy {
 /** What the route works with. */
 export interface AddRouteDeps extends AddDeps {
   /** Records the attachment (the attachment store, for re-apply). */
-  register(registration: AttachmentRegistration): void;
+  /**
+   * Records the attachment; the promise (when one is returned) resolves once the state file has it. An ADD whose
+   * registration carries an effect (declarative mode, something owned) is answered only then, so a daemon killed
+   * right after the answer still knows what chainsaw owns in the pod.
+   */
+  register(registration: AttachmentRegistration): void | Promise<void>;
   /** Takes the report like a plugin's (stdout, ring, metrics, Events). */
   accept(report: Report): void;
   /** True while shutting down: new ADDs are declined (the plugin runs them). */
@@ -190,8 +195,9 @@ export function createAddRoute(deps: AddRouteDeps): SocketRouteHandler {
       parsed.data.runtimeAnnotations,
       traceId ? { ...deps, loadPolicy, traceId } : { ...deps, loadPolicy },
     );
-    deps.register(outcome.registration);
+    const saved = deps.register(outcome.registration);
     deps.accept(outcome.report);
+    if ((outcome.registration.effect?.items.length ?? 0) > 0) await saved;
     return json(
       200,
       outcome.fatal && outcome.error ? { ran: true, error: errorOf(outcome.error) } : { ran: true },

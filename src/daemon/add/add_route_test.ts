@@ -78,16 +78,15 @@ function setup(draining = false, apiAccess = true) {
     draining: () => draining,
     apiAccess,
   };
-  const route = createAddRoute(deps);
   const post = async (body: unknown) => {
     const url = new URL(`http://chainsaw${ROUTES.add.path}`);
-    const res = await route(
+    const res = await createAddRoute(deps)(
       new Request(url, { method: "POST", body: typeof body === "string" ? body : JSON.stringify(body) }),
       url,
     );
     return { status: res.status, body: await res.json() };
   };
-  return { seen, post };
+  return { seen, post, deps };
 }
 
 Deno.test("add route: runs, registers, reports, answers ran", async () => {
@@ -231,3 +230,42 @@ Deno.test("add route: a daemon without API access declines (the plugin has its o
   const r = await t.post(request());
   assertEquals([r.body.ran, t.seen.ran], [false, 0]);
 });
+
+Deno.test("add route: an ADD that owns something is answered only once its registration is in the state file", async () => {
+  for (const owns of [true, false]) {
+    const { seen, post, deps } = setup();
+    let release!: () => void;
+    const saved = new Promise<void>((r) => release = r);
+    deps.register = (r) => {
+      seen.registered.push(r);
+      return saved;
+    };
+    if (owns) {
+      // The batch's dump after the command has a route its dump before did not: the ADD owns it.
+      const batch = deps.batch!;
+      deps.batch = async (input) => {
+        const out = await batch(input);
+        const route = { family: 4, type: "unicast", dst: "192.0.3.0/24", dev: "net1", table: "main" };
+        return { ...out, after: out.after.map((a) => ({ ...a, routes: [route] })) };
+      };
+    }
+    const list = "ip route replace 192.0.3.0/24 dev CURRENT_INTERFACE";
+    let answered = false;
+    const answer = post(request({ runtimeAnnotations: { [KEY]: list } })).then((a) => {
+      answered = true;
+      return a;
+    });
+    await waitUntil(() => seen.registered.length === 1);
+    assertEquals(seen.registered[0].effect !== undefined, owns);
+    // A few turns of the event loop: an ADD owning something still waits for the write.
+    for (let i = 0; i < 20 && !answered; i++) await new Promise((r) => setTimeout(r, 0));
+    assertEquals(answered, !owns, owns ? "waits for the state file" : "nothing owned: answered at once");
+    release();
+    assertEquals((await answer).body, { ran: true });
+  }
+});
+
+async function waitUntil(cond: () => boolean): Promise<void> {
+  for (let i = 0; i < 1000 && !cond(); i++) await new Promise((r) => setTimeout(r, 0));
+  assert(cond(), "condition never held");
+}

@@ -24,7 +24,8 @@ export const MAX_ATTACHMENT_BODY_BYTES = 256 * 1024;
 
 /** What the route works with. */
 export interface AttachmentRouteDeps {
-  register(registration: AttachmentRegistration): void;
+  /** Records the attachment; the promise (when one is returned) resolves once the state file has it. */
+  register(registration: AttachmentRegistration): void | Promise<void>;
   /** Forgets and returns how many attachments went. */
   forget(forget: AttachmentForget): number;
 }
@@ -59,7 +60,9 @@ export function createAttachmentRoute(deps: AttachmentRouteDeps): SocketRouteHan
     }
     const r = AttachmentRegistrationSchema.safeParse(data);
     if (!r.success) return text(400, describeZodIssue(r.error));
-    deps.register(r.data);
+    const saved = deps.register(r.data);
+    // What chainsaw owns (declarative mode) is on disk before the plugin's ADD answers the runtime.
+    if ((r.data.effect?.items.length ?? 0) > 0) await saved;
     return new Response(null, { status: 204 });
   };
 }

@@ -48,3 +48,29 @@ Deno.test("attachment route: malformed, wrong method, unknown path", async () =>
   assertEquals((await post(`${ROUTES.register.path}/other`, reg)).status, 404);
   assertEquals([seen.registered.length, seen.forgotten.length], [0, 0]);
 });
+
+Deno.test("attachment route: a registration owning something is answered once the state file has it", async () => {
+  let release!: () => void;
+  const saved = new Promise<void>((r) => release = r);
+  const route = createAttachmentRoute({ register: () => saved, forget: () => 0 });
+  const url = new URL(`http://chainsaw${ROUTES.register.path}`);
+  const owning = {
+    ...reg,
+    mode: "declarative",
+    effect: { items: [{ key: "route v4 main 192.0.3.0/24", kind: "route", base: [], set: [{}], by: ["x"] }] },
+  };
+  let answered = false;
+  const answer = Promise.resolve(
+    route(new Request(url, { method: "POST", body: JSON.stringify(owning) }), url),
+  ).then((r) => {
+    answered = true;
+    return r;
+  });
+  for (let i = 0; i < 20; i++) await new Promise((r) => setTimeout(r, 0));
+  assertEquals(answered, false, "waits for the state file");
+  release();
+  assertEquals((await answer).status, 204);
+  // Owning nothing: answered without waiting.
+  const plain = await route(new Request(url, { method: "POST", body: JSON.stringify(reg) }), url);
+  assertEquals(plain.status, 204);
+});

@@ -124,17 +124,19 @@ export class Reapplier {
 
   /**
    * Records an attachment registered after an ADD (with the annotation value the ADD used, unknown when it could
-   * not read it) and syncs the pod when the cache already has a newer value.
+   * not read it) and syncs the pod when the cache already has a newer value. Resolves once the state file has it
+   * (never rejects: a failed write is logged and counted).
    */
-  onRegister(registration: AttachmentRegistration): void {
+  onRegister(registration: AttachmentRegistration): Promise<void> {
     const a = this.#deps.store.add(registration);
-    if (!a) return;
-    this.#save();
+    if (!a) return Promise.resolve();
+    const saved = this.save();
     // The annotation may have changed between the ADD's lookup and now (a change the sync would have missed).
     const pod = cachedPodOf(this.#deps.cache, { namespace: a.namespace, name: a.name, uid: a.podUid });
     if (pod && a.applied !== undefined && (pod.annotations[ANNOTATION] ?? "") !== a.applied) {
       this.schedule(pod);
     }
+    return saved;
   }
 
   /** Forgets a container's attachments (its DEL); returns how many went. */
