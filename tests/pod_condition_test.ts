@@ -12,13 +12,13 @@ import {
   apiScratch,
   type Daemon,
   healthGet,
-  sleep,
   startDaemon,
   waitFor,
   waitReady,
 } from "./daemon_harness.ts";
 import { sampleValue } from "../src/daemon/metrics/metrics_registry.ts";
 import { APPLIED_CONDITION } from "../src/kube/pod_status.ts";
+import { podWatchBarrier } from "./support/watch_barrier.ts";
 
 const NODE = "node-cond";
 const TWO = '["ip route add 192.0.3.0/24 dev CURRENT_INTERFACE", "ip route"]';
@@ -183,16 +183,20 @@ Deno.test({
     (aged.status.conditions as Condition[])[1].lastTransitionTime = old;
     w.api.setPod(aged);
 
-    // A re-apply with the same outcome (two commands applied): no PATCH.
+    // A re-apply with the same outcome (two commands applied): no PATCH (counted after the next write: a pod's
+    // writes run in order, so one for this outcome would have come before it).
     setAnnotation(w.api, TWO_MORE);
     await waitFor("the REAPPLY report", () => reapplies(d) === 1);
     await waitFor("its Event", () => w.api.events().some((e) => e.action === "REAPPLY"));
-    await sleep(300);
-    assertEquals(patchesOf(w.api).length, 1, "nothing changed: no PATCH");
 
     // Still True, another message: written, the transition time kept.
     setAnnotation(w.api, ONE);
     await waitFor("the new message", () => conditionOf(w.api)?.message === "1 command applied on eth0");
+    assertEquals(
+      patchesOf(w.api).length,
+      2,
+      "the same outcome wrote nothing: only the new message was written",
+    );
     assertEquals(conditionOf(w.api)?.lastTransitionTime, old);
 
     // A failing re-apply: False/Failed naming the command, a new transition time.
@@ -272,7 +276,9 @@ Deno.test({
       c.type !== APPLIED_CONDITION
     );
     w.api.setPod(cleared);
-    await sleep(300);
+    // Once the daemon has taken the update in, stopping it lets a write it started finish: then nothing is left.
+    await podWatchBarrier(w.api, w.socket, NODE);
+    assertEquals((await d.stop()).code, 0, d.stderr());
     assertEquals(patchesOf(w.api).length, writes, "no outcome left: nothing to write");
     assertEquals(conditionOf(w.api), undefined);
   },
@@ -302,7 +308,8 @@ Deno.test({
         w.api.events().some((e) => (e.involvedObject as { name: string }).name === "p1") &&
         d.stdout().includes(" ADD default/p2 "),
     );
-    await sleep(300);
+    // Both reports are in: stopping the daemon lets a write they started finish.
+    assertEquals((await d.stop()).code, 0, d.stderr());
     assertEquals(patchesOf(w.api, "p1").length, 0, "the pod without the gate: no status PATCH at all");
     assertEquals(patchesOf(w.api, "p2").length, 1, "p2's ADD had nothing to run: nothing new to write");
     assertEquals(conditionOf(w.api, "p1"), undefined);
@@ -318,11 +325,16 @@ Deno.test({
     d = await w.start(["--pod-condition", "off"]);
     const before = w.api.statusPatches().length;
     setAnnotation(w.api, FAILING);
-    await waitFor("the REAPPLY report", () => reapplies(d) === 1);
-    await sleep(300);
-    assertEquals(w.api.statusPatches().length, before);
+    setAnnotation(w.api, FAILING, "p2"); // p2 declares the gate: in mode gated this would be written
+    await waitFor(
+      "both REAPPLY reports",
+      () => reapplies(d) === 1 && d.stdout().includes(" REAPPLY default/p2 "),
+    );
     assertEquals((await f1.chain("del")).code, 0);
     assertEquals((await f2.chain("del")).code, 0);
+    // Stopping the daemon lets a write it started finish.
+    assertEquals((await d.stop()).code, 0, d.stderr());
+    assertEquals(w.api.statusPatches().length, before);
   },
 });
 
@@ -350,8 +362,6 @@ Deno.test({
       "the gone write to be counted",
       async () => (await metric(d, "chainsaw_pod_condition_writes_total", { result: "gone" })) === 1,
     );
-    await sleep(300);
-    assertEquals(patchesOf(w.api).map((r) => r.status), [500, 500, 200, 404]);
     // The log line follows the write the API server already shows.
     await waitFor("the daemon's log line", () => d.stderr().includes("not written: the pod is gone"));
     assertEquals(conditionOf(w.api)?.status, "True", "the server's condition is untouched");
@@ -365,6 +375,11 @@ Deno.test({
     );
     // The log line follows the write the API server already shows.
     await waitFor("the daemon's log line", () => d.stderr().includes('cannot patch resource "pods/status"'));
+    // The 404 was not retried: counted `gone` (that round ends there) and followed only by the refused writes of
+    // the later edit (the annotation update's and the REAPPLY's: one or two, as their rounds meet).
+    const statuses = patchesOf(w.api).map((r) => r.status);
+    assertEquals(statuses.slice(0, 4), [500, 500, 200, 404]);
+    assert(statuses.length > 4 && statuses.slice(4).every((s) => s === 403), JSON.stringify(statuses));
     assertEquals((await healthGet(d, "/healthz")).status, 200);
     assertEquals((await f.chain("del")).code, 0);
   },
