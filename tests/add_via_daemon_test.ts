@@ -217,8 +217,9 @@ async function runCase(w: World, base: string, annotation: string): Promise<Reco
       assert(!m, `${name}: the daemon ran it, the plugin printed no report:\n${add.stderr}`);
     }
     if (mode === "absent") {
-      // Give a (non-existent) Event a moment: nobody posts one without the daemon.
-      await new Promise((r) => setTimeout(r, 200));
+      // The daemon posts an Event for a report it accepted (the plugin posts none, and it has exited): it holds
+      // no report of this pod, so no Event can be on its way.
+      assertEquals(await daemonReports(w.daemon, name), [], `${name}: the daemon has no report`);
     } else {
       await waitFor(`the Event of ${name}`, () => eventsOf(w.api, name).length > 0);
     }
