@@ -386,7 +386,7 @@ Deno.test("SIGTERM: readyz answers 503, queued reports are flushed, listeners cl
   assertEquals((await healthGet(d, "/readyz")).status, 200);
   const last = sampleReport({ containerId: "last-one" });
   assertEquals(await postReport(d.socket, last), 204);
-  const t0 = Date.now();
+  const t0 = performance.now();
   d.kill("SIGTERM");
   await waitFor("readyz 503", async () => (await healthGet(d, "/readyz")).status === 503, 1000);
   const r = await healthGet(d, "/readyz");
@@ -394,8 +394,12 @@ Deno.test("SIGTERM: readyz answers 503, queued reports are flushed, listeners cl
   assertEquals((await healthGet(d, "/healthz")).status, 200);
   const status = await d.status;
   assertEquals(status.code, 0);
-  const took = Date.now() - t0;
-  assert(took >= 1400 && took < 8000, `shutdown took ${took} ms`);
+  // The delay was kept (this can only fail if it was not: the clock starts before the signal is sent). No upper
+  // bound on wall time: that the shutdown ended on its own, not by the hard stop, is in the log.
+  const took = performance.now() - t0;
+  assert(took >= 1400, `shutdown took ${Math.round(took)} ms`);
+  assertStringIncludes(d.stderr(), "stopped (exit 0)");
+  assert(!d.stderr().includes("shutdown took too long"), d.stderr());
   assertStringIncludes(d.stdout(), formatHuman(last));
   await waitFor("the socket file to be gone", async () => {
     try {
