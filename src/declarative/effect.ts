@@ -75,16 +75,34 @@ function unchanged(kind: EffectKind, base: unknown, set: unknown): boolean {
   return added.length === 0 && removed.length === 0;
 }
 
-/** `have` without the entries of `drop`, then the entries of `add` it lacks (appended, in their order). */
-function editEntries(have: unknown, drop: readonly Entry[], add: readonly Entry[]): Entry[] {
+/**
+ * `have` without the entries of `drop`, with the entries of `add` it lacks put where `order` has them (the rules
+ * of one priority are tried in list order): each before the first entry of `have` that comes after it in
+ * `order`, the rest at the end.
+ */
+function editEntries(
+  have: unknown,
+  drop: readonly Entry[],
+  add: readonly Entry[],
+  order: unknown = add,
+): Entry[] {
   const dt = textSet(drop);
-  const out = entriesOf(have).filter((e) => !dt.has(canonical(e)));
-  const ot = textSet(out);
-  for (const e of add) {
-    if (ot.has(canonical(e))) continue;
-    ot.add(canonical(e));
-    out.push(e);
+  const kept = entriesOf(have).filter((e) => !dt.has(canonical(e)));
+  const kt = textSet(kept);
+  const pos = new Map(entriesOf(order).map((e, i) => [canonical(e), i]));
+  const todo = add.filter((e, i, all) =>
+    !kt.has(canonical(e)) && all.findIndex((x) => canonical(x) === canonical(e)) === i
+  )
+    .map((e) => ({ e, i: pos.get(canonical(e)) ?? Infinity }))
+    .sort((a, b) => a.i - b.i);
+  const out: Entry[] = [];
+  let t = 0;
+  for (const k of kept) {
+    const ki = pos.get(canonical(k));
+    if (ki !== undefined) { while (t < todo.length && todo[t].i < ki) out.push(todo[t++].e); }
+    out.push(k);
   }
+  while (t < todo.length) out.push(todo[t++].e);
   return out;
 }
 
@@ -112,7 +130,7 @@ export function itemHolds(item: EffectItem, have: unknown): boolean {
 export function heldValue(item: EffectItem, have: unknown): unknown {
   if (item.kind === "link") return item.set;
   const { added, removed } = entryDelta(item.base, item.set);
-  return editEntries(have, removed, added);
+  return editEntries(have, removed, added, item.set);
 }
 
 /**
@@ -125,7 +143,7 @@ export function heldValue(item: EffectItem, have: unknown): unknown {
 export function takenBackValue(item: EffectItem, have: unknown): unknown {
   if (item.kind === "link") return item.base;
   const { added, removed } = entryDelta(item.base, item.set);
-  return editEntries(have, added, removed);
+  return editEntries(have, added, removed, item.base);
 }
 
 /**

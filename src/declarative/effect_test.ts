@@ -335,3 +335,25 @@ Deno.test("property: entries of others (another attachment, the chain) sharing k
   );
   assertReached(shared, 400, "a foreign route sharing a key with the effect");
 });
+
+Deno.test("take-back and heal put a rule back in its place among the rules of its priority (tried in order)", () => {
+  const rule = (table: string) => ({ family: 4, priority: 100, src: "all", table });
+  const base = snapshot({ rules: [...snapshot().rules, rule("100"), rule("101")] });
+  const after = snapshot({ rules: [...snapshot().rules, rule("101")] });
+  const effect = effectBetween(base, after, ["rule del priority 100 table 100"]);
+  // Another rule of the priority appears later (another attachment's): it stays, the deleted one goes first.
+  const later = snapshot({ rules: [...snapshot().rules, rule("101"), rule("102")] });
+  assertEquals(
+    (objectsOf(takeBackTarget(later, effect)).get("rule v4 100")?.value as Entry[]).map((r) => r.table),
+    ["100", "101", "102"],
+  );
+  assertEquals(diffObjects(takeBackTarget(after, effect), base), []);
+  const added = effectBetween(after, base, ["rule add priority 100 table 100"]);
+  const drifted = snapshot({ rules: [...snapshot().rules, rule("101"), rule("102")] });
+  const d = effectDifferences(added, drifted);
+  assertEquals(
+    (d[0].want as Entry[]).map((r) => r.table),
+    ["100", "101", "102"],
+    "healed where chainsaw put it: first",
+  );
+});
