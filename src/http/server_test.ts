@@ -247,8 +247,10 @@ Deno.test("at the cap with every connection busy the server stops accepting: a b
 Deno.test("a pause at the cap is reported while it lasts, not only when it ends", async () => {
   let seen: string[] = [];
   let pausedWhileHeld = false;
+  let holding = false;
   await withServer(async (req) => {
     if (new URL(req.url).pathname !== "/held") return new Response("ok\n");
+    holding = true;
     // Held until the server reports the pause that this request causes (or 5 s: the test then fails).
     for (let i = 0; i < 500 && !seen.includes("paused"); i++) await new Promise((r) => setTimeout(r, 10));
     pausedWhileHeld = seen.includes("paused");
@@ -256,7 +258,9 @@ Deno.test("a pause at the cap is reported while it lasts, not only when it ends"
   }, async (port, events) => {
     seen = events;
     const first = get(port, "/held");
-    await new Promise((r) => setTimeout(r, 50));
+    // The second connection comes once the first one's request is being handled (it holds the only slot).
+    for (let i = 0; i < 500 && !holding; i++) await new Promise((r) => setTimeout(r, 10));
+    assert(holding, "the first request never reached the handler");
     const second = get(port, "/next");
     assertStringIncludes(await first, "200 OK");
     assert(pausedWhileHeld, "no pause reported while the only connection was busy");
