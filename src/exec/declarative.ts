@@ -26,6 +26,7 @@ import {
   describeTakenBack,
   effectBetween,
   type EffectDifference,
+  itemHolds,
   takeBackTarget,
 } from "../declarative/effect.ts";
 import { type EditPlan, planEdit } from "../declarative/edit_plan.ts";
@@ -95,6 +96,11 @@ export interface DeclarativeSettlement {
   rollback?: RestoreOutcome;
   /** The netns before the run, when one was read (for link names in the report). */
   start?: NetnsSnapshot;
+  /**
+   * A take-back with no new list ({@link takeBackAll}) that could not put these objects back (their baseline
+   * value is refused now: a gateway no longer reachable, a link gone): left as they are, owned no more.
+   */
+  stuck?: { items: EffectItem[]; failures: string[] };
 }
 
 /** A snapshot failed where one is required (the caller words it as code 100, nothing run). */
@@ -363,7 +369,8 @@ export class DeclarativeRun {
 
 /**
  * The outcome of taking an effect back with no new list (the annotation was deleted, is blank, or has no
- * commands for this attachment): snapshot, plan, restore.
+ * commands for this attachment): snapshot, plan, restore. Chainsaw owns nothing afterwards: objects whose
+ * baseline value cannot be restored any more are left as they are and named in `stuck`.
  *
  * @param input where and what
  * @param deps snapshot and restore
@@ -385,8 +392,26 @@ export async function takeBackAll(
   await input.beforeChange?.(start);
   const back = await deps.restore(takeBackTarget(start, plan.takeBack), input.bins);
   if (back.ok) return { ...base, effect: [] };
-  // Atomic: put back what the partial take-back changed; the old effect stays.
-  throw new TakeBackError(back.failures, await deps.restore(start, input.bins));
+  // Some objects cannot go back to their baseline value any more (a gateway no longer reachable, a link gone);
+  // the restore did what it could. Unlike an edit (atomic: its new list never runs on a half take-back), a value
+  // with no commands must leave chainsaw owning nothing: an effect that can never be given back would fail every
+  // later edit and deletion of the annotation. The objects still not back are left as they are and reported.
+  let now: ReturnType<typeof objectsOf> | undefined;
+  try {
+    now = objectsOf(await deps.snapshot(input.netns, input.bins));
+  } catch {
+    now = undefined; // cannot tell which went back: all are reported
+  }
+  const isBack = (i: EffectItem) =>
+    now !== undefined && itemHolds({ ...i, base: i.set, set: i.base }, now.get(i.key)?.value);
+  const stuck = plan.takeBack.filter((i) => !isBack(i));
+  if (stuck.length === 0) return { ...base, effect: [] };
+  return {
+    ...base,
+    takenBack: plan.takeBack.filter(isBack),
+    effect: [],
+    stuck: { items: stuck, failures: back.failures },
+  };
 }
 
 /**

@@ -470,6 +470,23 @@ export async function runOnAttachment(
         }, declarativeDeps);
         effect = settled.effect;
         report.effect = effectRecord(settled);
+        if (settled.stuck) {
+          const { items, failures } = settled.stuck;
+          const shown = failures.slice(0, MESSAGE_ROLLBACK_FAILURES).map((f) =>
+            f.slice(0, MAX_FAILURE_CHARS)
+          );
+          return finish(
+            "failed",
+            new CniError(
+              ErrorCode.CommandFailed,
+              `${who}: ${plural(items.length, "object")} could not be taken back to what the chain set up (${
+                items.slice(0, 4).map((i) => i.key).join(", ")
+              }): ${
+                shown.join("; ") || "unknown"
+              }; they are left as they are, and chainsaw owns nothing here any more`,
+            ),
+          );
+        }
         return finish("nothing");
       } catch (e) {
         if (e instanceof DeclarativeSnapshotError) return finish("error", snapshotError(e));
