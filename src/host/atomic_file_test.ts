@@ -21,6 +21,25 @@ Deno.test("atomicWriteFile writes with the mode, skips identical content, fixes 
   }
 });
 
+Deno.test("atomicWriteFile without the fsyncs (durable: false) replaces the same way", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "cs-atomic-" });
+  try {
+    const f = `${dir}/state.json`;
+    const opts = { durable: false };
+    assertEquals(await atomicWriteFile(f, enc("{}\n"), 0o640, opts), "written");
+    assertEquals([await Deno.readTextFile(f), (await Deno.stat(f)).mode! & 0o777], ["{}\n", 0o640]);
+    assertEquals(await atomicWriteFile(f, enc("{}\n"), 0o600, opts), "unchanged");
+    assertEquals((await Deno.stat(f)).mode! & 0o777, 0o600);
+    assertEquals(await atomicWriteFile(f, enc('{"a":1}\n'), 0o600, opts), "written");
+    assertEquals(await Deno.readTextFile(f), '{"a":1}\n');
+    assertEquals([...Deno.readDirSync(dir)].map((e) => e.name), ["state.json"]); // no temporary files left
+    await assertRejects(() => atomicWriteFile(`${dir}/no/such/dir/x`, enc("x"), 0o600, opts));
+    assertEquals([...Deno.readDirSync(dir)].map((e) => e.name), ["state.json"]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("atomicCopyFile copies large files in chunks and compares before copying", async () => {
   const dir = await Deno.makeTempDir({ prefix: "cs-atomic-" });
   try {
