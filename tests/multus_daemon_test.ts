@@ -128,6 +128,8 @@ Deno.test({
         "the route on net2",
         async () => (await testRoutes(ns)).includes("192.0.4.0/24 dev net2"),
       );
+      // The sync said what it would run before running it (a later step on net1 would not be printed yet).
+      assertStringIncludes(d.stderr(), "re-applying on 1 attachment (net2)");
       const reapplies = records(d.stdout(), "REAPPLY");
       assertEquals(reapplies.length, 1, reapplies.join("\n"));
       assertStringIncludes(reapplies[0], "ifname=net2 ");
@@ -225,6 +227,8 @@ Deno.test({
         "net1's new route",
         async () => (await testRoutes(ns)).includes("192.0.3.128/25 dev net1"),
       );
+      // The sync said what it would run before running it (a later step on net2 would not be printed yet).
+      assertStringIncludes(d.stderr(), "re-applying on 1 attachment (net1)");
       const reapplies = records(d.stdout(), "REAPPLY");
       assertEquals(reapplies.length, 1, reapplies.join("\n"));
       assertStringIncludes(reapplies[0], "ifname=net1 network=test-chainsaw-chain nad=default/test-chainsaw");
