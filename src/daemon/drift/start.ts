@@ -45,7 +45,9 @@ export function start(ctx: FeatureContext): Stop | undefined {
   const find = (containerId: string, ifname: string) =>
     ctx.store.all().find((a) => a.containerId === containerId && a.ifname === ifname);
   const podOf = (a: Attachment) => ({ namespace: a.namespace, name: a.name, uid: a.podUid });
-  const busy = (a: Attachment) => ctx.reapplier.syncing(podOf(a));
+  // A re-apply in flight (its write-ahead record, found after a restart until the pod's first sync recovers it)
+  // leaves the netns at neither the saved effect nor the new one: not checked, like a running sync.
+  const busy = (a: Attachment) => a.pending !== undefined || ctx.reapplier.syncing(podOf(a));
   const observe = observeAttachment;
   ctx.addSocketRoute(CHECK_ROUTE, createCheckRoute({ find, observe, busy }));
 
