@@ -164,7 +164,7 @@ Deno.test({
       String(condition(w.api)?.message),
       "eth0: drifted: route v4 main 192.0.3.0/24: gone",
     );
-    assertStringIncludes(d.stderr(), "drifted: route v4 main 192.0.3.0/24: gone");
+    await waitFor("the log line", () => d.stderr().includes("drifted: route v4 main 192.0.3.0/24: gone"));
 
     // explain (and --json) shows each owned object with its baseline, chainsaw's value and what it is now.
     const explain = (...a: string[]) =>
@@ -196,7 +196,8 @@ Deno.test({
     await ip(f.ns, "route", "add", "192.0.3.0/24", "dev", "eth0");
     await waitFor("the condition True/Applied again", () => condition(w.api)?.reason === "Applied");
     assertEquals(await metric(d, "chainsaw_drifted_attachments"), 0);
-    assertStringIncludes(d.stderr(), "drift over: holds again");
+    // The log line travels on another pipe than the condition's write: wait for it too.
+    await waitFor("the log line", () => d.stderr().includes("drift over: holds again"));
     assertStringIncludes((await explain()).stdout, "owns: 1 object (declarative, drift report): all hold");
     const ok = await f.chain("check");
     assertEquals(ok.code, 0, ok.stdout + ok.stderr);
@@ -221,7 +222,7 @@ Deno.test({
     w.api.setPod(pod(JSON.stringify(["ip route add 198.51.100.0/24 dev CURRENT_INTERFACE"])));
     await waitFor("the edit applied", async () => (await f.ns.routes()).includes("198.51.100.0/24 dev eth0"));
     await waitFor("the drift cleared", async () => await metric(d, "chainsaw_drifted_attachments") === 0);
-    assertStringIncludes(d.stderr(), "drift over: re-applied");
+    await waitFor("the log line", () => d.stderr().includes("drift over: re-applied"));
     await waitFor("the condition True/Applied", () => condition(w.api)?.reason === "Applied");
     assertEquals((await f.chain("check")).code, 0, "the new value's effect holds");
   },

@@ -129,6 +129,7 @@ Deno.test({
         async () => (await testRoutes(ns)).includes("192.0.4.0/24 dev net2"),
       );
       // The sync said what it would run before running it (a later step on net1 would not be printed yet).
+      await waitFor("the sync's plan in the log", () => d.stderr().includes("re-applying on "));
       assertStringIncludes(d.stderr(), "re-applying on 1 attachment (net2)");
       const reapplies = records(d.stdout(), "REAPPLY");
       assertEquals(reapplies.length, 1, reapplies.join("\n"));
@@ -228,6 +229,7 @@ Deno.test({
         async () => (await testRoutes(ns)).includes("192.0.3.128/25 dev net1"),
       );
       // The sync said what it would run before running it (a later step on net2 would not be printed yet).
+      await waitFor("the sync's plan in the log", () => d.stderr().includes("re-applying on "));
       assertStringIncludes(d.stderr(), "re-applying on 1 attachment (net1)");
       const reapplies = records(d.stdout(), "REAPPLY");
       assertEquals(reapplies.length, 1, reapplies.join("\n"));

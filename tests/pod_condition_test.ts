@@ -319,7 +319,7 @@ Deno.test({
     assertEquals((await f1.chain("del")).code, 0);
     assertEquals((await f1.chain("add")).code, 0);
     await waitForCondition(w.api, "True", "Applied");
-    assertStringIncludes(d.stderr(), "on for every pod of this node");
+    await waitFor("the log line", () => d.stderr().includes("on for every pod of this node"));
 
     // --pod-condition=off: nothing, whatever happens.
     d = await w.start(["--pod-condition", "off"]);
@@ -353,7 +353,7 @@ Deno.test({
     assertEquals(patchesOf(w.api).map((r) => r.status), [500, 500, 200]);
     assertEquals(await metric(d, "chainsaw_pod_condition_retries_total"), 2);
     assertEquals(await metric(d, "chainsaw_pod_condition_writes_total", { result: "written" }), 1);
-    assertStringIncludes(d.stderr(), "retrying in");
+    await waitFor("the log line", () => d.stderr().includes("retrying in"));
 
     // A 404 (the pod is gone as far as the server is concerned): one attempt, counted, no retry.
     w.api.failNext(404, 1, { method: "PATCH", path: status });

@@ -243,7 +243,8 @@ Deno.test({
     w.api.setPod(pod(value("198.51.100.128/25")));
     await waitFor("a's new route", async () => (await a.ns.routes()).includes("198.51.100.128/25 dev eth0"));
     await waitFor("the REAPPLY report", () => reapplies(d) >= 1);
-    // The sync said what it would run before running it: one step, a's.
+    // The sync said what it would run before running it: one step, a's (its log line comes on stderr).
+    await waitFor("the sync's plan in the log", () => d.stderr().includes("re-applying on "));
     assertStringIncludes(d.stderr(), "re-applying on 1 attachment (eth0)");
     assertEquals(reapplies(d), 1);
     assertStringIncludes(
@@ -297,7 +298,10 @@ Deno.test({
       "the failed Event counted",
       async () => (await metric(d, "chainsaw_events_total", { result: "failed" })) >= 1,
     );
-    assertStringIncludes(d.stderr(), "event ChainsawApplied on pod default/p1 not recorded");
+    await waitFor(
+      "the log line",
+      () => d.stderr().includes("event ChainsawApplied on pod default/p1 not recorded"),
+    );
     w.api.unforbid("/api/v1/namespaces/default/events");
     assertEquals(await metric(d, "chainsaw_events_total", { result: "counted" }), 1);
   },
@@ -330,7 +334,7 @@ Deno.test({
     await one.ns.delete();
     w.api.setPod(pod(SECOND));
     await waitFor("p1's attachment to go", async () => (await savedState(w)).length === 1);
-    assertStringIncludes(d.stderr(), `its netns ${one.ns.path} no longer exists`);
+    await waitFor("the log line", () => d.stderr().includes(`its netns ${one.ns.path} no longer exists`));
     w.api.setPod(pod(THIRD));
     await podWatchBarrier(w.api, w.socket, NODE);
     assertEquals(await metric(d, "chainsaw_attachments_pruned_total", { reason: "netns_gone" }), 1);
@@ -345,7 +349,7 @@ Deno.test({
     // p2's netns goes while the daemon is down: dropped at start.
     await two.ns.delete();
     d = await w.start();
-    assertStringIncludes(d.stderr(), `its netns ${two.ns.path} no longer exists`);
+    await waitFor("the log line", () => d.stderr().includes(`its netns ${two.ns.path} no longer exists`));
     assertEquals(await savedState(w), []);
     assertEquals(await metric(d, "chainsaw_attachments_pruned_total", { reason: "netns_gone" }), 1);
     assert(!/chainsaw daemon: error:/.test(d.stderr()), d.stderr());
