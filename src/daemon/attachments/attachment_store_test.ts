@@ -346,3 +346,24 @@ Deno.test("attachments: a burst of saves coalesces, and every save's promise res
     assertEquals((await AttachmentStore.load(path)).size, 20);
   });
 });
+
+Deno.test("attachments: the state file holds one attachment per line, and reads back the same", async () => {
+  await withDir(async (dir) => {
+    const path = `${dir}/state.json`;
+    const store = await AttachmentStore.load(path);
+    assertEquals(store.serialize(), '{"version":1,"attachments":[]}\n');
+    store.add(reg({}, "ip r"));
+    store.add(reg({ containerId: "c0", ifname: "eth0" }, 'x\n"y"'));
+    await store.save();
+    const text = await Deno.readTextFile(path);
+    const lines = text.split("\n");
+    assertEquals(lines.length, 5); // head, two attachments, tail, the final newline
+    assertEquals([lines[0], lines[3], lines[4]], ['{"version":1,"attachments":[', "]}", ""]);
+    const parsed = JSON.parse(text);
+    assertEquals(parsed.version, 1);
+    assertEquals(parsed.attachments.map((a: { containerId: string }) => a.containerId), ["c0", "c1"]);
+    assertEquals(JSON.parse(lines[1].replace(/,$/, "")).applied, 'x\n"y"');
+    const again = await AttachmentStore.load(path);
+    assertEquals(JSON.parse(again.serialize()), parsed);
+  });
+});
