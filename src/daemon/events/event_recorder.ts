@@ -18,17 +18,26 @@ import { describeAttachment } from "../../annotation/resolve.ts";
 /** The part of {@link KubeClient} the recorder uses. */
 export type EventClient = Pick<KubeClient, "fetch">;
 
-/** Event reasons chainsaw posts. */
-export type ChainsawReason =
-  | "ChainsawApplied"
-  | "ChainsawFailed"
-  | "ChainsawRejected"
-  | "ChainsawRollbackFailed"
-  | "ChainsawUnmatchedKey";
+/**
+ * Every Event reason chainsaw posts: the verdicts of ADD and REAPPLY reports, a key matching no attachment, and
+ * the drift checks' (`src/daemon/drift/`). docs/reapply.md's Events table lists each (`tests/docs_truth_test.ts`).
+ */
+export const CHAINSAW_REASONS = [
+  "ChainsawApplied",
+  "ChainsawFailed",
+  "ChainsawRejected",
+  "ChainsawRollbackFailed",
+  "ChainsawUnmatchedKey",
+  "ChainsawDrifted",
+  "ChainsawHealed",
+] as const;
+
+/** One of {@link CHAINSAW_REASONS}. */
+export type ChainsawReason = (typeof CHAINSAW_REASONS)[number];
 
 /** What to say about one execution. */
 export interface EventSpec {
-  reason: string;
+  reason: ChainsawReason;
   type: "Normal" | "Warning";
   message: string;
   /** core/v1 `action` (e.g. the report's verb); part of the deduplication key. */

@@ -23,7 +23,7 @@ import type { CommandResult } from "../../exec/runner.ts";
 
 const POD = { namespace: "ns", name: "web-0", uid: "uid-1" };
 const APPLIED = {
-  reason: "ChainsawApplied",
+  reason: "ChainsawApplied" as const,
   type: "Normal" as const,
   message: "ADD on net1: applied 1 command",
 };
