@@ -342,7 +342,17 @@ Deno.test("wire: the rooms import downwards only (no server imports its client, 
     (graph.get("src/plugin/handlers.ts") ?? []).includes("src/wire/client.ts"),
     "the scan reads imports",
   );
-  for (const room of ["src/cli/", "src/daemon/", "src/host/", "src/http/", "src/async/", "src/wire/"]) {
+  for (
+    const room of [
+      "src/cli/",
+      "src/daemon/",
+      "src/host/",
+      "src/http/",
+      "src/async/",
+      "src/wire/",
+      "src/declarative/",
+    ]
+  ) {
     assert([...graph.keys()].some((f) => f.startsWith(room)), `the scan reaches ${room}`);
   }
   assert(
@@ -353,14 +363,29 @@ Deno.test("wire: the rooms import downwards only (no server imports its client, 
   // What src/cli may import of src/daemon: the flags table (options and defaults), the options decoder, and the
   // daemon's entry point (loaded by `chainsaw daemon` on use).
   const DAEMON_FOR_CLI = ["src/daemon/flags.ts", "src/daemon/options.ts", "src/daemon/daemon.ts"];
+  // What src/declarative may import of src/exec: the pure snapshot model it reads snapshots as objects with.
+  const SNAPSHOT_MODEL = ["src/exec/_snapshot_model.ts", "src/exec/_snapshot_spec.ts"];
   const rules: { from: RegExp; bad: (target: string) => boolean; why: string }[] = [
     {
       from: /^src\/daemon\//,
       bad: (t) => t.startsWith("src/plugin/") || t === "src/wire/client.ts",
       why: "the daemon never imports the plugin or the plugin's client",
     },
-    { from: /^src\/wire\//, bad: (t) => roles.test(t), why: "the contract imports no role" },
+    {
+      from: /^src\/wire\//,
+      bad: (t) => !/^src\/(text|cni|report|wire)\/|^src\/[^/]+\.ts$/.test(t),
+      why:
+        "the contract imports only the protocol, text and the Report (no role, no execution, no declarative model)",
+    },
     { from: /^src\/exec\//, bad: (t) => roles.test(t), why: "execution imports no role" },
+    {
+      // Between exec's snapshot model and exec's run (`exec/declarative.ts` imports it; drift and explain too).
+      from: /^src\/declarative\//,
+      bad: (t) =>
+        !/^src\/(text|cni|wire|declarative)\/|^src\/[^/]+\.ts$/.test(t) && !SNAPSHOT_MODEL.includes(t),
+      why:
+        "the declarative model is pure: the effect's wire types and exec's snapshot model, no I/O, no role",
+    },
     {
       from: /^src\/annotation\//,
       bad: (t) => !/^src\/(text|cni|annotation)\/|^src\/[^/]+\.ts$/.test(t),
@@ -399,7 +424,8 @@ Deno.test("wire: the rooms import downwards only (no server imports its client, 
     {
       from: /^src\/(text|cni)\/|^src\/(host_paths|permissions)\.ts$/,
       bad: (t) =>
-        /^src\/(annotation|policy|report|exec|wire|kube|host|http|async|plugin|daemon|cli)\//.test(t),
+        /^src\/(annotation|policy|report|exec|declarative|wire|kube|host|http|async|plugin|daemon|cli)\//
+          .test(t),
       why: "text, host paths and the CNI protocol are the bottom rooms",
     },
   ];
