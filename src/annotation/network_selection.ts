@@ -28,6 +28,7 @@
  * ```
  * @module
  */
+import { errorText } from "../text/error_text.ts";
 
 export { NETWORKS_ANNOTATION } from "./annotation_key.ts";
 
@@ -128,7 +129,7 @@ export function parseNetworkSelection(value: string, podNamespace: string): Sele
     try {
       data = JSON.parse(value);
     } catch (e) {
-      throw new SelectionError(`not valid JSON: ${(e as Error).message}`, { cause: e });
+      throw new SelectionError(`not valid JSON: ${errorText(e)}`, { cause: e });
     }
     if (!Array.isArray(data)) throw new SelectionError("JSON but not a list");
     elements = data.map(readJsonElement);

@@ -34,6 +34,7 @@ import { objectsOf } from "../declarative/objects.ts";
 import type { CommandResult, EffectRecord } from "../report/report.ts";
 import { type EffectItem, MAX_EFFECT_ITEMS } from "../wire/effect.ts";
 import type { OnError } from "../wire/chain_conf.ts";
+import { errorText } from "../text/error_text.ts";
 import {
   batchable,
   type BatchInput,
@@ -173,7 +174,7 @@ export class DeclarativeRun {
     try {
       return await this.#deps.snapshot(this.#in.netns, this.#in.bins);
     } catch (e) {
-      throw new DeclarativeSnapshotError((e as Error).message, { cause: e });
+      throw new DeclarativeSnapshotError(errorText(e), { cause: e });
     }
   }
 
@@ -384,7 +385,7 @@ export async function takeBackAll(
   try {
     start = await deps.snapshot(input.netns, input.bins);
   } catch (e) {
-    throw new DeclarativeSnapshotError((e as Error).message, { cause: e });
+    throw new DeclarativeSnapshotError(errorText(e), { cause: e });
   }
   const plan = planEdit(input.prior, start, []);
   const base = { takenBack: plan.takeBack, leftAlone: plan.leftAlone, kept: [], start };
