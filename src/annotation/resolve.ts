@@ -45,7 +45,12 @@ export interface Resolution {
   key?: string;
 }
 
-/** The keys that name `a`, most specific first (the order of precedence). */
+/**
+ * The keys that name `a`, most specific first (the order of precedence).
+ *
+ * @param a the attachment
+ * @returns its interface, its NAD (`ns/name`, and `name` in the pod's namespace), its chain name, `"*"`
+ */
 export function keysOf(a: AttachmentName): string[] {
   const keys = [a.ifname];
   if (a.nad !== undefined) {

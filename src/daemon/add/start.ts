@@ -51,7 +51,12 @@ async function lookUpPod(
   }
 }
 
-/** Starts the feature; see the module documentation. */
+/**
+ * Starts the feature; see the module documentation.
+ *
+ * @param ctx what the pod features share (`FeatureContext`, built once by `src/daemon/features.ts`)
+ * @returns what stops it at shutdown, or undefined when it has nothing to stop
+ */
 export function start(ctx: FeatureContext): Stop | undefined {
   const { client, pods } = ctx;
   const cache = pods &&

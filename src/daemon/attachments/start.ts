@@ -9,7 +9,12 @@ import { ROUTES } from "../../wire/routes.ts";
 import { createAttachmentRoute } from "./attachment_route.ts";
 import { createGcRoute, GC_ROUTE } from "./gc_route.ts";
 
-/** Starts the feature; see the module documentation. */
+/**
+ * Starts the feature; see the module documentation.
+ *
+ * @param ctx what the pod features share (`FeatureContext`, built once by `src/daemon/features.ts`)
+ * @returns what stops it at shutdown, or undefined when it has nothing to stop
+ */
 export function start(ctx: FeatureContext): Stop | undefined {
   ctx.addSocketRoute(
     ROUTES.register.path,

@@ -40,7 +40,12 @@ export function namedDifferences(diffs: readonly EffectDifference[]): string {
   return more > 0 ? `${named} (and ${more} more)` : named;
 }
 
-/** Starts the feature; see the module documentation. */
+/**
+ * Starts the feature; see the module documentation.
+ *
+ * @param ctx what the pod features share (`FeatureContext`, built once by `src/daemon/features.ts`)
+ * @returns what stops it at shutdown, or undefined when it has nothing to stop
+ */
 export function start(ctx: FeatureContext): Stop | undefined {
   const find = (containerId: string, ifname: string) =>
     ctx.store.all().find((a) => a.containerId === containerId && a.ifname === ifname);

@@ -12,7 +12,12 @@ import { reportEventListener } from "./report_events.ts";
 /** At shutdown: how long Event posts may take to finish. */
 const STOP_EVENTS_MS = 2000;
 
-/** Starts the feature; see the module documentation. */
+/**
+ * Starts the feature; see the module documentation.
+ *
+ * @param ctx what the pod features share (`FeatureContext`, built once by `src/daemon/features.ts`)
+ * @returns what stops it at shutdown, or undefined when it has nothing to stop
+ */
 export function start(ctx: FeatureContext): Stop | undefined {
   if (!ctx.client || !ctx.options.events) return undefined;
   const recorder = new EventRecorder({

@@ -9,7 +9,12 @@ import { createExplainRoute, EXPLAIN_ROUTE } from "./explain_route.ts";
 import { effectView } from "../drift/effect_view.ts";
 import { observeAttachment } from "../drift/observe.ts";
 
-/** Starts the feature; see the module documentation. */
+/**
+ * Starts the feature; see the module documentation.
+ *
+ * @param ctx what the pod features share (`FeatureContext`, built once by `src/daemon/features.ts`)
+ * @returns what stops it at shutdown, or undefined when it has nothing to stop
+ */
 export function start(ctx: FeatureContext): Stop | undefined {
   const pods = ctx.pods;
   ctx.addSocketRoute(

@@ -7,7 +7,12 @@
 import type { FeatureContext, Stop } from "../context.ts";
 import { createPodRoute, POD_ROUTE } from "./pod_route.ts";
 
-/** Starts the feature; see the module documentation. */
+/**
+ * Starts the feature; see the module documentation.
+ *
+ * @param ctx what the pod features share (`FeatureContext`, built once by `src/daemon/features.ts`)
+ * @returns what stops it at shutdown, or undefined when it has nothing to stop
+ */
 export function start(ctx: FeatureContext): Stop | undefined {
   ctx.onReport((r) => {
     if (r.verb === "ADD" && r.pod) ctx.podMetrics.annotationSource(r.source ?? "none");

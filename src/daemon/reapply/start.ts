@@ -9,7 +9,12 @@ import type { FeatureContext, Stop } from "../context.ts";
 /** At shutdown: how long running re-applies may take to finish. */
 const STOP_REAPPLY_MS = 5000;
 
-/** Starts the feature; see the module documentation. */
+/**
+ * Starts the feature; see the module documentation.
+ *
+ * @param ctx what the pod features share (`FeatureContext`, built once by `src/daemon/features.ts`)
+ * @returns what stops it at shutdown, or undefined when it has nothing to stop
+ */
 export function start(ctx: FeatureContext): Stop | undefined {
   const pods = ctx.pods;
   if (pods) {
