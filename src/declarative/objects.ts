@@ -16,6 +16,7 @@
  */
 import { canonical, type Entry, type NetnsSnapshot } from "../exec/_snapshot_model.ts";
 import { addressSpec, neighbourSpec, routeSpec, ruleSpec } from "../exec/_snapshot_spec.ts";
+import { groupBy } from "../exec/_snapshot_diff.ts";
 import type { EffectKind } from "../wire/effect.ts";
 
 export type { Entry, NetnsSnapshot };
@@ -99,14 +100,7 @@ function grouped(
   out: Map<string, NetObject>,
   sort = true,
 ): void {
-  const m = new Map<string, Entry[]>();
-  for (const e of entries) {
-    const k = key(e);
-    const l = m.get(k);
-    if (l) l.push(e);
-    else m.set(k, [e]);
-  }
-  for (const [k, l] of m) out.set(k, { kind, key: k, value: sort ? sorted(l) : l });
+  for (const [k, l] of groupBy(entries, key)) out.set(k, { kind, key: k, value: sort ? sorted(l) : l });
 }
 
 /**

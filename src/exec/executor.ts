@@ -449,6 +449,15 @@ export async function runOnAttachment(
         durationMs: round(restored.durationMs),
         failures: restored.failures.slice(0, MAX_ROLLBACK_FAILURES).map((f) => f.slice(0, MAX_FAILURE_CHARS)),
       };
+    /** A declarative run's own failures (no snapshot, a take-back that failed) as the outcome; others go on. */
+    const declarativeFailure = (e: unknown) => {
+      if (e instanceof DeclarativeSnapshotError) return finish("error", snapshotError(e));
+      if (e instanceof TakeBackError) {
+        report.rollback = restoreOf(e.undo);
+        return finish("failed", new CniError(ErrorCode.CommandFailed, `${who}: ${e.message}`));
+      }
+      throw e;
+    };
     const declarativeDeps = {
       snapshot: deps.snapshot ?? snapshotNetns,
       restore: deps.restore ?? restoreNetns,
@@ -489,12 +498,7 @@ export async function runOnAttachment(
         }
         return finish("nothing");
       } catch (e) {
-        if (e instanceof DeclarativeSnapshotError) return finish("error", snapshotError(e));
-        if (e instanceof TakeBackError) {
-          report.rollback = restoreOf(e.undo);
-          return finish("failed", new CniError(ErrorCode.CommandFailed, `${who}: ${e.message}`));
-        }
-        throw e;
+        return declarativeFailure(e);
       }
     }
     const { policy, ctx } = runPlan;
@@ -528,12 +532,7 @@ export async function runOnAttachment(
           },
         });
       } catch (e) {
-        if (e instanceof DeclarativeSnapshotError) return finish("error", snapshotError(e));
-        if (e instanceof TakeBackError) {
-          report.rollback = restoreOf(e.undo);
-          return finish("failed", new CniError(ErrorCode.CommandFailed, `${who}: ${e.message}`));
-        }
-        throw e;
+        return declarativeFailure(e);
       }
       report.commands = outcome.results;
       let error = outcome.error;
