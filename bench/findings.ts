@@ -19,6 +19,8 @@ export interface Variant {
   /** The plugin after bridge (none for bridge alone). */
   plugin?: Record<string, unknown>;
   cap?: Record<string, unknown>;
+  /** CNI_ARGS when not the bench pod's. */
+  args?: string;
   /** Set when the case cannot run here; shown in the table instead of figures. */
   unavailable?: string;
   /** Counts pod GETs on the fake API server while this case runs. */

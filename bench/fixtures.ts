@@ -19,6 +19,15 @@ export const FIVE_COMMANDS = JSON.stringify([
   "ip link set dev CURRENT_INTERFACE mtu 1400",
   "ip route show",
 ]);
+/**
+ * The pod of the 5-command cases with the daemon up: its value in the API is the list those cases pass as
+ * runtime annotations, so the attachment they register matches the pod and the daemon re-applies nothing. (With
+ * the bench pod, whose value is one command, every such ADD scheduled an edit 5 → 1 commands in the shared
+ * netns, racing the case's own CHECK, DEL and next ADD.)
+ */
+export const POD_FIVE = { namespace: "default", name: "bench-pod-5", uid: "bench-uid-5" };
+export const CNI_ARGS_FIVE =
+  `IgnoreUnknown=1;K8S_POD_NAMESPACE=${POD_FIVE.namespace};K8S_POD_NAME=${POD_FIVE.name};K8S_POD_UID=${POD_FIVE.uid}`;
 export const SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 /** The burst's pods: pod i of `cnidriver -parallel` is `burst-pod-i` (in the fake API server and the cache). */
 export const BURST_ARGS =

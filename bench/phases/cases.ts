@@ -4,7 +4,7 @@
  * unavailable, so the report shows why.
  * @module
  */
-import { ANNOTATION, CAPABILITY, FIVE_COMMANDS, ONE_COMMAND } from "../fixtures.ts";
+import { ANNOTATION, CAPABILITY, CNI_ARGS_FIVE, FIVE_COMMANDS, ONE_COMMAND } from "../fixtures.ts";
 import type { BurstVariant, Group, Variant } from "../findings.ts";
 import type { Build } from "./build.ts";
 import type { ChainDaemon } from "./daemon.ts";
@@ -109,6 +109,7 @@ export async function cases(
       kind: "chainsaw",
       plugin: cs({ ...capOn, daemonSocket: daemon.running?.socket }),
       cap: runtimeCap(FIVE_COMMANDS),
+      args: CNI_ARGS_FIVE,
       unavailable: daemon.running ? undefined : daemon.note ?? "n/a (daemon not available)",
     },
     {
@@ -118,6 +119,7 @@ export async function cases(
       kind: "chainsaw",
       plugin: cs({ ...capOn, daemonSocket: daemon.running?.socket, mode: "imperative" }),
       cap: runtimeCap(FIVE_COMMANDS),
+      args: CNI_ARGS_FIVE,
       unavailable: daemon.running ? undefined : daemon.note ?? "n/a (daemon not available)",
     },
     {

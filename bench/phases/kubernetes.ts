@@ -3,9 +3,14 @@
  * burst's pods, and a kubeconfig for it.
  * @module
  */
-import { type FakeApiServer, type Pod, startFakeApiServer } from "../../tests/support/fake_apiserver.ts";
+import {
+  type FakeApiServer,
+  makePod,
+  type Pod,
+  startFakeApiServer,
+} from "../../tests/support/fake_apiserver.ts";
 import type { Bench } from "../context.ts";
-import { benchPods, burstPodList } from "../fixtures.ts";
+import { ANNOTATION, benchPods, burstPodList, FIVE_COMMANDS, NODE_NAME, POD_FIVE } from "../fixtures.ts";
 import type { Build } from "./build.ts";
 
 /** The fake API server and what points at it. */
@@ -26,7 +31,8 @@ export interface Kubernetes {
  */
 export async function kubernetes(bench: Bench, built: Build): Promise<Kubernetes> {
   const burstPods = burstPodList(bench.opts.burstPods);
-  const api = await startFakeApiServer({ pods: [...benchPods(1), ...burstPods] });
+  const fivePod = makePod({ ...POD_FIVE, nodeName: NODE_NAME, annotations: { [ANNOTATION]: FIVE_COMMANDS } });
+  const api = await startFakeApiServer({ pods: [...benchPods(1), fivePod, ...burstPods] });
   bench.cleanup.defer(() => api.close(), "fake API server");
   const kubeconfigFile = `${built.scratch}/chainsaw.kubeconfig`;
   await Deno.writeTextFile(kubeconfigFile, jsonKubeconfig(api));

@@ -80,7 +80,7 @@ export async function rounds(
       cmd,
       netns: v.group === "delgone" ? net.goneNetns : net.ns.path,
       id: `bench-${v.id.replace("/", "-")}`,
-      args: CNI_ARGS,
+      args: v.args ?? CNI_ARGS,
       cap: v.cap,
       path: [built.bin, REFERENCE_PLUGIN_DIR],
       cacheDir: `${built.scratch}/cache`,
