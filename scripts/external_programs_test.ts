@@ -161,16 +161,12 @@ const DYNAMIC: ReadonlyArray<{ file: string; code: string; programs: string[]; w
       "a launcher the test writes: scripts/build.ts launcherHeader, `#!/bin/sh` running //bin/true and deno",
   },
   {
-    file: "src/exec/runner.ts",
-    code: "opts.nsenterPath",
+    file: "src/exec/_ip_process.ts",
+    code: "o.nsenterPath",
     programs: ["/usr/bin/nsenter", "/usr/sbin/ip"],
-    why: "chainsaw's own commands: nsenter and ip at their configured paths (defaults /usr/bin, /usr/sbin)",
-  },
-  {
-    file: "src/exec/_netns_batch.ts",
-    code: "input.nsenterPath",
-    programs: ["/usr/bin/nsenter", "/usr/sbin/ip"],
-    why: "chainsaw's batched ip: nsenter and ip at their configured paths",
+    why:
+      "chainsaw's own ip processes (commands, snapshot dumps, batches): nsenter and ip at their configured " +
+      "paths (defaults /usr/bin, /usr/sbin)",
   },
   { file: "bench/bench.ts", code: "argv", programs: [], why: "commandOutput(): its callers' argv" },
   { file: "bench/phases/drift.ts", code: "argv", programs: [], why: "must(): its callers' argv" },
@@ -179,12 +175,6 @@ const DYNAMIC: ReadonlyArray<{ file: string; code: string; programs: string[]; w
     code: '[nodePath, "--version"]',
     programs: ["node"],
     why: "the node `command -v node` found (the bench's baseline)",
-  },
-  {
-    file: "src/exec/_snapshot_dump.ts",
-    code: "opts.nsenterPath",
-    programs: ["/usr/bin/nsenter", "/usr/sbin/ip"],
-    why: "chainsaw's snapshot: nsenter and ip at their configured paths",
   },
   {
     file: "scripts/build.ts",

@@ -14,6 +14,7 @@
 import type { CommandResult } from "../report/report.ts";
 import { normalize } from "../policy/objects.ts";
 import { DumpError, parseDocuments, type RawDumps } from "./_snapshot_dump.ts";
+import { runIpProcess } from "./_ip_process.ts";
 import { buildSnapshot, type Entry, type NetnsSnapshot } from "./_snapshot_model.ts";
 
 /** The show lines of one dump, in order. */
@@ -178,33 +179,6 @@ export interface BatchOutcome {
   durationMs: number;
 }
 
-/** Same environment as the command runner's: nothing inherited. */
-const CLEAN_ENV: Readonly<Record<string, string>> = { PATH: "/usr/sbin:/usr/bin:/sbin:/bin", LC_ALL: "C" };
-
-async function readCapped(stream: ReadableStream<Uint8Array>, cap: number): Promise<[Uint8Array, boolean]> {
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  let over = false;
-  for await (const chunk of stream) {
-    if (size + chunk.length > cap) {
-      over = true;
-      const take = chunk.subarray(0, Math.max(0, cap - size));
-      if (take.length) chunks.push(take);
-      size += take.length;
-    } else {
-      chunks.push(chunk);
-      size += chunk.length;
-    }
-  }
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return [out, over];
-}
-
 /**
  * The exit code `ip` would have given the failed line on its own (a batch exits 1 for any of them): 2 when the
  * kernel refused the request (`RTNETLINK answers: …`, an extended ack `Error: …`), else 1.
@@ -239,49 +213,21 @@ export async function runBatch(input: BatchInput): Promise<BatchOutcome> {
     dumped.push(read ? [] : dumpAfter(c.argv).filter((k) => baseline.includes(k)));
     lines.push(...dumped[dumped.length - 1].map((k) => DUMP_LINES[k]));
   }
-  let child: Deno.ChildProcess;
+  let stdout: Uint8Array,
+    outOver: boolean,
+    stderrBytes: Uint8Array,
+    status: Deno.CommandStatus,
+    timedOut: boolean;
   try {
-    child = new Deno.Command(input.nsenterPath, {
-      args: [`--net=${input.netns}`, "--", input.ipPath, "-j", "-d", "-batch", "-"],
-      clearEnv: true,
-      env: CLEAN_ENV,
-      stdin: "piped",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
+    ({ stdout, stdoutOver: outOver, stderr: stderrBytes, status, timedOut } = await runIpProcess({
+      ...input,
+      args: ["-j", "-d", "-batch", "-"],
+      stdin: lines.join("\n") + "\n",
+      maxStdout: input.maxOutputBytes,
+      maxStderr: 64 * 1024,
+    }));
   } catch (e) {
     throw new DumpError(`could not start ${input.nsenterPath}`, { cause: e });
-  }
-  let timedOut = false;
-  const deadline = AbortSignal.timeout(input.timeoutMs);
-  const onDeadline = () => {
-    timedOut = true;
-    try {
-      child.kill("SIGKILL");
-    } catch {
-      // already gone
-    }
-  };
-  deadline.addEventListener("abort", onDeadline);
-  let stdout: Uint8Array, outOver: boolean, stderrBytes: Uint8Array, status: Deno.CommandStatus;
-  try {
-    const writing = (async () => {
-      const w = child.stdin.getWriter();
-      try {
-        await w.write(new TextEncoder().encode(lines.join("\n") + "\n"));
-        await w.close();
-      } catch {
-        // the child stopped reading (it failed early); its status says why
-      }
-    })();
-    [[stdout, outOver], [stderrBytes], status] = await Promise.all([
-      readCapped(child.stdout, input.maxOutputBytes),
-      readCapped(child.stderr, 64 * 1024),
-      child.status,
-      writing,
-    ]);
-  } finally {
-    deadline.removeEventListener("abort", onDeadline);
   }
   if (outOver) throw new DumpError(`ip -batch printed more than ${input.maxOutputBytes} bytes`);
   const durationMs = Math.round((performance.now() - started) * 100) / 100;

@@ -7,10 +7,11 @@
  * their JSON, `ip rule show` without a family shows IPv4 only, and batch lines cannot carry global options such
  * as `-6`.
  *
- * Not {@linkcode runInNetns} from `src/exec/runner.ts`: that runner gives the child no stdin. This spawns the
- * same way (absolute paths, `clearEnv` with the same two-variable environment, a timeout, an output cap).
+ * The processes run like every one of chainsaw's (`_ip_process.ts`: absolute paths, a clean environment, a
+ * deadline, an output cap), with the commands on stdin.
  * @module
  */
+import { runIpProcess } from "./_ip_process.ts";
 
 /** What the `-4` process answers, in order. */
 const V4_COMMANDS = [
@@ -64,28 +65,6 @@ export class DumpError extends Error {
   }
 }
 
-/** Same environment as the command runner's: nothing inherited. */
-const CLEAN_ENV: Readonly<Record<string, string>> = { PATH: "/usr/sbin:/usr/bin:/sbin:/bin", LC_ALL: "C" };
-
-async function readAll(stream: ReadableStream<Uint8Array>, cap: number): Promise<Uint8Array | null> {
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  let over = false;
-  for await (const chunk of stream) {
-    size += chunk.length;
-    if (size > cap) over = true;
-    else chunks.push(chunk);
-  }
-  if (over) return null;
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
-}
-
 /**
  * Runs `ip -<family> -j -d -batch -` with `commands` on stdin and returns one parsed document per command.
  *
@@ -99,55 +78,25 @@ export async function batchJson(
   opts: DumpOptions,
 ): Promise<unknown[]> {
   const what = `ip -${family} -j -d -batch - in ${opts.netns}`;
-  let child: Deno.ChildProcess;
+  let out;
   try {
-    child = new Deno.Command(opts.nsenterPath, {
-      args: [`--net=${opts.netns}`, "--", opts.ipPath, `-${family}`, "-j", "-d", "-batch", "-"],
-      clearEnv: true,
-      env: CLEAN_ENV,
-      stdin: "piped",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
+    out = await runIpProcess({
+      ...opts,
+      args: [`-${family}`, "-j", "-d", "-batch", "-"],
+      stdin: commands.join("\n") + "\n",
+      maxStdout: opts.maxOutputBytes,
+      maxStderr: 64 * 1024,
+    });
   } catch (e) {
     throw new DumpError(`${what}: could not start ${opts.nsenterPath}`, { cause: e });
   }
-  let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    try {
-      child.kill("SIGKILL");
-    } catch {
-      // already gone
-    }
-  }, opts.timeoutMs);
-  try {
-    const input = new TextEncoder().encode(commands.join("\n") + "\n");
-    const writing = (async () => {
-      const w = child.stdin.getWriter();
-      try {
-        await w.write(input);
-        await w.close();
-      } catch {
-        // the child died early; its status says why
-      }
-    })();
-    const [stdout, stderr, status] = await Promise.all([
-      readAll(child.stdout, opts.maxOutputBytes),
-      readAll(child.stderr, 64 * 1024),
-      child.status,
-      writing,
-    ]);
-    if (timedOut) throw new DumpError(`${what} timed out after ${opts.timeoutMs} ms`);
-    const err = stderr ? new TextDecoder().decode(stderr).trim() : "";
-    if (!status.success) {
-      throw new DumpError(`${what} exited with code ${status.code}${err ? `: ${err}` : ""}`);
-    }
-    if (stdout === null) throw new DumpError(`${what} printed more than ${opts.maxOutputBytes} bytes`);
-    return parseDocuments(new TextDecoder().decode(stdout), commands.length, what);
-  } finally {
-    clearTimeout(timer);
+  if (out.timedOut) throw new DumpError(`${what} timed out after ${opts.timeoutMs} ms`);
+  const err = new TextDecoder().decode(out.stderr).trim();
+  if (!out.status.success) {
+    throw new DumpError(`${what} exited with code ${out.status.code}${err ? `: ${err}` : ""}`);
   }
+  if (out.stdoutOver) throw new DumpError(`${what} printed more than ${opts.maxOutputBytes} bytes`);
+  return parseDocuments(new TextDecoder().decode(out.stdout), commands.length, what);
 }
 
 /**

@@ -4,7 +4,7 @@
  * @module
  */
 import type { CommandResult } from "../report/report.ts";
-import { concatBytes } from "../bytes.ts";
+import { runIpProcess } from "./_ip_process.ts";
 
 /** How to run commands. */
 export interface RunnerOptions {
@@ -22,26 +22,6 @@ export interface RunnerOptions {
 
 export type { CommandResult };
 
-async function readCapped(stream: ReadableStream<Uint8Array>, cap: number): Promise<[string, boolean]> {
-  const chunks: Uint8Array[] = [];
-  let kept = 0;
-  let truncated = false;
-  for await (const chunk of stream) {
-    if (kept < cap) {
-      const take = chunk.subarray(0, cap - kept);
-      chunks.push(take);
-      kept += take.length;
-      if (take.length < chunk.length) truncated = true;
-    } else if (chunk.length > 0) {
-      truncated = true; // keep draining so the child never blocks on a full pipe
-    }
-  }
-  return [new TextDecoder().decode(concatBytes(chunks)), truncated];
-}
-
-/** The child's whole environment: nothing inherited from the runtime. */
-const CLEAN_ENV: Readonly<Record<string, string>> = { PATH: "/usr/sbin:/usr/bin:/sbin:/bin", LC_ALL: "C" };
-
 /** Runs `ip argv…` in the namespace. Never throws for the command's own failure; see the result. */
 export async function runInNetns(
   command: string,
@@ -49,47 +29,24 @@ export async function runInNetns(
   opts: RunnerOptions,
 ): Promise<CommandResult> {
   const started = performance.now();
-  const child = new Deno.Command(opts.nsenterPath, {
-    args: [`--net=${opts.netns}`, "--", opts.ipPath, ...argv],
-    clearEnv: true,
-    env: CLEAN_ENV,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  // AbortSignal.timeout, not setTimeout: the first `setTimeout` of a Deno 2.9 process costs 5–9 ms (its timer
-  // code is set up lazily), the signal's timer < 1 ms.
-  let timedOut = false;
-  const deadline = AbortSignal.timeout(opts.timeoutMs);
-  const onDeadline = () => {
-    timedOut = true;
-    try {
-      child.kill("SIGKILL");
-    } catch {
-      // already gone
-    }
+  const out = await runIpProcess({
+    ...opts,
+    args: argv,
+    maxStdout: opts.maxOutputBytes,
+    maxStderr: opts.maxOutputBytes,
+  });
+  const text = new TextDecoder();
+  return {
+    command,
+    argv: [...argv],
+    exitCode: out.status.signal ? null : out.status.code,
+    signal: out.status.signal,
+    timedOut: out.timedOut,
+    durationMs: Math.round((performance.now() - started) * 100) / 100,
+    stdout: text.decode(out.stdout),
+    stderr: text.decode(out.stderr),
+    truncated: out.stdoutOver || out.stderrOver,
   };
-  deadline.addEventListener("abort", onDeadline);
-  try {
-    const [[stdout, outCut], [stderr, errCut], status] = await Promise.all([
-      readCapped(child.stdout, opts.maxOutputBytes),
-      readCapped(child.stderr, opts.maxOutputBytes),
-      child.status,
-    ]);
-    return {
-      command,
-      argv: [...argv],
-      exitCode: status.signal ? null : status.code,
-      signal: status.signal,
-      timedOut,
-      durationMs: Math.round((performance.now() - started) * 100) / 100,
-      stdout,
-      stderr,
-      truncated: outCut || errCut,
-    };
-  } finally {
-    deadline.removeEventListener("abort", onDeadline);
-  }
 }
 
 /** True when the command succeeded. */
