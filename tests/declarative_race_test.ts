@@ -61,7 +61,11 @@ Deno.test({
       const last = VALUES.at(-1)!;
       await waitFor("the last value applied", async () => (await saved()).applied === last, 15_000);
       const keys = ((await saved()).effect?.items ?? []).map((i: { key: string }) => i.key).sort();
-      assertEquals(keys, ["route v4 main 198.51.100.128/25", "route v4 main 198.51.100.64/26"], daemon.stdout());
+      assertEquals(
+        keys,
+        ["route v4 main 198.51.100.128/25", "route v4 main 198.51.100.64/26"],
+        daemon.stdout(),
+      );
       const routes = await f.ns.routes();
       for (const dst of ["192.0.3.0/24", "198.51.100.0/24 "]) assert(!routes.includes(dst), routes);
       assert(
