@@ -24,13 +24,12 @@ import { isProcNetns } from "../../exec/netns_state.ts";
 import { addAttachment, type AddDeps } from "../../exec/add.ts";
 import type { AttachmentTarget } from "../../exec/executor.ts";
 import type { Report } from "../../report/report.ts";
-import { describeZodIssue } from "../../text/zod_issue.ts";
 import { type AddAnswer, type AddRequest, AddRequestSchema } from "../../wire/add.ts";
 import type { AttachmentRegistration } from "../../wire/attachment.ts";
 import { ADD_ANSWER_WAIT_MS, ROUTES } from "../../wire/routes.ts";
 import { PINNED_NETNS_DIRS } from "../../host_paths.ts";
 import type { Policy } from "../../policy/rules.ts";
-import { readBodyCapped, type SocketRouteHandler } from "../api/socket_api.ts";
+import { postedJson, type SocketRouteHandler } from "../api/socket_api.ts";
 
 /** Largest request body. */
 export const MAX_ADD_BODY_BYTES = 1 << 20;
@@ -143,17 +142,13 @@ export function createAddRoute(deps: AddRouteDeps): SocketRouteHandler {
     if (url.pathname !== ROUTES.add.path) {
       return new Response(`no such path ${url.pathname}\n`, { status: 404 });
     }
-    if (req.method !== "POST") return new Response("use POST\n", { status: 405, headers: { Allow: "POST" } });
-    const text = await readBodyCapped(req, MAX_ADD_BODY_BYTES);
-    if (text === undefined) return json(413, { error: `body larger than ${MAX_ADD_BODY_BYTES} bytes` });
-    let body: unknown;
-    try {
-      body = JSON.parse(text);
-    } catch {
-      return json(400, { error: "body is not JSON" });
-    }
-    const parsed = AddRequestSchema.safeParse(body);
-    if (!parsed.success) return json(400, { error: describeZodIssue(parsed.error) });
+    const parsed = await postedJson(
+      req,
+      MAX_ADD_BODY_BYTES,
+      AddRequestSchema,
+      (status, error) => json(status, { error }),
+    );
+    if (!parsed.ok) return parsed.response;
     if (deps.draining()) return json(200, { ran: false, reason: "the daemon is shutting down" });
     if (!deps.apiAccess) {
       return json(200, {

@@ -14,7 +14,9 @@
  * every route is in src/wire/routes.ts.
  * @module
  */
+import type * as z from "zod/mini";
 import { concatBytes } from "../../bytes.ts";
+import { describeZodIssue } from "../../text/zod_issue.ts";
 import type { Report } from "../../report/report.ts";
 import { ROUTES } from "../../wire/routes.ts";
 import type { DaemonMetrics } from "../metrics/daemon_metrics.ts";
@@ -82,6 +84,53 @@ export async function readBodyCapped(req: Request, max: number): Promise<string 
     chunks.push(value);
   }
   return new TextDecoder().decode(concatBytes(chunks));
+}
+
+/** What a posted body is decoded with: a zod schema. */
+export interface BodySchema<T> {
+  safeParse(data: unknown): { success: true; data: T } | { success: false; error: z.core.$ZodError };
+}
+
+/**
+ * The JSON body of a `POST`, decoded by `schema`, or the answer to give instead: 405 for another method (with
+ * `Allow: POST`), 413 for a body over `max` bytes, 400 for one that is not JSON or not what the schema wants
+ * (its first issue, worded by `describeZodIssue`). The one reading of every JSON route of the socket.
+ *
+ * @param req the request
+ * @param max the body's bound in bytes
+ * @param schema what the body must be
+ * @param refuse how the route words a 413 or 400 (default: the message as a line of text)
+ * @returns the decoded body, or the response to give
+ * @example
+ * ```ts
+ * import { postedJson } from "./socket_api.ts";
+ * import { GcRequestSchema, MAX_GC_BODY_BYTES } from "../../wire/gc.ts";
+ * declare const req: Request;
+ * const body = await postedJson(req, MAX_GC_BODY_BYTES, GcRequestSchema);
+ * if (!body.ok) return body.response;
+ * body.data; // the GcRequest
+ * ```
+ */
+export async function postedJson<T>(
+  req: Request,
+  max: number,
+  schema: BodySchema<T>,
+  refuse: (status: 400 | 413, message: string) => Response = text,
+): Promise<{ ok: true; data: T } | { ok: false; response: Response }> {
+  if (req.method !== "POST") {
+    return { ok: false, response: new Response("use POST\n", { status: 405, headers: { Allow: "POST" } }) };
+  }
+  const body = await readBodyCapped(req, max);
+  if (body === undefined) return { ok: false, response: refuse(413, `body larger than ${max} bytes`) };
+  let data: unknown;
+  try {
+    data = JSON.parse(body);
+  } catch {
+    return { ok: false, response: refuse(400, "body is not JSON") };
+  }
+  const r = schema.safeParse(data);
+  if (!r.success) return { ok: false, response: refuse(400, describeZodIssue(r.error)) };
+  return { ok: true, data: r.data };
 }
 
 /** Builds the socket API over a ring and metrics. */

@@ -4,7 +4,8 @@ import type { Report } from "../../report/report.ts";
 import { createDaemonMetrics } from "../metrics/daemon_metrics.ts";
 import { ReportRing } from "../reports/report_ring.ts";
 import { podKey } from "../../wire/report.ts";
-import { createSocketApi, NDJSON } from "./socket_api.ts";
+import { createSocketApi, NDJSON, postedJson } from "./socket_api.ts";
+import { GcRequestSchema } from "../../wire/gc.ts";
 
 function setup(maxReportBytes?: number) {
   const ring = new ReportRing(100);
@@ -163,4 +164,30 @@ Deno.test("GET /v1/logs?trace=ID returns only that trace's reports (upper-case h
   const bad = await call("GET", "/v1/logs?trace=xyz");
   assertEquals(bad.status, 400);
   assertStringIncludes(await bad.text(), "trace");
+});
+
+Deno.test("postedJson: the body decoded by the schema, or 405, 413 and 400 worded by the route", async () => {
+  const req = (body: string | null, method = "POST") =>
+    new Request("http://daemon/v1/x", { method, body, headers: { "Content-Type": "application/json" } });
+  const ok = await postedJson(req('{"network":"n","valid":[]}'), 100, GcRequestSchema);
+  assert(ok.ok);
+  assertEquals(ok.data, { network: "n", valid: [] });
+  const answer = async (r: Awaited<ReturnType<typeof postedJson>>) =>
+    r.ok ? "decoded" : `${r.response.status} ${(await r.response.text()).trim()}`;
+  assertEquals(await answer(await postedJson(req(null, "GET"), 100, GcRequestSchema)), "405 use POST");
+  assertEquals(
+    await answer(await postedJson(req("x".repeat(101)), 100, GcRequestSchema)),
+    "413 body larger than 100 bytes",
+  );
+  assertEquals(await answer(await postedJson(req("{"), 100, GcRequestSchema)), "400 body is not JSON");
+  const wrong = await answer(await postedJson(req('{"network":"n"}'), 100, GcRequestSchema));
+  assertStringIncludes(wrong, "400 valid");
+  const json = await postedJson(
+    req("{"),
+    100,
+    GcRequestSchema,
+    (status, error) => Response.json({ error }, { status }),
+  );
+  assert(!json.ok);
+  assertEquals([json.response.status, await json.response.json()], [400, { error: "body is not JSON" }]);
 });

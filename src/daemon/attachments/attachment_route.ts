@@ -9,7 +9,6 @@
  * | malformed body | 400 · over {@link MAX_ATTACHMENT_BODY_BYTES}: 413 |
  * @module
  */
-import { describeZodIssue } from "../../text/zod_issue.ts";
 import {
   type AttachmentForget,
   AttachmentForgetSchema,
@@ -17,7 +16,7 @@ import {
   AttachmentRegistrationSchema,
 } from "../../wire/attachment.ts";
 import { ROUTES } from "../../wire/routes.ts";
-import { readBodyCapped, type SocketRouteHandler } from "../api/socket_api.ts";
+import { postedJson, type SocketRouteHandler } from "../api/socket_api.ts";
 
 /** Largest request body. */
 export const MAX_ATTACHMENT_BODY_BYTES = 256 * 1024;
@@ -44,25 +43,16 @@ export function createAttachmentRoute(deps: AttachmentRouteDeps): SocketRouteHan
   return async (req, url) => {
     const forget = url.pathname === ROUTES.forget.path;
     if (!forget && url.pathname !== ROUTES.register.path) return text(404, `no such path ${url.pathname}`);
-    if (req.method !== "POST") return new Response("use POST\n", { status: 405, headers: { Allow: "POST" } });
-    const body = await readBodyCapped(req, MAX_ATTACHMENT_BODY_BYTES);
-    if (body === undefined) return text(413, `body larger than ${MAX_ATTACHMENT_BODY_BYTES} bytes`);
-    let data: unknown;
-    try {
-      data = JSON.parse(body);
-    } catch {
-      return text(400, "body is not JSON");
-    }
     if (forget) {
-      const r = AttachmentForgetSchema.safeParse(data);
-      if (!r.success) return text(400, describeZodIssue(r.error));
-      return Response.json({ removed: deps.forget(r.data) });
+      const body = await postedJson(req, MAX_ATTACHMENT_BODY_BYTES, AttachmentForgetSchema);
+      if (!body.ok) return body.response;
+      return Response.json({ removed: deps.forget(body.data) });
     }
-    const r = AttachmentRegistrationSchema.safeParse(data);
-    if (!r.success) return text(400, describeZodIssue(r.error));
-    const saved = deps.register(r.data);
+    const body = await postedJson(req, MAX_ATTACHMENT_BODY_BYTES, AttachmentRegistrationSchema);
+    if (!body.ok) return body.response;
+    const saved = deps.register(body.data);
     // What chainsaw owns (declarative mode) is on disk before the plugin's ADD answers the runtime.
-    if ((r.data.effect?.items.length ?? 0) > 0) await saved;
+    if ((body.data.effect?.items.length ?? 0) > 0) await saved;
     return new Response(null, { status: 204 });
   };
 }

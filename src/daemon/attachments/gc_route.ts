@@ -12,11 +12,10 @@
  * Each GC is logged in one line with its count (runtimes send GC rarely: at start-up, or every few hours).
  * @module
  */
-import { readBodyCapped, type SocketRouteHandler } from "../api/socket_api.ts";
+import { postedJson, type SocketRouteHandler } from "../api/socket_api.ts";
 import type { Attachment } from "./attachment_store.ts";
 import { GcRequestSchema, MAX_GC_BODY_BYTES } from "../../wire/gc.ts";
 import { ROUTES } from "../../wire/routes.ts";
-import { describeZodIssue } from "../../text/zod_issue.ts";
 
 /** The route's path. */
 export const GC_ROUTE: string = ROUTES.gc.path;
@@ -55,22 +54,11 @@ export interface GcRouteDeps {
 export function createGcRoute(deps: GcRouteDeps): SocketRouteHandler {
   return async (req, url) => {
     if (url.pathname !== GC_ROUTE) return new Response(`no such path ${url.pathname}\n`, { status: 404 });
-    if (req.method !== "POST") return new Response("use POST\n", { status: 405, headers: { Allow: "POST" } });
-    const text = await readBodyCapped(req, MAX_GC_BODY_BYTES);
-    if (text === undefined) {
-      return new Response(`body larger than ${MAX_GC_BODY_BYTES} bytes\n`, { status: 413 });
-    }
-    let body: unknown;
-    try {
-      body = JSON.parse(text);
-    } catch {
-      return new Response("body is not JSON\n", { status: 400 });
-    }
-    const r = GcRequestSchema.safeParse(body);
-    if (!r.success) return new Response(`${describeZodIssue(r.error)}\n`, { status: 400 });
-    const stale = staleAttachments(deps.all(), r.data);
+    const body = await postedJson(req, MAX_GC_BODY_BYTES, GcRequestSchema);
+    if (!body.ok) return body.response;
+    const stale = staleAttachments(deps.all(), body.data);
     if (stale.length > 0) await deps.remove(stale);
-    deps.log(gcLogLine(r.data, stale));
+    deps.log(gcLogLine(body.data, stale));
     return Response.json({ removed: stale.length });
   };
 }

@@ -15,13 +15,12 @@
  * - else `holds` or `drifted` with the differences, first first.
  * @module
  */
-import { readBodyCapped, type SocketRouteHandler } from "../api/socket_api.ts";
+import { postedJson, type SocketRouteHandler } from "../api/socket_api.ts";
 import { effectDifferences } from "../../declarative/effect.ts";
 import type { NetnsSnapshot, NetObject } from "../../declarative/objects.ts";
 import { type CheckAnswer, checkAnswerOf } from "../../wire/check.ts";
 import { CheckRequestSchema } from "../../wire/check_schema.ts";
 import { ROUTES } from "../../wire/routes.ts";
-import { describeZodIssue } from "../../text/zod_issue.ts";
 import { errorText } from "../../text/error_text.ts";
 import type { DriftAttachment } from "./drift_checker.ts";
 
@@ -89,19 +88,8 @@ export async function checkAttachment<A extends DriftAttachment>(
 export function createCheckRoute<A extends DriftAttachment>(deps: CheckRouteDeps<A>): SocketRouteHandler {
   return async (req, url) => {
     if (url.pathname !== CHECK_ROUTE) return new Response(`no such path ${url.pathname}\n`, { status: 404 });
-    if (req.method !== "POST") return new Response("use POST\n", { status: 405, headers: { Allow: "POST" } });
-    const text = await readBodyCapped(req, MAX_CHECK_BODY_BYTES);
-    if (text === undefined) {
-      return new Response(`body larger than ${MAX_CHECK_BODY_BYTES} bytes\n`, { status: 413 });
-    }
-    let body: unknown;
-    try {
-      body = JSON.parse(text);
-    } catch {
-      return new Response("body is not JSON\n", { status: 400 });
-    }
-    const r = CheckRequestSchema.safeParse(body);
-    if (!r.success) return new Response(`${describeZodIssue(r.error)}\n`, { status: 400 });
-    return Response.json(await checkAttachment(deps, r.data));
+    const body = await postedJson(req, MAX_CHECK_BODY_BYTES, CheckRequestSchema);
+    if (!body.ok) return body.response;
+    return Response.json(await checkAttachment(deps, body.data));
   };
 }
