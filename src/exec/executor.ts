@@ -502,6 +502,16 @@ export async function runOnAttachment(
       }
     }
     const { policy, ctx } = runPlan;
+    /** What both ways of running the list give {@link applyCommands}. */
+    const list = {
+      commands,
+      annotationBytes: new TextEncoder().encode(annotation ?? "").length,
+      policy,
+      ctx,
+      onError: target.onError === "continue" ? "continue" as const : "fail" as const,
+      runner: { ...binaries, netns: target.netns },
+      who,
+    };
 
     if (declarative) {
       const run = new DeclarativeRun({
@@ -518,13 +528,7 @@ export async function runOnAttachment(
       let outcome;
       try {
         outcome = await applyCommands({
-          commands,
-          annotationBytes: new TextEncoder().encode(annotation ?? "").length,
-          policy,
-          ctx,
-          onError: target.onError === "continue" ? "continue" : "fail",
-          runner: { ...binaries, netns: target.netns },
-          who,
+          ...list,
           run: (c, argv, opts) => run.run(c, argv, opts),
           beforeRun: async (prepared) => {
             await run.beforeRun(prepared);
@@ -552,13 +556,7 @@ export async function runOnAttachment(
 
     let before: NetnsSnapshot | undefined;
     const outcome = await applyCommands({
-      commands,
-      annotationBytes: new TextEncoder().encode(annotation ?? "").length,
-      policy,
-      ctx,
-      onError: target.onError === "continue" ? "continue" : "fail",
-      runner: { ...binaries, netns: target.netns },
-      who,
+      ...list,
       run: deps.run,
       // A list that only reads (show, get, monitor) cannot leave anything half-changed: no snapshot to take.
       beforeRun: target.onError === "rollback"
