@@ -8,6 +8,7 @@
  *   `capabilities`);
  * - every Event reason the daemon posts (`CHAINSAW_REASONS`, `src/daemon/events/event_recorder.ts`) is in
  *   docs/reapply.md's Events table and in the DaemonSet manifests' comment, and the table names no other;
+ *   likewise the pod condition's reasons (`CONDITION_REASONS`) and reapply.md's condition table;
  * - every repository path written in backticks in README.md and docs/*.md (`src/…`, `tests/…`, `scripts/…`,
  *   `bench/…`, `deployments/…`) exists.
  *
@@ -19,6 +20,7 @@ import { assert, assertEquals } from "./support/assert.ts";
 import { ErrorCode } from "../src/cni/errors.ts";
 import { ChainConfSchema } from "../src/wire/chain_conf_schema.ts";
 import { CHAINSAW_REASONS } from "../src/daemon/events/event_recorder.ts";
+import { CONDITION_REASONS } from "../src/daemon/conditions/wanted_condition.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const read = (rel: string) => Deno.readTextFile(`${ROOT}${rel}`);
@@ -65,6 +67,12 @@ function listedKeys(text: string): string[] {
 function tabledReasons(md: string): string[] {
   return section(md, "Kubernetes Events").split("\n").filter((l) => l.startsWith("|"))
     .flatMap((l) => [...l.matchAll(/`(Chainsaw\w+)`/g)].map((m) => m[1]));
+}
+
+/** The reasons of the condition table (`| \`True\` | \`Applied\` | … |`) in docs/reapply.md's condition section. */
+function tabledConditionReasons(md: string): string[] {
+  return section(md, "The pod condition and readiness gate").split("\n")
+    .flatMap((l) => /^\| `(?:True|False)` +\| `(\w+)`/.exec(l)?.slice(1) ?? []);
 }
 
 /** Repository paths in backticks (`src/…`, `tests/…`, …), with a `#anchor` or `:line` suffix cut off. */
@@ -114,6 +122,17 @@ Deno.test("docs: every Event reason is in reapply.md's Events table and the Daem
     const absent = CHAINSAW_REASONS.filter((r) => !new RegExp(`\\b${r}\\b`).test(comment));
     assertEquals(absent, [], `${manifest}'s comment lacks these Event reasons`);
   }
+});
+
+Deno.test("docs: every pod condition reason is in reapply.md's condition table, and no other", async () => {
+  const doc = tabledConditionReasons(await read("docs/reapply.md"));
+  assertEquals(compare("condition reason", CONDITION_REASONS, doc), []);
+  // a broken copy: a row's reason misspelt
+  const broken = (await read("docs/reapply.md")).replace("| `Drifted` ", "| `Drift`   ");
+  assertEquals(compare("c", CONDITION_REASONS, tabledConditionReasons(broken)), [
+    "c Drifted: in the code, not in the doc",
+    "c Drift: in the doc, not in the code",
+  ]);
 });
 
 Deno.test("docs: every backticked repository path in README.md and docs/*.md exists", async () => {

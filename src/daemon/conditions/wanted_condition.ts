@@ -23,15 +23,21 @@ import { visible } from "../../text/visible.ts";
 
 export { APPLIED_CONDITION };
 
-/** The reasons chainsaw writes. */
-export type ConditionReason =
-  | "Applied"
-  | "NoCommands"
-  | "Failed"
-  | "Rejected"
-  | "RolledBack"
-  | "RollbackFailed"
-  | "Drifted";
+/**
+ * The reasons chainsaw writes. docs/reapply.md's condition table lists each (`tests/docs_truth_test.ts`).
+ */
+export const CONDITION_REASONS = [
+  "Applied",
+  "NoCommands",
+  "Failed",
+  "Rejected",
+  "RolledBack",
+  "RollbackFailed",
+  "Drifted",
+] as const;
+
+/** One of {@link CONDITION_REASONS}. */
+export type ConditionReason = (typeof CONDITION_REASONS)[number];
 
 /** How one attachment's last execution ended. */
 export type OutcomeResult =
