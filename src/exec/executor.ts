@@ -442,6 +442,8 @@ export async function runOnAttachment(
         `${who}: declarative mode needs a snapshot of the netns first, and it failed: ${
           errorText(e)
         }; nothing run`,
+        "",
+        { cause: e },
       );
     const restoreOf = (restored: RestoreOutcome): NonNullable<Report["rollback"]> =>
       restored.ok ? { restored: true, durationMs: round(restored.durationMs) } : {
@@ -570,6 +572,8 @@ export async function runOnAttachment(
               `${who}: onError "rollback" needs a snapshot of the netns first, and it failed: ${
                 errorText(e)
               }; nothing run`,
+              "",
+              { cause: e },
             );
           }
         }

@@ -87,6 +87,8 @@ export async function findCredentials(
       throw new CniError(
         ErrorCode.InvalidNetworkConfig,
         `invalid chainsaw config key kubeconfig: ${e.message}`,
+        "",
+        { cause: e },
       );
     }
     throw e;

@@ -355,6 +355,8 @@ export class Reapplier {
           `cannot record the re-apply in ${this.#deps.store.path} before changing the netns: ${
             errorText(e)
           }; nothing changed`,
+          "",
+          { cause: e },
         );
       }
     };
