@@ -15,6 +15,7 @@ import {
   startFakeApiServer,
 } from "./support/fake_apiserver.ts";
 import { Cleanup, IP, type Netns, NSENTER, requireRoot } from "./support/netns.ts";
+import { podWatchBarrier } from "./support/watch_barrier.ts";
 import { apiDaemonArgs, apiScratch, type Daemon, startDaemon, waitFor, waitReady } from "./daemon_harness.ts";
 
 const NODE = "node-decl";
@@ -255,6 +256,8 @@ Deno.test({
       String(e.message),
       "left alone: changed since chainsaw set it: route v4 main 192.0.3.0/24",
     );
+    // The state file is written after the report: wait for the edit's effect in it.
+    await waitFor("the edit's effect in the state file", async () => (await savedEffect(w)).length === 1);
     assertEquals(await savedEffect(w), ["route v4 main 198.51.100.128/25"]);
 
     const before = await netnsText(f.ns);
@@ -263,8 +266,11 @@ Deno.test({
       2,
     );
     assertEquals(await netnsText(f.ns), before, "a failing edit changes nothing");
+    // Read once the daemon has stopped (the state file is written after the report, and last at shutdown).
+    const d = w.daemon();
+    assertEquals((await d.stop()).code, 0, d.stderr());
     assertEquals(await savedEffect(w), ["route v4 main 198.51.100.128/25"], "the old effect stays");
-    assertStringIncludes(w.daemon().stdout(), "rolled back");
+    assertStringIncludes(d.stdout(), "rolled back");
   },
 });
 
@@ -303,7 +309,17 @@ Deno.test({
     const routes = await f.ns.routes();
     assertStringIncludes(routes, "192.0.3.0/24 dev eth0", w.daemon().stdout());
     assertStringIncludes(routes, "198.51.100.0/24 dev eth0");
-    await w.edit(undefined, 1);
+    // The annotation deleted: once the daemon has taken it in (a pod-watch barrier), stopping it lets a re-apply
+    // it started finish; then the route is still there.
+    w.api.setPod(pod(undefined));
+    const d = w.daemon();
+    await podWatchBarrier(w.api, d.socket, NODE);
+    assertEquals((await d.stop()).code, 0, d.stderr());
+    assertEquals(
+      d.stdout().split("\n").filter((l) => / REAPPLY default\/p1 /.test(l)).length,
+      1,
+      "one REAPPLY: the edit's",
+    );
     assertStringIncludes(
       await f.ns.routes(),
       "198.51.100.0/24 dev eth0",
