@@ -392,8 +392,8 @@ export class AttachmentStore {
       await Deno.mkdir(dirOf(this.path), { recursive: true, mode: 0o700 });
       // Atomic, without fsync: the file must outlive the daemon (kill -9, OOM, an upgrade), which the page cache
       // does; what it describes (attachments of live netns) does not outlive a power loss or a reboot, and a
-      // write with its fsyncs took ≈ 11 ms here, on the ADD's answer (docs/performance.md, "The state file's
-      // writes").
+      // write with its fsyncs took 1.5–11 ms here (median), on the ADD's answer (docs/performance.md, "The state
+      // file's writes").
       await atomicWriteFile(this.path, new TextEncoder().encode(this.serialize()), 0o600, { durable: false });
     });
     this.#queued = run;
