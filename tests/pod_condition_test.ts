@@ -217,7 +217,10 @@ Deno.test({
     // Fixed: True again.
     setAnnotation(w.api, '["ip route replace 192.0.3.0/24 dev CURRENT_INTERFACE"]');
     await waitForCondition(w.api, "True", "Applied");
-    assertEquals(await metric(d, "chainsaw_pod_condition_writes_total", { result: "written" }), 5);
+    // The server has the write before the daemon has read its answer (and counted it): wait for the count.
+    const written = () => metric(d, "chainsaw_pod_condition_writes_total", { result: "written" });
+    await waitFor("the daemon to count its last write", async () => (await written()) >= 5);
+    assertEquals([await written(), patchesOf(w.api).length], [5, 5]);
     assertEquals((await f.chain("del")).code, 0);
   },
 });
@@ -352,7 +355,10 @@ Deno.test({
     await waitForCondition(w.api, "True", "Applied");
     assertEquals(patchesOf(w.api).map((r) => r.status), [500, 500, 200]);
     assertEquals(await metric(d, "chainsaw_pod_condition_retries_total"), 2);
-    assertEquals(await metric(d, "chainsaw_pod_condition_writes_total", { result: "written" }), 1);
+    // The server has the write before the daemon has read its answer (and counted it): wait for the count.
+    const written = () => metric(d, "chainsaw_pod_condition_writes_total", { result: "written" });
+    await waitFor("the daemon to count the write", async () => (await written()) >= 1);
+    assertEquals(await written(), 1);
     await waitFor("the log line", () => d.stderr().includes("retrying in"));
 
     // A 404 (the pod is gone as far as the server is concerned): one attempt, counted, no retry.
