@@ -351,6 +351,7 @@ Deno.test("wire: the rooms import downwards only (no server imports its client, 
       "src/async/",
       "src/wire/",
       "src/declarative/",
+      "src/netns/",
     ]
   ) {
     assert([...graph.keys()].some((f) => f.startsWith(room)), `the scan reaches ${room}`);
@@ -363,12 +364,6 @@ Deno.test("wire: the rooms import downwards only (no server imports its client, 
   // What src/cli may import of src/daemon: the flags table (options and defaults), the options decoder, and the
   // daemon's entry point (loaded by `chainsaw daemon` on use).
   const DAEMON_FOR_CLI = ["src/daemon/flags.ts", "src/daemon/options.ts", "src/daemon/daemon.ts"];
-  // What src/declarative may import of src/exec: the pure snapshot model it reads snapshots as objects with.
-  const SNAPSHOT_MODEL = [
-    "src/exec/_snapshot_model.ts",
-    "src/exec/_snapshot_spec.ts",
-    "src/exec/_snapshot_diff.ts",
-  ];
   const rules: { from: RegExp; bad: (target: string) => boolean; why: string }[] = [
     {
       from: /^src\/daemon\//,
@@ -383,12 +378,18 @@ Deno.test("wire: the rooms import downwards only (no server imports its client, 
     },
     { from: /^src\/exec\//, bad: (t) => roles.test(t), why: "execution imports no role" },
     {
-      // Between exec's snapshot model and exec's run (`exec/declarative.ts` imports it; drift and explain too).
+      // Between the snapshot model (src/netns/) and exec's run (`exec/declarative.ts` imports it; drift and
+      // explain too).
       from: /^src\/declarative\//,
-      bad: (t) =>
-        !/^src\/(text|cni|wire|declarative)\/|^src\/[^/]+\.ts$/.test(t) && !SNAPSHOT_MODEL.includes(t),
+      bad: (t) => !/^src\/(text|cni|wire|netns|declarative)\/|^src\/[^/]+\.ts$/.test(t),
       why:
-        "the declarative model is pure: the effect's wire types and exec's snapshot model, no I/O, no role",
+        "the declarative model is pure: the effect's wire types and the netns snapshot model, no I/O, no role",
+    },
+    {
+      // Below both the executor (snapshot, restore) and the declarative model (snapshots as objects).
+      from: /^src\/netns\//,
+      bad: (t) => !t.startsWith("src/netns/"),
+      why: "the netns snapshot model is pure and imports nothing of chainsaw",
     },
     {
       from: /^src\/annotation\//,
@@ -428,7 +429,7 @@ Deno.test("wire: the rooms import downwards only (no server imports its client, 
     {
       from: /^src\/(text|cni)\/|^src\/(host_paths|permissions)\.ts$/,
       bad: (t) =>
-        /^src\/(annotation|policy|report|exec|declarative|wire|kube|host|http|async|plugin|daemon|cli)\//
+        /^src\/(annotation|policy|report|exec|netns|declarative|wire|kube|host|http|async|plugin|daemon|cli)\//
           .test(t),
       why: "text, host paths and the CNI protocol are the bottom rooms",
     },
@@ -450,4 +451,47 @@ Deno.test("wire: the rooms import downwards only (no server imports its client, 
       assertEquals(targets, [], `${file} is imported by src/annotation: it must import nothing`);
     }
   }
+});
+
+Deno.test("wire: no module imports another folder's _-prefixed (folder-private) file", async () => {
+  // Every .ts file of the repository's code (src/ with its unit tests, tests/, bench/, scripts/, the root), with
+  // the relative imports it makes.
+  const files: string[] = [];
+  async function walk(dir: string): Promise<void> {
+    for await (const e of Deno.readDir(`${ROOT}/${dir}`)) {
+      const rel = dir === "." ? e.name : `${dir}/${e.name}`;
+      if (e.isDirectory) {
+        if (dir === "." ? ["src", "tests", "bench", "scripts"].includes(e.name) : e.name !== "bin") {
+          await walk(rel);
+        }
+      } else if (e.name.endsWith(".ts")) files.push(rel);
+    }
+  }
+  await walk(".");
+  assert(
+    files.includes("src/exec/executor.ts") && files.includes("mod.ts"),
+    "the scan reaches src/ and the root",
+  );
+  // tests/declarative_exec_test.ts drives exec's one-process batch (`runBatch`) in a real netns directly: the one
+  // integration test allowed to reach into a folder's private file.
+  const allowed = new Set(["tests/declarative_exec_test.ts -> src/exec/_netns_batch.ts"]);
+  const broken: string[] = [];
+  let privateInFolder = 0;
+  for (const file of files) {
+    const src = await Deno.readTextFile(`${ROOT}/${file}`);
+    const specs = [
+      ...src.matchAll(/\b(?:import|export)\s[^;"']*?from\s*["']([^"']+)["']/g),
+      ...src.matchAll(/\bimport\s*\(\s*["']([^"']+)["']\s*\)/g),
+      ...src.matchAll(/^\s*import\s*["']([^"']+)["']/gm),
+    ].map((m) => m[1]).filter((s) => s.startsWith("."));
+    const base = file.replace(/[^/]*$/, "");
+    for (const spec of specs) {
+      const target = new URL(spec, `file:///${base}`).pathname.slice(1);
+      if (!/(^|\/)_[^/]*$/.test(target)) continue;
+      if (target.replace(/[^/]*$/, "") === base) privateInFolder++;
+      else if (!allowed.has(`${file} -> ${target}`)) broken.push(`${file} imports ${target}`);
+    }
+  }
+  assert(privateInFolder > 5, `the scan sees a folder's own private imports (${privateInFolder})`);
+  assertEquals(broken, []);
 });

@@ -27,7 +27,7 @@ import {
   sameValue,
 } from "./objects.ts";
 import type { EffectItem, EffectKind } from "../wire/effect.ts";
-import { isPendingLocalRoute } from "../exec/_snapshot_model.ts";
+import { isPendingLocalRoute } from "../netns/model.ts";
 
 export type { EffectItem };
 

@@ -2,7 +2,7 @@
 import * as fc from "fast-check";
 import { assert, assertEquals } from "../../tests/support/assert.ts";
 import { assertProperty, assertReached } from "../../tests/support/property.ts";
-import type { Entry, NetnsSnapshot } from "../exec/_snapshot_model.ts";
+import type { Entry, NetnsSnapshot } from "../netns/model.ts";
 import {
   composeEffect,
   describeItem,

@@ -14,9 +14,9 @@
  * prefix; routes sharing a key (`ip route append`) form one object.
  * @module
  */
-import { canonical, type Entry, type NetnsSnapshot } from "../exec/_snapshot_model.ts";
-import { addressSpec, neighbourSpec, routeSpec, ruleSpec } from "../exec/_snapshot_spec.ts";
-import { groupBy } from "../exec/_snapshot_diff.ts";
+import { canonical, type Entry, type NetnsSnapshot } from "../netns/model.ts";
+import { addressSpec, neighbourSpec, routeSpec, ruleSpec } from "../netns/spec.ts";
+import { groupBy } from "../netns/diff.ts";
 import type { EffectKind } from "../wire/effect.ts";
 
 export type { Entry, NetnsSnapshot };

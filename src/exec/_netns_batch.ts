@@ -13,9 +13,9 @@
  */
 import type { CommandResult } from "../report/report.ts";
 import { normalize } from "../policy/objects.ts";
-import { DumpError, parseDocuments, type RawDumps } from "./_snapshot_dump.ts";
+import { parseDocuments } from "./_snapshot_dump.ts";
 import { runIpProcess } from "./_ip_process.ts";
-import { buildSnapshot, type Entry, type NetnsSnapshot } from "./_snapshot_model.ts";
+import { buildSnapshot, DumpError, type Entry, type NetnsSnapshot, type RawDumps } from "../netns/model.ts";
 
 /** The show lines of one dump, in order. */
 export const DUMP_LINES = [

@@ -11,7 +11,7 @@ import {
   isRead,
   withRulesOf,
 } from "./_netns_batch.ts";
-import { buildSnapshot } from "./_snapshot_model.ts";
+import { buildSnapshot } from "../netns/model.ts";
 
 Deno.test("batchable: plain route/link/address/rule/neighbour commands, not global options, monitor, quotes or IPv6 rules", () => {
   for (

@@ -11,6 +11,7 @@
  * deadline, an output cap), with the commands on stdin.
  * @module
  */
+import { DumpError, type RawDumps } from "../netns/model.ts";
 import { runIpProcess } from "./_ip_process.ts";
 
 /** What the `-4` process answers, in order. */
@@ -29,19 +30,6 @@ const V6_COMMANDS = [
   "neigh show nud permanent",
 ] as const;
 
-/** The parsed documents of both processes. */
-export interface RawDumps {
-  links: unknown;
-  addr4: unknown;
-  route4: unknown;
-  rule4: unknown;
-  neigh4: unknown;
-  addr6: unknown;
-  route6: unknown;
-  rule6: unknown;
-  neigh6: unknown;
-}
-
 /** How to run the dumps. */
 export interface DumpOptions {
   ipPath: string;
@@ -51,18 +39,6 @@ export interface DumpOptions {
   timeoutMs: number;
   /** Fail when one process prints more than this many bytes. */
   maxOutputBytes: number;
-}
-
-/** A dump could not be taken or parsed. */
-export class DumpError extends Error {
-  /**
-   * @param message what went wrong
-   * @param options the underlying error, if any
-   */
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = "DumpError";
-  }
 }
 
 /**

@@ -8,8 +8,8 @@
  * from a pod's annotation.
  * @module
  */
-import { groupBy, multisetDiff } from "./_snapshot_diff.ts";
-import { canonical, type Entry, isPendingLocalRoute, type NetnsSnapshot } from "./_snapshot_model.ts";
+import { groupBy, multisetDiff } from "../netns/diff.ts";
+import { canonical, type Entry, isPendingLocalRoute, type NetnsSnapshot } from "../netns/model.ts";
 import {
   addressSelector,
   addressSpec,
@@ -18,7 +18,7 @@ import {
   routeHasGateway,
   routeSpec,
   ruleSpec,
-} from "./_snapshot_spec.ts";
+} from "../netns/spec.ts";
 
 /** The commands of one phase and what cannot be restored at all. */
 export interface PhasePlan {

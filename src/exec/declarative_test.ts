@@ -1,7 +1,7 @@
 // Declarative runs against a fake netns (a snapshot that fake commands change): the order of snapshot, take-back,
 // batch and rollback, what is skipped, and which effect is kept. The real netns: tests/declarative_exec_test.ts.
 import { assert, assertEquals, assertRejects } from "../../tests/support/assert.ts";
-import type { Entry, NetnsSnapshot } from "./_snapshot_model.ts";
+import type { Entry, NetnsSnapshot } from "../netns/model.ts";
 import type { BatchInput, BatchOutcome } from "./_netns_batch.ts";
 import type { RestoreOutcome } from "./netns_snapshot.ts";
 import type { CommandResult } from "../report/report.ts";

@@ -43,9 +43,9 @@
  * @module
  */
 import { describeFailure, runInNetns, succeeded } from "./runner.ts";
-import { DumpError, takeDumps } from "./_snapshot_dump.ts";
-import { diffSnapshots } from "./_snapshot_diff.ts";
-import { buildSnapshot, type NetnsSnapshot } from "./_snapshot_model.ts";
+import { takeDumps } from "./_snapshot_dump.ts";
+import { diffSnapshots } from "../netns/diff.ts";
+import { buildSnapshot, DumpError, type NetnsSnapshot } from "../netns/model.ts";
 import {
   planAddresses,
   planLinks,
@@ -57,7 +57,7 @@ import {
 import { errorText } from "../text/error_text.ts";
 
 export { diffSnapshots };
-export type { Entry, NetnsSnapshot } from "./_snapshot_model.ts";
+export type { Entry, NetnsSnapshot } from "../netns/model.ts";
 
 /** Where `ip` and `nsenter` are (absolute paths, as resolved by `src/exec/binaries.ts`). */
 export interface SnapshotBinaries {

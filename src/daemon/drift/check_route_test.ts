@@ -1,6 +1,6 @@
 // The CHECK route with fake edges: each verdict, a check racing a sync, and the HTTP answers for bad requests.
 import { assertEquals } from "../../../tests/support/assert.ts";
-import type { Entry, NetnsSnapshot } from "../../exec/_snapshot_model.ts";
+import type { Entry, NetnsSnapshot } from "../../netns/model.ts";
 import { effectBetween } from "../../declarative/effect.ts";
 import {
   CHECK_ROUTE,

@@ -1,7 +1,7 @@
 // The drift checker's decisions with fake edges: report once per set of differences, clear when it holds again
 // or a re-apply replaced the effect, heal through the edge, skip raced observations; the schedule with a fake clock.
 import { assertEquals } from "../../../tests/support/assert.ts";
-import type { Entry, NetnsSnapshot } from "../../exec/_snapshot_model.ts";
+import type { Entry, NetnsSnapshot } from "../../netns/model.ts";
 import { effectBetween, type EffectDifference } from "../../declarative/effect.ts";
 import type { SweepClock } from "../../async/periodic_sweep.ts";
 import { type DriftAttachment, DriftChecker, type DriftCheckerDeps, driftKey } from "./drift_checker.ts";

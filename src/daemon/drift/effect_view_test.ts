@@ -1,6 +1,6 @@
 // The explain view of an attachment's effect: imperative, owning nothing, holding, drifted, not observable.
 import { assertEquals } from "../../../tests/support/assert.ts";
-import type { Entry, NetnsSnapshot } from "../../exec/_snapshot_model.ts";
+import type { Entry, NetnsSnapshot } from "../../netns/model.ts";
 import { effectBetween } from "../../declarative/effect.ts";
 import { ExplainEffectSchema } from "../../wire/explain.ts";
 import { effectView } from "./effect_view.ts";

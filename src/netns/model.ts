@@ -5,9 +5,39 @@
  *
  * Fields whose name starts with `_` are kept for the restore but never compared (an address's remaining
  * lifetimes).
+ *
+ * Pure (no I/O): the executor (src/exec/) takes and restores snapshots, the declarative model
+ * (src/declarative/) reads them as objects.
  * @module
  */
-import { DumpError, type RawDumps } from "./_snapshot_dump.ts";
+
+/**
+ * The parsed `ip -j -d` documents a snapshot is built from (exec's `_snapshot_dump.ts` takes them: `link show`
+ * and, per family, `addr show`, `route show table all`, `rule show`, `neigh show nud permanent`).
+ */
+export interface RawDumps {
+  links: unknown;
+  addr4: unknown;
+  route4: unknown;
+  rule4: unknown;
+  neigh4: unknown;
+  addr6: unknown;
+  route6: unknown;
+  rule6: unknown;
+  neigh6: unknown;
+}
+
+/** A dump could not be taken or parsed. */
+export class DumpError extends Error {
+  /**
+   * @param message what went wrong
+   * @param options the underlying error, if any
+   */
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "DumpError";
+  }
+}
 
 /** One dumped object (a link, an address, a route, a rule, a neighbour) after normalisation. */
 export type Entry = Readonly<Record<string, unknown>>;

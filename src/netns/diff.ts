@@ -5,8 +5,8 @@
  * primary; rules of equal priority are tried in list order).
  * @module
  */
-import { canonical, type Entry, isPendingLocalRoute, type NetnsSnapshot } from "./_snapshot_model.ts";
-import { addressSpec, neighbourSpec, routeSpec, ruleSpec } from "./_snapshot_spec.ts";
+import { canonical, type Entry, isPendingLocalRoute, type NetnsSnapshot } from "./model.ts";
+import { addressSpec, neighbourSpec, routeSpec, ruleSpec } from "./spec.ts";
 
 function fam(e: Entry): string {
   return e.family === 6 ? "v6" : "v4";

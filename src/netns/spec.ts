@@ -4,7 +4,7 @@
  * a difference.
  * @module
  */
-import type { Entry } from "./_snapshot_model.ts";
+import type { Entry } from "./model.ts";
 
 function str(v: unknown): string {
   return String(v);
