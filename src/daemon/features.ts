@@ -14,8 +14,10 @@
  * - `add/`: ADDs run by the daemon (`POST /v1/add`): the pod from the cache (else the API server), the one ADD
  *   pipeline, the attachment registered, the report accepted;
  * - `explain/`: `chainsaw explain` (`GET /v1/explain`): what it would do, running nothing;
- * - `drift/`: CNI CHECK (`POST /v1/check`) and the drift checks (`--drift-check-seconds`): whether what chainsaw
- *   set in each attachment still holds (report, heal);
+ * - `effect/`: CNI CHECK (`POST /v1/check`): whether what chainsaw set in an attachment still holds, observed on
+ *   request (and the observation and effect view drift checks and `explain` use);
+ * - `drift/`: the drift checks (`--drift-check-seconds`): whether what chainsaw set in each attachment still
+ *   holds, every so often (report, heal);
  * - `reapply/`: a change of a pod's chainsaw annotation is re-applied in each of its attachments' netns with the
  *   same policy (`--policy-dir` plus the chain's) and reported as a `REAPPLY` report, like an ADD.
  *
@@ -37,7 +39,7 @@ import { runInNetns } from "../exec/runner.ts";
 import { netnsState } from "../exec/netns_state.ts";
 import { executeStep, warningStepReport } from "./reapply/reapply_step.ts";
 import { restoreNetns } from "../exec/netns_snapshot.ts";
-import { binariesOf } from "./drift/observe.ts";
+import { binariesOf } from "./effect/observe.ts";
 import { KubeClient } from "../kube/client.ts";
 import { daemonCredentials } from "../kube/api_credentials.ts";
 import { loadPolicy } from "../policy/load.ts";
@@ -54,6 +56,7 @@ import { start as startConditions } from "./conditions/start.ts";
 import { start as startAttachments } from "./attachments/start.ts";
 import { start as startAdd } from "./add/start.ts";
 import { start as startExplain } from "./explain/start.ts";
+import { start as startEffect } from "./effect/start.ts";
 import { start as startDrift } from "./drift/start.ts";
 import { start as startReapply } from "./reapply/start.ts";
 
@@ -65,6 +68,7 @@ export const FEATURES: readonly Feature[] = [
   startAttachments,
   startAdd,
   startExplain,
+  startEffect,
   startDrift,
   startReapply,
 ];

@@ -1,8 +1,7 @@
 /**
  * The drift feature: whether what chainsaw's annotation set in each attachment (its effect, declarative mode)
- * still holds.
+ * still holds, checked periodically (CNI CHECK, on request, is `src/daemon/effect/`).
  *
- * - CNI CHECK: `POST /v1/check` ({@link createCheckRoute}) observes one attachment on the plugin's request.
  * - Drift checks: every `--drift-check-seconds` (0: off) each attachment is observed once, spread over the
  *   interval, two at a time, never while its pod's sync runs ({@link DriftChecker}); what a difference does is the
  *   chain key `drift` (`report`: a Warning Event `ChainsawDrifted`, the pod condition `False`/`Drifted`, cleared
@@ -17,13 +16,12 @@
 import type { FeatureContext, Stop } from "../context.ts";
 import { settledWithin } from "../../async/abortable_sleep.ts";
 import { restoreNetns, snapshotNetns } from "../../exec/netns_snapshot.ts";
-import { binariesOf, observeAttachment } from "./observe.ts";
+import { binariesOf, observeAttachment, reapplyInFlight } from "../effect/observe.ts";
 import { healEffect } from "./heal.ts";
 import type { EffectDifference } from "../../declarative/effect.ts";
 import { visible } from "../../text/visible.ts";
 import { REAPPLY_VERB } from "../reapply/reapply_step.ts";
 import type { Attachment } from "../attachments/attachment_store.ts";
-import { CHECK_ROUTE, createCheckRoute } from "./check_route.ts";
 import { DriftChecker } from "./drift_checker.ts";
 import { createDriftMetrics } from "./drift_metrics.ts";
 
@@ -47,14 +45,9 @@ export function namedDifferences(diffs: readonly EffectDifference[]): string {
  * @returns what stops it at shutdown, or undefined when it has nothing to stop
  */
 export function start(ctx: FeatureContext): Stop | undefined {
-  const find = (containerId: string, ifname: string) =>
-    ctx.store.all().find((a) => a.containerId === containerId && a.ifname === ifname);
   const podOf = (a: Attachment) => ({ namespace: a.namespace, name: a.name, uid: a.podUid });
-  // A re-apply in flight (its write-ahead record, found after a restart until the pod's first sync recovers it)
-  // leaves the netns at neither the saved effect nor the new one: not checked, like a running sync.
-  const busy = (a: Attachment) => a.pending !== undefined || ctx.reapplier.syncing(podOf(a));
+  const busy = (a: Attachment) => reapplyInFlight(ctx.reapplier, a);
   const observe = observeAttachment;
-  ctx.addSocketRoute(CHECK_ROUTE, createCheckRoute({ find, observe, busy }));
 
   const seconds = ctx.options.driftCheckSeconds;
   if (seconds === 0) {

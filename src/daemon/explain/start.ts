@@ -6,8 +6,8 @@
  */
 import type { FeatureContext, Stop } from "../context.ts";
 import { createExplainRoute, EXPLAIN_ROUTE } from "./explain_route.ts";
-import { effectView } from "../drift/effect_view.ts";
-import { observeAttachment } from "../drift/observe.ts";
+import { effectView } from "../effect/effect_view.ts";
+import { observeAttachment } from "../effect/observe.ts";
 
 /**
  * Starts the feature; see the module documentation.

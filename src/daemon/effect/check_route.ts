@@ -22,7 +22,7 @@ import { type CheckAnswer, checkAnswerOf } from "../../wire/check.ts";
 import { CheckRequestSchema } from "../../wire/check_schema.ts";
 import { ROUTES } from "../../wire/routes.ts";
 import { errorText } from "../../text/error_text.ts";
-import type { DriftAttachment } from "./drift_checker.ts";
+import type { Effect } from "../../wire/effect.ts";
 
 /** The route's path. */
 export const CHECK_ROUTE: string = ROUTES.check.path;
@@ -30,8 +30,17 @@ export const CHECK_ROUTE: string = ROUTES.check.path;
 /** Largest request body. */
 export const MAX_CHECK_BODY_BYTES = 16 * 1024;
 
+/** What the route reads of a stored attachment. */
+export interface CheckAttachment {
+  network: string;
+  applied?: string;
+  mode?: string;
+  drift?: string;
+  effect?: Effect;
+}
+
 /** What the route works on. */
-export interface CheckRouteDeps<A extends DriftAttachment = DriftAttachment> {
+export interface CheckRouteDeps<A extends CheckAttachment = CheckAttachment> {
   /** The stored attachment with this container and interface (a copy), if any. */
   find(containerId: string, ifname: string): A | undefined;
   /** Observes its netns, covering its effect; throws when it cannot. */
@@ -40,7 +49,7 @@ export interface CheckRouteDeps<A extends DriftAttachment = DriftAttachment> {
   busy(a: A): boolean;
 }
 
-const stamp = (a: DriftAttachment) => JSON.stringify([a.applied, a.effect]);
+const stamp = (a: CheckAttachment) => JSON.stringify([a.applied, a.effect]);
 
 const unknown = (owned: number, why: string): CheckAnswer => ({
   verdict: "unknown",
@@ -55,7 +64,7 @@ const unknown = (owned: number, why: string): CheckAnswer => ({
  * @param req the validated request
  * @returns the answer
  */
-export async function checkAttachment<A extends DriftAttachment>(
+export async function checkAttachment<A extends CheckAttachment>(
   deps: CheckRouteDeps<A>,
   req: { containerId: string; ifname: string; network: string },
 ): Promise<CheckAnswer> {
@@ -85,7 +94,7 @@ export async function checkAttachment<A extends DriftAttachment>(
  * @param deps the store, the observation and the re-apply queue
  * @returns the handler
  */
-export function createCheckRoute<A extends DriftAttachment>(deps: CheckRouteDeps<A>): SocketRouteHandler {
+export function createCheckRoute<A extends CheckAttachment>(deps: CheckRouteDeps<A>): SocketRouteHandler {
   return async (req, url) => {
     if (url.pathname !== CHECK_ROUTE) return new Response(`no such path ${url.pathname}\n`, { status: 404 });
     const body = await postedJson(req, MAX_CHECK_BODY_BYTES, CheckRequestSchema);

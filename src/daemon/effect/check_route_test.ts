@@ -4,12 +4,22 @@ import type { Entry, NetnsSnapshot } from "../../netns/model.ts";
 import { effectBetween } from "../../declarative/effect.ts";
 import {
   CHECK_ROUTE,
+  type CheckAttachment,
   checkAttachment,
   type CheckRouteDeps,
   createCheckRoute,
   MAX_CHECK_BODY_BYTES,
 } from "./check_route.ts";
-import type { DriftAttachment } from "./drift_checker.ts";
+
+/** A stored attachment as the route's tests fake it. */
+type Stored = CheckAttachment & {
+  containerId: string;
+  ifname: string;
+  netns: string;
+  namespace: string;
+  name: string;
+  podUid: string;
+};
 
 const route = (dst: string): Entry => ({
   type: "unicast",
@@ -31,7 +41,7 @@ const snap = (routes: Entry[]): NetnsSnapshot => ({
 const BASE = snap([]);
 const SET = snap([route("192.0.3.0/24"), route("198.51.100.0/24")]);
 
-function attachment(over: Partial<DriftAttachment> = {}): DriftAttachment {
+function attachment(over: Partial<Stored> = {}): Stored {
   return {
     containerId: "c1",
     ifname: "eth0",
@@ -47,7 +57,7 @@ function attachment(over: Partial<DriftAttachment> = {}): DriftAttachment {
   };
 }
 
-function deps(a: DriftAttachment | undefined, observed: NetnsSnapshot | Error = SET, busy = false) {
+function deps(a: Stored | undefined, observed: NetnsSnapshot | Error = SET, busy = false) {
   const calls = { observe: 0 };
   const d: CheckRouteDeps = {
     find: (c, i) => a && a.containerId === c && a.ifname === i ? { ...a } : undefined,
