@@ -412,6 +412,11 @@ Deno.test("wire: the rooms import downwards only (no server imports its client, 
       why: "the daemon imports no command",
     },
     {
+      from: /^src\/daemon\/effect\//,
+      bad: (t) => /^src\/daemon\/(drift|explain)\//.test(t),
+      why: "the effect's observation and CNI CHECK sit below the drift checks and explain, which use them",
+    },
+    {
       from: /^src\/host\//,
       bad: (t) => roles.test(t),
       why: "the host files the daemon and `chainsaw install` share import no role",
