@@ -13,18 +13,12 @@
  */
 import type { CommandResult } from "../report/report.ts";
 import { normalize } from "../policy/objects.ts";
-import { parseDocuments } from "./_snapshot_dump.ts";
+import { parseDocuments, V4_COMMANDS } from "./_snapshot_dump.ts";
 import { runIpProcess } from "./_ip_process.ts";
 import { buildSnapshot, DumpError, type Entry, type NetnsSnapshot, type RawDumps } from "../netns/model.ts";
 
-/** The show lines of one dump, in order. */
-export const DUMP_LINES = [
-  "link show",
-  "addr show",
-  "route show table all",
-  "rule show",
-  "neigh show nud permanent",
-] as const;
+/** The show lines of one dump, in order: the snapshot's `-4` lines, so a batch dump and a snapshot hold the same objects. */
+export const DUMP_LINES = V4_COMMANDS;
 
 /**
  * Which dump lines (indexes into {@link DUMP_LINES}) a writer of each object can change, so only those are dumped

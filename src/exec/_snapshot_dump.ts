@@ -14,8 +14,8 @@
 import { DumpError, type RawDumps } from "../netns/model.ts";
 import { runIpProcess } from "./_ip_process.ts";
 
-/** What the `-4` process answers, in order. */
-const V4_COMMANDS = [
+/** What the `-4` process answers, in order (the batch of src/exec/_netns_batch.ts dumps the same lines). */
+export const V4_COMMANDS = [
   "link show",
   "addr show",
   "route show table all",
