@@ -152,6 +152,11 @@ export interface FakeApiServer {
   statusPatches(): RecordedRequest[];
   /** Delays every following answer by `ms` (0 turns it off). */
   delay(ms: number): void;
+  /**
+   * Holds every following answer until the returned function is called (or the server closes): a client's
+   * deadline then fires whatever the machine's load, so a timeout seen proves the deadline, not a slow answer.
+   */
+  hold(): () => void;
   /** Answers 403 Forbidden to every authenticated request whose path starts with `pathPrefix`. */
   forbid(pathPrefix: string): void;
   /** Undoes {@linkcode FakeApiServer.forbid} for that prefix. */
@@ -619,6 +624,7 @@ export async function startFakeApiServer(opts: FakeApiServerOptions = {}): Promi
     [];
   const pendingTimers = new Set<ReturnType<typeof setTimeout>>();
   let delayMs = 0;
+  let held: PromiseWithResolvers<void> | undefined;
   let rv = 100;
   let compactedRv = 0;
   let closed = false;
@@ -1072,6 +1078,10 @@ export async function startFakeApiServer(opts: FakeApiServerOptions = {}): Promi
         });
         if (closed) return;
       }
+      if (held) {
+        await held.promise;
+        if (closed) return;
+      }
 
       const authorization = String(req.headers.authorization ?? "");
       const bearer = /^Bearer\s+(.+)$/i.exec(authorization)?.[1]?.trim();
@@ -1169,6 +1179,7 @@ export async function startFakeApiServer(opts: FakeApiServerOptions = {}): Promi
       if (bookmarkTimer !== undefined) clearInterval(bookmarkTimer);
       for (const t of pendingTimers) clearTimeout(t);
       pendingTimers.clear();
+      held?.resolve();
       for (const w of [...watchers]) endWatch(w);
       const done = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
@@ -1186,6 +1197,13 @@ export async function startFakeApiServer(opts: FakeApiServerOptions = {}): Promi
       requests.filter((r) => r.method === "PATCH" && /\/pods\/[^/]+\/status$/.test(r.path)),
     delay: (ms) => {
       delayMs = ms;
+    },
+    hold: () => {
+      const h = held ??= Promise.withResolvers<void>();
+      return () => {
+        if (held === h) held = undefined;
+        h.resolve();
+      };
     },
     forbid: (prefix) => void forbidden.add(prefix),
     unforbid: (prefix) => void forbidden.delete(prefix),
