@@ -82,6 +82,24 @@ export async function waitFor(
   }
 }
 
+/**
+ * Waits until `output()` (a process's collected stdout or stderr) includes `needle`. Each stream is its own pipe,
+ * read apart from the socket, the API server and the netns: a line the process wrote before an effect seen on
+ * another channel may not have been read yet. Throws after `ms` naming `what` and showing the output.
+ */
+export async function waitForOutput(
+  what: string,
+  output: () => string,
+  needle: string,
+  ms = 10_000,
+): Promise<void> {
+  try {
+    await waitFor(what, () => output().includes(needle), ms);
+  } catch (e) {
+    throw new Error(`${(e as Error).message}: no ${JSON.stringify(needle)} in:\n${output()}`, { cause: e });
+  }
+}
+
 /** Collects a child's output stream as text while it runs. */
 class Collector {
   text = "";

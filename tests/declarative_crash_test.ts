@@ -11,7 +11,15 @@ import { assert, assertEquals, assertStringIncludes } from "./support/assert.ts"
 import { ANNOTATION, fixture } from "./support/chain_fixture.ts";
 import { makePod, type Pod, startFakeApiServer } from "./support/fake_apiserver.ts";
 import { Cleanup, requireRoot } from "./support/netns.ts";
-import { apiDaemonArgs, apiScratch, type Daemon, startDaemon, waitFor, waitReady } from "./daemon_harness.ts";
+import {
+  apiDaemonArgs,
+  apiScratch,
+  type Daemon,
+  startDaemon,
+  waitFor,
+  waitForOutput,
+  waitReady,
+} from "./daemon_harness.ts";
 
 const NODE = "node-kcrash";
 const R1 = "ip route add 192.0.3.0/24 dev CURRENT_INTERFACE";
@@ -97,10 +105,16 @@ Deno.test({
       const after = await saved();
       assertEquals(after.pending, undefined);
       assertEquals(after.effect?.items.map((i) => i.key), ["route v4 main 198.51.100.0/24"], d.stdout());
+      // The report (stdout) and the log (stderr) are pipes of their own, read apart from the state file.
+      await waitForOutput("the re-apply's report", d.stdout, "Result: ");
+      await waitForOutput(
+        "the recovery's log line",
+        d.stderr,
+        "p1 eth0: the daemon stopped during a re-apply",
+      );
       const reapply = d.stdout().split("\n").filter((l) => l.startsWith("Result: "));
       assert(!d.stdout().includes("File exists"), d.stdout());
       assert(reapply.at(-1)?.startsWith("Result: applied in "), d.stdout());
-      assertStringIncludes(d.stderr(), "p1 eth0: the daemon stopped during a re-apply");
       // Nothing observed the netns between the start and the recovery as a drift of the saved effect.
       assert(!d.stderr().includes("drifted:"), d.stderr());
       const routes = await f.ns.routes();
