@@ -69,6 +69,8 @@ interface Harness {
   dir: string;
   abort: AbortController;
   slow: { ms: number };
+  /** How many `execute` calls have begun (before their `slow` delay). */
+  started: { n: number };
 }
 
 async function harness(dir?: string): Promise<Harness> {
@@ -83,10 +85,12 @@ async function harness(dir?: string): Promise<Harness> {
   const netns = new Map<string, NetnsState>();
   const abort = new AbortController();
   const slow = { ms: 0 };
+  const started = { n: 0 };
   const reapplier = new Reapplier({
     store,
     cache,
     execute: async (step: ReapplyStep, p: CachedPod, all: readonly AttachmentName[]) => {
+      started.n++;
       if (slow.ms) await new Promise((r) => setTimeout(r, slow.ms));
       const commands = "commands" in step ? step.commands : [];
       runs.push({
@@ -121,7 +125,21 @@ async function harness(dir?: string): Promise<Harness> {
   });
   cache.onAnnotationChange((p, old) => reapplier.onAnnotationChange(p, old));
   cache.onDelete((p) => reapplier.onPodGone(p));
-  return { cache, store, reapplier, runs, podAttachments, accepted, logs, pruned, netns, dir, abort, slow };
+  return {
+    cache,
+    store,
+    reapplier,
+    runs,
+    podAttachments,
+    accepted,
+    logs,
+    pruned,
+    netns,
+    dir,
+    abort,
+    slow,
+    started,
+  };
 }
 
 async function withHarness(fn: (h: Harness) => Promise<void>): Promise<void> {
@@ -182,7 +200,9 @@ Deno.test("reapplier: a burst of edits during a run coalesces into one more run 
     h.cache.replace([pod("ip route")]);
     h.reapplier.onRegister(add({ applied: "ip route" }));
     h.cache.apply("MODIFIED", pod("ip addr"));
-    await new Promise((r) => setTimeout(r, 20));
+    // Poll until the run of "ip addr" has begun (it then lasts `slow.ms`), never sleep and hope.
+    for (let i = 0; i < 10_000 && h.started.n === 0; i++) await settle();
+    assertEquals(h.started.n, 1, "the run of 'ip addr' never began");
     for (const v of ["ip link", "ip neigh", "ip -6 route"]) h.cache.apply("MODIFIED", pod(v));
     await h.reapplier.idle();
     assertEquals(h.runs.map((r) => r.value), ["ip addr", "ip -6 route"]);
