@@ -4,6 +4,7 @@
  * the daemon, the fake API server) are in tests/declarative_test.ts.
  */
 import { assert, assertEquals, assertStringIncludes } from "./support/assert.ts";
+import { monitorRoutes } from "./support/route_monitor.ts";
 import { Cleanup, createNetns, IP, type Netns, NSENTER, requireRoot } from "./support/netns.ts";
 import { sampleExecutorDeps, sampleTarget } from "./daemon_fixtures.ts";
 import { type ExecOutcome, runOnAttachment } from "../src/exec/executor.ts";
@@ -77,57 +78,6 @@ class Pod {
   }
 }
 
-/** `ip monitor route` in the netns, live once a probe route showed up. */
-async function monitorRoutes(
-  ns: Netns,
-  cleanup: Cleanup,
-): Promise<{ text: () => string; stop: () => Promise<void> }> {
-  const child = new Deno.Command(NSENTER, {
-    args: [`--net=${ns.path}`, "/usr/bin/stdbuf", "-oL", IP, "monitor", "route"],
-    stdout: "piped",
-    stderr: "null",
-  }).spawn();
-  let text = "";
-  const reading = (async () => {
-    for await (const c of child.stdout.pipeThrough(new TextDecoderStream())) text += c;
-  })();
-  const stop = async () => {
-    try {
-      child.kill("SIGKILL");
-    } catch {
-      // gone
-    }
-    await child.status;
-    await reading.catch(() => {});
-  };
-  cleanup.defer(stop, "ip monitor");
-  const end = Date.now() + 5000;
-  // An identical replace is no event: add and delete the probe until the monitor shows it.
-  while (!text.includes("10.99.0.77")) {
-    if (Date.now() > end) throw new Error("ip monitor never showed the probe route");
-    await mustExec(ns, "route", "add", "10.99.0.77/32", "dev", "h1a");
-    await mustExec(ns, "route", "del", "10.99.0.77/32", "dev", "h1a");
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  return { text: () => text, stop };
-}
-
-/**
- * Adds and deletes a barrier route and waits until the monitor shows its deletion: the kernel reports a netns's
- * route changes to the monitor in order, so every change made before is in `text()` then.
- */
-async function monitorCaughtUp(ns: Netns, mon: { text: () => string }): Promise<void> {
-  const seen = () => mon.text().split("\n").filter((l) => /^Deleted 10\.99\.0\.78(\/32)? /.test(l)).length;
-  const before = seen();
-  await mustExec(ns, "route", "add", "10.99.0.78/32", "dev", "h1a");
-  await mustExec(ns, "route", "del", "10.99.0.78/32", "dev", "h1a");
-  const end = Date.now() + 10_000;
-  while (seen() === before) {
-    if (Date.now() > end) throw new Error(`ip monitor never showed the barrier route:\n${mon.text()}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 const A = "ip route add 192.0.3.0/24 dev CURRENT_INTERFACE";
 const B = "ip route add 198.51.100.0/24 dev CURRENT_INTERFACE";
 const C = "ip route add 10.99.0.0/24 dev CURRENT_INTERFACE";
@@ -159,7 +109,11 @@ Deno.test({
       );
       assertEquals(add.report.effect?.owned, 2);
 
-      const mon = await monitorRoutes(ns, cleanup);
+      const mon = await monitorRoutes(ns, cleanup, {
+        dev: "h1a",
+        probe: "10.99.0.77",
+        barrier: "10.99.0.78",
+      });
       const edit = await pod.apply(JSON.stringify([B, C]));
       assertEquals(edit.report.verdict, "applied", edit.report.error?.msg);
       assertEquals(edit.report.commands.map((c) => [c.command, c.exitCode, c.kept ?? false]), [
@@ -173,7 +127,7 @@ Deno.test({
       assertEquals(edit.report.effect?.takenBack.length, 1);
       assertStringIncludes(edit.report.effect!.takenBack[0], "192.0.3.0/24");
       // Once the monitor has shown every change the edit made: the take-back, and no blip of the kept route.
-      await monitorCaughtUp(ns, mon);
+      await mon.caughtUp();
       assertStringIncludes(mon.text(), "Deleted 192.0.3.0/24");
       assert(!/Deleted 198\.51\.100\.0\/24/.test(mon.text()), `no blip of the kept route:\n${mon.text()}`);
       assertEquals(pod.effect.map((i) => i.key).sort(), [

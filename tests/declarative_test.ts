@@ -14,7 +14,8 @@ import {
   type Pod,
   startFakeApiServer,
 } from "./support/fake_apiserver.ts";
-import { Cleanup, IP, type Netns, NSENTER, requireRoot } from "./support/netns.ts";
+import { monitorRoutes } from "./support/route_monitor.ts";
+import { Cleanup, IP, type Netns, requireRoot } from "./support/netns.ts";
 import { podWatchBarrier } from "./support/watch_barrier.ts";
 import { apiDaemonArgs, apiScratch, type Daemon, startDaemon, waitFor, waitReady } from "./daemon_harness.ts";
 
@@ -122,48 +123,6 @@ async function savedEffect(w: World): Promise<string[]> {
   return ((a?.effect?.items ?? []) as { key: string }[]).map((i) => i.key);
 }
 
-/** `ip monitor route` in the netns, live once a probe route showed up. */
-async function monitorRoutes(ns: Netns, cleanup: Cleanup): Promise<() => string> {
-  const child = new Deno.Command(NSENTER, {
-    args: [`--net=${ns.path}`, "/usr/bin/stdbuf", "-oL", IP, "monitor", "route"],
-    stdout: "piped",
-    stderr: "null",
-  }).spawn();
-  let text = "";
-  const reading = (async () => {
-    for await (const c of child.stdout.pipeThrough(new TextDecoderStream())) text += c;
-  })();
-  cleanup.defer(async () => {
-    try {
-      child.kill("SIGKILL");
-    } catch {
-      // gone
-    }
-    await child.status;
-    await reading.catch(() => {});
-  }, "ip monitor");
-  const end = Date.now() + 5000;
-  while (!text.includes("203.0.113.77")) {
-    if (Date.now() > end) throw new Error("ip monitor never showed the probe route");
-    await ip(ns, "route", "add", "203.0.113.77/32", "dev", "eth0");
-    await ip(ns, "route", "del", "203.0.113.77/32", "dev", "eth0");
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  return () => text;
-}
-
-/**
- * Adds and deletes a barrier route and waits until the monitor shows its deletion: the kernel reports a netns's
- * route changes to the monitor in order, so every change made before is in `monitor()` then.
- */
-async function monitorCaughtUp(ns: Netns, monitor: () => string): Promise<void> {
-  const seen = () => monitor().split("\n").filter((l) => /^Deleted 203\.0\.113\.78(\/32)? /.test(l)).length;
-  const before = seen();
-  await ip(ns, "route", "add", "203.0.113.78/32", "dev", "eth0");
-  await ip(ns, "route", "del", "203.0.113.78/32", "dev", "eth0");
-  await waitFor("the monitor to show the barrier route", () => seen() > before);
-}
-
 Deno.test({
   name: "declarative: an edit takes back the dropped route, keeps the other without a blip, adds the new one",
   ...requireRoot(),
@@ -177,7 +136,12 @@ Deno.test({
       "the ADD's effect in the state file",
       async () => (await savedEffect(w).catch(() => [])).length === 2,
     );
-    const monitor = await monitorRoutes(f.ns, w.cleanup);
+    const mon = await monitorRoutes(f.ns, w.cleanup, {
+      dev: "eth0",
+      probe: "203.0.113.77",
+      barrier: "203.0.113.78",
+    });
+    const monitor = mon.text;
 
     await w.edit(JSON.stringify([R2, R3]), 1);
     await waitFor(
@@ -188,7 +152,7 @@ Deno.test({
     assert(!routes.includes("192.0.3.0/24"), `the dropped route is gone:\n${routes}`);
     assertStringIncludes(routes, "198.51.100.0/24 dev eth0");
     assertStringIncludes(routes, "198.51.100.128/25 dev eth0");
-    await monitorCaughtUp(f.ns, monitor);
+    await mon.caughtUp();
     assertStringIncludes(monitor(), "Deleted 192.0.3.0/24");
     assert(!/Deleted 198\.51\.100\.0\/24/.test(monitor()), `the kept route never went away:\n${monitor()}`);
     const log = w.daemon().stdout();
