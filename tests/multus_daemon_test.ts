@@ -10,7 +10,14 @@ import { ANNOTATION } from "./support/chain_fixture.ts";
 import { makePod, type Pod, startFakeApiServer } from "./support/fake_apiserver.ts";
 import { Cleanup, createNetns, deleteLink, type Netns, requireRoot, uniqueName } from "./support/netns.ts";
 import { ensurePlugin } from "./support/plugin.ts";
-import { multusAdd, multusDel, type MultusPod, nadConflist, NETWORKS } from "./support/multus.ts";
+import {
+  multusAdd,
+  multusDel,
+  type MultusPod,
+  type MultusRun,
+  nadConflist,
+  NETWORKS,
+} from "./support/multus.ts";
 import { apiScratch, runChainsaw, startDaemonOnApi, waitFor } from "./daemon_harness.ts";
 
 const NODE = "node-im";
@@ -33,6 +40,40 @@ function pod(value: string): Pod {
 async function testRoutes(ns: Netns): Promise<string[]> {
   return (await ns.routes()).split("\n").filter((l) => /^192\.0\.[34]\./.test(l))
     .map((l) => l.replace(/ (proto|scope) .*$/, "").trim()).sort();
+}
+
+/**
+ * A netns for the pod and a Multus run that selects the chainsaw NAD twice (`net1`, `net2`) over a fresh bridge;
+ * the netns, the bridge and the run's DEL are deferred on `cleanup`.
+ */
+async function nadTwice(
+  cleanup: Cleanup,
+  nsName: string,
+  scratch: string,
+  kubeconfig: string,
+  daemonSocket: string,
+  env?: Record<string, string>,
+): Promise<{ ns: Netns; run: MultusRun }> {
+  const ns = await createNetns(nsName);
+  cleanup.defer(() => ns.delete(), "netns");
+  const bridge = uniqueName("imbr");
+  cleanup.defer(() => deleteLink(bridge), "bridge");
+  const conflist = nadConflist({
+    name: "test-chainsaw-chain",
+    bridge,
+    dataDir: `${scratch}/ipam`,
+    chainsaw: { kubeconfig, daemonSocket },
+  });
+  const run: MultusRun = {
+    pod: POD,
+    netns: ns.path,
+    containerId: uniqueName("ctr-", 8),
+    cacheDir: `${scratch}/cache`,
+    delegates: [{ conflist, ifname: "net1" }, { conflist, ifname: "net2" }],
+    ...(env ? { env } : {}),
+  };
+  cleanup.defer(() => multusDel(run), "multus DEL");
+  return { ns, run };
 }
 
 /** The daemon's records of `verb` (header lines), in order. */
@@ -58,24 +99,7 @@ Deno.test({
       cleanup.defer(() => api.close(), "fake apiserver");
       const scratch = await apiScratch(cleanup, api);
       const { daemon: d, kubeconfig } = await startDaemonOnApi(cleanup, api, { node: NODE, scratch });
-      const ns = await createNetns("im-daemon");
-      cleanup.defer(() => ns.delete(), "netns");
-      const bridge = uniqueName("imbr");
-      cleanup.defer(() => deleteLink(bridge), "bridge");
-      const conflist = nadConflist({
-        name: "test-chainsaw-chain",
-        bridge,
-        dataDir: `${scratch.path}/ipam`,
-        chainsaw: { kubeconfig, daemonSocket: d.socket },
-      });
-      const run = {
-        pod: POD,
-        netns: ns.path,
-        containerId: uniqueName("ctr-", 8),
-        cacheDir: `${scratch.path}/cache`,
-        delegates: [{ conflist, ifname: "net1" }, { conflist, ifname: "net2" }],
-      };
-      cleanup.defer(() => multusDel(run), "multus DEL");
+      const { ns, run } = await nadTwice(cleanup, "im-daemon", scratch.path, kubeconfig, d.socket);
 
       const adds = await multusAdd(run);
       for (const a of adds) assertEquals(a.code, 0, `${a.ifname}: ${a.stdout}${a.stderr}`);
@@ -181,27 +205,11 @@ Deno.test({
         args: ["--policy-dir", policyDir],
         scratch,
       });
-      const ns = await createNetns("im-plugin");
-      cleanup.defer(() => ns.delete(), "netns");
-      const bridge = uniqueName("imbr");
-      cleanup.defer(() => deleteLink(bridge), "bridge");
-      const conflist = nadConflist({
-        name: "test-chainsaw-chain",
-        bridge,
-        dataDir: `${scratch.path}/ipam`,
-        chainsaw: { kubeconfig, daemonSocket: d.socket },
+      // The runtime's environment names a policy directory: the plugin runs the ADD itself and hands the report and
+      // the registration to the daemon.
+      const { ns, run } = await nadTwice(cleanup, "im-plugin", scratch.path, kubeconfig, d.socket, {
+        CHAINSAW_POLICY_DIR: policyDir,
       });
-      const run = {
-        pod: POD,
-        netns: ns.path,
-        containerId: uniqueName("ctr-", 8),
-        cacheDir: `${scratch.path}/cache`,
-        delegates: [{ conflist, ifname: "net1" }, { conflist, ifname: "net2" }],
-        // The runtime's environment names a policy directory: the plugin runs the ADD itself and hands the
-        // report and the registration to the daemon.
-        env: { CHAINSAW_POLICY_DIR: policyDir },
-      };
-      cleanup.defer(() => multusDel(run), "multus DEL");
       const adds = await multusAdd(run);
       for (const a of adds) assertEquals(a.code, 0, `${a.ifname}: ${a.stdout}${a.stderr}`);
       assertStringIncludes(
