@@ -16,7 +16,8 @@
  * or its pod's sync began) is thrown away: the next round checks again.
  * @module
  */
-import { type EffectDifference, effectDifferences } from "../../declarative/effect.ts";
+import type { EffectDifference } from "../../declarative/effect.ts";
+import { effectDifferencesUnraced } from "../effect/differences.ts";
 import type { NetnsSnapshot, NetObject } from "../../declarative/objects.ts";
 import type { Effect } from "../../wire/effect.ts";
 import { PeriodicSweep, type SkipReason, type SweepClock } from "../../async/periodic_sweep.ts";
@@ -82,8 +83,6 @@ export function checked(a: DriftAttachment): boolean {
   return a.mode === "declarative" && a.drift !== "off" && (a.effect?.items.length ?? 0) > 0 &&
     !isProcNetns(a.netns);
 }
-
-const stamp = (a: DriftAttachment) => JSON.stringify([a.applied, a.effect]);
 
 /** The checker; see the module documentation. */
 export class DriftChecker<A extends DriftAttachment = DriftAttachment> {
@@ -191,27 +190,28 @@ export class DriftChecker<A extends DriftAttachment = DriftAttachment> {
       if (d) this.#clear(key, d.a, "gone");
       return "unowned";
     }
-    if (this.#deps.busy(a)) return "raced";
-    const before = stamp(a);
-    let observed: NetnsSnapshot | Map<string, NetObject>;
-    try {
-      observed = await this.#deps.observe(a, signal);
-    } catch (e) {
+    const outcome = await effectDifferencesUnraced(a, {
+      find: () => this.#find(key),
+      busy: (x) => this.#deps.busy(x),
+      observe: (x) => this.#deps.observe(x, signal),
+    });
+    if (outcome.kind === "raced") return "raced";
+    if (outcome.kind === "error") {
       // Once per streak: a netns that went away stays so until its DEL, GC or a sync forgets the attachment.
       if (!this.#failing.has(key)) {
         this.#failing.add(key);
         this.#deps.log(
           "warn",
-          `drift check of pod ${a.namespace}/${a.name} ${a.ifname}: ${errorText(e)} (not said again until ` +
-            "a check succeeds)",
+          `drift check of pod ${a.namespace}/${a.name} ${a.ifname}: ${
+            errorText(outcome.error)
+          } (not said again ` +
+            "until a check succeeds)",
         );
       }
       return "error";
     }
     this.#failing.delete(key);
-    const now = this.#find(key);
-    if (!now || stamp(now) !== before || this.#deps.busy(now)) return "raced";
-    const diffs = effectDifferences(a.effect!.items, observed);
+    const diffs = outcome.differences;
     if (diffs.length === 0) {
       this.#clear(key, a, "holds");
       return "holds";

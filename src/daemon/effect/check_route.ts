@@ -16,7 +16,7 @@
  * @module
  */
 import { postedJson, type SocketRouteHandler } from "../api/socket_api.ts";
-import { effectDifferences } from "../../declarative/effect.ts";
+import { effectDifferencesUnraced } from "./differences.ts";
 import type { NetnsSnapshot, NetObject } from "../../declarative/objects.ts";
 import { type CheckAnswer, checkAnswerOf } from "../../wire/check.ts";
 import { CheckRequestSchema } from "../../wire/check_schema.ts";
@@ -49,8 +49,6 @@ export interface CheckRouteDeps<A extends CheckAttachment = CheckAttachment> {
   busy(a: A): boolean;
 }
 
-const stamp = (a: CheckAttachment) => JSON.stringify([a.applied, a.effect]);
-
 const unknown = (owned: number, why: string): CheckAnswer => ({
   verdict: "unknown",
   owned,
@@ -74,18 +72,14 @@ export async function checkAttachment<A extends CheckAttachment>(
     return { verdict: "unowned", owned: 0, differences: [] };
   }
   if (a.drift === "off") return unknown(items.length, 'drift checks are off here (chain key "drift": "off")');
-  const raced = unknown(items.length, "a re-apply of the pod is running; not checked");
-  if (deps.busy(a)) return raced;
-  const before = stamp(a);
-  let observed: NetnsSnapshot | Map<string, NetObject>;
-  try {
-    observed = await deps.observe(a);
-  } catch (e) {
-    return unknown(items.length, errorText(e));
-  }
-  const now = deps.find(req.containerId, req.ifname);
-  if (!now || stamp(now) !== before || deps.busy(now)) return raced;
-  return checkAnswerOf(items.length, effectDifferences(items, observed).map((d) => d.text));
+  const outcome = await effectDifferencesUnraced(a, {
+    find: () => deps.find(req.containerId, req.ifname),
+    busy: deps.busy,
+    observe: deps.observe,
+  });
+  if (outcome.kind === "raced") return unknown(items.length, "a re-apply of the pod is running; not checked");
+  if (outcome.kind === "error") return unknown(items.length, errorText(outcome.error));
+  return checkAnswerOf(items.length, outcome.differences.map((d) => d.text));
 }
 
 /**
