@@ -233,8 +233,11 @@ function figure(text: string): void {
   console.log(`flood figure: ${text}`);
 }
 
-Deno.test("idle floods beyond the cap: each listener still serves (the oldest idle connection makes room), evictions counted", async () => {
-  if (requireRoot("daemon flood tests").ignore) return;
+Deno.test({
+  name:
+    "idle floods beyond the cap: each listener still serves (the oldest idle connection makes room), evictions counted",
+  ...requireRoot("daemon flood tests"),
+}, async () => {
   await using cleanup = new Cleanup();
   const { d, running, health, socket, held } = await floodableDaemon(cleanup, 256, [
     "--health-max-connections",
@@ -292,8 +295,10 @@ Deno.test("idle floods beyond the cap: each listener still serves (the oldest id
   assertEquals((await d.stop()).code, 0);
 });
 
-Deno.test("accept failing with EMFILE never ends the daemon; idle connections time out; it recovers", async () => {
-  if (requireRoot("daemon flood tests").ignore) return;
+Deno.test({
+  name: "accept failing with EMFILE never ends the daemon; idle connections time out; it recovers",
+  ...requireRoot("daemon flood tests"),
+}, async () => {
   await using cleanup = new Cleanup();
   // Caps far above the fd limit: the floods exhaust the process's descriptors.
   const { d, running, health, socket, held } = await floodableDaemon(cleanup, 128, [
@@ -338,8 +343,11 @@ Deno.test("accept failing with EMFILE never ends the daemon; idle connections ti
   assertEquals((await d.stop()).code, 0);
 });
 
-Deno.test("slowloris: 300 partial heads on each listener, a complete request is still served on both, and a real ADD runs", async () => {
-  if (requireRoot("daemon flood tests").ignore) return;
+Deno.test({
+  name:
+    "slowloris: 300 partial heads on each listener, a complete request is still served on both, and a real ADD runs",
+  ...requireRoot("daemon flood tests"),
+}, async () => {
   await using cleanup = new Cleanup();
   const { d, running, health, socket, held } = await floodableApiDaemon(cleanup, 256, 3, [
     "--health-max-connections",
@@ -376,8 +384,11 @@ Deno.test("slowloris: 300 partial heads on each listener, a complete request is 
   assertEquals((await d.stop()).code, 0);
 });
 
-Deno.test("a burst of 1000 complete reports on the socket: every one 204 (back-pressure, not refusal), an ADD among them runs", async () => {
-  if (requireRoot("daemon flood tests").ignore) return;
+Deno.test({
+  name:
+    "a burst of 1000 complete reports on the socket: every one 204 (back-pressure, not refusal), an ADD among them runs",
+  ...requireRoot("daemon flood tests"),
+}, async () => {
   await using cleanup = new Cleanup();
   const { d, running, socket } = await floodableApiDaemon(cleanup, 256, 1, [
     "--health-max-connections",
@@ -410,8 +421,10 @@ Deno.test("a burst of 1000 complete reports on the socket: every one 204 (back-p
   assertEquals((await d.stop()).code, 0);
 });
 
-Deno.test("a chunked body is refused with 411 and a lingering close: a client still writing reads the answer", async () => {
-  if (requireRoot("daemon flood tests").ignore) return;
+Deno.test({
+  name: "a chunked body is refused with 411 and a lingering close: a client still writing reads the answer",
+  ...requireRoot("daemon flood tests"),
+}, async () => {
   await using cleanup = new Cleanup();
   const { d, running, socket } = await floodableDaemon(cleanup, 256, []);
   const c = await connect(socket);
@@ -440,8 +453,11 @@ async function vmHwmKb(pid: number): Promise<number> {
   return Number(/^VmHWM:\s+(\d+) kB/m.exec(status)?.[1]);
 }
 
-Deno.test("a logs -f follower that stops reading is dropped at its byte budget with a final line; memory stays bounded", async () => {
-  if (requireRoot("daemon flood tests").ignore) return;
+Deno.test({
+  name:
+    "a logs -f follower that stops reading is dropped at its byte budget with a final line; memory stays bounded",
+  ...requireRoot("daemon flood tests"),
+}, async () => {
   await using cleanup = new Cleanup();
   const tmp = await scratchDir();
   cleanup.defer(tmp.remove);
