@@ -26,8 +26,11 @@ export interface CheckRequest {
   network: string;
 }
 
-/** The daemon's verdict; see the module documentation. */
-export type CheckVerdict = "holds" | "unowned" | "drifted" | "unknown";
+/** The daemon's verdicts; see the module documentation. */
+export const CHECK_VERDICTS = ["holds", "unowned", "drifted", "unknown"] as const;
+
+/** One of {@link CHECK_VERDICTS}. */
+export type CheckVerdict = (typeof CHECK_VERDICTS)[number];
 
 /** The answer. */
 export interface CheckAnswer {
@@ -51,11 +54,11 @@ export const MAX_CHECK_LINE = 512;
 
 /**
  * How long the plugin's CHECK waits for the daemon's answer once connected (the daemon bounds its own
- * observation well inside it). No answer in time: CHECK passes (the plugin does not guess) and says so on stderr.
+ * observation well inside it). No answer in time: CHECK passes (the plugin does not guess).
  */
 export const CHECK_ANSWER_WAIT_MS = 5000;
 
-const VERDICTS: ReadonlySet<unknown> = new Set(["holds", "unowned", "drifted", "unknown"]);
+const VERDICTS: ReadonlySet<unknown> = new Set(CHECK_VERDICTS);
 
 /**
  * The plain check of an answer: the answer as `CheckAnswerSchema` decodes it when it is plainly valid,

@@ -4,7 +4,13 @@
  * @module
  */
 import * as z from "zod/mini";
-import { type CheckAnswer, type CheckRequest, MAX_CHECK_DIFFERENCES, MAX_CHECK_LINE } from "./check.ts";
+import {
+  CHECK_VERDICTS,
+  type CheckAnswer,
+  type CheckRequest,
+  MAX_CHECK_DIFFERENCES,
+  MAX_CHECK_LINE,
+} from "./check.ts";
 
 const shortText = z.string().check(z.minLength(1), z.maxLength(4096));
 
@@ -17,7 +23,7 @@ export const CheckRequestSchema: z.ZodMiniType<CheckRequest> = z.object({
 
 /** The answer schema. */
 export const CheckAnswerSchema: z.ZodMiniType<CheckAnswer> = z.object({
-  verdict: z.enum(["holds", "unowned", "drifted", "unknown"]),
+  verdict: z.enum(CHECK_VERDICTS),
   owned: z.int().check(z.gte(0)),
   differences: z.array(z.string().check(z.maxLength(MAX_CHECK_LINE))).check(
     z.maxLength(MAX_CHECK_DIFFERENCES),
