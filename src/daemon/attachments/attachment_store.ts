@@ -137,7 +137,14 @@ export interface AttachmentStoreOptions {
   log?(msg: string): void;
 }
 
-const keyOf = (containerId: string, ifname: string) => `${containerId}\u0000${ifname}`;
+/**
+ * The key of one attachment (container id and interface), unique in the store; the drift checker, the re-apply
+ * and the pod condition writer key their own maps by it.
+ *
+ * @param containerId the container id
+ * @param ifname the interface
+ */
+export const attachmentKey = (containerId: string, ifname: string): string => `${containerId}\u0000${ifname}`;
 
 /** "ns/name ifname (container id)" for log lines; the strings are quoted when they are not plain. */
 function describe(a: { namespace: string; name: string; ifname: string; containerId: string }): string {
@@ -220,7 +227,7 @@ export class AttachmentStore {
         );
         continue;
       }
-      store.#items.set(keyOf(a.containerId, a.ifname), { ...a, netns: normalizeNetnsPath(a.netns) });
+      store.#items.set(attachmentKey(a.containerId, a.ifname), { ...a, netns: normalizeNetnsPath(a.netns) });
     }
     return store;
   }
@@ -272,7 +279,7 @@ export class AttachmentStore {
     if (reg.mode !== undefined) a.mode = reg.mode;
     if (reg.drift !== undefined) a.drift = reg.drift;
     if (reg.effect !== undefined && reg.effect.items.length > 0) a.effect = { items: reg.effect.items };
-    this.#items.set(keyOf(a.containerId, a.ifname), a);
+    this.#items.set(attachmentKey(a.containerId, a.ifname), a);
     return { ...a };
   }
 
@@ -292,7 +299,7 @@ export class AttachmentStore {
   /** Forgets the container's attachment on `ifname`, or all of its attachments; returns how many went. */
   remove(containerId: string, ifname?: string): number {
     if (ifname !== undefined) {
-      const k = keyOf(containerId, ifname);
+      const k = attachmentKey(containerId, ifname);
       const a = this.#items.get(k);
       if (a) this.#delete(k, a);
       return a ? 1 : 0;
@@ -326,7 +333,7 @@ export class AttachmentStore {
    * unknown.
    */
   markApplied(containerId: string, ifname: string, value: string, effect?: readonly EffectItem[]): boolean {
-    const a = this.#items.get(keyOf(containerId, ifname));
+    const a = this.#items.get(attachmentKey(containerId, ifname));
     if (!a) return false;
     a.applied = value;
     delete a.pending;
@@ -342,7 +349,7 @@ export class AttachmentStore {
    * the store before the netns changes. False when the attachment is unknown.
    */
   setPending(containerId: string, ifname: string, pending: PendingEdit | undefined): boolean {
-    const a = this.#items.get(keyOf(containerId, ifname));
+    const a = this.#items.get(attachmentKey(containerId, ifname));
     if (!a) return false;
     if (pending) a.pending = pending;
     else delete a.pending;

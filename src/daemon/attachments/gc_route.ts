@@ -13,7 +13,7 @@
  * @module
  */
 import { postedJson, type SocketRouteHandler } from "../api/socket_api.ts";
-import type { Attachment } from "./attachment_store.ts";
+import { type Attachment, attachmentKey } from "./attachment_store.ts";
 import { GcRequestSchema, MAX_GC_BODY_BYTES } from "../../wire/gc.ts";
 import { ROUTES } from "../../wire/routes.ts";
 
@@ -27,8 +27,8 @@ export type GcRequest = import("../../wire/gc.ts").GcRequest;
 
 /** The attachments of `req.network` that are not in `req.valid` (pure). */
 export function staleAttachments(all: readonly Attachment[], req: GcRequest): Attachment[] {
-  const valid = new Set(req.valid.map((v) => `${v.containerId}\u0000${v.ifname}`));
-  return all.filter((a) => a.network === req.network && !valid.has(`${a.containerId}\u0000${a.ifname}`));
+  const valid = new Set(req.valid.map((v) => attachmentKey(v.containerId, v.ifname)));
+  return all.filter((a) => a.network === req.network && !valid.has(attachmentKey(a.containerId, a.ifname)));
 }
 
 /** At most this many forgotten attachments are named in the log line. */

@@ -18,6 +18,7 @@
  */
 import type { EffectDifference } from "../../declarative/effect.ts";
 import { effectDifferencesUnraced } from "../effect/differences.ts";
+import { attachmentKey } from "../attachments/attachment_store.ts";
 import type { NetnsSnapshot, NetObject } from "../../declarative/objects.ts";
 import type { Effect } from "../../wire/effect.ts";
 import { PeriodicSweep, type SkipReason, type SweepClock } from "../../async/periodic_sweep.ts";
@@ -41,7 +42,7 @@ export interface DriftAttachment {
 
 /** An attachment's identity in the checker (the store's key). */
 export const driftKey = (a: { containerId: string; ifname: string }): string =>
-  `${a.containerId}\u0000${a.ifname}`;
+  attachmentKey(a.containerId, a.ifname);
 
 /** How one check ended (`chainsaw_drift_checks_total{result}`). */
 export type CheckResult = "holds" | "drifted" | "unowned" | "raced" | "error";

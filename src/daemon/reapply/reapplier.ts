@@ -19,7 +19,12 @@ import type { AttachmentForget, AttachmentRegistration } from "../../wire/attach
 import type { EffectItem } from "../../wire/effect.ts";
 import type { NetnsSnapshot } from "../../exec/netns_snapshot.ts";
 import { CniError, ErrorCode } from "../../cni/errors.ts";
-import { type Attachment, attachmentNameOf, type AttachmentStore } from "../attachments/attachment_store.ts";
+import {
+  type Attachment,
+  attachmentKey,
+  attachmentNameOf,
+  type AttachmentStore,
+} from "../attachments/attachment_store.ts";
 import { AnnotationError } from "../../annotation/annotation.ts";
 import { type AttachmentName, unmatchedKeys, unmatchedKeyWarning } from "../../annotation/resolve.ts";
 import { isProcNetns, type NetnsState } from "../../exec/netns_state.ts";
@@ -164,9 +169,9 @@ export class Reapplier {
    */
   afterFirstList(loaded: readonly Attachment[]): void {
     const pods = this.#deps.cache.list();
-    const known = new Set(this.#deps.store.all().map((a) => `${a.containerId}\u0000${a.ifname}`));
+    const known = new Set(this.#deps.store.all().map((a) => attachmentKey(a.containerId, a.ifname)));
     const orphans = loaded.filter((a) =>
-      known.has(`${a.containerId}\u0000${a.ifname}`) && !pods.some((p) => attachmentOf(p, a))
+      known.has(attachmentKey(a.containerId, a.ifname)) && !pods.some((p) => attachmentOf(p, a))
     );
     this.#forget(orphans, "pod_gone", "its pod is not on this node");
     const scheduled = new Set<string>();
@@ -218,7 +223,7 @@ export class Reapplier {
 
   async #heal(heals: readonly Heal[], reapplied: ReadonlySet<string>): Promise<void> {
     for (const h of heals) {
-      const key = `${h.containerId}\u0000${h.ifname}`;
+      const key = attachmentKey(h.containerId, h.ifname);
       const a = this.#deps.store.all().find((x) => x.containerId === h.containerId && x.ifname === h.ifname);
       if (!a || reapplied.has(key) || this.#stopped) {
         h.done(false);
@@ -405,7 +410,7 @@ export class Reapplier {
       }
       const journal = a.mode === "declarative" ? this.#journal(a, step.value) : undefined;
       const { report, effect } = await this.#deps.execute(step, pod, names, journal);
-      ran.add(`${a.containerId}\u0000${a.ifname}`);
+      ran.add(attachmentKey(a.containerId, a.ifname));
       this.#deps.accept(report);
       changed = this.#deps.store.markApplied(a.containerId, a.ifname, step.value, effect) || changed;
       // Each declarative step's outcome (and the end of its write-ahead record) is written before the next step.
