@@ -220,8 +220,9 @@ export class DeclarativeRun {
       this.#batchMode = true;
       return;
     }
-    // Command by command: a full snapshot before, and after each writer.
-    this.#before = edit && this.#plan.takeBack.length === 0 ? this.#start : await this.#snap();
+    // Command by command: a full snapshot before, and after each writer. The start (an edit's, or the
+    // write-ahead record's) is that snapshot unless a take-back changed the netns since.
+    this.#before = this.#start && this.#plan.takeBack.length === 0 ? this.#start : await this.#snap();
     this.#start ??= this.#before;
     this.#last = this.#before;
   }
@@ -378,7 +379,7 @@ export class DeclarativeRun {
  * @returns the settlement (the effect is `[]` when everything still holding went back)
  */
 export async function takeBackAll(
-  input: DeclarativeInput,
+  input: Pick<DeclarativeInput, "netns" | "bins" | "prior" | "beforeChange">,
   deps: DeclarativeDeps,
 ): Promise<DeclarativeSettlement> {
   let start: NetnsSnapshot;

@@ -185,3 +185,35 @@ Deno.test("declarative run: taking back that fails is undone and thrown; takeBac
   assertEquals(all.takenBack.length, 2);
   assertEquals([ns.state.routes.map((r) => r.dst), ns.state.links[0].mtu], [["default"], 1500]);
 });
+
+Deno.test("declarative run: command by command, the write-ahead snapshot is the run's start (not read twice)", async () => {
+  const ns = new FakeNetns();
+  const recorded: NetnsSnapshot[] = [];
+  const deps: DeclarativeDeps = {
+    ...ns.deps(),
+    run: (command, argv) => {
+      ns.log.push(`run ${command}`);
+      return Promise.resolve(result(command, argv, ns.apply(argv)));
+    },
+  };
+  const run = new DeclarativeRun({
+    netns: "x",
+    bins: BINS,
+    onError: "continue", // not batched: command by command
+    prior: [],
+    batchTimeoutMs: 1000,
+    maxOutputBytes: 1 << 20,
+    beforeChange: (start) => {
+      recorded.push(start);
+      return Promise.resolve();
+    },
+  }, deps);
+  const prepared = [{ source: "route add A", argv: ["route", "add", "A"] }];
+  await run.beforeRun(prepared);
+  await run.run("route add A", prepared[0].argv, { ...BINS, netns: "x", timeoutMs: 1, maxOutputBytes: 1 });
+  const settled = await run.settle(false, true);
+  assertEquals(ns.log, ["snapshot", "run route add A", "snapshot"]);
+  assertEquals(recorded.length, 1);
+  assertEquals(settled.start, recorded[0]);
+  assertEquals(settled.effect.map((i) => i.key), ["route v4 main A"]);
+});

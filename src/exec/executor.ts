@@ -473,10 +473,7 @@ export async function runOnAttachment(
         const settled = await takeBackAll({
           netns: target.netns,
           bins: binaries,
-          onError: target.onError,
           prior,
-          batchTimeoutMs: 0,
-          maxOutputBytes: 0,
           ...(deps.beforeChange ? { beforeChange: deps.beforeChange } : {}),
         }, declarativeDeps);
         effect = settled.effect;
