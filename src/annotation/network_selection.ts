@@ -144,6 +144,16 @@ export function parseNetworkSelection(value: string, podNamespace: string): Sele
   }));
 }
 
+/** The selection as {@link parseNetworkSelection} reads it; undefined when Multus would refuse it. */
+function selectionOrNone(value: string, podNamespace: string): SelectedNetwork[] | undefined {
+  try {
+    return parseNetworkSelection(value, podNamespace);
+  } catch (e) {
+    if (e instanceof SelectionError) return undefined;
+    throw e;
+  }
+}
+
 /**
  * The NAD (`namespace/name`) Multus set up the pod interface `ifname` for, read from the pod's selection.
  *
@@ -158,14 +168,8 @@ export function nadOfInterface(
   podNamespace: string,
   ifname: string,
 ): string | undefined {
-  if (value === undefined) return undefined;
-  let selection: SelectedNetwork[];
-  try {
-    selection = parseNetworkSelection(value, podNamespace);
-  } catch (e) {
-    if (e instanceof SelectionError) return undefined;
-    throw e;
-  }
+  const selection = value === undefined ? undefined : selectionOrNone(value, podNamespace);
+  if (selection === undefined) return undefined;
   // Two elements giving the same interface make Multus fail the pod ("already exists") at the second: the first
   // is the one set up.
   const element = selection.find((e) => e.interface === ifname);
@@ -183,13 +187,7 @@ export function nadOfInterface(
  * @returns true when no further attachment follows
  */
 export function isLastAttachment(value: string | undefined, podNamespace: string, ifname: string): boolean {
-  if (value === undefined) return true;
-  let selection: SelectedNetwork[];
-  try {
-    selection = parseNetworkSelection(value, podNamespace);
-  } catch (e) {
-    if (e instanceof SelectionError) return true; // Multus sets up none of it
-    throw e;
-  }
-  return selection.length === 0 || selection[selection.length - 1].interface === ifname;
+  // No selection, or one Multus refuses (it sets up none of it): this attachment is the only one.
+  const selection = value === undefined ? undefined : selectionOrNone(value, podNamespace);
+  return selection === undefined || selection.length === 0 || selection.at(-1)!.interface === ifname;
 }
