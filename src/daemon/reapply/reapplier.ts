@@ -257,15 +257,22 @@ export class Reapplier {
 
   /** Writes the state file (errors are logged and counted, never thrown). */
   save(): Promise<void> {
-    const done = this.#deps.store.save().then(
-      () => this.#deps.onSaved?.(true),
-      (e) => {
-        this.#deps.onSaved?.(false);
-        this.#deps.log("error", `cannot write ${this.#deps.store.path}: ${errorText(e)}`);
-      },
+    const done = this.#write().catch((e) =>
+      this.#deps.log("error", `cannot write ${this.#deps.store.path}: ${errorText(e)}`)
     );
     this.#saving = done;
     return done;
+  }
+
+  /** Writes the state file and counts the outcome (`onSaved`); a failure is thrown. */
+  async #write(): Promise<void> {
+    try {
+      await this.#deps.store.save();
+    } catch (e) {
+      this.#deps.onSaved?.(false);
+      throw e;
+    }
+    this.#deps.onSaved?.(true);
   }
 
   #save(): void {
@@ -350,10 +357,8 @@ export class Reapplier {
     return async (before) => {
       this.#deps.store.setPending(a.containerId, a.ifname, { value, before });
       try {
-        await this.#deps.store.save();
-        this.#deps.onSaved?.(true);
+        await this.#write();
       } catch (e) {
-        this.#deps.onSaved?.(false);
         this.#deps.store.setPending(a.containerId, a.ifname, undefined);
         throw new CniError(
           ErrorCode.Internal,
