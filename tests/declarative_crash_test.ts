@@ -8,8 +8,8 @@
  * API server with watch.
  */
 import { assert, assertEquals, assertStringIncludes } from "./support/assert.ts";
-import { ANNOTATION, fixture } from "./support/chain_fixture.ts";
-import { makePod, type Pod, startFakeApiServer } from "./support/fake_apiserver.ts";
+import { fixture } from "./support/chain_fixture.ts";
+import { type Pod, startFakeApiServer } from "./support/fake_apiserver.ts";
 import { Cleanup, requireRoot } from "./support/netns.ts";
 import {
   apiDaemonArgs,
@@ -20,20 +20,13 @@ import {
   waitForOutput,
   waitReady,
 } from "./daemon_harness.ts";
+import { annotatedPod } from "./support/annotated_pod.ts";
 
 const NODE = "node-kcrash";
 const R1 = "ip route add 192.0.3.0/24 dev CURRENT_INTERFACE";
 const R2 = "ip route add 198.51.100.0/24 dev CURRENT_INTERFACE";
 
-function pod(annotation: string | undefined): Pod {
-  return makePod({
-    namespace: "default",
-    name: "p1",
-    uid: "uid-1",
-    nodeName: NODE,
-    annotations: annotation === undefined ? {} : { [ANNOTATION]: annotation },
-  });
-}
+const pod = (annotation: string | undefined): Pod => annotatedPod(NODE, annotation);
 
 interface Saved {
   applied?: string;

@@ -5,10 +5,11 @@
  * Real chain (bridge + host-local, chainsaw; libcni), the real daemon, the fake API server with watch.
  */
 import { assert, assertEquals } from "./support/assert.ts";
-import { ANNOTATION, fixture } from "./support/chain_fixture.ts";
-import { makePod, type Pod, startFakeApiServer } from "./support/fake_apiserver.ts";
+import { fixture } from "./support/chain_fixture.ts";
+import { type Pod, startFakeApiServer } from "./support/fake_apiserver.ts";
 import { Cleanup, requireRoot } from "./support/netns.ts";
 import { apiDaemonArgs, apiScratch, type Daemon, startDaemon, waitFor, waitReady } from "./daemon_harness.ts";
+import { annotatedPod } from "./support/annotated_pod.ts";
 
 const NODE = "node-krace";
 const route = (dst: string) => `ip route add ${dst} dev CURRENT_INTERFACE`;
@@ -20,13 +21,7 @@ const VALUES = [
 ].map((l) => JSON.stringify(l));
 
 function pod(annotation: string | undefined, rv: number): Pod {
-  const p = makePod({
-    namespace: "default",
-    name: "p1",
-    uid: "uid-1",
-    nodeName: NODE,
-    annotations: annotation === undefined ? {} : { [ANNOTATION]: annotation },
-  });
+  const p = annotatedPod(NODE, annotation);
   p.metadata.resourceVersion = String(1000 + rv);
   return p;
 }

@@ -6,11 +6,10 @@
  * all of it survives `kill -9` of the daemon. `"mode": "imperative"` keeps the old behaviour.
  */
 import { assert, assertEquals, assertStringIncludes } from "./support/assert.ts";
-import { ANNOTATION, type Fixture, fixture } from "./support/chain_fixture.ts";
+import { type Fixture, fixture } from "./support/chain_fixture.ts";
 import {
   type FakeApiServer,
   type KubeEvent,
-  makePod,
   type Pod,
   startFakeApiServer,
 } from "./support/fake_apiserver.ts";
@@ -18,21 +17,14 @@ import { monitorRoutes } from "./support/route_monitor.ts";
 import { Cleanup, IP, type Netns, requireRoot } from "./support/netns.ts";
 import { podWatchBarrier } from "./support/watch_barrier.ts";
 import { apiDaemonArgs, apiScratch, type Daemon, startDaemon, waitFor, waitReady } from "./daemon_harness.ts";
+import { annotatedPod } from "./support/annotated_pod.ts";
 
 const NODE = "node-decl";
 const R1 = "ip route add 192.0.3.0/24 dev CURRENT_INTERFACE";
 const R2 = "ip route add 198.51.100.0/24 dev CURRENT_INTERFACE";
 const R3 = "ip route add 198.51.100.128/25 dev CURRENT_INTERFACE";
 
-function pod(annotation: string | undefined): Pod {
-  return makePod({
-    namespace: "default",
-    name: "p1",
-    uid: "uid-1",
-    nodeName: NODE,
-    annotations: annotation === undefined ? {} : { [ANNOTATION]: annotation },
-  });
-}
+const pod = (annotation: string | undefined): Pod => annotatedPod(NODE, annotation);
 
 /** The fake API server, the daemon (restartable, also by SIGKILL) and a chain asking it. */
 interface World extends AsyncDisposable {
