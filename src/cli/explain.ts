@@ -28,9 +28,6 @@ export interface ExplainOptions {
   json: boolean;
 }
 
-/** Where the output goes. */
-export type ExplainOutput = CommandOutput;
-
 /** Exit statuses. */
 export const EXPLAIN_EXIT = { allowed: 0, refused: 1, error: 2 } as const;
 
@@ -140,7 +137,7 @@ export function formatExplain(answer: ExplainAnswer): string {
  * @param output stdout and stderr
  * @returns 0 allowed, 1 something refused, 2 an error
  */
-export async function explain(opts: ExplainOptions, output: ExplainOutput): Promise<number> {
+export async function explain(opts: ExplainOptions, output: CommandOutput): Promise<number> {
   const { explainPath, ExplainAnswerSchema } = await import("../wire/explain.ts");
   const { describeZodIssue } = await import("../text/zod_issue.ts");
   const fail = async (msg: string) => {

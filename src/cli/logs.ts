@@ -27,13 +27,10 @@ export interface LogsOptions {
   json: boolean;
 }
 
-/** Where the output goes. */
-export type LogsOutput = CommandOutput;
-
 /** Runs the query and prints each report; returns the exit code (1 when the daemon cannot be asked). */
 export async function printLogs(
   opts: LogsOptions,
-  output: LogsOutput,
+  output: CommandOutput,
   signal?: AbortSignal,
 ): Promise<number> {
   const client = Deno.createHttpClient({ proxy: { transport: "unix", path: opts.socket } });
