@@ -64,7 +64,7 @@ export const defaultDeps: PluginDeps = {
   deliver: deliverReport,
   register: registerAttachment,
   forget: forgetAttachment,
-  check: (socket, request) => requestCheck(socket, request),
+  check: requestCheck,
 };
 
 /** The previous result's text with the request's cniVersion, byte-exact when the versions already agree. */

@@ -4,8 +4,8 @@
  * @module
  */
 import * as z from "zod/mini";
-import { DRIFT_MODES, type DriftMode, ON_ERROR_MODES, type OnError } from "./chain_conf.ts";
-import { type Effect, EffectSchema, type Mode, MODES } from "./effect.ts";
+import { DRIFT_MODES, type DriftMode, type Mode, MODES, ON_ERROR_MODES, type OnError } from "./chain_conf.ts";
+import { type Effect, EffectSchema } from "./effect.ts";
 import { type PodRef, PodRefSchema } from "./pod_ref.ts";
 
 const shortText = z.string().check(z.maxLength(4096));
