@@ -436,12 +436,11 @@ export async function runOnAttachment(
         new CniError(ErrorCode.InvalidNetworkConfig, `invalid chainsaw config key ${errorText(e)}`),
       );
     }
-    const snapshotError = (e: unknown) =>
+    /** A snapshot the run needs before anything (declarative mode's, the rollback's) failed: code 100. */
+    const snapshotError = (e: unknown, needer = "declarative mode") =>
       new CniError(
         ErrorCode.CommandFailed,
-        `${who}: declarative mode needs a snapshot of the netns first, and it failed: ${
-          errorText(e)
-        }; nothing run`,
+        `${who}: ${needer} needs a snapshot of the netns first, and it failed: ${errorText(e)}; nothing run`,
         "",
         { cause: e },
       );
@@ -564,14 +563,7 @@ export async function runOnAttachment(
           try {
             before = await (deps.snapshot ?? snapshotNetns)(target.netns, binaries);
           } catch (e) {
-            throw new CniError(
-              ErrorCode.CommandFailed,
-              `${who}: onError "rollback" needs a snapshot of the netns first, and it failed: ${
-                errorText(e)
-              }; nothing run`,
-              "",
-              { cause: e },
-            );
+            throw snapshotError(e, `onError "rollback"`);
           }
         }
         : undefined,
