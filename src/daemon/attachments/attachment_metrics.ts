@@ -4,7 +4,9 @@
  * @module
  */
 import type { MetricsRegistry } from "../metrics/metrics_registry.ts";
-import type { PruneReason } from "../reapply/reapplier.ts";
+
+/** Why attachments were forgotten without a DEL, for `chainsaw_attachments_pruned_total{reason}`. */
+export type PruneReason = "netns_gone" | "pod_gone" | "gc";
 
 /** The handles the store's users increment. */
 export interface AttachmentMetrics {

@@ -32,9 +32,7 @@ import { attachmentOf, planReapply, type ReapplyStep } from "./plan.ts";
 import { KeyedQueue } from "../../async/keyed_queue.ts";
 import { settledWithin } from "../../async/abortable_sleep.ts";
 import { errorText } from "../../text/error_text.ts";
-
-/** Why attachments were forgotten without a DEL, for `chainsaw_attachments_pruned_total{reason}`. */
-export type PruneReason = "netns_gone" | "pod_gone" | "gc";
+import type { PruneReason } from "../attachments/attachment_metrics.ts";
 
 /** What the controller works with. */
 export interface ReapplierDeps {
