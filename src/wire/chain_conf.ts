@@ -82,6 +82,8 @@ export function chainConfKeys(raw: Record<string, unknown>): Record<string, unkn
 }
 
 const optAbsolute = (v: unknown): boolean => v === undefined || (typeof v === "string" && v.startsWith("/"));
+const optOneOf = (v: unknown, values: readonly string[]): boolean =>
+  v === undefined || (values as readonly unknown[]).includes(v);
 
 /**
  * The plain check of chainsaw's keys: the decoded {@link ChainsawConf} when they are plainly valid, undefined when
@@ -92,9 +94,7 @@ export function plainChainsawConf(raw: Record<string, unknown>): ChainsawConf | 
   if (
     !optAbsolute(kubeconfig) || !optAbsolute(ipPath) || !optAbsolute(nsenterPath) ||
     !(daemonSocket === undefined || typeof daemonSocket === "string") ||
-    !(onError === undefined || (ON_ERROR_MODES as readonly unknown[]).includes(onError)) ||
-    !(mode === undefined || (MODES as readonly unknown[]).includes(mode)) ||
-    !(drift === undefined || (DRIFT_MODES as readonly unknown[]).includes(drift)) ||
+    !optOneOf(onError, ON_ERROR_MODES) || !optOneOf(mode, MODES) || !optOneOf(drift, DRIFT_MODES) ||
     !(apiTimeoutMs === undefined ||
       (Number.isSafeInteger(apiTimeoutMs) && (apiTimeoutMs as number) > 0 &&
         (apiTimeoutMs as number) <= 120_000))
