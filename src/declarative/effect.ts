@@ -127,7 +127,7 @@ export function itemHolds(item: EffectItem, have: unknown): boolean {
  * @param item the effect item
  * @param have the object's observed value
  */
-export function heldValue(item: EffectItem, have: unknown): unknown {
+function heldValue(item: EffectItem, have: unknown): unknown {
   if (item.kind === "link") return item.set;
   const { added, removed } = entryDelta(item.base, item.set);
   return editEntries(have, removed, added, item.set);
@@ -140,7 +140,7 @@ export function heldValue(item: EffectItem, have: unknown): unknown {
  * @param item the effect item
  * @param have the object's observed value
  */
-export function takenBackValue(item: EffectItem, have: unknown): unknown {
+function takenBackValue(item: EffectItem, have: unknown): unknown {
   if (item.kind === "link") return item.base;
   const { added, removed } = entryDelta(item.base, item.set);
   return editEntries(have, added, removed, item.base);

@@ -65,7 +65,7 @@ export function neighbourKey(n: Entry): string {
 }
 
 /** The key of a link attribute. */
-export function linkKey(ifindex: unknown, attribute: string): string {
+function linkKey(ifindex: unknown, attribute: string): string {
   return `link ${str(ifindex)} ${attribute}`;
 }
 

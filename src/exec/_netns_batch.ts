@@ -107,7 +107,7 @@ export function withRulesOf(s: NetnsSnapshot, from: NetnsSnapshot): NetnsSnapsho
 }
 
 /** Every dump line, by index: a full one-process dump. */
-export const ALL_DUMPS: readonly number[] = [0, 1, 2, 3, 4];
+const ALL_DUMPS: readonly number[] = [0, 1, 2, 3, 4];
 
 /**
  * `s`, a batch snapshot that dumped only the lines `dumped` (indexes into {@link DUMP_LINES}), completed from

@@ -128,7 +128,7 @@ function filterFlags(v: unknown, drop: Set<string>): unknown {
  *
  * @param raw the entry as ip printed it
  */
-export function normaliseLink(raw: Record<string, unknown>): Entry {
+function normaliseLink(raw: Record<string, unknown>): Entry {
   const out = without(raw, LINK_DROP);
   out.flags = filterFlags(raw.flags, LINK_FLAG_DROP);
   if ("linkinfo" in out) out.linkinfo = withoutTimers(out.linkinfo);
@@ -141,7 +141,7 @@ export function normaliseLink(raw: Record<string, unknown>): Entry {
  * @param link the link entry it belongs to
  * @param raw the `addr_info` entry
  */
-export function normaliseAddress(link: Record<string, unknown>, raw: Record<string, unknown>): Entry {
+function normaliseAddress(link: Record<string, unknown>, raw: Record<string, unknown>): Entry {
   const family: Family = raw.family === "inet6" ? 6 : 4;
   const out: Record<string, unknown> = {
     ...without(raw, ADDR_DROP),
@@ -163,7 +163,7 @@ export function normaliseAddress(link: Record<string, unknown>, raw: Record<stri
  * @param family the dump's family
  * @param raw the route as ip printed it
  */
-export function normaliseRoute(family: Family, raw: Record<string, unknown>): Entry {
+function normaliseRoute(family: Family, raw: Record<string, unknown>): Entry {
   const out: Record<string, unknown> = { ...without(raw, ROUTE_DROP), family };
   if (Array.isArray(raw.flags)) out.flags = filterFlags(raw.flags, ROUTE_FLAG_DROP);
   if (Array.isArray(raw.nexthops)) {
@@ -180,7 +180,7 @@ export function normaliseRoute(family: Family, raw: Record<string, unknown>): En
  * @param family the dump's family
  * @param raw the neighbour as ip printed it
  */
-export function normaliseNeighbour(family: Family, raw: Record<string, unknown>): Entry {
+function normaliseNeighbour(family: Family, raw: Record<string, unknown>): Entry {
   return { ...without(raw, NEIGH_DROP), family };
 }
 
