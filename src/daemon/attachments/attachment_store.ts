@@ -243,6 +243,17 @@ export class AttachmentStore {
   }
 
   /**
+   * A copy of the attachment with this container id and interface, if any.
+   *
+   * @param containerId the container id
+   * @param ifname the interface
+   */
+  get(containerId: string, ifname: string): Attachment | undefined {
+    const a = this.#items.get(attachmentKey(containerId, ifname));
+    return a ? { ...a } : undefined;
+  }
+
+  /**
    * Records a registration (replacing the attachment with the same container id and interface); returns the
    * attachment, or undefined when it was refused. The chain's policy, `onError`, `ipPath`/`nsenterPath` and the
    * pod's interfaces are kept, so a re-apply evaluates and runs like the ADD did. The netns path is kept

@@ -20,8 +20,7 @@ import { observeAttachment, reapplyInFlight } from "./observe.ts";
  * @returns what stops it at shutdown, or undefined when it has nothing to stop
  */
 export function start(ctx: FeatureContext): Stop | undefined {
-  const find = (containerId: string, ifname: string) =>
-    ctx.store.all().find((a) => a.containerId === containerId && a.ifname === ifname);
+  const find = (containerId: string, ifname: string) => ctx.store.get(containerId, ifname);
   ctx.addSocketRoute(
     CHECK_ROUTE,
     createCheckRoute({ find, observe: observeAttachment, busy: (a) => reapplyInFlight(ctx.reapplier, a) }),

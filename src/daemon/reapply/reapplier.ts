@@ -222,7 +222,7 @@ export class Reapplier {
   async #heal(heals: readonly Heal[], reapplied: ReadonlySet<string>): Promise<void> {
     for (const h of heals) {
       const key = attachmentKey(h.containerId, h.ifname);
-      const a = this.#deps.store.all().find((x) => x.containerId === h.containerId && x.ifname === h.ifname);
+      const a = this.#deps.store.get(h.containerId, h.ifname);
       if (!a || reapplied.has(key) || this.#stopped) {
         h.done(false);
         continue;
