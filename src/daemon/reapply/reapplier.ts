@@ -167,9 +167,8 @@ export class Reapplier {
    */
   afterFirstList(loaded: readonly Attachment[]): void {
     const pods = this.#deps.cache.list();
-    const known = new Set(this.#deps.store.all().map((a) => attachmentKey(a.containerId, a.ifname)));
     const orphans = loaded.filter((a) =>
-      known.has(attachmentKey(a.containerId, a.ifname)) && !pods.some((p) => attachmentOf(p, a))
+      this.#deps.store.get(a.containerId, a.ifname) !== undefined && !pods.some((p) => attachmentOf(p, a))
     );
     this.#forget(orphans, "pod_gone", "its pod is not on this node");
     const scheduled = new Set<string>();
