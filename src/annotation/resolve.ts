@@ -100,6 +100,22 @@ export function unmatchedKeys(value: string | undefined, attachments: readonly A
 }
 
 /**
+ * The warnings of an object-form value's keys that name none of `attachments` (what reports, Events and explain
+ * say): {@link unmatchedKeyWarning} of each of {@link unmatchedKeys}.
+ *
+ * @param value the chainsaw annotation's value
+ * @param attachments all of the pod's attachments
+ * @returns one sentence per key that does nothing; empty for the other forms
+ * @throws {import("./annotation.ts").AnnotationError} a malformed value
+ */
+export function unmatchedKeyWarnings(
+  value: string | undefined,
+  attachments: readonly AttachmentName[],
+): string[] {
+  return unmatchedKeys(value, attachments).map((k) => unmatchedKeyWarning(k, attachments));
+}
+
+/**
  * An attachment as reports and Events name it: `network default/test-chainsaw (chain test-chainsaw-chain) on
  * net1` when it came from a NAD, else `network test-chainsaw-chain on net1`.
  *

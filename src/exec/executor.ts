@@ -312,7 +312,7 @@ export async function planOnAttachment(
   const who = `pod ${target.pod.namespace}/${target.pod.name}`;
   const {
     annotation: { AnnotationError },
-    resolve: { resolveCommands, unmatchedKeys, unmatchedKeyWarning },
+    resolve: { resolveCommands, unmatchedKeyWarnings },
     rules: { PolicyError },
   } = await runModules();
   let commands: string[];
@@ -321,7 +321,7 @@ export async function planOnAttachment(
   try {
     ({ commands, key } = resolveCommands(annotation, attachmentName(target)));
     const all = deps.podAttachments;
-    if (all) warnings = unmatchedKeys(annotation, all).map((k) => unmatchedKeyWarning(k, all));
+    if (all) warnings = unmatchedKeyWarnings(annotation, all);
   } catch (e) {
     if (!(e instanceof AnnotationError)) throw e;
     const error = new CniError(ErrorCode.CommandRejected, `${who}: ${e.message}`);

@@ -30,7 +30,7 @@ import {
 import { ROUTES } from "../../wire/routes.ts";
 import { type Attachment, attachmentNameOf } from "../attachments/attachment_store.ts";
 import { AnnotationError } from "../../annotation/annotation.ts";
-import { unmatchedKeys, unmatchedKeyWarning } from "../../annotation/resolve.ts";
+import { unmatchedKeyWarnings } from "../../annotation/resolve.ts";
 import type { CachedPod, PodCache } from "../pods/pod_cache.ts";
 import { attachmentOf, decideReapply } from "../reapply/plan.ts";
 import { attachmentTarget } from "../reapply/reapply_step.ts";
@@ -244,9 +244,7 @@ export async function explainPod(
   // Keys naming none of the pod's attachments here (those of another pod of this name do not count).
   const names = attachments.filter((a) => attachmentOf(pod, a)).map(attachmentNameOf);
   try {
-    const warnings = unmatchedKeys(pod.annotations[ANNOTATION], names).map((k) =>
-      unmatchedKeyWarning(k, names)
-    );
+    const warnings = unmatchedKeyWarnings(pod.annotations[ANNOTATION], names);
     if (warnings.length > 0) answer.warnings = warnings;
   } catch (e) {
     if (!(e instanceof AnnotationError)) throw e; // a malformed value: each attachment's error says so

@@ -26,7 +26,7 @@ import {
   type AttachmentStore,
 } from "../attachments/attachment_store.ts";
 import { AnnotationError } from "../../annotation/annotation.ts";
-import { type AttachmentName, unmatchedKeys, unmatchedKeyWarning } from "../../annotation/resolve.ts";
+import { type AttachmentName, unmatchedKeyWarnings } from "../../annotation/resolve.ts";
 import { isProcNetns, type NetnsState } from "../../exec/netns_state.ts";
 import { attachmentOf, planReapply, type ReapplyStep } from "./plan.ts";
 import { KeyedQueue } from "../../async/keyed_queue.ts";
@@ -302,16 +302,16 @@ export class Reapplier {
     names: readonly AttachmentName[],
   ): void {
     if (!this.#deps.warn || all.length === 0 || all.some((a) => a.applied === value)) return;
-    let keys: string[];
+    let warnings: string[];
     try {
-      keys = unmatchedKeys(value, names);
+      warnings = unmatchedKeyWarnings(value, names);
     } catch (e) {
       if (e instanceof AnnotationError) return; // a malformed value is an error step's report
       throw e;
     }
-    if (keys.length === 0) return;
+    if (warnings.length === 0) return;
     const a = all[0];
-    this.#deps.accept(this.#deps.warn(a, pod, value, keys.map((k) => unmatchedKeyWarning(k, names))));
+    this.#deps.accept(this.#deps.warn(a, pod, value, warnings));
     if (this.#deps.store.markApplied(a.containerId, a.ifname, value)) this.#save();
   }
 
