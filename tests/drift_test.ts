@@ -259,7 +259,10 @@ Deno.test({
     await waitFor("the ChainsawHealed Event", () => events(w.api, "ChainsawHealed").length === 1);
     const ev = events(w.api, "ChainsawHealed")[0];
     assertEquals([ev.type, ev.action], ["Normal", "DRIFT"]);
-    assertStringIncludes(String(ev.message), "applied again: route v4 main 192.0.3.0/24: gone");
+    assertStringIncludes(
+      String(ev.message),
+      "set back to chainsaw's values: route v4 main 192.0.3.0/24: gone",
+    );
     assertEquals(await metric(d, "chainsaw_drift_total", { action: "healed" }), 1);
     assertEquals(await metric(d, "chainsaw_drifted_attachments"), 0, "heal mode keeps nothing drifted");
     assertEquals(events(w.api, "ChainsawDrifted").length, 0);

@@ -8,7 +8,7 @@
  *   (`onDrift(…, "reported")`: a Warning Event `ChainsawDrifted`, `chainsaw_drift_total{action="reported"}`, the
  *   pod condition `False`/`Drifted`) — until a later check finds the effect holding again, or a re-apply of the
  *   attachment (an edit) replaces the effect (`onClear`);
- * - `heal`: the current value is applied again like an edit (`heal`, through the re-apply queue, where an edit
+ * - `heal`: the drifted objects are set back to chainsaw's values (`heal`, through the re-apply queue, where an edit
  *   always wins); when that run succeeds, `onDrift(…, "healed")` (a Normal Event `ChainsawHealed`);
  * - `off`: never checked.
  *

@@ -3,7 +3,7 @@
  *
  * | metric | type | labels | what |
  * |---|---|---|---|
- * | `chainsaw_drift_total` | counter | `action` | drifts found: `reported` (a new or changed set of differences, `drift: "report"`) or `healed` (the value applied again and succeeded, `drift: "heal"`) |
+ * | `chainsaw_drift_total` | counter | `action` | drifts found: `reported` (a new or changed set of differences, `drift: "report"`) or `healed` (the drifted objects set back to chainsaw's values, `drift: "heal"`) |
  * | `chainsaw_drifted_attachments` | gauge | | attachments drifted now (report mode); alert on it staying above 0 |
  * | `chainsaw_drift_checks_total` | counter | `result` | checks: `holds`, `drifted`, `raced` (a sync ran meanwhile: thrown away), `error` (the netns could not be observed) |
  * @module

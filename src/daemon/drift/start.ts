@@ -94,7 +94,9 @@ export function start(ctx: FeatureContext): Stop | undefined {
           reason: "ChainsawHealed",
           type: "Normal",
           action: "DRIFT",
-          message: `${visible(a.ifname)} (network ${visible(a.network)}): applied again: ${what}`,
+          message: `${visible(a.ifname)} (network ${
+            visible(a.network)
+          }): set back to chainsaw's values: ${what}`,
         });
       }
     },
